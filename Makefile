@@ -1,0 +1,53 @@
+# guanai — the README's commands. `make demo` and `make test` each do the whole set-up.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei
+
+.PHONY: setup system-deps demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# LibreOffice and CJK fonts for PDF output: installed with apt when we are root or have sudo.
+system-deps:
+	@if command -v soffice >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Serif CJK"; then \
+	  echo "系统依赖已就绪（LibreOffice、中文字体）。"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "安装 LibreOffice 与中文字体（apt）……"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  echo "安装 LibreOffice 与中文字体（sudo apt）……"; \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	else \
+	  echo "注意：非 root 且无 sudo，跳过 LibreOffice 与中文字体安装；PDF 输出不可用（PDF 测试将跳过）。"; \
+	  echo "      请管理员执行：apt-get install --no-install-recommends $(APT_PACKAGES)"; \
+	fi
+
+setup: system-deps $(VENV)/.installed
+
+demo: setup
+	rm -rf demo-archive
+	$(VENV)/bin/guanai demo demo-archive
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q -x -p no:cacheprovider
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check . || true
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) bench/archive.py
+	$(PY) bench/generate.py
+	$(PY) bench/search.py
+	$(PY) bench/transfer.py
+
+clean:
+	rm -rf $(VENV) demo-archive build *.egg-info .pytest_cache .mypy_cache .ruff_cache
