@@ -1,0 +1,114 @@
+"""Entry point: the ``guanai`` group with lazily imported sub-commands.
+
+Sub-command modules are imported only when used so that ``guanai --help`` stays fast
+(no cryptography, docxtpl or whoosh import at start-up).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+# name -> ("module:attribute", short Chinese help shown by `guanai --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("cli.archive_cmds:init_cmd", "创建新的加密档案库"),
+    "user": ("cli.users:user", "管理用户（添加、改口令、列表、删除）"),
+    "child": ("cli.child:child", "儿童档案：添加、导入、查看、更新、分类、结案"),
+    "attach": ("cli.docs:attach", "把已有文件（如扫描件）存入某个儿童的档案"),
+    "doc": ("cli.docs:doc", "文档：列表、导出"),
+    "form": ("cli.generate:form", "表单：文书种类、空白表单模板"),
+    "generate": ("cli.generate:generate", "由表单生成规范文书（.docx / PDF）并归档"),
+    "template": ("cli.generate:template", "检查学校自定义的文书模板"),
+    "lint": ("cli.lint:lint", "按 GB/T 9704-2012 检查公文格式"),
+    "search": ("cli.search:search", "全文检索（中文分词，加密索引）"),
+    "show": ("cli.search:show", "显示文档的信息与正文"),
+    "open": ("cli.search:open_cmd", "导出文档原件到文件"),
+    "reindex": ("cli.search:reindex", "由目录重建全文索引"),
+    "identity": ("cli.transfer:identity", "本校身份（签名与加密公钥）"),
+    "directory": ("cli.transfer:directory", "县级学校目录：添加、发布、导入、吊销"),
+    "transfer": ("cli.transfer:transfer", "档案转接：导出、查看、导入、回执确认"),
+    "verify": ("cli.archive_cmds:verify", "四性检测：真实性、完整性、可用性、安全性"),
+    "audit": ("cli.archive_cmds:audit", "审计日志：查看、校验"),
+    "backup": ("cli.archive_cmds:backup", "备份档案库（使用中亦可）"),
+    "restore": ("cli.archive_cmds:restore", "由备份恢复档案库到新目录"),
+    "demo": ("cli.demo:demo", "创建演示档案库并演示全部功能"),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        module_name, attr = spec[0].split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name == module_name:
+                return None  # command not built yet
+            raise
+        cmd = getattr(module, attr, None)
+        return cmd if isinstance(cmd, click.Command) else None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # The one place where library errors become user output (message, hint, exit code).
+        from cli.common import report_errors
+
+        with report_errors(ctx):
+            return super().invoke(ctx)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, help_) in COMMANDS.items()]
+        with formatter.section("命令"):
+            formatter.write_dl(rows)
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--archive",
+    "archive_dir",
+    envvar="GUANAI_ARCHIVE",
+    default="guanai-archive",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="档案库目录（环境变量 GUANAI_ARCHIVE）。",
+)
+@click.option("--user", "user", envvar="GUANAI_USER", default="admin", show_default=True,
+              help="用户名（环境变量 GUANAI_USER）。")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False), default=None,
+              help="从文件读取口令（首行）；也可用环境变量 GUANAI_PASSPHRASE；否则隐藏输入。")
+@click.version_option(package_name="guanai", message="guanai %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, archive_dir: str, user: str, passphrase_file: str | None) -> None:
+    """关爱档案（guanai）：留守儿童、困境儿童“一人一卡一策”档案与规范文书系统。
+
+    \b
+    示例：
+      guanai --archive 我校档案 init --school-code 3413220001 --school-name 萧县实验小学
+      guanai --archive 我校档案 child import 花名册.xlsx
+      guanai --archive 我校档案 search 张小明
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["archive_dir"] = archive_dir
+    ctx.obj["user"] = user
+    ctx.obj["passphrase_file"] = passphrase_file
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry."""
+    return cli.main(args=argv, prog_name="guanai")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
