@@ -1,0 +1,744 @@
+"""The encrypted archive: catalog, sealed content, blind index, audit chain (FORMAT.md).
+
+``Archive`` is the library API every other package uses (docs/CONTRACTS.md). It never prints
+and never imports click, docxtpl or whoosh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archive import crypto, keys
+from archive.errors import (
+    ArchiveMissing,
+    AuthError,
+    BusyError,
+    FormatError,
+    InputError,
+    IntegrityError,
+    NotFoundError,
+    PermissionDenied,
+    StateError,
+)
+from archive.fsutil import atomic_write, fsync_dir
+
+if TYPE_CHECKING:
+    from care.model import ChildRecord
+
+FORMAT_NAME = "guanai-archive"
+FORMAT_VERSION = 1
+STATUSES = ("在册", "转出", "存档备查", "毕业")
+CLOSED_STATUSES = ("转出", "存档备查", "毕业")
+KINDS = ("school", "county")
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+
+# role -> permissions; enforced here, in the library, not in the CLI.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"read", "export", "write", "transfer", "admin", "verify"}),
+    "secretary": frozenset({"read", "export", "write", "transfer"}),
+    "archivist": frozenset({"read", "export", "write", "transfer", "verify"}),
+    "inspector": frozenset({"read", "export", "verify"}),
+}
+PERM_NAMES = {"read": "读取", "export": "导出", "write": "写入", "transfer": "转接", "admin": "用户管理",
+              "verify": "检测"}
+
+SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE children(id TEXT PRIMARY KEY, status TEXT NOT NULL, school_code TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, gen INTEGER NOT NULL, record BLOB NOT NULL);
+CREATE TABLE blind(kind TEXT NOT NULL, mac TEXT NOT NULL, child_id TEXT NOT NULL REFERENCES children(id),
+    PRIMARY KEY(kind, mac));
+CREATE INDEX blind_child ON blind(child_id);
+CREATE TABLE documents(id TEXT PRIMARY KEY, child_id TEXT REFERENCES children(id), kind TEXT NOT NULL,
+    created_at TEXT NOT NULL, gen INTEGER NOT NULL, size INTEGER NOT NULL, meta BLOB NOT NULL);
+CREATE INDEX documents_child ON documents(child_id);
+CREATE INDEX documents_gen ON documents(gen);
+CREATE INDEX children_gen ON children(gen);
+CREATE TABLE content(doc_id TEXT PRIMARY KEY REFERENCES documents(id), data BLOB NOT NULL,
+    form BLOB, text BLOB);
+CREATE TABLE audit(seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT, detail BLOB, prev TEXT NOT NULL, mac TEXT NOT NULL);
+CREATE TABLE settings(name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE auth_failures(at TEXT NOT NULL, user_hash TEXT NOT NULL);
+"""
+
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_KIND_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_SETTING_RE = re.compile(r"^[a-z0-9_.:-]{1,64}$")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def canonical_json(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+@dataclass(frozen=True)
+class ArchiveInfo:
+    archive_id: str
+    kind: str
+    school_code: str
+    school_name: str
+    county_code: str
+    suite: str
+    created_at: str
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT_NAME, "version": self.format_version, "archive_id": self.archive_id,
+                "kind": self.kind, "school_code": self.school_code, "school_name": self.school_name,
+                "county_code": self.county_code, "suite": self.suite, "created_at": self.created_at}
+
+
+@dataclass
+class ChildEntry:
+    id: str
+    record: ChildRecord
+    status: str
+    school_code: str
+    created_at: str
+    updated_at: str
+    gen: int
+
+
+@dataclass
+class DocumentEntry:
+    id: str
+    kind: str
+    title: str
+    filename: str
+    mime: str
+    child_id: str | None
+    doc_date: str | None
+    created_at: str
+    size: int
+    sha256: str
+    gen: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "title": self.title, "filename": self.filename,
+                "mime": self.mime, "child_id": self.child_id, "doc_date": self.doc_date,
+                "created_at": self.created_at, "size": self.size, "sha256": self.sha256, "meta": self.meta}
+
+
+@dataclass(frozen=True)
+class Change:
+    entity: str  # 'child' | 'document'
+    id: str
+    gen: int
+
+
+def read_info(path: Path) -> ArchiveInfo:
+    """Read and check ``archive.json`` first, before any key or database is touched."""
+    Archive.check_exists(path)
+    try:
+        raw = (path / "archive.json").read_bytes()
+        if len(raw) > 64 * 1024:
+            raise ValueError("too large")
+        d = json.loads(raw)
+        if not isinstance(d, dict):
+            raise ValueError("not an object")
+    except (ValueError, OSError) as err:
+        raise FormatError(f"档案库描述文件 archive.json 无法读取或格式错误：{path}",
+                          "该目录可能不是 guanai 档案库，或文件已损坏；可由备份恢复（guanai restore）。") from err
+    if d.get("format") != FORMAT_NAME:
+        raise FormatError(f"{path} 不是 guanai 档案库（format={d.get('format')!r}）。", "检查 --archive 参数。")
+    if d.get("version") != FORMAT_VERSION:
+        raise FormatError(f"档案库格式版本 {d.get('version')!r} 不受支持（本软件支持版本 {FORMAT_VERSION}）。",
+                          "请使用与该档案库相符的 guanai 版本；本软件不会猜测未知格式。")
+    try:
+        info = ArchiveInfo(archive_id=str(d["archive_id"]), kind=str(d["kind"]), school_code=str(d["school_code"]),
+                           school_name=str(d["school_name"]), county_code=str(d["county_code"]),
+                           suite=crypto.check_suite(str(d["suite"])), created_at=str(d["created_at"]))
+    except (KeyError, InputError) as err:
+        raise FormatError("archive.json 缺少字段或字段无效", "文件可能被篡改；可由备份恢复。") from err
+    if not _HEX32.match(info.archive_id) or info.kind not in KINDS:
+        raise FormatError("archive.json 字段无效（archive_id / kind）", "文件可能被篡改；可由备份恢复。")
+    return info
+
+
+def _check_text(label: str, value: str, max_len: int, pattern: str | None = None, hint: str = "") -> str:
+    value = (value or "").strip()
+    if not value or len(value) > max_len or any(ord(c) < 32 for c in value):
+        raise InputError(f"{label}无效：{value!r}", hint or f"{label}不能为空，不超过 {max_len} 个字符，不含控制字符。")
+    if pattern and not re.fullmatch(pattern, value):
+        raise InputError(f"{label}格式不正确：{value}", hint)
+    return value
+
+
+def init_archive(path: Path | str, *, school_code: str, school_name: str, passphrase: str, admin: str = "admin",
+                 county_code: str = "341322", suite: str = "aes-256-gcm", kind: str = "school") -> ArchiveInfo:
+    """Create a new archive at ``path`` (built beside it, then renamed into place)."""
+    path = Path(path)
+    crypto.check_suite(suite)
+    keys.check_user_name(admin)
+    keys.check_passphrase(passphrase)
+    if kind not in KINDS:
+        raise InputError(f"未知档案库类型：{kind}", "可选 school（学校，默认）或 county（县教体局）。")
+    school_code = _check_text("单位代码", school_code, 20, r"[0-9A-Za-z]{4,20}",
+                              "单位代码为 4–20 位数字或字母，如学校标识码 3413220001。")
+    school_name = _check_text("单位名称", school_name, 60)
+    county_code = _check_text("县区代码", county_code, 6, r"\d{6}", "县区代码为 6 位行政区划代码，如萧县 341322。")
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise StateError(f"目录 {path} 已存在且不为空，不能在此创建档案库。", "换一个新目录，或先移走原有内容。")
+    parent = path.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    info = ArchiveInfo(archive_id=uuid.uuid4().hex, kind=kind, school_code=school_code, school_name=school_name,
+                       county_code=county_code, suite=suite, created_at=now_iso())
+    tmp = parent / f".{path.name}.init-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(mode=0o700)
+    try:
+        atomic_write(tmp / "archive.json", json.dumps(info.to_json(), ensure_ascii=False, indent=1).encode(), 0o644)
+        master = os.urandom(32)
+        keys.write_key_file(tmp, keys.make_key_file(info.archive_id, admin, "admin", passphrase, master))
+        conn = _connect(tmp / "catalog.sqlite")
+        conn.executescript(SCHEMA)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO meta VALUES(?,?)", [("format_version", str(FORMAT_VERSION)),
+                                                           ("archive_id", info.archive_id), ("generation", "0")])
+        conn.execute("COMMIT")
+        conn.close()
+        arc = Archive(tmp, info, admin, "admin", master)
+        try:
+            arc.audit("archive.init", None, {"school_code": school_code, "suite": suite, "kind": kind})
+        finally:
+            arc.close()
+        (tmp / ".lock").touch(mode=0o600)
+        if path.exists():
+            path.rmdir()
+        os.rename(tmp, path)
+        fsync_dir(parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return info
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(db, isolation_level=None, timeout=30, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    # never spill sorts or temp tables to /tmp; overwrite freed pages
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA secure_delete=ON")
+    return conn
+
+
+def _lock_timeout() -> float:
+    try:
+        return float(os.environ.get("GUANAI_LOCK_TIMEOUT", "10"))
+    except ValueError:
+        return 10.0
+
+
+class _WriterLock:
+    """An exclusive fcntl lock on ``<archive>/.lock``: one writer at a time, bounded wait."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self, timeout: float) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.fd = fd
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise BusyError("档案库正被其他程序写入（档案库忙）。",
+                                    f"等待 {timeout:g} 秒后仍未释放；请稍后重试，或关闭其他正在使用该档案库的程序。") from None
+                time.sleep(0.05)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+class Archive:
+    """An unlocked archive. Open with :meth:`open`; use as a context manager."""
+
+    def __init__(self, path: Path, info: ArchiveInfo, user: str, role: str, master: bytes) -> None:
+        self.path = Path(path)
+        self.info = info
+        self.user = user
+        self.role = role
+        self._master = master
+        self._subkeys: dict[tuple[str, int], bytes] = {}
+        self.conn = _connect(self.path / "catalog.sqlite")
+        self._lock = _WriterLock(self.path / ".lock")
+        self._depth = 0
+        self._txn_gen: int | None = None
+        self._check_meta()
+
+    # ---- opening -------------------------------------------------------------------------
+    @staticmethod
+    def check_exists(path: Path | str) -> None:
+        path = Path(path)
+        if not (path / "archive.json").is_file():
+            if path.is_dir() and any(path.iterdir()):
+                raise ArchiveMissing(f"{path} 不是 guanai 档案库（缺少 archive.json）。",
+                                     "检查 --archive 参数或环境变量 GUANAI_ARCHIVE。")
+            raise ArchiveMissing(f"找不到档案库：{path}",
+                                 f"先创建：guanai --archive {path} init --school-code 学校标识码 --school-name 学校名称；"
+                                 "或用 --archive / GUANAI_ARCHIVE 指定已有档案库。")
+
+    @classmethod
+    def open(cls, path: Path | str, *, user: str, passphrase: str, write: bool = False) -> Archive:
+        path = Path(path)
+        info = read_info(path)  # version first
+        keys.check_user_name(user)
+        try:
+            kf = keys.read_key_file(path, user)
+        except AuthError:
+            _record_auth_failure(path, info.archive_id, user)
+            raise
+        try:
+            master = keys.unwrap(info.archive_id, kf, passphrase)
+        except AuthError:
+            _record_auth_failure(path, info.archive_id, user)
+            raise
+        arc = cls(path, info, user, kf.role, master)
+        if write:
+            arc.require("write")
+        try:
+            arc._absorb_auth_failures()
+        except BusyError:
+            pass  # the failures stay pending; the next opener records them
+        return arc
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self._lock.release()
+        self._master = b""
+        self._subkeys.clear()
+
+    def _check_meta(self) -> None:
+        try:
+            rows = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as err:
+            raise IntegrityError(f"目录数据库 catalog.sqlite 无法读取：{err}",
+                                 "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复。") from err
+        if rows.get("format_version") != str(FORMAT_VERSION):
+            raise FormatError(f"目录数据库格式版本 {rows.get('format_version')!r} 不受支持。", "请使用相符的 guanai 版本。")
+        if rows.get("archive_id") != self.info.archive_id:
+            raise IntegrityError("目录数据库与 archive.json 不属于同一档案库。", "文件可能被替换；由备份恢复。")
+
+    # ---- permissions and keys ------------------------------------------------------------
+    def require(self, perm: str) -> None:
+        if perm not in PERMISSIONS.get(self.role, frozenset()):
+            role = keys.ROLE_NAMES.get(self.role, self.role)
+            raise PermissionDenied(f"用户“{self.user}”（{role}）无{PERM_NAMES.get(perm, perm)}权限。",
+                                   "请用有相应权限的用户操作（--user），或请管理员调整角色。")
+
+    def subkey(self, label: str, length: int = 32) -> bytes:
+        k = self._subkeys.get((label, length))
+        if k is None:
+            if not self._master:
+                raise StateError("档案库已关闭。")
+            k = crypto.hkdf(self._master, f"guanai/v1/{label}", length)
+            self._subkeys[(label, length)] = k
+        return k
+
+    def _suite_key(self, table: str) -> bytes:
+        label = "content" if table == "content" else "catalog"
+        return self.subkey(label, crypto.SUITE_KEY_LEN[self.info.suite])
+
+    def seal(self, table: str, column: str, row_id: str, data: bytes) -> bytes:
+        aad = crypto.context_aad(self.info.archive_id, table, column, row_id)
+        return crypto.seal(self.info.suite, self._suite_key(table), data, aad)
+
+    def unseal(self, table: str, column: str, row_id: str, blob: bytes) -> bytes:
+        aad = crypto.context_aad(self.info.archive_id, table, column, row_id)
+        return crypto.unseal(self.info.suite, self._suite_key(table), blob, aad, f"{table}.{column} {row_id}")
+
+    def blind(self, kind: str, value: str) -> str:
+        norm = re.sub(r"\s+", "", value).upper()
+        return crypto.hmac_hex(self.subkey("blind"), kind.encode() + b"\x00" + norm.encode())
+
+    # ---- transactions ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One all-or-nothing write transaction, holding the writer lock (nestable)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._lock.acquire(_lock_timeout())
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            self._txn_gen = None
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+                self._txn_gen = None
+        finally:
+            self._lock.release()
+
+    def _gen(self) -> int:
+        """The generation of the current write transaction (bumped once per transaction)."""
+        assert self._depth, "write outside a transaction"
+        if self._txn_gen is None:
+            cur = int(self.conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+            self._txn_gen = cur + 1
+            self.conn.execute("UPDATE meta SET value=? WHERE key='generation'", (str(self._txn_gen),))
+        return self._txn_gen
+
+    @property
+    def generation(self) -> int:
+        return int(self.conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+
+    def changes_since(self, gen: int) -> list[Change]:
+        rows = self.conn.execute(
+            "SELECT 'child', id, gen FROM children WHERE gen > ? UNION ALL "
+            "SELECT 'document', id, gen FROM documents WHERE gen > ? ORDER BY 3", (gen, gen)).fetchall()
+        return [Change(e, i, g) for e, i, g in rows]
+
+    # ---- audit -------------------------------------------------------------------------------
+    def audit(self, action: str, target: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        with self.transaction():
+            self._append_audit(action, target, detail)
+
+    def _append_audit(self, action: str, target: str | None, detail: dict[str, Any] | None,
+                      actor: str | None = None, at: str | None = None) -> None:
+        from archive.audit import entry_mac, next_prev
+
+        actor = actor or self.user
+        last = self.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq = (last[0] + 1) if last else 1
+        prev = next_prev(last[1] if last else None)
+        at = at or now_iso()
+        mac = entry_mac(self.subkey("audit"), seq, at, actor, action, target, detail, prev)
+        sealed_actor = self.seal("audit", "actor", str(seq), actor.encode()).hex()
+        sealed_detail = None if detail is None else self.seal("audit", "detail", str(seq), canonical_json(detail))
+        self.conn.execute("INSERT INTO audit VALUES(?,?,?,?,?,?,?,?)",
+                          (seq, at, sealed_actor, action, target, sealed_detail, prev, mac))
+        self._put_setting("audit_head", canonical_json({"seq": seq, "mac": mac}))
+
+    def _absorb_auth_failures(self) -> None:
+        rows = self.conn.execute("SELECT rowid, at, user_hash FROM auth_failures ORDER BY rowid").fetchall()
+        if not rows:
+            return
+        with self.transaction():
+            for rowid, at, user_hash in rows:
+                self._append_audit("auth.fail", None, {"user_hash": user_hash, "at": at}, actor="?")
+                self.conn.execute("DELETE FROM auth_failures WHERE rowid=?", (rowid,))
+
+    # ---- settings ------------------------------------------------------------------------------
+    def get_setting(self, name: str) -> bytes | None:
+        row = self.conn.execute("SELECT value FROM settings WHERE name=?", (name,)).fetchone()
+        return None if row is None else self.unseal("settings", "value", name, row[0])
+
+    def set_setting(self, name: str, value: bytes) -> None:
+        if not _SETTING_RE.match(name) or name == "audit_head":
+            raise InputError(f"设置名不合法：{name}")
+        with self.transaction():
+            self._put_setting(name, value)
+
+    def _put_setting(self, name: str, value: bytes) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO settings VALUES(?,?)",
+                          (name, self.seal("settings", "value", name, value)))
+
+    # ---- children -----------------------------------------------------------------------------
+    def _blind_keys(self, record: ChildRecord) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        xjh = (getattr(record, "student_id", None) or "").strip().upper()
+        sfz = (getattr(record, "id_number", None) or "").strip().upper()
+        if xjh:
+            out.append(("xjh", self.blind("xjh", xjh)))
+            if xjh[0] in "GJ" and len(xjh) == 19 and xjh[1:] != sfz:
+                out.append(("sfz", self.blind("sfz", xjh[1:])))
+        if sfz:
+            out.append(("sfz", self.blind("sfz", sfz)))
+        return out
+
+    def _check_blind_free(self, pairs: list[tuple[str, str]], child_id: str | None) -> None:
+        for kind, mac in pairs:
+            row = self.conn.execute("SELECT child_id FROM blind WHERE kind=? AND mac=?", (kind, mac)).fetchone()
+            if row and row[0] != child_id:
+                what = "学籍号" if kind == "xjh" else "身份证号"
+                raise StateError(f"{what}已在档案库中（儿童编号 {row[0]}），不能重复登记。",
+                                 f"用 guanai child show {row[0]} 查看；如需修改用 guanai child update。")
+
+    def _seal_record(self, child_id: str, record: ChildRecord) -> bytes:
+        return self.seal("children", "record", child_id, canonical_json(record.to_json_dict()))
+
+    def _load_record(self, child_id: str, blob: bytes) -> ChildRecord:
+        from care.model import ChildRecord
+
+        data = json.loads(self.unseal("children", "record", child_id, blob))
+        return ChildRecord.model_validate(data)
+
+    def add_child(self, record: ChildRecord, *, status: str = "在册", child_id: str | None = None) -> str:
+        self.require("write")
+        if status not in STATUSES:
+            raise InputError(f"未知状态：{status}", "可选：" + "、".join(STATUSES))
+        child_id = child_id or uuid.uuid4().hex
+        if not _HEX32.match(child_id):
+            raise InputError(f"儿童编号格式不正确：{child_id}")
+        pairs = self._blind_keys(record)
+        with self.transaction():
+            self._check_blind_free(pairs, None)
+            if self.conn.execute("SELECT 1 FROM children WHERE id=?", (child_id,)).fetchone():
+                raise StateError(f"儿童编号 {child_id} 已存在。")
+            now = now_iso()
+            self.conn.execute("INSERT INTO children VALUES(?,?,?,?,?,?,?)",
+                              (child_id, status, self.info.school_code, now, now, self._gen(),
+                               self._seal_record(child_id, record)))
+            self.conn.executemany("INSERT OR IGNORE INTO blind VALUES(?,?,?)", [(k, m, child_id) for k, m in pairs])
+            self._append_audit("child.add", child_id, None)
+        return child_id
+
+    def update_child(self, child_id: str, record: ChildRecord) -> None:
+        self.require("write")
+        entry = self.get_child(child_id)
+        if entry.status in CLOSED_STATUSES:
+            raise StateError(f"该儿童档案状态为“{entry.status}”，只读，不能修改。",
+                             "如确需修改，先用 guanai child reopen 编号 --reason 原因 重新启用。")
+        pairs = self._blind_keys(record)
+        with self.transaction():
+            self._check_blind_free(pairs, entry.id)
+            self.conn.execute("DELETE FROM blind WHERE child_id=?", (entry.id,))
+            self.conn.executemany("INSERT OR IGNORE INTO blind VALUES(?,?,?)", [(k, m, entry.id) for k, m in pairs])
+            self.conn.execute("UPDATE children SET record=?, updated_at=?, gen=? WHERE id=?",
+                              (self._seal_record(entry.id, record), now_iso(), self._gen(), entry.id))
+            self._append_audit("child.update", entry.id, None)
+
+    def set_child_status(self, child_id: str, status: str, reason: str) -> None:
+        self.require("write")
+        if status not in STATUSES:
+            raise InputError(f"未知状态：{status}", "可选：" + "、".join(STATUSES))
+        entry = self.get_child(child_id)
+        with self.transaction():
+            self.conn.execute("UPDATE children SET status=?, updated_at=?, gen=? WHERE id=?",
+                              (status, now_iso(), self._gen(), entry.id))
+            self._append_audit("child.status", entry.id, {"from": entry.status, "to": status, "reason": reason})
+
+    def _entry(self, row: tuple[Any, ...]) -> ChildEntry:
+        cid, status, school, created, updated, gen, blob = row
+        return ChildEntry(id=cid, record=self._load_record(cid, blob), status=status, school_code=school,
+                          created_at=created, updated_at=updated, gen=gen)
+
+    def find_child(self, ref: str) -> ChildEntry | None:
+        ref = (ref or "").strip()
+        cols = "id, status, school_code, created_at, updated_at, gen, record"
+        if _HEX32.match(ref):
+            row = self.conn.execute(f"SELECT {cols} FROM children WHERE id=?", (ref,)).fetchone()
+            return self._entry(row) if row else None
+        for kind in ("xjh", "sfz"):
+            hit = self.conn.execute("SELECT child_id FROM blind WHERE kind=? AND mac=?",
+                                    (kind, self.blind(kind, ref))).fetchone()
+            if hit:
+                row = self.conn.execute(f"SELECT {cols} FROM children WHERE id=?", (hit[0],)).fetchone()
+                return self._entry(row) if row else None
+        return None
+
+    def get_child(self, ref: str) -> ChildEntry:
+        entry = self.find_child(ref)
+        if entry is None:
+            raise NotFoundError(f"找不到儿童：{ref}", "可用儿童编号、学籍号或身份证号；用 guanai child list 查看全部。")
+        return entry
+
+    def list_children(self, status: str | None = None) -> list[ChildEntry]:
+        sql = "SELECT id, status, school_code, created_at, updated_at, gen, record FROM children"
+        args: tuple[Any, ...] = ()
+        if status:
+            sql += " WHERE status=?"
+            args = (status,)
+        return [self._entry(r) for r in self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall()]
+
+    # ---- documents -----------------------------------------------------------------------------
+    def put_document(self, *, kind: str, title: str, content: bytes, filename: str, mime: str,
+                     child_id: str | None = None, form: dict[str, Any] | None = None, text: str | None = None,
+                     doc_date: str | None = None, meta: dict[str, Any] | None = None,
+                     allow_closed: bool = False) -> str:
+        """Store a document: row, sealed content and audit entry in one transaction."""
+        self.require("write")
+        if not _KIND_RE.match(kind or ""):
+            raise InputError(f"文档种类不合法：{kind!r}")
+        title = _check_text("文档标题", title, 200)
+        filename = safe_filename(filename)
+        if not isinstance(content, bytes | bytearray):
+            raise InputError("文档内容必须是字节。")
+        if len(content) > MAX_DOCUMENT_BYTES:
+            raise InputError(f"文件过大：{len(content) // (1024 * 1024)} MB（上限 {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB）。",
+                             "扫描件请降低分辨率或分成几个文件。")
+        if child_id is not None:
+            entry = self.get_child(child_id)
+            child_id = entry.id
+            if entry.status in CLOSED_STATUSES and not allow_closed:
+                raise StateError(f"该儿童档案状态为“{entry.status}”，只读，不能添加文档。",
+                                 "如确需添加，先用 guanai child reopen 编号 --reason 原因 重新启用。")
+        doc_id = uuid.uuid4().hex
+        content = bytes(content)
+        sha = hashlib.sha256(content).hexdigest()
+        m = {"title": title, "filename": filename, "mime": mime, "doc_date": doc_date, "sha256": sha,
+             "extra": meta or {}}
+        with self.transaction():
+            self.conn.execute("INSERT INTO documents VALUES(?,?,?,?,?,?,?)",
+                              (doc_id, child_id, kind, now_iso(), self._gen(), len(content),
+                               self.seal("documents", "meta", doc_id, canonical_json(m))))
+            self.conn.execute(
+                "INSERT INTO content VALUES(?,?,?,?)",
+                (doc_id, self.seal("content", "data", doc_id, content),
+                 None if form is None else self.seal("content", "form", doc_id, canonical_json(form)),
+                 None if text is None else self.seal("content", "text", doc_id, text.encode())))
+            self._append_audit("doc.put", doc_id, {"kind": kind, "child": child_id})
+        return doc_id
+
+    def _doc_entry(self, row: tuple[Any, ...]) -> DocumentEntry:
+        did, child_id, kind, created, gen, size, blob = row
+        m = json.loads(self.unseal("documents", "meta", did, blob))
+        return DocumentEntry(id=did, kind=kind, title=m["title"], filename=m["filename"], mime=m["mime"],
+                             child_id=child_id, doc_date=m.get("doc_date"), created_at=created, size=size,
+                             sha256=m["sha256"], gen=gen, meta=m.get("extra") or {})
+
+    def get_document(self, doc_id: str) -> DocumentEntry:
+        row = None
+        if _HEX32.match(doc_id or ""):
+            row = self.conn.execute("SELECT id, child_id, kind, created_at, gen, size, meta FROM documents WHERE id=?",
+                                    (doc_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"找不到文档：{doc_id}", "用 guanai doc list 或 guanai search 查找文档编号。")
+        return self._doc_entry(row)
+
+    def _content(self, doc_id: str, column: str) -> bytes | None:
+        row = self.conn.execute(f"SELECT {column} FROM content WHERE doc_id=?", (doc_id,)).fetchone()
+        if row is None:
+            raise IntegrityError(f"文档 {doc_id} 的内容缺失", "运行 guanai verify；必要时由备份恢复。")
+        return None if row[0] is None else self.unseal("content", column, doc_id, row[0])
+
+    def read_document(self, doc_id: str, *, audit: bool = True) -> bytes:
+        self.require("read")
+        entry = self.get_document(doc_id)
+        data = self._content(entry.id, "data") or b""
+        if not crypto.ct_equal(hashlib.sha256(data).hexdigest(), entry.sha256):
+            raise IntegrityError(f"文档 {doc_id} 内容的校验值不符", "运行 guanai verify；必要时由备份恢复。")
+        if audit:
+            self.audit("doc.read", entry.id, None)
+        return data
+
+    def document_form(self, doc_id: str) -> dict[str, Any] | None:
+        raw = self._content(doc_id, "form")
+        return None if raw is None else json.loads(raw)
+
+    def document_text(self, doc_id: str) -> str | None:
+        raw = self._content(doc_id, "text")
+        return None if raw is None else raw.decode()
+
+    def list_documents(self, child_id: str | None = None, kind: str | None = None) -> list[DocumentEntry]:
+        sql = "SELECT id, child_id, kind, created_at, gen, size, meta FROM documents"
+        cond, args = [], []
+        if child_id:
+            cond.append("child_id=?")
+            args.append(self.get_child(child_id).id)
+        if kind:
+            cond.append("kind=?")
+            args.append(kind)
+        if cond:
+            sql += " WHERE " + " AND ".join(cond)
+        return [self._doc_entry(r) for r in self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall()]
+
+    # ---- users ---------------------------------------------------------------------------------
+    def add_user(self, name: str, role: str, passphrase: str) -> None:
+        self.require("admin")
+        keys.check_user_name(name)
+        keys.check_role(role)
+        if keys.key_path(self.path, name).exists():
+            raise StateError(f"用户“{name}”已存在。", "如需修改口令用 guanai user passwd。")
+        with self.transaction():
+            keys.write_key_file(self.path, keys.make_key_file(self.info.archive_id, name, role, passphrase,
+                                                              self._master))
+            self._append_audit("user.add", None, {"user": name, "role": role})
+
+    def change_passphrase(self, name: str, new_passphrase: str) -> None:
+        if name != self.user:
+            self.require("admin")
+        kf = keys.read_key_file(self.path, name)
+        with self.transaction():
+            keys.write_key_file(self.path, keys.make_key_file(self.info.archive_id, name, kf.role, new_passphrase,
+                                                              self._master))
+            self._append_audit("user.passwd", None, {"user": name})
+
+    def remove_user(self, name: str) -> None:
+        self.require("admin")
+        users = keys.list_users(self.path)
+        if name == self.user:
+            raise StateError("不能删除当前登录的用户。", "请用另一位管理员操作。")
+        if dict(users).get(name) == "admin" and sum(1 for _, r in users if r == "admin") <= 1:
+            raise StateError("不能删除最后一位管理员。")
+        with self.transaction():
+            keys.remove_key_file(self.path, name)
+            self._append_audit("user.remove", None, {"user": name})
+
+    def users(self) -> list[tuple[str, str]]:
+        return keys.list_users(self.path)
+
+
+def safe_filename(name: str) -> str:
+    """A file name without directories or control characters (documents are exported by it)."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(c for c in base if ord(c) >= 32 and c not in '<>:"|?*').strip().lstrip(".")
+    if not base:
+        raise InputError(f"文件名无效：{name!r}", "文件名不能为空，也不能只含路径或特殊字符。")
+    return base[:120]
+
+
+def _record_auth_failure(path: Path, archive_id: str, user: str) -> None:
+    """Record a failed unlock without any key (FORMAT.md §7); best effort, bounded wait."""
+    user_hash = hashlib.sha256(f"{archive_id}\x00{user}".encode()).hexdigest()
+    lock = _WriterLock(path / ".lock")
+    try:
+        lock.acquire(min(_lock_timeout(), 3.0))
+    except BusyError:
+        return
+    try:
+        conn = _connect(path / "catalog.sqlite")
+        try:
+            conn.execute("INSERT INTO auth_failures VALUES(?,?)", (now_iso(), user_hash))
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        pass
+    finally:
+        lock.release()
