@@ -1,0 +1,1 @@
+"""The encrypted archive: on-disk format, keys, catalog, audit chain, verification, transfer."""
