@@ -1,0 +1,425 @@
+""".docx → PDF/A-2b with LibreOffice headless, in batches, plus PDF reading helpers.
+
+Why batches: one ``soffice`` call per file costs ~0.9 s (start-up); one call converting many
+files amortises it (NOTES.md). Two calls run in parallel to use both cores; each has its own
+profile (``-env:UserInstallation``) because concurrent processes sharing one profile fail
+silently, and each has a timeout. A file that LibreOffice cannot open, or that hangs it, fails
+alone: the others of its batch are still converted (a hung batch is killed and the files after
+the culprit are retried in a fresh process).
+
+Fonts: ``FONTCONFIG_FILE`` points at ``generators/fonts.conf``, which maps the Windows/WPS
+font names kept in the .docx (仿宋_GB2312, 方正小标宋简体, 黑体, 楷体_GB2312, 宋体) to free CJK
+faces.
+
+Privacy: the .docx bytes are written to a private (0700) temporary directory that is removed
+afterwards; profiles live in a private cache directory and never see document content except
+LibreOffice's list of recent file names (which are our neutral ``00001.docx`` names).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from archive.errors import ExternalToolError, InputError
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
+
+FONTS_CONF = Path(__file__).with_name("fonts.conf")
+#: PDF/A-2b (the "b" level is what LibreOffice claims for SelectPdfVersion 2).
+PDF_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
+#: Force the Word 2007+ import filter: without it LibreOffice happily converts any file
+#: (a text file, a spreadsheet) by sniffing its content.
+DOCX_INFILTER = "MS Word 2007 XML"
+#: Seconds allowed to one soffice process (one batch).
+DEFAULT_TIMEOUT = 180.0
+DEFAULT_WORKERS = 2
+#: Files per soffice call; larger batches amortise start-up further but lose more on a hang.
+MAX_BATCH = 100
+#: Refuse inputs larger than this before handing them to LibreOffice.
+MAX_DOCX_BYTES = 64 * 1024 * 1024
+MAX_RETRY_ROUNDS = 3
+
+INSTALL_HINT = (
+    "安装 LibreOffice 与中文字体：apt-get install --no-install-recommends libreoffice-writer-nogui "
+    "fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai（或执行 make system-deps）。"
+)
+
+ErrorKind = Literal["input", "tool", "timeout"]
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """Outcome for one input file of a batch."""
+
+    name: str
+    pdf: bytes | None
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.pdf is not None
+
+
+class ConversionFailed(ExternalToolError):
+    """Some files of a batch failed; ``results`` holds the outcome of every file."""
+
+    def __init__(self, message: str, hint: str | None, results: list[ConversionResult]) -> None:
+        super().__init__(message, hint)
+        self.results = results
+
+
+# --------------------------------------------------------------------------- soffice
+
+
+def find_soffice() -> str:
+    """Path of ``soffice`` (or ``libreoffice``) found on PATH; ExternalToolError when missing."""
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise ExternalToolError("找不到 LibreOffice（soffice），无法生成 PDF。", INSTALL_HINT)
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("GUANAI_LO_PROFILES")
+    if base:
+        path = Path(base)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        path = Path(xdg) / "guanai" / "lo-profiles"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+@contextlib.contextmanager
+def _profile_slot() -> Iterator[Path]:
+    """A LibreOffice profile directory used by no other process while held (flock)."""
+    base = _cache_dir()
+    for i in range(64):
+        lock_path = base / f"slot-{i}.lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        try:
+            yield base / f"profile-{i}"
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        return
+    raise ExternalToolError("LibreOffice 配置目录全部被占用（并发转换过多）。", "稍后重试。")
+
+
+def _pdf_complete(path: Path) -> bytes | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-2048:]:
+        return None
+    return data
+
+
+@dataclass
+class _BatchOutcome:
+    done: dict[Path, bytes]
+    timed_out: bool
+    returncode: int | None
+    stderr: str
+
+
+def _run_soffice(soffice: str, files: list[Path], outdir: Path, profile: Path, timeout: float) -> _BatchOutcome:
+    cmd = [
+        soffice,
+        "--headless",
+        "--invisible",
+        "--norestore",
+        "--nologo",
+        "--nodefault",
+        "--nolockcheck",
+        f"-env:UserInstallation={profile.as_uri()}",
+        f"--infilter={DOCX_INFILTER}",
+        "--convert-to",
+        PDF_FILTER,
+        "--outdir",
+        str(outdir),
+        *(str(f) for f in files),
+    ]
+    env = dict(os.environ)
+    env["FONTCONFIG_FILE"] = str(FONTS_CONF)
+    env.setdefault("SAL_USE_VCLPLUGIN", "svp")
+    timed_out = False
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=outdir,
+            start_new_session=True,  # own process group: a timeout kills soffice.bin too
+        )
+    except OSError as err:
+        raise ExternalToolError(f"无法启动 LibreOffice（{soffice}）：{err.strerror or err}", INSTALL_HINT) from err
+    try:
+        _, err_bytes = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        _, err_bytes = proc.communicate()
+        # A killed instance may leave its profile half-written: start the next one afresh.
+        shutil.rmtree(profile, ignore_errors=True)
+    done: dict[Path, bytes] = {}
+    for f in files:
+        data = _pdf_complete(outdir / (f.stem + ".pdf"))
+        if data is not None:
+            done[f] = data
+    stderr = err_bytes.decode("utf-8", "replace")
+    return _BatchOutcome(done, timed_out, None if timed_out else proc.returncode, stderr)
+
+
+def _stderr_tail(stderr: str) -> str:
+    lines = [ln for ln in stderr.splitlines() if ln.strip() and "javaldx" not in ln]
+    return "；".join(lines[-3:])
+
+
+def _convert_chunk(soffice: str, files: list[Path], outdir: Path, timeout: float) -> dict[Path, ConversionResult]:
+    """Convert one worker's files (in batches of MAX_BATCH), retrying after a hang."""
+    results: dict[Path, ConversionResult] = {}
+    with _profile_slot() as profile:
+        pending = list(files)
+        rounds = 0
+        while pending:
+            batch, rest = pending[:MAX_BATCH], pending[MAX_BATCH:]
+            out = _run_soffice(soffice, batch, outdir, profile, timeout)
+            for f, data in out.done.items():
+                results[f] = ConversionResult(f.name, data)
+            missing = [f for f in batch if f not in out.done]
+            if out.timed_out and missing:
+                # soffice converts in argument order: the first missing file hung it.
+                culprit, retry = missing[0], missing[1:]
+                results[culprit] = ConversionResult(
+                    culprit.name, None, f"LibreOffice 转换超时（超过 {timeout:g} 秒），已终止。", "timeout"
+                )
+                rounds += 1
+                if rounds > MAX_RETRY_ROUNDS:
+                    for f in retry:
+                        results[f] = ConversionResult(f.name, None, "LibreOffice 多次超时，未转换。", "timeout")
+                    retry = []
+                pending = retry + rest
+                continue
+            detail = _stderr_tail(out.stderr)
+            for f in missing:
+                if out.returncode not in (0, None) and not out.done:
+                    msg = f"LibreOffice 异常退出（退出码 {out.returncode}）" + (f"：{detail}" if detail else "")
+                    results[f] = ConversionResult(f.name, None, msg, "tool")
+                else:
+                    results[f] = ConversionResult(
+                        f.name, None, "LibreOffice 无法打开此文件（文件损坏或不是 Word .docx 文档）。", "input"
+                    )
+            pending = rest
+    return results
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _docx_problem(data: bytes) -> str | None:
+    """Cheap check before LibreOffice sees the file: a zip holding word/document.xml."""
+    if len(data) > MAX_DOCX_BYTES:
+        return f"文件过大（{len(data) // (1024 * 1024)} MB，上限 {MAX_DOCX_BYTES // (1024 * 1024)} MB）。"
+    if not data.startswith(b"PK"):
+        return "不是 Word .docx 文档（不是 ZIP 压缩包；旧版 .doc 或加密文档请先另存为 .docx）。"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            if "word/document.xml" not in zf.namelist():
+                return "不是 Word .docx 文档（缺少 word/document.xml）。"
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return "不是有效的 .docx 文档（ZIP 结构损坏）。"
+    return None
+
+
+def _load_inputs(docx_files: Sequence[tuple[str, bytes]] | Sequence[Path] | Sequence[str]) -> list[tuple[str, bytes]]:
+    items: list[tuple[str, bytes]] = []
+    for entry in docx_files:
+        if isinstance(entry, tuple):
+            name, data = entry
+            items.append((str(name), bytes(data)))
+        else:
+            path = Path(entry)
+            try:
+                items.append((path.name, path.read_bytes()))
+            except OSError as err:
+                raise InputError(f"无法读取 {path}：{err.strerror or err}", "检查文件路径与权限。") from err
+    return items
+
+
+def convert_results(
+    docx_files: Sequence[tuple[str, bytes]] | Sequence[Path] | Sequence[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    workers: int = DEFAULT_WORKERS,
+) -> list[ConversionResult]:
+    """Convert every file; one result per input, in order. Failures are per file, never raised
+    (except a missing LibreOffice, which fails everything: ExternalToolError)."""
+    items = _load_inputs(docx_files)
+    if not items:
+        return []
+    soffice = find_soffice()
+    results: list[ConversionResult | None] = [None] * len(items)
+    with tempfile.TemporaryDirectory(prefix="guanai-pdf-") as tmp:
+        tmp_path = Path(tmp)
+        os.chmod(tmp_path, 0o700)
+        indir = tmp_path / "in"
+        indir.mkdir()
+        to_convert: list[tuple[int, Path]] = []
+        for i, (name, data) in enumerate(items):
+            problem = _docx_problem(data)
+            if problem:
+                results[i] = ConversionResult(name, None, problem, "input")
+                continue
+            path = indir / f"{i:05d}.docx"  # neutral names: no user-chosen path reaches soffice
+            path.write_bytes(data)
+            to_convert.append((i, path))
+        n_workers = max(1, min(workers, len(to_convert)))
+        # Contiguous chunks: each worker converts its share with one soffice process per batch.
+        size = -(-len(to_convert) // n_workers) if to_convert else 0
+        chunks = [to_convert[k : k + size] for k in range(0, len(to_convert), size)] if size else []
+        outdirs = []
+        for w in range(len(chunks)):
+            outdir = tmp_path / f"out{w}"
+            outdir.mkdir()
+            outdirs.append(outdir)
+        with ThreadPoolExecutor(max_workers=max(1, len(chunks))) as pool:
+            futures = [
+                pool.submit(_convert_chunk, soffice, [p for _, p in chunk], outdirs[w], timeout)
+                for w, chunk in enumerate(chunks)
+            ]
+            chunk_results = [f.result() for f in futures]
+        for chunk, res in zip(chunks, chunk_results, strict=True):
+            for i, path in chunk:
+                r = res[path]
+                results[i] = ConversionResult(items[i][0], r.pdf, r.error, r.error_kind)
+    return [r if r is not None else ConversionResult(items[i][0], None, "未转换。", "tool") for i, r in enumerate(results)]
+
+
+def convert_batch(
+    docx_files: Sequence[tuple[str, bytes]] | Sequence[Path] | Sequence[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    workers: int = DEFAULT_WORKERS,
+) -> list[bytes]:
+    """PDF/A-2b bytes for every .docx, in order; ConversionFailed (with every result) if any failed."""
+    results = convert_results(docx_files, timeout=timeout, workers=workers)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        listed = "；".join(f"{r.name}：{r.error}" for r in failed[:5])
+        more = f"（另有 {len(failed) - 5} 个）" if len(failed) > 5 else ""
+        raise ConversionFailed(
+            f"{len(failed)} 个文件未能转换为 PDF：{listed}{more}",
+            "检查这些文件能否用 Word/WPS 打开；超时可加大 timeout。其余文件已转换。",
+            results,
+        )
+    return [r.pdf for r in results if r.pdf is not None]
+
+
+def convert_one(docx: bytes | Path, *, name: str = "document.docx", timeout: float = DEFAULT_TIMEOUT) -> bytes:
+    """PDF/A-2b bytes of one .docx (InputError for a broken file, ExternalToolError otherwise)."""
+    entry = (name, docx) if isinstance(docx, bytes) else _load_inputs([Path(docx)])[0]
+    result = convert_results([entry], timeout=timeout, workers=1)[0]
+    if result.pdf is not None:
+        return result.pdf
+    if result.error_kind == "input":
+        raise InputError(f"{result.name}：{result.error}", "用 Word/WPS 打开检查该文件，或重新生成。")
+    raise ExternalToolError(f"{result.name}：{result.error}", "检查 LibreOffice 安装；超时可加大 timeout。")
+
+
+# --------------------------------------------------------------------------- reading PDFs
+
+_CJK = r"\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \t\u00a0]+|[ \t\u00a0]+(?=[{_CJK}])")
+
+
+def normalize_text(text: str) -> str:
+    """Drop the spaces pypdf puts at CJK/Latin boundaries (``2016 年9 月`` → ``2016年9月``)."""
+    return _SPACE_NEAR_CJK.sub("", text)
+
+
+def _reader(pdf_bytes: bytes) -> PdfReader:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        return PdfReader(io.BytesIO(pdf_bytes), strict=False)
+    except (PdfReadError, ValueError, OSError) as err:
+        raise InputError(f"无法读取 PDF：{err}", "文件可能已损坏或不是 PDF。") from err
+
+
+def pdf_text(pdf_bytes: bytes) -> str:
+    """Text of every page (pages separated by a form feed), CJK spacing normalised."""
+    from pypdf.errors import PdfReadError
+
+    reader = _reader(pdf_bytes)
+    try:
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"无法提取 PDF 文本：{err}", "文件可能已损坏。") from err
+    return "\f".join(normalize_text(p) for p in pages)
+
+
+def pdf_fonts(pdf_bytes: bytes) -> set[str]:
+    """Base names of the fonts used by the pages (subset prefixes like ``ABCDEF+`` removed)."""
+    reader = _reader(pdf_bytes)
+    names: set[str] = set()
+    for page in reader.pages:
+        resources = page.get("/Resources")
+        if resources is None:
+            continue
+        fonts = resources.get_object().get("/Font")
+        if fonts is None:
+            continue
+        for ref in fonts.get_object().values():
+            font = ref.get_object()
+            base = str(font.get("/BaseFont", ""))
+            names.add(re.sub(r"^/?[A-Z]{6}\+", "", base).lstrip("/"))
+    return names
+
+
+def pdfa_claim(pdf_bytes: bytes) -> str | None:
+    """The PDF/A level the XMP metadata claims, e.g. ``"2B"``; None when it claims none."""
+    reader = _reader(pdf_bytes)
+    try:
+        root: Any = reader.trailer["/Root"].get_object()
+        meta = root.get("/Metadata")
+        if meta is None:
+            return None
+        xmp = meta.get_object().get_data().decode("utf-8", "replace")
+    except (KeyError, AttributeError, ValueError) as err:
+        raise InputError(f"无法读取 PDF 元数据：{err}", "文件可能已损坏。") from err
+    part = re.search(r"pdfaid:part\s*(?:=\s*[\"'](\d)[\"']|>\s*(\d)\s*<)", xmp)
+    conf = re.search(r"pdfaid:conformance\s*(?:=\s*[\"']([A-Za-z])[\"']|>\s*([A-Za-z])\s*<)", xmp)
+    if part is None:
+        return None
+    level = part.group(1) or part.group(2)
+    if conf is not None:
+        level += (conf.group(1) or conf.group(2)).upper()
+    return level
