@@ -1,0 +1,206 @@
+"""Archive-level commands: init, verify, audit, backup, restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from cli.common import archive_dir, echo_json, echo_table, get_passphrase, json_option, with_archive
+
+if TYPE_CHECKING:
+    from archive.store import Archive
+
+
+@click.command("init")
+@click.option("--school-code", help="学校标识码（10 位）或单位代码；县级档案库可省略（默认用县区代码）。")
+@click.option("--school-name", help="学校全称，如“萧县龙城镇中心小学”。")
+@click.option("--name", "unit_name", help="单位名称（县级档案库用，同 --school-name）。")
+@click.option("--county-code", default="341322", show_default=True, help="县区行政区划代码（萧县 341322）。")
+@click.option("--suite", type=click.Choice(["aes-256-gcm", "sm4-gcm"]), default="aes-256-gcm", show_default=True,
+              help="加密套件：AES-256-GCM（默认）或国密 SM4-GCM。")
+@click.option("--kind", type=click.Choice(["school", "county"]), default="school", show_default=True,
+              help="档案库类型：school（学校）或 county（县教体局）。")
+@click.option("--admin", default=None, help="管理员用户名（默认取全局 --user，即 admin）。")
+@click.pass_context
+def init_cmd(ctx: click.Context, school_code: str | None, school_name: str | None, unit_name: str | None,
+             county_code: str, suite: str, kind: str, admin: str | None) -> None:
+    """创建新的加密档案库（目录由全局 --archive 指定）。
+
+    口令用于解开主密钥，请牢记：忘记口令将无法打开档案库。
+
+    \b
+    示例：
+      guanai --archive 龙城小学档案 init --school-code 3413220001 --school-name 萧县龙城镇中心小学
+      guanai --archive 县局档案 init --kind county --county-code 341322 --name 萧县教育体育局
+    """
+    from archive.errors import InputError
+    from archive.store import init_archive
+
+    name = school_name or unit_name
+    code = school_code or (county_code if kind == "county" else None)
+    if not code:
+        raise InputError("缺少 --school-code（学校标识码）。", "例如：--school-code 3413220001")
+    if not name:
+        raise InputError("缺少 --school-name（学校或单位名称）。", "例如：--school-name 萧县龙城镇中心小学")
+    path = archive_dir(ctx)
+    admin = admin or (ctx.find_root().obj or {}).get("user") or "admin"
+    passphrase = get_passphrase(ctx, prompt=f"为管理员 {admin} 设置口令", confirm=True)
+    info = init_archive(path, school_code=code, school_name=name, passphrase=passphrase, admin=admin,
+                        county_code=county_code, suite=suite, kind=kind)
+    kind_name = "县级" if kind == "county" else "学校"
+    click.echo(f"已创建{kind_name}档案库：{path}")
+    click.echo(f"  单位：{info.school_name}（{info.school_code}），县区 {info.county_code}")
+    click.echo(f"  加密：{info.suite}，管理员：{admin}")
+    click.echo("下一步：guanai child import 花名册.xlsx，或 guanai child template --xlsx -o 花名册模板.xlsx")
+
+
+@click.command("verify")
+@json_option
+@with_archive()
+def verify(arc: Archive, as_json: bool) -> None:
+    """四性检测：真实性、完整性、可用性、安全性（DA/T 70）。
+
+    检查每一条记录与文档能否打开、校验码与审计链是否完好、数量是否相符、
+    档案库目录下有无明文个人信息。列出发现的全部问题；有任何问题时退出码非零。
+
+    \b
+    示例：
+      guanai verify
+      guanai verify --json > 检测报告.json
+    """
+    from archive.verify import verify_archive
+
+    if as_json:
+        rep = verify_archive(arc)
+        echo_json(rep.to_json())
+    else:
+        bar_cm: Any = click.progressbar(length=100, label="检测中", file=click.get_text_stream("stderr"))
+        with bar_cm as bar:
+            state = {"pct": 0}
+            stages = {"children": (0, 20), "documents": (20, 80), "audit": (80, 90), "scan": (90, 100)}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                lo, hi = stages.get(stage, (0, 100))
+                pct = lo + (hi - lo) * done // max(total, 1)
+                if pct > state["pct"]:
+                    bar.update(pct - state["pct"])
+                    state["pct"] = pct
+
+            rep = verify_archive(arc, progress)
+            bar.update(100 - state["pct"])
+        c = rep.counts
+        click.echo(f"儿童记录 {c.get('children', 0)} 条，文档 {c.get('documents', 0)} 份，"
+                   f"审计日志 {c.get('audit_entries', 0)} 条，明文扫描 {c.get('scanned_values', 0)} 项个人信息；"
+                   f"用时 {rep.seconds:.1f} 秒。")
+        if rep.ok:
+            click.echo("检测通过：真实性、完整性、可用性、安全性均未发现问题。")
+        else:
+            click.echo(f"发现 {len(rep.problems)} 个问题：")
+            for p in rep.problems:
+                click.echo(f"  [{p.category}] {p.obj}：{p.message}")
+    arc.audit("archive.verify", None, {"ok": rep.ok, "problems": len(rep.problems)})
+    if not rep.ok:
+        raise SystemExit(6)
+
+
+@click.group("audit")
+def audit() -> None:
+    """审计日志：每次写入、读取文档、导出、检索、转接与失败的登录都有记录。
+
+    \b
+    示例：
+      guanai audit show --limit 20
+      guanai audit verify
+    """
+
+
+@audit.command("show")
+@click.option("--child", "child_ref", help="只看与某儿童（编号/学籍号）及其文档有关的条目。")
+@click.option("--limit", type=click.IntRange(1), default=None, help="只显示最近 N 条。")
+@json_option
+@with_archive()
+def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: bool) -> None:
+    """列出审计日志条目。
+
+    \b
+    示例：
+      guanai audit show --child G341322201001011234 --json
+    """
+    from archive.audit import walk
+
+    arc.require("verify")
+    entries, _ = walk(arc)
+    if child_ref:
+        child = arc.get_child(child_ref)
+        targets = {child.id} | {d.id for d in arc.list_documents(child_id=child.id)}
+        entries = [e for e in entries if e.target in targets]
+    if limit:
+        entries = entries[-limit:]
+    if as_json:
+        echo_json([e.to_json() for e in entries])
+        return
+    if not entries:
+        click.echo("没有符合条件的审计条目。")
+        return
+    echo_table([[str(e.seq), e.at, e.actor, e.action, e.target or ""] for e in entries],
+               ["序号", "时间（UTC）", "用户", "操作", "对象"])
+
+
+@audit.command("verify")
+@with_archive()
+def audit_verify(arc: Archive) -> None:
+    """校验审计日志的哈希链与链头（发现修改、删除、插入）。
+
+    \b
+    示例：
+      guanai audit verify
+    """
+    from archive.audit import walk
+
+    arc.require("verify")
+    entries, problems = walk(arc)
+    if problems:
+        click.echo(f"审计日志校验失败，发现 {len(problems)} 个问题：")
+        for p in problems:
+            click.echo(f"  {p}")
+        raise SystemExit(6)
+    click.echo(f"审计日志完好：共 {len(entries)} 条，哈希链与链头一致。")
+
+
+@click.command("backup")
+@click.argument("out", type=click.Path(dir_okay=False))
+@with_archive()
+def backup(arc: Archive, out: str) -> None:
+    """备份档案库到一个文件（使用中亦可，得到一致的快照）。
+
+    备份中的个人信息与档案库一样是加密的；全文索引不备份，恢复后自动重建。
+
+    \b
+    示例：
+      guanai backup /media/U盘/关爱档案-2026-11-29.gab
+    """
+    from archive.backup import backup as do_backup
+
+    manifest = do_backup(arc, Path(out))
+    size = Path(out).stat().st_size
+    click.echo(f"已备份到 {out}（{size / 1024 / 1024:.1f} MB，{len(manifest['files'])} 个文件，版本 {manifest['generation']}）。")
+
+
+@click.command("restore")
+@click.argument("backup_file", type=click.Path(dir_okay=False))
+@click.argument("dest", type=click.Path(file_okay=False))
+def restore(backup_file: str, dest: str) -> None:
+    """由备份文件恢复档案库到一个新目录（不会覆盖已有目录）。
+
+    \b
+    示例：
+      guanai restore 关爱档案-2026-11-29.gab 恢复的档案
+      guanai --archive 恢复的档案 verify
+    """
+    from archive.backup import restore as do_restore
+
+    info = do_restore(Path(backup_file), Path(dest))
+    click.echo(f"已恢复档案库到 {dest}：{info.school_name}（{info.school_code}）。")
+    click.echo(f"建议立即检测：guanai --archive {dest} verify")
