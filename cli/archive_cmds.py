@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +77,7 @@ def verify(arc: Archive, as_json: bool) -> None:
         rep = verify_archive(arc)
         echo_json(rep.to_json())
     else:
-        bar_cm: Any = click.progressbar(length=100, label="检测中", file=click.get_text_stream("stderr"))
+        bar_cm: Any = click.progressbar(length=100, label="检测中", file=sys.stderr)
         with bar_cm as bar:
             state = {"pct": 0}
             stages = {"children": (0, 20), "documents": (20, 80), "audit": (80, 90), "scan": (90, 100)}
