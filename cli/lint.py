@@ -1,0 +1,59 @@
+"""``guanai lint``: check .docx files against GB/T 9704-2012 (no archive needed)."""
+
+from __future__ import annotations
+
+import click
+
+from archive.errors import GuanaiError
+from cli.common import echo_err, echo_json, echo_table, json_option
+
+#: Exit status when a file was read but breaks the format (unreadable files use the error's own).
+EXIT_VIOLATIONS = 1
+
+
+@click.command("lint")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@json_option
+@click.pass_context
+def lint(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
+    """按 GB/T 9704-2012《党政机关公文格式》检查 .docx 公文，列出每一处不符合项。
+
+    检查纸张与页边距、各要素字体（含东亚字体与主题字体覆盖）、字号、行距、标题层次字体、发文字号、成文日期、页码（单页居右、双页居左）、语言 zh-CN。
+
+    有不符合项时退出码为 1，文件无法读取时为 2。不需要打开档案库。
+
+    \b
+    示例：
+      guanai lint 关于成立领导小组的通知.docx
+      guanai lint 输出/*.docx --json
+    """
+    from generators.lint import lint_file
+
+    reports = []
+    errors: list[tuple[str, GuanaiError]] = []
+    for path in files:
+        try:
+            reports.append(lint_file(path))
+        except GuanaiError as err:
+            errors.append((path, err))
+    if as_json:
+        payload = [r.to_dict() for r in reports]
+        payload += [{"file": p, "ok": False, "error": {"message": e.message, "hint": e.hint}} for p, e in errors]
+        echo_json(payload)
+    else:
+        for report in reports:
+            if report.ok:
+                click.echo(f"{report.file}：符合 GB/T 9704-2012 检查项。")
+                continue
+            click.echo(f"{report.file}：{len(report.violations)} 项不符合 GB/T 9704-2012：")
+            echo_table(
+                [[v.element, v.expected, v.found, v.where] for v in report.violations],
+                ["要素", "应为", "实为", "位置"],
+            )
+            click.echo("")
+        for _, error in errors:
+            echo_err(error.message, error.hint)
+    if errors:
+        ctx.exit(max(e.exit_code for _, e in errors))
+    if any(not r.ok for r in reports):
+        ctx.exit(EXIT_VIOLATIONS)
