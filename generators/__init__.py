@@ -1,0 +1,1 @@
+"""Document kinds: form models, rendering, PDF conversion, official-format checks."""

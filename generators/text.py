@@ -1,0 +1,45 @@
+"""Plain text of a .docx (for storage and the search index): one line per paragraph."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+from lxml import etree
+
+from archive.errors import InputError
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_P, _T, _TAB, _BR, _CR = W + "p", W + "t", W + "tab", W + "br", W + "cr"
+_PARSER = etree.XMLParser(recover=False, resolve_entities=False, no_network=True)
+MAX_DOCUMENT_XML = 50 * 1024 * 1024
+
+
+def xml_text(root: Any) -> str:
+    """Text of a parsed word/document.xml: paragraphs (also inside tables) in document order."""
+    lines = []
+    for p in root.iter(_P):
+        parts = []
+        for el in p.iter(_T, _TAB, _BR, _CR):
+            if el.tag == _T:
+                parts.append(el.text or "")
+            elif el.tag == _TAB:
+                parts.append("\t")
+            else:
+                parts.append("\n")
+        lines.append("".join(parts))
+    return "\n".join(lines).strip("\n") + "\n"
+
+
+def docx_text(data: bytes) -> str:
+    """Text of a .docx given as bytes (InputError if it is not a readable Word document)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            info = zf.getinfo("word/document.xml")
+            if info.file_size > MAX_DOCUMENT_XML:
+                raise InputError("文档正文过大，无法提取文字。", "文档 word/document.xml 不应超过 50 MB。")
+            xml = zf.read(info)
+        return xml_text(etree.fromstring(xml, _PARSER))
+    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError) as err:
+        raise InputError(f"不是可读的 .docx 文档（{err}）。", "用 Word/WPS 打开检查该文件。") from err

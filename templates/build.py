@@ -1,0 +1,753 @@
+"""Build every .docx template (python-docx + lxml), reproducibly.
+
+Run: ``.venv/bin/python -m templates.build`` (writes ``templates/*.docx``; the built files are
+committed). The output is byte-for-byte the same on every run: fixed core properties, fixed zip
+timestamps.
+
+Why build instead of hand-editing in Word: Jinja tags typed in Word get split across runs
+(docxtpl #81), and python-docx's default template carries theme fonts and ``ja-JP``/``en-US``
+East-Asian language settings that make CJK text fall back to Japanese faces (NOTES.md). Here
+every tag is a single run and every run, style and the docDefaults carry ``w:eastAsia``.
+
+公文 (official documents) follow GB/T 9704-2012 with the constants of ``generators.gbt9704``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+from docx.table import Table, _Cell
+
+from generators import gbt9704 as G
+
+OUT_DIR = Path(__file__).resolve().parent
+FIXED_TIME = dt.datetime(2020, 4, 20, 8, 0, 0)
+
+BODY = G.FONT_BODY
+TITLE = G.FONT_TITLE
+H1 = G.FONT_HEADING1
+H2 = G.FONT_HEADING2
+SONG = G.FONT_PAGE_NUMBER
+LATIN = G.FONT_LATIN
+
+Doc = Any  # docx.document.Document (python-docx has no public type for it)
+
+
+# --------------------------------------------------------------------------- low-level XML
+
+
+def set_rfonts(rpr: Any, east: str, latin: str | None = None) -> None:
+    """Explicit fonts for every script, no theme attributes (they override explicit names)."""
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = OxmlElement("w:rFonts")
+        rpr.insert(0, rfonts)
+    for attr in list(rfonts.attrib):
+        if attr.endswith("Theme"):
+            del rfonts.attrib[attr]
+    latin = latin or LATIN
+    rfonts.set(qn("w:ascii"), latin)
+    rfonts.set(qn("w:hAnsi"), latin)
+    rfonts.set(qn("w:cs"), latin)
+    rfonts.set(qn("w:eastAsia"), east)
+    rfonts.set(qn("w:hint"), "eastAsia")
+
+
+def set_lang(rpr: Any) -> None:
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), "en-US")
+    lang.set(qn("w:eastAsia"), G.LANG_EAST_ASIA)
+    lang.set(qn("w:bidi"), "ar-SA")
+
+
+def _child(parent: Any, tag: str) -> Any:
+    el = parent.find(qn(tag))
+    if el is None:
+        el = OxmlElement(tag)
+        parent.append(el)
+    return el
+
+
+def run_props(rpr: Any, east: str, size: float, bold: bool = False, color: str | None = None) -> None:
+    set_rfonts(rpr, east)
+    for tag in ("w:b", "w:bCs", "w:color", "w:sz", "w:szCs", "w:lang"):
+        for el in rpr.findall(qn(tag)):
+            rpr.remove(el)
+    if bold:
+        rpr.append(OxmlElement("w:b"))
+        rpr.append(OxmlElement("w:bCs"))
+    if color:
+        c = OxmlElement("w:color")
+        c.set(qn("w:val"), color)
+        rpr.append(c)
+    for tag in ("w:sz", "w:szCs"):
+        el = OxmlElement(tag)
+        el.set(qn("w:val"), str(round(size * 2)))
+        rpr.append(el)
+    set_lang(rpr)
+
+
+def fix_styles(doc: Doc, east: str, size: float) -> None:
+    """docDefaults and every style: explicit East-Asian font, no theme fonts, zh-CN."""
+    styles = doc.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    rpr_default = _child(_child(defaults, "w:rPrDefault"), "w:rPr")
+    run_props(rpr_default, east, size)
+    for rfonts in styles.iter(qn("w:rFonts")):
+        for attr in list(rfonts.attrib):
+            if attr.endswith("Theme"):
+                del rfonts.attrib[attr]
+        rfonts.set(qn("w:eastAsia"), rfonts.get(qn("w:eastAsia")) or east)
+        for a in ("w:ascii", "w:hAnsi", "w:cs"):
+            rfonts.set(qn(a), rfonts.get(qn(a)) or LATIN)
+    for lang in styles.iter(qn("w:lang")):
+        lang.set(qn("w:eastAsia"), G.LANG_EAST_ASIA)
+    normal = doc.styles["Normal"]
+    run_props(normal.element.get_or_add_rPr(), east, size)
+    settings = doc.settings.element
+    for tfl in settings.iter(qn("w:themeFontLang")):
+        tfl.set(qn("w:val"), "en-US")
+        tfl.set(qn("w:eastAsia"), G.LANG_EAST_ASIA)
+    # python-docx's default settings carry rsids of its own history: drop them (reproducible, neutral)
+    for rsids in settings.findall(qn("w:rsids")):
+        settings.remove(rsids)
+
+
+def add_para_style(doc: Doc, name: str, east: str, size: float, *, align: str = "both",
+                   first_line_chars: int = 0, exact: float | None = None, bold: bool = False) -> None:
+    style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    style.base_style = doc.styles["Normal"]
+    style.quick_style = True
+    ppr = style.element.get_or_add_pPr()
+    _para_format(ppr, align=align, first_line_chars=first_line_chars, exact=exact, size=size)
+    run_props(style.element.get_or_add_rPr(), east, size, bold)
+
+
+def _para_format(ppr: Any, *, align: str, first_line_chars: int, exact: float | None, size: float,
+                 right_chars: float = 0, left_chars: float = 0) -> None:
+    for tag in ("w:spacing", "w:ind", "w:jc"):
+        for el in ppr.findall(qn(tag)):
+            ppr.remove(el)
+    sp = OxmlElement("w:spacing")
+    sp.set(qn("w:before"), "0")
+    sp.set(qn("w:after"), "0")
+    if exact:
+        sp.set(qn("w:line"), str(round(exact * 20)))
+        sp.set(qn("w:lineRule"), "exact")
+    else:
+        sp.set(qn("w:line"), "240")
+        sp.set(qn("w:lineRule"), "auto")
+    ppr.append(sp)
+    if first_line_chars or right_chars or left_chars:
+        ind = OxmlElement("w:ind")
+        if left_chars:
+            ind.set(qn("w:leftChars"), str(round(left_chars * 100)))
+            ind.set(qn("w:left"), str(round(left_chars * size * 20)))
+        if right_chars:
+            ind.set(qn("w:rightChars"), str(round(right_chars * 100)))
+            ind.set(qn("w:right"), str(round(right_chars * size * 20)))
+        if first_line_chars:
+            ind.set(qn("w:firstLineChars"), str(first_line_chars * 100))
+            ind.set(qn("w:firstLine"), str(round(first_line_chars * size * 20)))
+        ppr.append(ind)
+    jc = OxmlElement("w:jc")
+    jc.set(qn("w:val"), align)
+    ppr.append(jc)
+
+
+def para(container: Any, text: str, *, east: str = BODY, size: float = 16, align: str = "both",
+         first_line_chars: int = 0, exact: float | None = None, bold: bool = False,
+         style: str | None = None, right_chars: float = 0, left_chars: float = 0,
+         color: str | None = None) -> Any:
+    """One paragraph with one run (so a Jinja tag is never split across runs)."""
+    p = container.add_paragraph(style=style) if style else container.add_paragraph()
+    _para_format(p._p.get_or_add_pPr(), align=align, first_line_chars=first_line_chars, exact=exact,
+                 size=size, right_chars=right_chars, left_chars=left_chars)
+    ppr = p._p.get_or_add_pPr()
+    # paragraph mark run properties: keeps empty lines at the body size (exact line height)
+    mark = OxmlElement("w:rPr")
+    run_props(mark, east, size, bold)
+    ppr.append(mark)
+    if text:
+        r = p.add_run(text)
+        run_props(r._r.get_or_add_rPr(), east, size, bold, color)
+    return p
+
+
+# --------------------------------------------------------------------------- page set-up
+
+
+def page_setup(doc: Doc, *, official: bool) -> None:
+    sec = doc.sections[0]
+    sec.page_width = Mm(G.PAGE_WIDTH_MM)
+    sec.page_height = Mm(G.PAGE_HEIGHT_MM)
+    sect = sec._sectPr
+    pgsz = sect.find(qn("w:pgSz"))
+    pgsz.set(qn("w:w"), str(G.PAGE_WIDTH_TWIPS))
+    pgsz.set(qn("w:h"), str(G.PAGE_HEIGHT_TWIPS))
+    pgmar = sect.find(qn("w:pgMar"))
+    if official:
+        margins = (G.MARGIN_TOP_TWIPS, G.MARGIN_BOTTOM_TWIPS, G.MARGIN_LEFT_TWIPS, G.MARGIN_RIGHT_TWIPS)
+        footer = G.FOOTER_DISTANCE_TWIPS
+    else:
+        margins = (G.mm_to_twips(20), G.mm_to_twips(18), G.mm_to_twips(20), G.mm_to_twips(20))
+        footer = G.mm_to_twips(10)
+    for attr, val in zip(("w:top", "w:bottom", "w:left", "w:right"), margins, strict=True):
+        pgmar.set(qn(attr), str(val))
+    pgmar.set(qn("w:header"), str(G.mm_to_twips(15)))
+    pgmar.set(qn("w:footer"), str(footer))
+    pgmar.set(qn("w:gutter"), "0")
+    for attr in list(sect.attrib):
+        del sect.attrib[attr]
+    grid = sect.find(qn("w:docGrid"))
+    if official:
+        # 22 lines x 28 characters: line pitch 28.95 pt; char pitch = 156 mm / 28
+        grid.set(qn("w:type"), "linesAndChars")
+        grid.set(qn("w:linePitch"), str(G.LINE_SPACING_TWIPS))
+        char_space = round((G.CHAR_PITCH_TWIPS / 20 - G.BODY_SIZE_PT) * 4096)
+        grid.set(qn("w:charSpace"), str(char_space))
+    else:
+        grid.set(qn("w:type"), "lines")
+        grid.set(qn("w:linePitch"), "312")
+
+
+def _field_run(p: Any, *, instr: str | None = None, fld: str | None = None, text: str | None = None,
+               east: str = SONG, size: float = 14) -> None:
+    r = OxmlElement("w:r")
+    rpr = OxmlElement("w:rPr")
+    run_props(rpr, east, size)
+    r.append(rpr)
+    if fld:
+        f = OxmlElement("w:fldChar")
+        f.set(qn("w:fldCharType"), fld)
+        r.append(f)
+    elif instr:
+        it = OxmlElement("w:instrText")
+        it.set(qn("xml:space"), "preserve")
+        it.text = instr
+        r.append(it)
+    else:
+        t = OxmlElement("w:t")
+        t.set(qn("xml:space"), "preserve")
+        t.text = text
+        r.append(t)
+    p._p.append(r)
+
+
+def page_number_paragraph(footer: Any, align: str, *, official: bool) -> None:
+    footer.is_linked_to_previous = False
+    p = footer.paragraphs[0]
+    size = G.PAGE_NUMBER_SIZE_PT if official else 10.5
+    ppr = p._p.get_or_add_pPr()
+    # 空一字: one 4号 character (14 pt) from the text block edge
+    _para_format(ppr, align=align, first_line_chars=0, exact=None, size=size,
+                 right_chars=1 if align == "right" else 0, left_chars=1 if align == "left" else 0)
+    mark = OxmlElement("w:rPr")
+    run_props(mark, SONG, size)
+    ppr.append(mark)
+    prefix, suffix = (G.PAGE_NUMBER_PREFIX, G.PAGE_NUMBER_SUFFIX) if official else ("第 ", " 页")
+    _field_run(p, text=prefix, size=size)
+    _field_run(p, fld="begin", size=size)
+    _field_run(p, instr=" PAGE ", size=size)
+    _field_run(p, fld="separate", size=size)
+    _field_run(p, text="1", size=size)
+    _field_run(p, fld="end", size=size)
+    _field_run(p, text=suffix, size=size)
+
+
+def new_document(*, official: bool, title: str) -> Doc:
+    doc = Document()
+    # drop the default empty paragraph
+    body = doc.element.body
+    for p in body.findall(qn("w:p")):
+        body.remove(p)
+    if official:
+        fix_styles(doc, BODY, G.BODY_SIZE_PT)
+        add_para_style(doc, G.STYLE_TITLE, TITLE, G.TITLE_SIZE_PT, align="center", exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_BODY, BODY, G.BODY_SIZE_PT, first_line_chars=2, exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_HEADING1, H1, G.HEADING_SIZE_PT, first_line_chars=2, exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_HEADING2, H2, G.HEADING_SIZE_PT, first_line_chars=2, exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_DOC_NUMBER, BODY, G.BODY_SIZE_PT, align="center", exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_DATE, BODY, G.BODY_SIZE_PT, align="right", exact=G.LINE_SPACING_PT)
+    else:
+        fix_styles(doc, SONG, 12)
+    page_setup(doc, official=official)
+    sec = doc.sections[0]
+    doc.settings.odd_and_even_pages_header_footer = True
+    page_number_paragraph(sec.footer, "right" if official else "center", official=official)
+    page_number_paragraph(sec.even_page_footer, "left" if official else "center", official=official)
+    cp = doc.core_properties
+    cp.title = title
+    cp.author = "guanai"
+    cp.last_modified_by = "guanai"
+    cp.comments = "由 guanai 生成的模板：双花括号内为填写项，编辑时请勿拆分。"
+    cp.created = FIXED_TIME
+    cp.modified = FIXED_TIME
+    cp.revision = 1
+    cp.keywords = ""
+    cp.subject = ""
+    cp.category = ""
+    return doc
+
+
+# --------------------------------------------------------------------------- 公文 building blocks
+
+EXACT = G.LINE_SPACING_PT
+
+
+def o_blank(doc: Doc) -> None:
+    para(doc, "", exact=EXACT, style=G.STYLE_BODY)
+
+
+def o_number(doc: Doc) -> None:
+    para(doc, "{{ doc_number }}", align="center", exact=EXACT, style=G.STYLE_DOC_NUMBER)
+
+
+def o_title(doc: Doc) -> None:
+    para(doc, "{{ doc_title }}", east=TITLE, size=G.TITLE_SIZE_PT, align="center", exact=EXACT,
+         style=G.STYLE_TITLE)
+
+
+def o_body(doc: Doc, text: str) -> None:
+    para(doc, text, first_line_chars=2, exact=EXACT, style=G.STYLE_BODY)
+
+
+def o_plain(doc: Doc, text: str) -> None:
+    """A body paragraph without indent (主送机关, tag-only lines)."""
+    para(doc, text, exact=EXACT, style=G.STYLE_BODY)
+
+
+def o_h1(doc: Doc, text: str) -> None:
+    para(doc, text, east=H1, first_line_chars=2, exact=EXACT, style=G.STYLE_HEADING1)
+
+
+def o_h2(doc: Doc, text: str) -> None:
+    para(doc, text, east=H2, first_line_chars=2, exact=EXACT, style=G.STYLE_HEADING2)
+
+
+def o_signature(doc: Doc, issuer: str = "{{ issuer }}") -> None:
+    o_blank(doc)
+    o_blank(doc)
+    para(doc, issuer, align="right", exact=EXACT, style=G.STYLE_BODY, right_chars=2)
+    para(doc, "{{ date }}", align="right", exact=EXACT, style=G.STYLE_DATE, right_chars=4)
+
+
+def o_head(doc: Doc) -> None:
+    o_number(doc)
+    o_blank(doc)
+    o_title(doc)
+    o_blank(doc)
+    o_plain(doc, "{{ recipient }}：")
+
+
+def tag(doc: Any, text: str, *, official: bool = True) -> None:
+    """A paragraph holding only a docxtpl {%p ... %} tag (removed when rendered)."""
+    if official:
+        para(doc, text, exact=EXACT, style=G.STYLE_BODY)
+    else:
+        para(doc, text, east=SONG, size=12)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def table(container: Any, widths_mm: list[float], rows: int, *, size: float = 10.5) -> Table:
+    t = container.add_table(rows=rows, cols=len(widths_mm))
+    t.style = "Table Grid"
+    t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    t.autofit = False
+    for row in t.rows:
+        for i, w in enumerate(widths_mm):
+            row.cells[i].width = Mm(w)
+    grid = t._tbl.tblGrid
+    for i, gc in enumerate(grid.findall(qn("w:gridCol"))):
+        gc.set(qn("w:w"), str(G.mm_to_twips(widths_mm[i])))
+    return t
+
+
+def cell(c: _Cell, text: str, *, bold: bool = False, align: str = "left", size: float = 10.5,
+         east: str = SONG) -> None:
+    p = c.paragraphs[0]
+    _para_format(p._p.get_or_add_pPr(), align=align, first_line_chars=0, exact=None, size=size)
+    mark = OxmlElement("w:rPr")
+    run_props(mark, east, size, bold)
+    p._p.get_or_add_pPr().append(mark)
+    if text:
+        r = p.add_run(text)
+        run_props(r._r.get_or_add_rPr(), east, size, bold)
+    tcpr = c._tc.get_or_add_tcPr()
+    va = OxmlElement("w:vAlign")
+    va.set(qn("w:val"), "center")
+    tcpr.append(va)
+
+
+def label_row(t: Table, i: int, cells: list[tuple[int, int, str, bool]], *, size: float = 10.5,
+              min_height_mm: float | None = None) -> None:
+    """Fill row i: (first col, last col, text, is_label) — ranges are merged."""
+    row = t.rows[i]
+    for first, last, text, is_label in cells:
+        target = row.cells[first]
+        if last > first:
+            target = target.merge(row.cells[last])
+        cell(target, text, bold=is_label, align="center" if is_label else "left", size=size,
+             east=H1 if is_label else SONG)
+    if min_height_mm:
+        row.height = Mm(min_height_mm)
+
+
+def loop_table(container: Any, headers: list[str], cells_: list[str], widths: list[float], loop: str,
+               *, size: float = 10.5, east: str = SONG) -> Table:
+    """Header row + a {%tr for %} row + one content row + {%tr endfor %} row."""
+    t = table(container, widths, 4, size=size)
+    for i, h in enumerate(headers):
+        cell(t.rows[0].cells[i], h, bold=True, align="center", size=size, east=H1)
+    start = t.rows[1].cells[0].merge(t.rows[1].cells[len(widths) - 1])
+    cell(start, "{%tr " + loop + " %}", size=size, east=east)
+    for i, text in enumerate(cells_):
+        cell(t.rows[2].cells[i], text, align="left", size=size, east=east)
+    end = t.rows[3].cells[0].merge(t.rows[3].cells[len(widths) - 1])
+    cell(end, "{%tr endfor %}", size=size, east=east)
+    return t
+
+
+def form_title(doc: Doc, text: str, size: float = 20) -> None:
+    para(doc, text, east=TITLE, size=size, align="center", exact=size * 1.6)
+
+
+def form_line(doc: Doc, text: str, *, align: str = "left", size: float = 12, first: int = 0,
+              right: float = 0) -> None:
+    para(doc, text, east=SONG, size=size, align=align, exact=size * 1.7, first_line_chars=first,
+         right_chars=right)
+
+
+# --------------------------------------------------------------------------- the kinds
+
+
+def build_child_card() -> Doc:
+    doc = new_document(official=False, title="一人一卡一策档案卡")
+    form_title(doc, "一人一卡一策档案卡")
+    form_line(doc, "学校：{{ school }}\u3000\u3000\u3000\u3000建档日期：{{ filed_date }}", align="center")
+    w = [24, 33, 22, 33, 24, 34]
+    rows = [
+        [(0, 0, "姓名", True), (1, 1, "{{ name }}", False), (2, 2, "性别", True), (3, 3, "{{ gender }}", False),
+         (4, 4, "出生日期", True), (5, 5, "{{ birth_date }}", False)],
+        [(0, 0, "学籍号", True), (1, 1, "{{ student_id }}", False), (2, 2, "身份证号", True),
+         (3, 3, "{{ id_number }}", False), (4, 4, "年级班级", True), (5, 5, "{{ grade }}{{ class_name }}", False)],
+        [(0, 0, "家庭住址", True), (1, 3, "{{ address }}", False), (4, 4, "户籍村（居）", True),
+         (5, 5, "{{ village }}", False)],
+        [(0, 0, "监护人", True), (1, 1, "{{ guardian }}", False), (2, 2, "关系", True),
+         (3, 3, "{{ guardian_relation }}", False), (4, 4, "联系电话", True), (5, 5, "{{ guardian_phone }}", False)],
+        [(0, 0, "父亲情况", True), (1, 2, "{{ father }}", False), (3, 3, "母亲情况", True), (4, 5, "{{ mother }}", False)],
+        [(0, 0, "类别", True), (1, 5, "{{ categories|join('、') }}", False)],
+        [(0, 0, "认定理由", True), (1, 5, "{{ reasons }}", False)],
+        [(0, 0, "帮扶教师", True), (1, 2, "{{ mentor }}", False), (3, 3, "联系电话", True),
+         (4, 5, "{{ mentor_phone }}", False)],
+        [(0, 0, "需求评估", True), (1, 5, "{{ needs }}", False)],
+        [(0, 5, "帮扶措施（一策）", True)],
+        [(0, 0, "心理疏导", True), (1, 5, "{{ plan_psych }}", False)],
+        [(0, 0, "学业辅导", True), (1, 5, "{{ plan_study }}", False)],
+        [(0, 0, "生活资助", True), (1, 5, "{{ plan_living }}", False)],
+        [(0, 0, "安全监管", True), (1, 5, "{{ plan_safety }}", False)],
+        [(0, 0, "行为养成", True), (1, 5, "{{ plan_behaviour }}", False)],
+    ]
+    t = table(doc, w, len(rows))
+    for i, r in enumerate(rows):
+        label_row(t, i, r, min_height_mm=8)
+    form_line(doc, "跟踪记录", align="center")
+    loop_table(doc, ["日期", "方面", "内容", "记录人"],
+               ["{{ f.date }}", "{{ f.area }}", "{{ f.content }}", "{{ f.recorder }}"],
+               [28, 22, 94, 26], "for f in followups")
+    return doc
+
+
+def build_home_visit() -> Doc:
+    doc = new_document(official=False, title="家访记录表")
+    form_title(doc, "家访记录表")
+    w = [34, 51, 34, 51]
+    rows = [
+        [(0, 0, "学校", True), (1, 1, "{{ school }}", False), (2, 2, "年级班级", True),
+         (3, 3, "{{ grade }}{{ class_name }}", False)],
+        [(0, 0, "儿童姓名", True), (1, 1, "{{ name }}", False), (2, 2, "学籍号", True), (3, 3, "{{ student_id }}", False)],
+        [(0, 0, "家访时间", True), (1, 1, "{{ visit_date }} {{ visit_time }}", False), (2, 2, "家访形式", True),
+         (3, 3, "{{ mode }}", False)],
+        [(0, 0, "家访教师", True), (1, 3, "{{ teachers|join('、') }}", False)],
+        [(0, 0, "会见人员及关系", True),
+         (1, 3, "{% for m in met %}{{ m.name }}（{{ m.relation }}）{% if not loop.last %}、{% endif %}{% endfor %}",
+          False)],
+        [(0, 0, "家庭住址", True), (1, 3, "{{ address }}", False)],
+        [(0, 0, "家庭情况", True), (1, 3, "{{ family }}", False)],
+        [(0, 0, "在校表现", True), (1, 3, "{{ at_school }}", False)],
+        [(0, 0, "在家表现", True), (1, 3, "{{ at_home }}", False)],
+        [(0, 0, "家长（监护人）意见", True), (1, 3, "{{ guardian_opinion }}", False)],
+        [(0, 0, "发现的问题", True), (1, 3, "{{ problems }}", False)],
+        [(0, 0, "商定的措施", True), (1, 3, "{{ measures }}", False)],
+        [(0, 0, "后续跟进", True), (1, 3, "{{ follow_up }}", False)],
+        [(0, 0, "告知村（居）委会", True),
+         (1, 3, "{{ village_informed }}{% if village_informed == '是' %}（告知对象：{{ village_contact }}，"
+                "告知日期：{{ village_date }}）{% endif %}", False)],
+    ]
+    t = table(doc, w, len(rows))
+    for i, r in enumerate(rows):
+        label_row(t, i, r, min_height_mm=10)
+    form_line(doc, "")
+    form_line(doc, "家访教师签名：\u3000\u3000\u3000\u3000\u3000\u3000家长（监护人）签名：")
+    return doc
+
+
+def build_persuasion_notice() -> Doc:
+    doc = new_document(official=False, title="劝返复学通知书")
+    form_title(doc, "劝返复学通知书", 22)
+    form_line(doc, "（{{ attempt_cn }}）", align="center", size=14)
+    form_line(doc, "", size=14)
+    form_line(doc, "{{ guardian }}：", size=14)
+    form_line(doc, "您的孩子{{ name }}{% if grade or class_name %}（{{ grade }}{{ class_name }}）{% endif %}"
+                   "自{{ absent_since }}起未到校上学。根据《中华人民共和国义务教育法》，"
+                   "适龄儿童、少年的父母或者其他法定监护人应当依法保证其按时入学接受并完成义务教育。"
+                   "这是学校{{ attempt_cn }}劝返。", size=14, first=2)
+    form_line(doc, "请您于{{ return_by }}前送孩子返校复学。孩子在学习、生活上如有困难，请及时与学校联系，"
+                   "学校将尽力帮助解决。", size=14, first=2)
+    form_line(doc, "学校联系人：{{ contact }}\u3000\u3000联系电话：{{ contact_phone }}", size=14, first=2)
+    form_line(doc, "", size=14)
+    form_line(doc, "{{ school }}", align="right", size=14, right=2)
+    form_line(doc, "{{ issue_date }}", align="right", size=14, right=2)
+    form_line(doc, "", size=14)
+    form_line(doc, "- - - - - - - - - - - - - - - - - - - - （沿此线剪下） - - - - - - - - - - - - - - - - - - - -",
+              align="center", size=10.5)
+    form_line(doc, "回\u3000执", align="center", size=16)
+    form_line(doc, "本人已收到{{ school }}于{{ issue_date }}发出的关于{{ name }}的劝返复学通知书（{{ attempt_cn }}）。",
+              size=14, first=2)
+    form_line(doc, "监护人签名：\u3000\u3000\u3000\u3000\u3000\u3000日期：\u3000\u3000年\u3000\u3000月\u3000\u3000日",
+              align="right", size=14, right=1)
+    return doc
+
+
+def _child_sentence(intro: str) -> str:
+    return (intro + "{{ grade }}{{ class_name }}学生{{ name }}（{{ gender }}"
+            "{% if student_id %}，学籍号{{ student_id }}{% endif %}"
+            "{% if address %}，家住{{ address }}{% endif %}，监护人{{ guardian }}"
+            "{% if guardian_phone %}，联系电话{{ guardian_phone }}{% endif %}）")
+
+
+def build_dropout_report() -> Doc:
+    doc = new_document(official=True, title="辍学情况报告")
+    o_head(doc)
+    o_body(doc, _child_sentence("我校") + "自{{ absent_since }}起无故未到校，至今已{{ days_absent }}天。"
+                "{{ reason }}")
+    o_h1(doc, "一、劝返工作情况")
+    o_body(doc, "学校先后{{ attempt_count }}次开展劝返，均未果，具体如下：")
+    tag(doc, "{%p for a in attempts %}")
+    o_body(doc, "{{ loop.index }}．{{ a.date }}，{{ a.method }}{% if a.people %}（{{ a.people }}）{% endif %}：{{ a.result }}")
+    tag(doc, "{%p endfor %}")
+    o_h1(doc, "二、请求事项")
+    o_body(doc, "{{ request }}")
+    o_body(doc, "联系人：{{ contact }}，联系电话：{{ contact_phone }}。")
+    o_body(doc, "特此报告。")
+    o_signature(doc)
+    return doc
+
+
+def build_missing_report() -> Doc:
+    doc = new_document(official=True, title="去向不明报告")
+    o_head(doc)
+    o_h1(doc, "一、基本情况")
+    o_body(doc, _child_sentence("我校") + "于{{ last_seen }}在{{ last_seen_place }}最后一次被见到，至今去向不明。")
+    o_body(doc, "{% if description %}体貌特征：{{ description }}{% endif %}")
+    o_h1(doc, "二、已采取的措施")
+    o_body(doc, "{{ actions }}")
+    o_h1(doc, "三、请求事项")
+    o_body(doc, "现由学校和学生监护人共同报告，恳请协助查找该生下落。"
+                "联系人：{{ contact }}，联系电话：{{ contact_phone }}。")
+    o_body(doc, "特此报告。")
+    o_signature(doc)
+    para(doc, "监护人：{{ guardian }}", align="right", exact=EXACT, style=G.STYLE_BODY, right_chars=2)
+    return doc
+
+
+def _inspection(kind: str) -> Doc:
+    report = kind == "supervision-report"
+    doc = new_document(official=True, title="督查报告" if report else "通报")
+    o_head(doc)
+    o_body(doc, "{{ period }}，县教育体育局采取{{ methods_text }}等方式，对{{ scope }}开展了督查。现将有关情况"
+                + ("报告如下：" if report else "通报如下："))
+    o_h1(doc, "一、总体情况")
+    o_body(doc, "{{ overview }}")
+    o_h1(doc, "二、各校情况")
+    tag(doc, "{%p for f in findings %}")
+    o_h2(doc, "（{{ loop.index|cn_num }}）{{ f.school }}")
+    o_body(doc, "{{ f.finding }}")
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p if figures %}")
+    o_body(doc, "各校主要数据见下表。")
+    loop_table(doc, ["学校", "在册人数", "建档人数", "结对帮扶人数", "家访人数"],
+               ["{{ r.school }}", "{{ r.enrolled }}", "{{ r.filed }}", "{{ r.mentored }}", "{{ r.visited }}"],
+               [52, 26, 26, 26, 26], "for r in figures", size=12, east=BODY)
+    tag(doc, "{%p endif %}")
+    o_h1(doc, "三、存在问题")
+    tag(doc, "{%p for p in problems %}")
+    o_body(doc, "{{ loop.index }}．{{ p }}")
+    tag(doc, "{%p endfor %}")
+    o_body(doc, "{% if not problems %}本次督查未发现突出问题。{% endif %}")
+    o_h1(doc, "四、整改要求")
+    tag(doc, "{%p for r in rectifications %}")
+    o_body(doc, "{{ loop.index }}．{{ r.requirement }}（整改期限：{{ r.deadline }}前）")
+    tag(doc, "{%p endfor %}")
+    if not report:
+        o_h1(doc, "五、表扬与批评")
+        o_body(doc, "{% if commended %}对{{ commended|join('、') }}予以通报表扬。{% endif %}"
+                    "{% if criticised %}对{{ criticised|join('、') }}予以通报批评，限期整改。{% endif %}"
+                    "{% if not commended and not criticised %}无。{% endif %}")
+    o_signature(doc)
+    return doc
+
+
+def build_leading_group_notice() -> Doc:
+    doc = new_document(official=True, title="关于成立领导小组的通知")
+    o_head(doc)
+    tag(doc, "{%p for p in body %}")
+    o_body(doc, "{{ p }}")
+    tag(doc, "{%p endfor %}")
+    o_body(doc, "{{ group_intro }}")
+    for var, label in (("leaders_cn", "组\u3000长："), ("deputies_cn", "副组长："), ("members_cn", "成\u3000员：")):
+        tag(doc, "{%p for p in " + var + " %}")
+        o_body(doc, "{% if loop.first %}" + label + "{% else %}\u3000\u3000\u3000\u3000{% endif %}{{ p }}")
+        tag(doc, "{%p endfor %}")
+    o_body(doc, "{{ office }}")
+    tag(doc, "{%p for p in closing %}")
+    o_body(doc, "{{ p }}")
+    tag(doc, "{%p endfor %}")
+    o_signature(doc)
+    return doc
+
+
+def build_entrusted_care() -> Doc:
+    doc = new_document(official=False, title="委托照护告知书")
+    form_title(doc, "委托照护告知书", 22)
+    form_line(doc, "", size=14)
+    form_line(doc, "{{ village_committee }}、{{ school }}：", size=14)
+    form_line(doc, "我们是{{ school }}{{ grade }}{{ class_name }}学生{{ name }}（{{ gender }}）的"
+                   "{% for p in parents %}{{ p.relation }}{{ p.name }}{% if not loop.last %}、{% endif %}{% endfor %}。"
+                   "因外出务工，不能亲自照护孩子，现委托{{ trustee }}（与孩子关系：{{ trustee_relation }}，"
+                   "联系电话：{{ trustee_phone }}{% if trustee_address %}，住址：{{ trustee_address }}{% endif %}）"
+                   "自{{ start }}至{{ end }}代为照护。受委托人同意并承诺履行以下照护职责：", size=14, first=2)
+    tag(doc, "{%p for d in duties %}", official=False)
+    form_line(doc, "{{ loop.index }}．{{ d }}", size=14, first=2)
+    tag(doc, "{%p endfor %}", official=False)
+    form_line(doc, "委托期间，我们将经常与孩子、受委托人和学校保持联系。联系方式如下：", size=14, first=2)
+    loop_table(doc, ["委托人", "关系", "联系电话", "务工地点"],
+               ["{{ p.name }}", "{{ p.relation }}", "{{ p.phone }}", "{{ p.workplace }}"],
+               [36, 30, 44, 60], "for p in parents", size=12)
+    form_line(doc, "特此告知。", size=14, first=2)
+    form_line(doc, "", size=14)
+    form_line(doc, "委托人（签名）：\u3000\u3000\u3000\u3000\u3000\u3000受委托人（签名）：\u3000\u3000\u3000\u3000",
+              align="right", size=14, right=1)
+    form_line(doc, "{{ date }}", align="right", size=14, right=2)
+    return doc
+
+
+def build_care_record() -> Doc:
+    doc = new_document(official=False, title="帮扶记录")
+    form_title(doc, "帮扶记录")
+    w = [34, 51, 34, 51]
+    rows = [
+        [(0, 0, "学校", True), (1, 1, "{{ school }}", False), (2, 2, "日期", True), (3, 3, "{{ date }}", False)],
+        [(0, 0, "儿童姓名", True), (1, 1, "{{ name }}", False), (2, 2, "年级班级", True),
+         (3, 3, "{{ grade }}{{ class_name }}", False)],
+        [(0, 0, "帮扶方面", True), (1, 1, "{{ area }}", False), (2, 2, "帮扶人", True), (3, 3, "{{ by }}", False)],
+        [(0, 0, "帮扶内容", True), (1, 3, "{{ content }}", False)],
+        [(0, 0, "帮扶效果", True), (1, 3, "{{ result }}", False)],
+        [(0, 0, "下一步打算", True), (1, 3, "{{ next_steps }}", False)],
+    ]
+    t = table(doc, w, len(rows))
+    for i, r in enumerate(rows):
+        label_row(t, i, r, min_height_mm=12)
+    form_line(doc, "")
+    form_line(doc, "帮扶人签名：", align="right", right=8)
+    return doc
+
+
+BUILDERS: dict[str, Callable[[], Doc]] = {
+    "child-card": build_child_card,
+    "home-visit": build_home_visit,
+    "persuasion-notice": build_persuasion_notice,
+    "dropout-report": build_dropout_report,
+    "missing-report": build_missing_report,
+    "supervision-report": lambda: _inspection("supervision-report"),
+    "circular": lambda: _inspection("circular"),
+    "leading-group-notice": build_leading_group_notice,
+    "entrusted-care": build_entrusted_care,
+    "care-record": build_care_record,
+}
+
+
+#: Parts of python-docx's default package that do not belong in our templates: a thumbnail of
+#: an unrelated document and the Word 2010 copy of the styles (with theme fonts).
+DROP_PARTS = ("docProps/thumbnail.jpeg", "word/stylesWithEffects.xml")
+
+
+def _drop_references(name: str, xml: bytes) -> bytes:
+    text = xml.decode("utf-8")
+    for part in DROP_PARTS:
+        base = part.rsplit("/", 1)[-1]
+        if name.endswith(".rels"):
+            text = re.sub(r'<Relationship [^>]*Target="[^"]*' + re.escape(base) + r'"[^>]*/>', "", text)
+        elif name == "[Content_Types].xml":
+            text = re.sub(r'<Override [^>]*PartName="/' + re.escape(part) + r'"[^>]*/>', "", text)
+    return text.encode("utf-8")
+
+
+def reproducible_zip(data: bytes) -> bytes:
+    """Rewrite the package with fixed timestamps and a fixed member order (same bytes every build)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename in DROP_PARTS:
+                continue
+            content = src.read(info.filename)
+            if info.filename.endswith(".rels") or info.filename == "[Content_Types].xml":
+                content = _drop_references(info.filename, content)
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            dst.writestr(zi, content)
+    return out.getvalue()
+
+
+def build(kind: str) -> bytes:
+    doc = BUILDERS[kind]()
+    buf = io.BytesIO()
+    doc.save(buf)
+    return reproducible_zip(buf.getvalue())
+
+
+def main(argv: list[str] | None = None) -> int:
+    out = Path(argv[0]) if argv else OUT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    for kind in BUILDERS:
+        data = build(kind)
+        target = out / f"{kind}.docx"
+        tmp = target.with_suffix(".docx.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        print(f"{target}  {len(data)} 字节")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
