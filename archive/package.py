@@ -94,7 +94,8 @@ class ChildItem:
 def safe_filename(name: str, fallback: str = "document") -> str:
     """A file name safe on every OS: no separators, controls or reserved characters."""
     name = unicodedata.normalize("NFC", name or "")
-    name = re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]', "_", name).strip(" .")
+    name = re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]', "_", name)
+    name = re.sub(r"\.{2,}", ".", name).strip(" .")
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""
@@ -333,10 +334,11 @@ def read_zip(zip_bytes: bytes, package_id: str, limits: Limits = DEFAULT_LIMITS)
         if p:
             problems.append(p)
             continue
-        mode = zi.external_attr >> 16
-        if stat.S_ISLNK(mode):
+        # Unix file type bits (zero when the creating tool recorded none): only regular files/dirs
+        fmt = stat.S_IFMT(zi.external_attr >> 16)
+        if fmt == stat.S_IFLNK:
             problems.append(f"符号链接 {name!r}")
-        elif mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        elif fmt and fmt not in (stat.S_IFREG, stat.S_IFDIR):
             problems.append(f"特殊文件 {name!r}")
         if zi.flag_bits & 0x1:
             problems.append(f"加密条目 {name!r}")

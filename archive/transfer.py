@@ -546,6 +546,7 @@ class ConfirmResult:
     retention: Retention
     retain_until: str | None
     deleted_documents: int = 0
+    reason: str | None = None
 
 
 def confirm(arc: Archive, receipt_path: Path, retention: Retention | None = None) -> ConfirmResult:
@@ -610,7 +611,8 @@ def confirm(arc: Archive, receipt_path: Path, retention: Retention | None = None
         arc.audit("transfer.confirm", rc.package_id, {
             "decision": decision, "recipient": card.code, "children": entry["children"],
             "retention": retention.mode, "retain_until": retain_until, "deleted_documents": deleted})
-    return ConfirmResult(rc.package_id, decision, card, list(entry["children"]), retention, retain_until, deleted)
+    return ConfirmResult(rc.package_id, decision, card, list(entry["children"]), retention, retain_until, deleted,
+                         rc.body.get("reason"))
 
 
 def _delete_documents(arc: Archive, child_id: str, keep_kind: str) -> int:

@@ -1,0 +1,475 @@
+"""Commands `identity`, `directory` and `transfer`: school identities, the county directory, transfers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from cli.common import echo_json, echo_table, json_option, with_archive
+
+if TYPE_CHECKING:
+    from archive.directory import Directory
+    from archive.store import Archive
+
+
+def _identity(arc: Archive) -> Any:
+    from archive.identity import get_identity, has_identity
+
+    if not has_identity(arc):
+        arc.require("write")  # first use creates the keys
+    return get_identity(arc)
+
+
+def _catch_up_index(arc: Archive) -> str | None:
+    """Bring the search index up to date after an import (when the search package is installed)."""
+    try:
+        from search.index import open_index
+    except ImportError:
+        return None
+    open_index(arc)
+    return "全文索引已更新。"
+
+
+def _rebuild_index(arc: Archive) -> None:
+    try:
+        from search.index import index_for
+    except ImportError:
+        return
+    six = index_for(arc)
+    if six.exists():
+        six.rebuild(arc)
+
+
+# ------------------------------------------------------------------------------------------------
+# identity
+
+
+@click.group("identity")
+def identity() -> None:
+    """本校身份：签名公钥（Ed25519）与加密公钥（X25519，HPKE）。
+
+    私钥以主密钥加密保存在档案库中，首次使用时自动生成。
+    身份卡（公钥与指纹）交给县教体局，由其签入县级学校目录。
+
+    \b
+    示例：
+      guanai identity show
+      guanai identity export -o 龙城小学身份卡.json
+    """
+
+
+@identity.command("show")
+@json_option
+@with_archive()
+def identity_show(arc: Archive, as_json: bool) -> None:
+    """显示本校（或县局）的代码、名称与公钥指纹（首次使用时生成密钥）。
+
+    \b
+    示例：
+      guanai identity show
+      guanai identity show --json
+    """
+    from archive.identity import group_fingerprint
+
+    card = _identity(arc).card
+    if as_json:
+        echo_json(card.to_dict())
+        return
+    kind = "县教体局" if card.kind == "county" else "学校"
+    click.echo(f"单位：{card.name}（{card.code}），{kind}，县区 {card.county}")
+    click.echo(f"指纹：{group_fingerprint(card.fingerprint)}")
+    click.echo(f"签名公钥（Ed25519）：{card.sign_key.hex()}")
+    click.echo(f"加密公钥（X25519）：{card.hpke_key.hex()}")
+    click.echo("请与对方电话核对指纹；导出身份卡：guanai identity export -o 文件")
+
+
+@identity.command("export")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="身份卡文件（JSON）。")
+@with_archive()
+def identity_export(arc: Archive, output: str) -> None:
+    """导出本校公开身份卡（代码、名称、县区、公钥、指纹），交县教体局签入目录。
+
+    \b
+    示例：
+      guanai identity export -o 龙城小学身份卡.json
+    """
+    from archive.fsutil import atomic_write
+    from archive.identity import group_fingerprint
+
+    card = _identity(arc).card
+    atomic_write(Path(output), card.to_json(), 0o644)
+    arc.audit("identity.export", card.code, {"fingerprint": card.fingerprint})
+    click.echo(f"已导出身份卡：{output}")
+    click.echo(f"指纹：{group_fingerprint(card.fingerprint)}（请县教体局添加时电话核对）")
+
+
+# ------------------------------------------------------------------------------------------------
+# directory
+
+
+@click.group("directory")
+def directory() -> None:
+    """县级学校目录：县教体局添加、吊销学校身份卡并签名发布；学校导入。
+
+    \b
+    示例（县教体局档案库）：
+      guanai --archive 县局档案 directory add 龙城小学身份卡.json
+      guanai --archive 县局档案 directory publish -o 萧县学校目录.json
+    示例（学校档案库）：
+      guanai directory import 萧县学校目录.json --county-fingerprint "AB12 CD34 ..."
+    """
+
+
+@directory.command("add")
+@click.argument("card", type=click.Path(exists=True, dir_okay=False))
+@with_archive(write=True)
+def directory_add(arc: Archive, card: str) -> None:
+    """（县教体局）把学校身份卡加入目录；之后需 publish 发布。
+
+    \b
+    示例：
+      guanai --archive 县局档案 directory add 龙城小学身份卡.json
+    """
+    from archive.directory import add_card
+    from archive.identity import group_fingerprint
+
+    c = add_card(arc, Path(card).read_bytes(), where=f"身份卡 {card}")
+    click.echo(f"已加入目录：{c.name}（{c.code}）")
+    click.echo(f"指纹：{group_fingerprint(c.fingerprint)}")
+    click.echo("请与该校电话核对指纹；核对无误后发布：guanai directory publish -o 文件")
+
+
+@directory.command("revoke")
+@click.argument("code")
+@click.option("--reason", default="", help="吊销原因（如：设备丢失、密钥泄露）。")
+@with_archive(write=True)
+def directory_revoke(arc: Archive, code: str, reason: str) -> None:
+    """（县教体局）吊销某校身份卡；之后需 publish 发布，各校导入后生效。
+
+    \b
+    示例：
+      guanai --archive 县局档案 directory revoke 3413220001 --reason 电脑被盗
+    """
+    from archive.directory import revoke
+
+    c = revoke(arc, code, reason)
+    click.echo(f"已吊销：{c.name}（{c.code}）。请重新发布目录并通知各校导入。")
+
+
+@directory.command("publish")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="目录文件。")
+@with_archive(write=True)
+def directory_publish(arc: Archive, output: str) -> None:
+    """（县教体局）签名发布目录（版本号自动加一）。
+
+    \b
+    示例：
+      guanai --archive 县局档案 directory publish -o 萧县学校目录.json
+    """
+    from archive.directory import publish
+    from archive.fsutil import atomic_write
+    from archive.identity import get_identity, group_fingerprint
+
+    data, serial = publish(arc)
+    atomic_write(Path(output), data, 0o644)
+    fp = get_identity(arc).card.fingerprint
+    click.echo(f"已发布目录第 {serial} 版：{output}")
+    click.echo(f"县教体局密钥指纹：{group_fingerprint(fp)}（各校首次导入时核对）")
+
+
+@directory.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--county-fingerprint", default=None, help="县教体局密钥指纹（首次导入时核对用）。")
+@click.option("--yes", is_flag=True, help="首次导入时不再询问，信任显示的县教体局指纹。")
+@with_archive(write=True)
+def directory_import(arc: Archive, file: str, county_fingerprint: str | None, yes: bool) -> None:
+    """（学校）导入县教体局发布的学校目录。
+
+    首次导入时显示县教体局密钥指纹，核对一致后才信任（或用 --county-fingerprint 直接给出）；
+    以后的目录必须由同一密钥签发，且版本不旧于已导入的。
+
+    \b
+    示例：
+      guanai directory import 萧县学校目录.json
+      guanai directory import 萧县学校目录.json --county-fingerprint "AB12 CD34 ..."
+    """
+    from archive.directory import import_directory
+    from archive.identity import group_fingerprint
+
+    def ask(d: Directory) -> bool:
+        click.echo(f"目录由 {d.county.name}（{d.county.code}）签发，第 {d.serial} 版。")
+        click.echo(f"县教体局密钥指纹：{group_fingerprint(d.county.fingerprint)}")
+        if yes:
+            return True
+        return click.confirm("此指纹与县教体局告知的一致吗？", default=False)
+
+    res = import_directory(arc, Path(file).read_bytes(), county_fingerprint=county_fingerprint, confirm=ask)
+    d = res.directory
+    first = "（首次导入，已信任县教体局密钥）" if res.first_trust else ""
+    click.echo(f"已导入目录第 {d.serial} 版{first}：学校 {len(d.schools)} 所，已吊销 {len(d.revoked)} 所。")
+
+
+@directory.command("list")
+@json_option
+@with_archive()
+def directory_list(arc: Archive, as_json: bool) -> None:
+    """列出目录中的学校（县局：编辑中的目录；学校：已导入的目录）。
+
+    \b
+    示例：
+      guanai directory list
+      guanai directory list --json
+    """
+    from archive.directory import county_listing, held_directory
+    from archive.identity import group_fingerprint
+
+    if arc.info.kind == "county":
+        data = county_listing(arc)
+    else:
+        d = held_directory(arc)
+        if d is None:
+            click.echo("尚未导入县级学校目录。提示：guanai directory import 文件")
+            if as_json:
+                echo_json({"serial": None, "schools": [], "revoked": []})
+            return
+        data = {"serial": d.serial, "county": d.county.to_dict(),
+                "schools": [c.to_dict() for _, c in sorted(d.schools.items())],
+                "revoked": [{"code": k, **v} for k, v in sorted(d.revoked.items())]}
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"目录版本：{data['serial']}")
+    echo_table([[s["code"], s["name"], group_fingerprint(s["fingerprint"])[:19] + " …"] for s in data["schools"]],
+               ["代码", "名称", "指纹"])
+    for r in data["revoked"]:
+        click.echo(f"已吊销：{r['code']}（{r.get('at', '')}，{r.get('reason', '')}）")
+
+
+# ------------------------------------------------------------------------------------------------
+# transfer
+
+
+@click.group("transfer")
+def transfer() -> None:
+    """档案转接：导出加密转接包、查看、导入（接收或拒收）、确认回执。
+
+    \b
+    示例：
+      guanai transfer export G341322201203050012 --to 3413220002 -o 张小明.gtp
+      guanai transfer export --grade 六年级 --by-destination 升学包 --mapping 去向.csv
+      guanai transfer inspect 张小明.gtp
+      guanai transfer import 张小明.gtp --accept
+      guanai transfer confirm 张小明.gtp.receipt
+    """
+
+
+@transfer.command("export")
+@click.argument("children", nargs=-1)
+@click.option("--to", "to_code", default=None, help="接收学校代码（须在县级目录中）。")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None, help="转接包文件（.gtp）。")
+@click.option("--grade", default=None, help="升学：整个年级（如 六年级）。")
+@click.option("--by-destination", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="升学：按去向学校每校一个转接包，写入此目录。")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="升学：去向对照表（.csv 两列：学籍号,学校代码；或 .json/.yaml/.xlsx）。")
+@json_option
+@with_archive(write=True)
+def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None, output: str | None,
+                    grade: str | None, out_dir: str | None, mapping: str | None, as_json: bool) -> None:
+    """导出转接包：签名并加密给接收学校（转学），或按去向导出整个年级（升学）。
+
+    儿童可用儿童编号、学籍号或身份证号指定。
+
+    \b
+    示例：
+      guanai transfer export G341322201203050012 --to 3413220002 -o 张小明.gtp
+      guanai transfer export --grade 六年级 --by-destination 升学包 --mapping 去向.csv
+    """
+    from archive.errors import InputError
+    from archive.transfer import export_by_destination, export_package
+
+    if grade or out_dir or mapping:
+        if children or to_code or output:
+            raise InputError("升学导出（--grade）不能同时指定儿童、--to 或 -o。", "二选一：转学或升学。")
+        if not (grade and out_dir and mapping):
+            raise InputError("升学导出需要 --grade、--by-destination 与 --mapping 三项。",
+                             "例如：--grade 六年级 --by-destination 升学包 --mapping 去向.csv")
+        results = export_by_destination(arc, grade, Path(mapping), Path(out_dir),
+                                        echo=None if as_json else click.echo)
+    else:
+        if not children or not to_code or not output:
+            raise InputError("转学导出需要儿童、--to 学校代码 与 -o 文件。",
+                             "例如：guanai transfer export G341322201203050012 --to 3413220002 -o 张小明.gtp")
+        results = [export_package(arc, list(children), to_code, Path(output))]
+    if as_json:
+        echo_json([r.to_json() for r in results])
+        return
+    for r in results:
+        click.echo(f"已导出转接包：{r.path}")
+        click.echo(f"  接收学校：{r.recipient.name}（{r.recipient.code}）；儿童 {r.children} 名，文书 {r.documents} 件，"
+                   f"{r.size:,} 字节；编号 {r.package_id}")
+    click.echo("请把转接包交给接收学校；收到回执后执行：guanai transfer confirm 回执文件")
+
+
+def _print_inspect(info: dict[str, Any]) -> None:
+    click.echo(f"转接包：{info['file']}（{info['size']:,} 字节）")
+    click.echo(f"  编号：{info['package_id']}  类型：{info.get('purpose')}  打包时间：{info.get('created_at')}")
+    s, r = info["sender"], info["recipient"]
+    click.echo(f"  发送：{s.get('name')}（{s.get('code')}）  接收：{r.get('name')}（{r.get('code')}）")
+    counts = info.get("counts") or {}
+    click.echo(f"  儿童 {counts.get('children')} 名，文书 {counts.get('documents')} 件")
+    click.echo(f"  签名：{info['signature']}")
+    click.echo(f"  SHA-256：{info['sha256']}")
+    if info.get("imported"):
+        click.echo(f"  本校已于 {info['imported'].get('at')} 处理过（{info['imported'].get('decision')}）")
+    if info.get("contents") is None:
+        click.echo("  内容：已加密，仅接收学校可查看。")
+        return
+    for c in info["contents"]:
+        click.echo(f"  {c['name']}（{c['student_id']}）：文书 {len(c['documents'])} 件")
+        for d in c["documents"]:
+            click.echo(f"    - {d['title']}（{d['size']:,} 字节）SHA-512 {d['sha512'][:32]}…")
+
+
+@transfer.command("inspect")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@json_option
+@with_archive()
+def transfer_inspect(arc: Archive, file: str, as_json: bool) -> None:
+    """查看转接包：发送/接收学校、日期、人数、签名状态；接收学校还可看到内容清单。
+
+    \b
+    示例：
+      guanai transfer inspect 张小明.gtp
+      guanai transfer inspect 张小明.gtp --json
+    """
+    from archive.transfer import inspect_package
+
+    info = inspect_package(arc, Path(file))
+    if as_json:
+        echo_json(info)
+        return
+    _print_inspect(info)
+    if info.get("signature_ok") is False:
+        raise click.exceptions.Exit(6)
+
+
+@transfer.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--accept", "do_accept", is_flag=True, help="接收（核验通过后存入本校档案库）。")
+@click.option("--reject", "reject_reason", default=None, help="拒收，并说明原因。")
+@click.option("--yes", is_flag=True, help="不再询问确认。")
+@click.option("--receipt", type=click.Path(dir_okay=False), default=None,
+              help="回执文件路径（默认：转接包旁的 FILE.gtp.receipt）。")
+@json_option
+@with_archive(write=True)
+def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str | None, yes: bool,
+                    receipt: str | None, as_json: bool) -> None:
+    """导入转接包：核验签名与县级目录、解密、校验（BagIt）、显示摘要，然后接收或拒收。
+
+    接收时所有记录与文书在一个事务中以本校密钥重新加密存入，状态为“在册”；
+    无论接收或拒收，都生成签名回执，交回发送学校。
+
+    \b
+    示例：
+      guanai transfer import 张小明.gtp
+      guanai transfer import 张小明.gtp --accept --yes
+      guanai transfer import 张小明.gtp --reject "该生未到我校报到"
+    """
+    from archive.errors import InputError
+    from archive.transfer import accept, open_package, reject
+
+    if do_accept and reject_reason is not None:
+        raise InputError("--accept 与 --reject 只能选一个。")
+    rpath = Path(receipt) if receipt else None
+    opened = open_package(arc, Path(file), receipt=rpath, for_reject=reject_reason is not None)
+    summary = opened.summary()
+    if not as_json:
+        click.echo(f"转接包 {summary['package_id']}：核验通过（签名、解密、BagIt 校验）。")
+        click.echo(f"  发送：{summary['sender']['name']}（{summary['sender']['code']}）  类型：{summary['purpose']}"
+                   f"  打包时间：{summary['created_at']}")
+        for c in summary["children"]:
+            click.echo(f"  {c['name']}（{c['student_id']}，{c.get('grade') or ''}）：文书 {len(c['documents'])} 件")
+    if reject_reason is not None:
+        result = reject(arc, opened, reject_reason, rpath)
+    else:
+        if not yes and not click.confirm("接收以上儿童档案？", default=False):
+            click.echo("已取消，未导入任何内容。如需拒收：--reject 原因", err=True)
+            raise click.exceptions.Exit(1)
+        result = accept(arc, opened, rpath)
+    note = _catch_up_index(arc) if result.decision == "accepted" else None
+    if as_json:
+        echo_json({**summary, "decision": result.decision, "child_ids": result.child_ids,
+                   "receipt": str(result.receipt_path)})
+        return
+    if result.decision == "accepted":
+        click.echo(f"已接收：儿童 {len(result.child_ids)} 名，文书 {result.documents} 件，状态“在册”。" + (note or ""))
+    else:
+        click.echo(f"已拒收：{reject_reason}")
+    click.echo(f"回执：{result.receipt_path}（请交回发送学校）")
+
+
+@transfer.command("confirm")
+@click.argument("receipt", type=click.Path(exists=True, dir_okay=False))
+@click.option("--retention", type=click.Choice(["sealed", "minimal"]), default="sealed", show_default=True,
+              help="接收后本校保留：sealed＝加密副本保留 N 年；minimal＝仅回执与最小记录。")
+@click.option("--keep-years", type=click.IntRange(0, 100), default=3, show_default=True,
+              help="sealed 方式的保留年限。")
+@json_option
+@with_archive(write=True)
+def transfer_confirm(arc: Archive, receipt: str, retention: str, keep_years: int, as_json: bool) -> None:
+    """（发送学校）核验接收学校的回执：接收则标记“转出”，拒收则恢复“在册”。
+
+    \b
+    示例：
+      guanai transfer confirm 张小明.gtp.receipt
+      guanai transfer confirm 张小明.gtp.receipt --retention minimal
+    """
+    from archive.transfer import Retention, confirm
+
+    res = confirm(arc, Path(receipt), Retention(retention, keep_years))
+    if res.deleted_documents:
+        _rebuild_index(arc)
+    if as_json:
+        echo_json({"package_id": res.package_id, "decision": res.decision, "reason": res.reason,
+                   "recipient": res.recipient.code,
+                   "children": res.children, "retention": res.retention.mode, "retain_until": res.retain_until,
+                   "deleted_documents": res.deleted_documents})
+        return
+    who = f"{res.recipient.name}（{res.recipient.code}）"
+    if res.decision == "accepted":
+        click.echo(f"回执有效：{who}已接收 {len(res.children)} 名儿童的档案，已标记“转出”。")
+        if res.retention.mode == "sealed":
+            click.echo(f"本校保留加密副本至 {res.retain_until}（只读）。")
+        else:
+            click.echo(f"本校仅保留回执与最小记录（已删除文书 {res.deleted_documents} 件）。")
+    else:
+        click.echo(f"回执有效：{who}拒收，原因：{res.reason}；儿童已恢复“在册”。")
+
+
+@transfer.command("list")
+@json_option
+@with_archive()
+def transfer_list(arc: Archive, as_json: bool) -> None:
+    """列出本校发出与收到的转接包。
+
+    \b
+    示例：
+      guanai transfer list
+      guanai transfer list --json
+    """
+    from archive.transfer import list_transfers
+
+    data = list_transfers(arc)
+    if as_json:
+        echo_json(data)
+        return
+    click.echo("发出：")
+    echo_table([[o["package_id"][:12], f"{o.get('recipient_name')}（{o.get('recipient')}）", str(o["children"]),
+                 o.get("state") or "", o.get("created_at") or ""] for o in data["outgoing"]],
+               ["编号", "接收学校", "人数", "状态", "时间"])
+    click.echo("收到：")
+    echo_table([[i["package_id"][:12], i.get("from") or "", i.get("decision") or "", i.get("at") or ""]
+                for i in data["incoming"]], ["编号", "发送学校", "处理", "时间"])
