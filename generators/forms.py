@@ -642,15 +642,16 @@ class Problem:
     field: str  # Chinese field name
     reason: str
 
-    def __str__(self) -> str:
-        where = [self.source]
-        if self.row is not None:
-            where.append(f"第{self.row}行")
-        if self.column:
-            where.append(f"第{self.column}列")
+    def short(self) -> str:
+        """Column, field and reason (when the source and row are already shown)."""
+        where = f"第{self.column}列" if self.column else ""
         if self.field:
-            where.append(f"（{self.field}）")
-        return "".join(where[:1]) + " " + " ".join(where[1:]) + "：" + self.reason
+            where += f"“{self.field}”"
+        return f"{where}：{self.reason}" if where else self.reason
+
+    def __str__(self) -> str:
+        head = self.source + (f" 第{self.row}行" if self.row is not None else "")
+        return f"{head} {self.short()}"
 
 
 class FormError(InputError):
@@ -659,8 +660,10 @@ class FormError(InputError):
     def __init__(self, problems: list[Problem], hint: str | None = None) -> None:
         self.problems = problems
         text = "；".join(str(p) for p in problems[:8])
+        self.short_text = "；".join(p.short() for p in problems[:8])
         if len(problems) > 8:
             text += f"；……共 {len(problems)} 处问题"
+            self.short_text += f"；……共 {len(problems)} 处问题"
         super().__init__(
             f"表单有误：{text}",
             hint or "按提示改正后重试；用 `guanai form template 种类 --json -o 示例.json` 可得到完整的示例表单。",

@@ -139,7 +139,7 @@ def _is_renderable(name: str) -> bool:
 def _patch(xml: str) -> str:
     from docxtpl import DocxTemplate
 
-    patched = DocxTemplate.patch_xml(None, xml)  # type: ignore[arg-type]
+    patched: str = DocxTemplate.patch_xml(None, xml)
     # docxtpl does this too: one paragraph per line, so Jinja errors point at a paragraph
     return re.sub(r"<w:p([ >])", r"\n<w:p\1", patched)
 
@@ -398,7 +398,7 @@ def _limit_resources(cpu_seconds: int) -> None:  # pragma: no cover - runs in th
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
 
 
-def render_isolated(kind: Kind | str, forms: Sequence[FormBase], template_dir: Path,
+def render_isolated(kind: Kind | str, forms: Sequence[FormBase], template: Path,
                     timeout: float | None = None) -> list[IsolatedResult]:
     """Render validated forms with a user-supplied template in a child process.
 
@@ -409,7 +409,7 @@ def render_isolated(kind: Kind | str, forms: Sequence[FormBase], template_dir: P
     if not forms:
         return []
     limit = timeout or (ISOLATED_STARTUP_SECONDS + ISOLATED_SECONDS_PER_DOC * len(forms))
-    payload = json.dumps({"kind": k.id, "template_dir": str(template_dir),
+    payload = json.dumps({"kind": k.id, "template": str(template),
                           "forms": [f.model_dump(mode="json") for f in forms]}, ensure_ascii=False)
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
@@ -443,7 +443,7 @@ def _worker() -> int:  # pragma: no cover - exercised through render_isolated
     k = get_kind(req["kind"])
     out = []
     try:
-        compiled = compile_template(template_file(k, Path(req["template_dir"])))
+        compiled = compile_template(Path(req["template"]))
     except InputError as err:
         out = [{"error": err.message, "hint": err.hint} for _ in req["forms"]]
         sys.stdout.write(json.dumps(out, ensure_ascii=False))
@@ -457,6 +457,51 @@ def _worker() -> int:  # pragma: no cover - exercised through render_isolated
             out.append({"error": err.message, "hint": err.hint})
     sys.stdout.write(json.dumps(out, ensure_ascii=False))
     return 0
+
+
+@dataclass
+class TemplateReport:
+    file: str
+    kind: str
+    unknown: list[str]
+    missing: list[str]
+    unused: list[str]
+    errors: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.unknown or self.missing or self.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "kind": self.kind, "ok": self.ok, "unknown": self.unknown,
+                "missing": self.missing, "unused": self.unused, "errors": self.errors}
+
+
+def check_template(path: Path, kind: Kind | str, *, trial: bool = True) -> TemplateReport:
+    """Unknown variables, unused required fields, syntax/safety errors and a trial render
+    (in a child process) with the kind's sample form."""
+    from generators.formsio import example_form
+
+    k = get_kind(kind) if isinstance(kind, str) else kind
+    sample = k.model.model_validate(example_form(k))
+    known = set(sample.context()) | set(_ENV.globals)
+    report = TemplateReport(str(path), k.id, [], [], [], [])
+    try:
+        compiled = compile_template(Path(path))
+    except InputError as err:
+        report.errors.append(err.message)
+        return report
+    used = compiled.variables
+    report.unknown = sorted(used - known)
+    for name, info in k.model.model_fields.items():
+        if name not in used:
+            label = f"{info.alias or name}（{name}）"
+            (report.missing if info.is_required() else report.unused).append(label)
+    if trial and not report.unknown:
+        result = render_isolated(k, [sample], Path(path))[0]
+        if result.error is not None:
+            report.errors.append(result.error.message)
+    return report
 
 
 def sanitize_value(value: Any) -> Any:

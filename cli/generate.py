@@ -1,0 +1,265 @@
+"""``guanai form`` / ``guanai generate`` / ``guanai template``: forms in, documents out."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from archive.errors import InputError
+from cli.common import echo_err, echo_json, echo_table, json_option, open_archive_ctx
+
+if TYPE_CHECKING:
+    from archive.store import Archive
+    from generators.generate import BatchResult
+
+
+def _kind_ids() -> list[str]:
+    from generators.kinds import KINDS
+
+    return list(KINDS)
+
+
+# --------------------------------------------------------------------------- form
+
+
+@click.group("form")
+def form() -> None:
+    """表单：列出文书种类，生成空白表单模板（Excel / JSON / YAML）。
+
+    \b
+    示例：
+      guanai form kinds
+      guanai form template home-visit --xlsx -o 家访台账.xlsx
+    """
+
+
+@form.command("kinds")
+@json_option
+def form_kinds(as_json: bool) -> None:
+    """列出全部文书种类（种类代号与中文名称）。
+
+    \b
+    示例：
+      guanai form kinds
+      guanai form kinds --json
+    """
+    from generators.kinds import KINDS
+
+    rows: list[dict[str, Any]] = [
+        {"kind": k.id, "name": k.name, "official": k.official, "to_family": k.to_family, "per_child": k.per_child}
+        for k in KINDS.values()
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(
+        [[r["kind"], r["name"], "公文" if r["official"] else "表格/文书", "是" if r["to_family"] else "否"]
+         for r in rows],
+        ["种类", "名称", "格式", "送家庭/张贴"],
+    )
+
+
+@form.command("template")
+@click.argument("kind")
+@click.option("--xlsx", "fmt", flag_value="xlsx", help="Excel 台账：中文表头、下拉选项、一行示例。")
+@click.option("--json", "fmt", flag_value="json", help="JSON 示例表单（可直接用于 generate）。")
+@click.option("--yaml", "fmt", flag_value="yaml", help="YAML 示例表单（可直接用于 generate）。")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="输出文件路径。")
+def form_template(kind: str, fmt: str | None, output: str) -> None:
+    """生成某种文书的空白表单模板（含一份完整的示例，可直接用于 generate）。
+
+    \b
+    示例：
+      guanai form template child-card --xlsx -o 档案卡台账.xlsx
+      guanai form template dropout-report --yaml -o 辍学报告.yaml
+    """
+    from generators.formsio import write_form_template
+    from generators.kinds import get_kind
+
+    k = get_kind(kind)
+    if fmt is None:
+        suffix = Path(output).suffix.lower().lstrip(".")
+        fmt = {"xlsx": "xlsx", "json": "json", "yaml": "yaml", "yml": "yaml"}.get(suffix)
+        if fmt is None:
+            raise InputError("请指定表单格式：--xlsx、--json 或 --yaml。", f"例如：guanai form template {kind} --xlsx -o 表单.xlsx")
+    write_form_template(k, fmt, Path(output))  # type: ignore[arg-type]
+    click.echo(f"已生成{k.name}的{'Excel 台账' if fmt == 'xlsx' else fmt.upper() + ' 示例表单'}：{output}")
+
+
+# --------------------------------------------------------------------------- generate
+
+
+@contextlib.contextmanager
+def _maybe_archive(ctx: click.Context, use: bool) -> Iterator[Archive | None]:
+    if not use:
+        yield None
+        return
+    with open_archive_ctx(ctx, write=True) as arc:
+        yield arc
+
+
+@click.command("generate")
+@click.argument("kind")
+@click.argument("forms", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--child", "child_ref", default=None, help="儿童（编号、学籍号或身份证号）：取其档案记录填表并关联。")
+@click.option("--pdf", is_flag=True, help="同时转换为 PDF/A（需要 LibreOffice）。")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="把生成的文件另存到此目录。")
+@click.option("--no-archive", is_flag=True, help="不存入档案库，只生成文件（默认存到当前目录）。")
+@click.option("--templates", "templates_dir", type=click.Path(file_okay=False), default=None,
+              help="使用学校自己的模板目录（在隔离的子进程中渲染）。")
+@click.option("-i", "--interactive", is_flag=True, help="逐项提示输入表单。")
+@json_option
+@click.pass_context
+def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_ref: str | None, pdf: bool,
+             out_dir: str | None, no_archive: bool, templates_dir: str | None, interactive: bool,
+             as_json: bool) -> None:
+    """由表单生成规范文书（.docx，可选 PDF），并存入档案库。
+
+    FORMS 可以是 JSON、YAML、CSV 或 Excel（.xlsx，每行一份表单）文件，可多个。
+    有表单出错时跳过该份、其余照常生成，最后汇总，退出码非 0。
+
+    \b
+    示例：
+      guanai generate home-visit 家访.yaml
+      guanai generate child-card 档案卡台账.xlsx --pdf --out 输出
+      guanai generate child-card --child G341322201203050012 补充.yaml
+      guanai generate leading-group-notice 通知.json --no-archive --out 输出
+    """
+    from generators.formsio import FormRow, prompt_form
+    from generators.generate import generate_batch
+    from generators.kinds import get_kind
+
+    k = get_kind(kind)
+    sources: list[Any] = list(forms)
+    if interactive:
+        data = prompt_form(k, lambda label, required: str(click.prompt(label, default="" if not required else None,
+                                                                       show_default=False)), click.echo)
+        sources.append(FormRow("交互输入", None, data))
+    if not sources and child_ref is None:
+        raise InputError("没有给出表单文件。", f"例如：guanai generate {kind} 表单.yaml；"
+                         f"或用 `guanai form template {kind} --yaml -o 表单.yaml` 先生成示例表单；或加 -i 逐项输入。")
+    out = Path(out_dir) if out_dir else (Path(".") if no_archive else None)
+    with _maybe_archive(ctx, not no_archive) as arc:
+        total = _count(sources)
+        show = total > 1 and not as_json
+        with click.progressbar(length=total, label="生成文书", file=None if show else _Null()) as bar:  # type: ignore[arg-type]
+            result = generate_batch(arc, k.id, sources, child_ref=child_ref, pdf=pdf, out_dir=out,
+                                    template_dir=templates_dir, store=not no_archive,
+                                    progress=lambda n: bar.update(n))
+    _report(result, as_json, stored=not no_archive)
+    if result.failed:
+        ctx.exit(max(f.exit_code for f in result.failed))
+
+
+class _Null:
+    def write(self, _s: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _count(sources: list[Any]) -> int:
+    # rough total for the progress bar (files are read again by the batch; cheap next to rendering)
+    from generators.formsio import read_forms
+
+    n = 0
+    for s in sources:
+        if isinstance(s, str | Path):
+            try:
+                n += max(1, len(read_forms(s)))
+            except InputError:
+                n += 1
+        else:
+            n += 1
+    return max(n, 1)
+
+
+def _report(result: BatchResult, as_json: bool, *, stored: bool) -> None:
+    from generators.kinds import get_kind
+
+    if as_json:
+        echo_json({
+            "kind": result.kind,
+            "generated": [{"source": g.label, "title": g.title, "file": g.filename, "doc_id": g.doc_id,
+                           "pdf_doc_id": g.pdf_doc_id, "child_id": g.child_id,
+                           "path": str(g.out_path) if g.out_path else None,
+                           "pdf_path": str(g.pdf_path) if g.pdf_path else None} for g in result.ok],
+            "failed": [{"source": f.label, "message": f.message, "hint": f.hint} for f in result.failed],
+            "notes": result.notes,
+        })
+        return
+    name = get_kind(result.kind).name
+    for note in result.notes:
+        click.echo(f"注意：{note}")
+    for g in result.ok:
+        where = f" → {g.out_path}" if g.out_path else ""
+        doc = f"（文档 {g.doc_id[:8]}）" if g.doc_id else ""
+        click.echo(f"✓ {g.label}：{g.title}{doc}{where}")
+    for f in result.failed:
+        echo_err(f"{f.label}：{f.message}", f.hint)
+    verb = "生成并归档" if stored else "生成"
+    summary = f"{name}：{verb} {len(result.ok)} 份"
+    summary += f"，失败 {len(result.failed)} 份（已跳过）。" if result.failed else "。"
+    click.echo(summary)
+
+
+# --------------------------------------------------------------------------- template
+
+
+@click.group("template")
+def template() -> None:
+    """检查学校自定义的文书模板（未知变量、缺少的字段、语法与安全）。
+
+    \b
+    示例：
+      guanai template check 我校家访记录表.docx --kind home-visit
+    """
+
+
+@template.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--kind", "kind", required=True, help="模板对应的文书种类（见 guanai form kinds）。")
+@json_option
+@click.pass_context
+def template_check(ctx: click.Context, file: str, kind: str, as_json: bool) -> None:
+    """检查模板：列出未知变量（表单中没有的）、缺少的必填字段、语法或安全问题，并试渲染示例表单。
+
+    有问题时退出码为 2。
+
+    \b
+    示例：
+      guanai template check 我校档案卡.docx --kind child-card
+      guanai template check 我校档案卡.docx --kind child-card --json
+    """
+    from generators.kinds import get_kind
+    from generators.render import check_template
+
+    k = get_kind(kind)
+    report = check_template(Path(file), k)
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(f"模板 {file}（{k.name}）：")
+        if report.errors:
+            for e in report.errors:
+                click.echo(f"  错误：{e}")
+        if report.unknown:
+            click.echo("  未知变量（表单中没有）：" + "、".join(report.unknown))
+        if report.missing:
+            click.echo("  缺少的必填字段（模板没有用到）：" + "、".join(report.missing))
+        if report.unused:
+            click.echo("  未用到的选填字段：" + "、".join(report.unused))
+        if report.ok:
+            click.echo("  检查通过：变量都能由表单提供，示例表单渲染成功。")
+        else:
+            click.echo("提示：Word/WPS 编辑时 {{ }} 可能被拆开；请整体重新输入该变量，变量名见 guanai form template。")
+    if not report.ok:
+        ctx.exit(2)

@@ -1,0 +1,393 @@
+"""Forms in and out: JSON, YAML, CSV, Excel (one form per row), interactive prompts; blank
+form templates (Excel with Chinese headers, dropdowns and an example row; JSON/YAML examples)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import tempfile
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel
+
+from archive.errors import InputError
+from generators.forms import FormBase, cn_date
+from generators.kinds import Kind, get_kind
+
+MAX_FORM_FILE = 20 * 1024 * 1024
+MAX_ROWS = 5000
+SHEET_NAME = "表单"
+EXCEL_ROWS_WITH_DROPDOWNS = 1000
+
+
+@dataclass
+class FormRow:
+    """One form read from a source, with where it came from (for error messages)."""
+
+    source: str
+    row: int | None
+    data: dict[str, Any]
+    columns: dict[str, str] = field(default_factory=dict)  # Chinese field name -> column letter
+
+    @property
+    def label(self) -> str:
+        return f"{self.source} 第{self.row}行" if self.row is not None else self.source
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_forms(path: Path | str) -> list[FormRow]:
+    """All forms in a file (format by extension: .json .yaml/.yml .csv .xlsx)."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as err:
+        raise InputError(f"无法读取表单文件 {p}：{err.strerror}。", "检查文件路径。") from err
+    if size > MAX_FORM_FILE:
+        raise InputError(f"表单文件 {p.name} 过大（{size // 1024 // 1024} MB）。", "一个表单文件不应超过 20 MB，可拆分后分批生成。")
+    ext = p.suffix.lower()
+    if ext == ".json":
+        return _from_objects(p, _load_json(p))
+    if ext in (".yaml", ".yml"):
+        return _from_objects(p, _load_yaml(p))
+    if ext == ".csv":
+        return _read_csv(p)
+    if ext in (".xlsx", ".xlsm"):
+        return _read_excel(p)
+    if ext == ".xls":
+        raise InputError(f"{p.name} 是旧版 Excel（.xls）格式。", "请在 Excel/WPS 中另存为 .xlsx 后再试。")
+    raise InputError(f"不支持的表单文件类型：{p.name}。", "支持 .json、.yaml、.csv、.xlsx。")
+
+
+def _load_json(p: Path) -> Any:
+    try:
+        return json.loads(p.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise InputError(f"{p.name} 不是 UTF-8 编码的文本。", "用 UTF-8 编码保存后再试。") from err
+    except json.JSONDecodeError as err:
+        raise InputError(f"{p.name} 第{err.lineno}行第{err.colno}列：JSON 格式错误（{err.msg}）。",
+                         "检查引号、逗号和括号是否成对。") from err
+
+
+def _load_yaml(p: Path) -> Any:
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise InputError(f"{p.name} 不是 UTF-8 编码的文本。", "用 UTF-8 编码保存后再试。") from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"第{mark.line + 1}行第{mark.column + 1}列：" if mark is not None else ""
+        raise InputError(f"{p.name} {where}YAML 格式错误（{getattr(err, 'problem', err)}）。",
+                         "检查缩进和冒号（冒号后要有空格）。") from err
+
+
+def _from_objects(p: Path, data: Any) -> list[FormRow]:
+    if isinstance(data, dict) and isinstance(data.get(SHEET_NAME), list):
+        data = data[SHEET_NAME]
+    if isinstance(data, dict):
+        return [FormRow(p.name, None, data)]
+    if isinstance(data, list):
+        if len(data) > MAX_ROWS:
+            raise InputError(f"{p.name} 含 {len(data)} 份表单，超过上限 {MAX_ROWS}。", "拆分后分批生成。")
+        rows = []
+        for i, item in enumerate(data, 1):
+            if not isinstance(item, dict):
+                raise InputError(f"{p.name} 第{i}份表单不是“字段: 值”的形式。", "每份表单应是一组字段。")
+            rows.append(FormRow(p.name, i, item))
+        return rows
+    raise InputError(f"{p.name} 不是表单：应为一组“字段: 值”，或多组组成的列表。",
+                     "用 `guanai form template 种类 --yaml -o 示例.yaml` 生成示例后照着填写。")
+
+
+def _column_letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(i))
+
+
+def _clean_header(value: Any) -> str:
+    return str(value).strip().rstrip("*＊").strip() if value is not None else ""
+
+
+def _rows_from_table(p: Path, header: list[Any], rows: list[tuple[int, list[Any]]]) -> list[FormRow]:
+    names = [_clean_header(h) for h in header]
+    columns = {n: _column_letter(i + 1) for i, n in enumerate(names) if n}
+    out = []
+    for rownum, values in rows:
+        data: dict[str, Any] = {}
+        for name, value in zip(names, values, strict=False):
+            if not name or value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            data[name] = value
+        if data:
+            out.append(FormRow(p.name, rownum, data, columns))
+    if len(out) > MAX_ROWS:
+        raise InputError(f"{p.name} 含 {len(out)} 行表单，超过上限 {MAX_ROWS}。", "拆分后分批生成。")
+    return out
+
+
+def _read_csv(p: Path) -> list[FormRow]:
+    raw = p.read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes almost anything
+        raise InputError(f"{p.name} 的编码无法识别。", "用 UTF-8 编码保存后再试。")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        table = list(reader)
+    except csv.Error as err:
+        raise InputError(f"{p.name} 第{reader.line_num}行：CSV 格式错误（{err}）。", "检查引号是否成对。") from err
+    if not table:
+        raise InputError(f"{p.name} 是空文件。", "第一行应为字段名（表头）。")
+    return _rows_from_table(p, list(table[0]), [(i, list(r)) for i, r in enumerate(table[1:], 2)])
+
+
+def _read_excel(p: Path) -> list[FormRow]:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(p, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+        raise InputError(f"{p.name} 不是有效的 .xlsx 文件（{err}）。", "用 Excel/WPS 另存为 .xlsx 后再试。") from err
+    try:
+        ws = wb[SHEET_NAME] if SHEET_NAME in wb.sheetnames else wb.worksheets[0]
+        it = ws.iter_rows(values_only=True)
+        header = next(it, None)
+        if header is None:
+            raise InputError(f"{p.name} 的工作表“{ws.title}”是空的。", "第一行应为字段名（表头）。")
+        rows = []
+        for i, r in enumerate(it, 2):
+            if i > MAX_ROWS + 1:
+                raise InputError(f"{p.name} 超过 {MAX_ROWS} 行。", "拆分后分批生成。")
+            rows.append((i, list(r)))
+    finally:
+        wb.close()
+    return _rows_from_table(p, list(header), rows)
+
+
+# --------------------------------------------------------------------------- field descriptions
+
+
+@dataclass
+class FieldSpec:
+    name: str  # English attribute
+    alias: str  # Chinese field name
+    required: bool
+    kind: Literal["text", "date", "bool", "choice", "list", "rows", "int"]
+    choices: list[str]
+    sub: list[str]  # aliases of a sub-table's columns
+
+    @property
+    def hint(self) -> str:
+        if self.kind == "date":
+            return "日期，如 2020-04-20"
+        if self.kind == "bool":
+            return "是 / 否"
+        if self.kind == "choice":
+            return " / ".join(self.choices)
+        if self.kind == "list":
+            return "多项用顿号“、”分隔" + (f"（可选：{'、'.join(self.choices)}）" if self.choices else "")
+        if self.kind == "rows":
+            return "每行一项，各栏用 | 分隔：" + "|".join(self.sub)
+        return "文字"
+
+
+def field_specs(model: type[FormBase]) -> list[FieldSpec]:
+    specs = []
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        kind: Any = "text"
+        choices: list[str] = []
+        sub: list[str] = []
+        base = _strip_optional(ann)
+        origin = typing.get_origin(base)
+        if base is dt.date:
+            kind = "date"
+        elif base is bool:
+            kind = "bool"
+        elif origin is Literal:
+            kind = "choice"
+            choices = [str(a) for a in typing.get_args(base)]
+        elif origin is list:
+            item = _strip_optional(typing.get_args(base)[0])
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                kind = "rows"
+                sub = [f.alias or n for n, f in item.model_fields.items()]
+            else:
+                kind = "list"
+                if typing.get_origin(item) is Literal:
+                    choices = [str(a) for a in typing.get_args(item)]
+        specs.append(FieldSpec(name, info.alias or name, info.is_required(), kind, choices, sub))
+    return specs
+
+
+def _strip_optional(ann: Any) -> Any:
+    # Annotated[...] -> its type; X | None -> X
+    while typing.get_origin(ann) is typing.Annotated:
+        ann = typing.get_args(ann)[0]
+    args = typing.get_args(ann)
+    if args and type(None) in args and typing.get_origin(ann) in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return _strip_optional(rest[0])
+    return ann
+
+
+# --------------------------------------------------------------------------- examples and templates
+
+
+def example_form(kind: Kind | str) -> dict[str, Any]:
+    """The shipped sample form of a kind (Chinese keys), valid as it is."""
+    from templates import sample_path
+
+    k = get_kind(kind) if isinstance(kind, str) else kind
+    data = yaml.safe_load(sample_path(k.id).read_text(encoding="utf-8"))
+    return dict(data)
+
+
+def _flat(value: Any, spec: FieldSpec) -> Any:
+    """A form value as one Excel/CSV cell."""
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if spec.kind == "rows" and isinstance(value, list):
+        lines = []
+        for item in value:
+            cells = ["" if item.get(a) is None else str(_flat(item.get(a), spec)) for a in spec.sub]
+            lines.append("|".join(cells).rstrip("|"))
+        return "\n".join(lines)
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def form_template_bytes(kind: Kind | str, fmt: Literal["xlsx", "json", "yaml"]) -> bytes:
+    from templates import sample_path
+
+    k = get_kind(kind) if isinstance(kind, str) else kind
+    sample = example_form(k)
+    if fmt == "yaml":
+        return sample_path(k.id).read_bytes()
+    if fmt == "json":
+        return (json.dumps(sample, ensure_ascii=False, indent=2, default=_json_default) + "\n").encode("utf-8")
+    return _excel_template(k, sample)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def _excel_template(k: Kind, sample: dict[str, Any]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    specs = field_specs(k.model)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = SHEET_NAME
+    required_fill = PatternFill("solid", fgColor="FFF2CC")
+    for col, spec in enumerate(specs, 1):
+        c = ws.cell(row=1, column=col, value=spec.alias)
+        c.font = Font(bold=True, name="宋体")
+        c.comment = Comment(("必填。" if spec.required else "选填。") + spec.hint, "guanai")
+        if spec.required:
+            c.fill = required_fill
+        value = _flat(sample.get(spec.alias), spec)
+        ex = ws.cell(row=2, column=col, value=value)
+        ex.number_format = "@"  # text: keeps phone numbers and 学籍号 intact
+        ex.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.column_dimensions[_column_letter(col)].width = max(10, min(40, len(spec.alias) * 2 + 4))
+        choices = spec.choices if spec.kind == "choice" else (["是", "否"] if spec.kind == "bool" else [])
+        if choices:
+            dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=not spec.required,
+                                showErrorMessage=True, errorTitle="取值无效", error="请从下拉列表中选择：" + "、".join(choices))
+            ws.add_data_validation(dv)
+            letter = _column_letter(col)
+            dv.add(f"{letter}2:{letter}{EXCEL_ROWS_WITH_DROPDOWNS}")
+    ws.freeze_panes = "A2"
+    notes = wb.create_sheet("说明")
+    notes.append(["字段", "必填", "填写说明"])
+    for spec in specs:
+        notes.append([spec.alias, "是" if spec.required else "否", spec.hint])
+    notes.append([])
+    notes.append([f"“{SHEET_NAME}”工作表每一行生成一份{k.name}；第 2 行是示例，可直接修改或删除。"])
+    notes.column_dimensions["A"].width = 22
+    notes.column_dimensions["C"].width = 60
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_form_template(kind: Kind | str, fmt: Literal["xlsx", "json", "yaml"], path: Path) -> None:
+    atomic_write(Path(path), form_template_bytes(kind, fmt))
+
+
+# --------------------------------------------------------------------------- interactive
+
+
+def prompt_form(kind: Kind | str, ask: Callable[[str, bool], str], say: Callable[[str], None]) -> dict[str, Any]:
+    """Ask for every field; sub-tables one line per entry until an empty line."""
+    k = get_kind(kind) if isinstance(kind, str) else kind
+    data: dict[str, Any] = {}
+    say(f"填写{k.name}（直接回车跳过选填项）：")
+    for spec in field_specs(k.model):
+        label = f"{spec.alias}（{'必填' if spec.required else '选填'}；{spec.hint}）"
+        if spec.kind == "rows":
+            say(label + "，空行结束：")
+            lines: list[str] = []
+            while True:
+                line = ask(f"  {spec.alias} 第{len(lines) + 1}项", False).strip()
+                if not line:
+                    break
+                lines.append(line)
+            if lines:
+                data[spec.alias] = "\n".join(lines)
+            continue
+        value = ask(label, spec.required).strip()
+        if value:
+            data[spec.alias] = value
+    return data
+
+
+def describe_value(value: Any) -> str:
+    if isinstance(value, dt.date):
+        return cn_date(value)
+    return str(value)
