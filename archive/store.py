@@ -288,7 +288,11 @@ class Archive:
         self.role = role
         self._master = master
         self._subkeys: dict[tuple[str, int], bytes] = {}
-        self.conn = _connect(self.path / "catalog.sqlite")
+        try:
+            self.conn = _connect(self.path / "catalog.sqlite")
+        except sqlite3.DatabaseError as err:
+            raise IntegrityError(f"目录数据库 catalog.sqlite 无法打开：{err}",
+                                 "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复（guanai restore）。") from err
         self._lock = _WriterLock(self.path / ".lock")
         self._depth = 0
         self._txn_gen: int | None = None
@@ -509,8 +513,9 @@ class Archive:
         data = json.loads(self.unseal("children", "record", child_id, blob))
         return ChildRecord.model_validate(data)
 
-    def add_child(self, record: ChildRecord, *, status: str = "在册", child_id: str | None = None) -> str:
+    def add_child(self, record: ChildRecord, *, status: str | None = None, child_id: str | None = None) -> str:
         self.require("write")
+        status = status or getattr(record, "status", None) or "在册"
         if status not in STATUSES:
             raise InputError(f"未知状态：{status}", "可选：" + "、".join(STATUSES))
         child_id = child_id or uuid.uuid4().hex
@@ -556,7 +561,11 @@ class Archive:
 
     def _entry(self, row: tuple[Any, ...]) -> ChildEntry:
         cid, status, school, created, updated, gen, blob = row
-        return ChildEntry(id=cid, record=self._load_record(cid, blob), status=status, school_code=school,
+        record = self._load_record(cid, blob)
+        if getattr(record, "status", status) != status:
+            # the catalog's clear status column is authoritative (lifecycle changes don't re-seal)
+            record = record.model_copy(update={"status": status})
+        return ChildEntry(id=cid, record=record, status=status, school_code=school,
                           created_at=created, updated_at=updated, gen=gen)
 
     def find_child(self, ref: str) -> ChildEntry | None:
