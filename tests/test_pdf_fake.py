@@ -1,0 +1,154 @@
+"""generators.pdf against a fake ``soffice`` on PATH: timeouts, hangs, crashes, missing tool.
+
+These run without LibreOffice; they pin down the batch logic (a hang kills only its culprit,
+the rest of the batch is retried; a missing tool is a clear ExternalToolError).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from archive.errors import ExternalToolError, InputError
+from generators import pdf as P
+
+FAKE = """#!{python}
+import os, re, sys, time, pathlib
+args = sys.argv[1:]
+log = os.environ.get("FAKE_SOFFICE_LOG")
+if log:
+    with open(log, "a") as fh:
+        fh.write(str(os.getpid()) + " " + " ".join(a for a in args if a.endswith(".docx")) + "\\n")
+if os.environ.get("FAKE_SOFFICE_CRASH"):
+    sys.stderr.write("soffice.bin: fatal error\\n")
+    sys.exit(81)
+assert any(a.startswith("-env:UserInstallation=file://") for a in args)
+assert "--infilter=MS Word 2007 XML" in args
+assert os.environ["FONTCONFIG_FILE"].endswith("fonts.conf")
+out = pathlib.Path(args[args.index("--outdir") + 1])
+for a in args:
+    if not a.endswith(".docx"):
+        continue
+    data = pathlib.Path(a).read_bytes()
+    if b"HANG" in data:
+        time.sleep(60)
+    if b"BAD" in data:
+        sys.stderr.write("Error: source file could not be loaded\\n")
+        continue
+    marker = re.search(rb"ok-[0-9]+", data)
+    body = marker.group(0) if marker else b""
+    (out / (pathlib.Path(a).stem + ".pdf")).write_bytes(b"%PDF-1.7\\n" + body + b"\\n%%EOF\\n")
+"""
+
+
+def _doc(marker: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("word/document.xml", f"<w:document>{marker}</w:document>")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def fake_soffice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    exe = bindir / "soffice"
+    exe.write_text(FAKE.format(python=sys.executable))
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bindir))
+    monkeypatch.setenv("GUANAI_LO_PROFILES", str(tmp_path / "profiles"))
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("FAKE_SOFFICE_LOG", str(log))
+    return log
+
+
+def test_missing_soffice_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ExternalToolError) as info:
+        P.convert_batch([("a.docx", _doc("ok"))])
+    assert "找不到 LibreOffice" in info.value.message
+    assert info.value.hint and "libreoffice-writer-nogui" in info.value.hint
+    assert info.value.exit_code == 10
+
+
+def test_hang_kills_only_the_culprit_and_retries_the_rest(fake_soffice: Path) -> None:
+    items = [("一.docx", _doc("ok-1")), ("卡住.docx", _doc("HANG")), ("二.docx", _doc("ok-2")),
+             ("坏.docx", _doc("BAD")), ("三.docx", _doc("ok-3"))]
+    t0 = time.monotonic()
+    results = P.convert_results(items, timeout=2, workers=1)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 20  # the 60 s sleep was killed
+    assert [r.ok for r in results] == [True, False, True, False, True]
+    assert [r.name for r in results] == [n for n, _ in items]
+    assert b"ok-1" in (results[0].pdf or b"") and b"ok-3" in (results[4].pdf or b"")
+    assert results[1].error_kind == "timeout" and "超时" in (results[1].error or "")
+    assert results[3].error_kind == "input" and "无法打开" in (results[3].error or "")
+    calls = fake_soffice.read_text().splitlines()
+    assert len(calls) == 2  # one batch, then one retry of the files after the culprit
+    assert len(calls[0].split()) == 1 + 5 and len(calls[1].split()) == 1 + 3
+    # the killed process group is gone
+    for line in calls:
+        pid = int(line.split()[0])
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_two_workers_run_in_parallel_with_separate_profiles(fake_soffice: Path) -> None:
+    items = [(f"{i}.docx", _doc(f"ok-{i}")) for i in range(8)]
+    pdfs = P.convert_batch(items, workers=2)
+    assert [p.split(b"\n")[1] for p in pdfs] == [f"ok-{i}".encode() for i in range(8)]
+    calls = fake_soffice.read_text().splitlines()
+    assert len(calls) == 2 and all(len(c.split()) == 1 + 4 for c in calls)
+    profiles = sorted(p.name for p in (fake_soffice.parent / "profiles").iterdir() if p.suffix == ".lock")
+    assert profiles == ["slot-0.lock", "slot-1.lock"]
+
+
+def test_crash_of_soffice_is_a_tool_error(fake_soffice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_SOFFICE_CRASH", "1")
+    with pytest.raises(P.ConversionFailed) as info:
+        P.convert_batch([("a.docx", _doc("ok"))], workers=1)
+    (result,) = info.value.results
+    assert result.error_kind == "tool"
+    assert "退出码 81" in (result.error or "") and "fatal error" in (result.error or "")
+
+
+def test_convert_one_timeout_is_external_tool_error(fake_soffice: Path) -> None:
+    with pytest.raises(ExternalToolError) as info:
+        P.convert_one(_doc("HANG"), name="卡住.docx", timeout=1)
+    assert not isinstance(info.value, InputError)
+    assert "卡住.docx" in info.value.message and "超时" in info.value.message
+
+
+def test_oversized_input_is_refused_before_soffice(fake_soffice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(P, "MAX_DOCX_BYTES", 100)
+    (result,) = P.convert_results([("大.docx", _doc("x" * 500))])
+    assert result.error_kind == "input" and "文件过大" in (result.error or "")
+    assert not fake_soffice.exists()  # soffice never ran
+
+
+def test_unreadable_path_is_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        P.convert_batch([tmp_path / "没有这个文件.docx"])
+    assert "没有这个文件.docx" in info.value.message
+
+
+def test_empty_batch() -> None:
+    assert P.convert_batch([]) == []
+
+
+def test_normalize_text_drops_cjk_latin_spaces() -> None:
+    assert P.normalize_text("2016 年9 月 1 日，张 小明 ABC 测试") == "2016年9月1日，张小明ABC测试"
+    assert P.normalize_text("Hello world 2020") == "Hello world 2020"
+    assert P.normalize_text("第一页\n第二页") == "第一页\n第二页"
+
+
+def test_pdf_readers_reject_garbage() -> None:
+    for fn in (P.pdf_text, P.pdf_fonts, P.pdfa_claim):
+        with pytest.raises(InputError):
+            fn(b"not a pdf")
