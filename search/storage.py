@@ -1,0 +1,211 @@
+"""A whoosh ``Storage`` whose every file is sealed with AES-256-GCM.
+
+Layout of one sealed index file on disk::
+
+    b"GIX1" (4) ‖ nonce (12) ‖ ciphertext ‖ tag (16)
+    aad = b"guanai/v1/index" ‖ 0x00 ‖ index_id ‖ 0x00 ‖ file name
+
+Binding the file name means a file renamed or swapped for another one of the same index fails
+to open; binding the index id means a file copied from another index (or another archive, or an
+earlier build of this one) fails too. Files are written whole (whoosh writes them once and never
+appends after close), so each one is sealed when it is closed and decrypted whole into memory
+when opened.
+
+Pitfalls of whoosh this class closes (see NOTES.md):
+
+* whoosh spills posting runs and per-document columns through ``temp_storage()`` to a
+  ``*.tmp`` directory *in plaintext*; here temporary storage stays in memory.
+* posting runs are closed through ``raw_file().close()``, which bypasses ``StructFile.onclose``,
+  so the sealing lives in the file object itself (:class:`_SealingBuffer`).
+* mmap is off (it would map ciphertext).
+* the TOC is written under a temporary name and renamed; the name is in the AAD, so a rename
+  re-seals. A crash can leave such a temporary TOC behind: :meth:`SealedStorage.sweep`
+  removes leftovers at open.
+* the TOC is a pickle: it is unpickled only after its tag has been verified, because every
+  read goes through :meth:`SealedStorage.open_file`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from whoosh.filedb.filestore import FileStorage, RamStorage
+from whoosh.filedb.structfile import BufferFile, StructFile
+
+from archive.errors import IntegrityError
+
+MAGIC = b"GIX1"
+NONCE_LEN = 12
+TAG_LEN = 16
+AAD_PREFIX = b"guanai/v1/index"
+# our own in-flight files (sealed, but still swept after a crash)
+TMP_SUFFIX = ".gtmp"
+# whoosh's TOC temp name: "_MAIN_3.toc.1732838400.123"
+_WHOOSH_TOC_TMP = re.compile(r"^_.+_[0-9]+\.toc\.[0-9.]+$")
+
+REINDEX_HINT = "索引是派生数据，可执行 guanai reindex 由目录重建；档案目录本身不受影响。"
+
+
+def file_aad(index_id: str, name: str) -> bytes:
+    return AAD_PREFIX + b"\x00" + index_id.encode("utf-8") + b"\x00" + name.encode("utf-8")
+
+
+def seal_bytes(key: bytes, index_id: str, name: str, data: bytes) -> bytes:
+    nonce = os.urandom(NONCE_LEN)
+    return MAGIC + nonce + AESGCM(key).encrypt(nonce, data, file_aad(index_id, name))
+
+
+def open_bytes(key: bytes, index_id: str, name: str, blob: bytes, where: str) -> bytes:
+    """Verify and decrypt one sealed file; IntegrityError names the index and the file."""
+    if len(blob) < len(MAGIC) + NONCE_LEN + TAG_LEN or blob[: len(MAGIC)] != MAGIC:
+        raise IntegrityError(f"全文索引 {where} 的文件 {name} 已损坏（格式不符或被截断）。", REINDEX_HINT)
+    nonce = blob[len(MAGIC) : len(MAGIC) + NONCE_LEN]
+    try:
+        return AESGCM(key).decrypt(nonce, blob[len(MAGIC) + NONCE_LEN :], file_aad(index_id, name))
+    except InvalidTag as err:
+        raise IntegrityError(
+            f"全文索引 {where} 的文件 {name} 未通过完整性校验（被篡改、损坏或不属于本索引）。", REINDEX_HINT
+        ) from err
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Temp file in the same directory, fsync, rename: a crash leaves the old file or the new."""
+    tmp = f"{path}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class _SealingBuffer(io.BytesIO):
+    """In-memory file that seals and writes itself atomically when closed (by any path)."""
+
+    def __init__(self, on_close: Callable[[bytes], None]) -> None:
+        super().__init__()
+        self._on_close: Callable[[bytes], None] | None = on_close
+
+    def close(self) -> None:
+        cb, self._on_close = self._on_close, None
+        if cb is not None and not self.closed:
+            cb(self.getvalue())
+        super().close()
+
+
+class MemoryTempStorage(RamStorage):
+    """Temporary storage kept in memory (whoosh's own RamStorage spills to the system temp dir)."""
+
+    def create_file(self, name: str, **kwargs: Any) -> StructFile:
+        def keep(data: bytes) -> None:
+            self.files[name] = data
+
+        # the file object itself records its content: posting runs are closed via raw_file()
+        buf = _SealingBuffer(keep)
+        self.files[name] = b""
+        return StructFile(buf, name=name)
+
+    def delete_file(self, name: str) -> None:
+        self.files.pop(name, None)
+
+    def temp_storage(self, name: str | None = None) -> MemoryTempStorage:
+        return MemoryTempStorage()
+
+
+class SealedStorage(FileStorage):
+    """FileStorage that seals each file (AES-256-GCM, AAD = index id + file name)."""
+
+    supports_mmap = False
+
+    def __init__(self, path: str | os.PathLike[str], key: bytes, index_id: str, readonly: bool = False) -> None:
+        if len(key) != 32:
+            raise ValueError("index key must be 32 bytes")
+        super().__init__(os.fspath(path), supports_mmap=False, readonly=readonly)
+        self._key = key
+        self.index_id = index_id
+
+    # -- helpers -------------------------------------------------------------------------------
+    @property
+    def where(self) -> str:
+        return str(self.folder)
+
+    def seal(self, name: str, data: bytes) -> bytes:
+        return seal_bytes(self._key, self.index_id, name, data)
+
+    def read_plain(self, name: str) -> bytes:
+        try:
+            with open(self._fpath(name), "rb") as f:
+                blob = f.read()
+        except FileNotFoundError:
+            raise
+        return open_bytes(self._key, self.index_id, name, blob, self.where)
+
+    def write_plain(self, name: str, data: bytes) -> None:
+        atomic_write(self._fpath(name), self.seal(name, data))
+
+    def sweep(self) -> list[str]:
+        """Remove leftovers of a crashed writer (our temp files, whoosh's temp TOC, temp dirs)."""
+        removed = []
+        for fname in os.listdir(self.folder):
+            full = os.path.join(self.folder, fname)
+            if fname.endswith(TMP_SUFFIX) or _WHOOSH_TOC_TMP.match(fname):
+                os.unlink(full)
+                removed.append(fname)
+            elif fname.endswith(".tmp") and os.path.isdir(full):
+                # a plain whoosh temp dir must never exist here; remove it if something made one
+                import shutil
+
+                shutil.rmtree(full, ignore_errors=True)
+                removed.append(fname)
+        return removed
+
+    # -- whoosh Storage API --------------------------------------------------------------------
+    def create_file(self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any) -> StructFile:
+        if self.readonly:
+            from whoosh.filedb.filestore import ReadOnlyError
+
+            raise ReadOnlyError
+        path = self._fpath(name)
+        if excl and os.path.exists(path):
+            raise FileExistsError(path)
+
+        def write(data: bytes) -> None:
+            self.write_plain(name, data)
+
+        return StructFile(_SealingBuffer(write), name=name, **kwargs)
+
+    def open_file(self, name: str, **kwargs: Any) -> StructFile:
+        data = self.read_plain(name)
+        return BufferFile(memoryview(data), name=name, **kwargs)
+
+    def file_length(self, name: str) -> int:
+        # plaintext length: whoosh uses it to size reads
+        return max(0, os.path.getsize(self._fpath(name)) - len(MAGIC) - NONCE_LEN - TAG_LEN)
+
+    def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
+        if self.readonly:
+            from whoosh.filedb.filestore import ReadOnlyError
+
+            raise ReadOnlyError
+        if safe and os.path.exists(self._fpath(newname)):
+            raise NameError(f"File {newname!r} exists")
+        # the name is bound in the AAD: re-seal under the new name, then drop the old file
+        self.write_plain(newname, self.read_plain(oldname))
+        os.remove(self._fpath(oldname))
+
+    def temp_storage(self, name: str | None = None) -> MemoryTempStorage:
+        return MemoryTempStorage()
