@@ -689,8 +689,10 @@ _REASONS = {
 def _reason(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
-    if kind == "string_too_long":
-        return f"过长（最多 {ctx.get('max_length')} 字，现为 {len(str(err.get('input', '')))} 字）"
+    if kind in ("string_too_long", "too_long"):
+        value = err.get("input", "")
+        unit = "项" if isinstance(value, list) else "字"
+        return f"过长（最多 {ctx.get('max_length')} {unit}，现为 {len(value) if value is not None else 0} {unit}）"
     if kind == "string_too_short":
         return "必填，不能为空"
     if kind == "too_short":

@@ -1,0 +1,192 @@
+"""Adversarial inputs: hostile values, hostile templates, broken template files, oversized input."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from gen_helpers import docx_text, patched_template, sample
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archive.errors import InputError
+from generators.forms import FormError, normalise_text
+from generators.generate import generate_batch, safe_name
+from generators.render import check_template, compile_template, render, render_isolated, validate
+from generators.text import docx_text as fast_text
+
+HOSTILE = [
+    "A&B<C>",
+    "<w:p><w:r><w:t>injected</w:t></w:r></w:p>",
+    "]]><!--",
+    "{{ 7*7 }}",
+    "{% for x in range(3) %}X{% endfor %}",
+    "\"quoted\" and 'single'",
+    "&amp;&lt;&#x41;",
+    "</w:t></w:r></w:p></w:body>",
+    "${jndi:ldap://x}",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_render_literally(value: str) -> None:
+    form = sample("care-record") | {"帮扶内容": value, "帮扶人": "李老师" + value[:20]}
+    data = render("care-record", form)
+    text = docx_text(data)
+    assert value in text  # literally: not lost, not evaluated, not injected
+    assert "49" not in text.replace(value, "")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        xml = zf.read("word/document.xml").decode()
+    assert "injected</w:t>" not in xml
+
+
+def test_control_characters_are_normalised_not_lost() -> None:
+    form = sample("care-record") | {"帮扶内容": "甲\x00乙\x07丙\x0c丁\t戊\x1b己\ud800"}
+    text = fast_text(render("care-record", form))
+    assert "甲乙\n丙\n丁 戊己" in text
+
+
+def test_hundred_kb_string_is_rejected_with_a_message() -> None:
+    form = sample("care-record") | {"帮扶内容": "长" * 100_000}
+    with pytest.raises(FormError) as err:
+        render("care-record", form)
+    assert "帮扶内容" in err.value.message and "过长" in err.value.message and "100000" in err.value.message
+
+
+def test_many_rows_of_long_values_still_render() -> None:
+    rows = [{"日期": "2020-10-01", "方面": "心理疏导", "内容": f"第{i}次" + "谈心Q" * 1500} for i in range(30)]
+    form = sample("child-card") | {"跟踪记录": rows}
+    text = fast_text(render("child-card", form))
+    assert "第29次" in text and text.count("谈心Q") == 30 * 1500
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(min_size=1, max_size=200))
+def test_any_text_round_trips(value: str) -> None:
+    expected = normalise_text(value, multiline=True)
+    form = sample("care-record") | {"帮扶内容": value}
+    if not expected:
+        with pytest.raises(FormError):
+            validate("care-record", form)
+        return
+    text = fast_text(render("care-record", form))
+    assert expected in text
+
+
+@pytest.mark.parametrize("expr", [
+    "{{ ''.__class__.__mro__ }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{{ name['__class__'] }}",
+    "{{ self.__init__.__globals__ }}",
+])
+def test_hostile_templates_refused(tmp_path: Path, expr: str) -> None:
+    path = patched_template("care-record", tmp_path, "{{ content }}", expr)
+    with pytest.raises(InputError) as err:
+        compile_template(path)
+    assert "不安全" in err.value.message
+
+
+def test_sandbox_blocks_at_render_time_too(tmp_path: Path) -> None:
+    # an unsafe call the static check does not know by name: the sandbox refuses it when rendering
+    path = patched_template("care-record", tmp_path, "{{ content }}", "{{ content.format.__self__ }}")
+    with pytest.raises(InputError, match="不安全"):
+        compile_template(path)
+    for i, expr in enumerate(["{{ content|attr('__class__') }}", "{{ [].append(1) }}"]):
+        path = patched_template("care-record", tmp_path / str(i), "{{ content }}", expr)
+        results = render_isolated("care-record", [validate("care-record", sample("care-record"))], path)
+        assert results[0].error is not None and "不安全" in results[0].error.message, expr
+
+
+def test_custom_template_cpu_bomb_times_out(tmp_path: Path) -> None:
+    bomb = "{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}"
+    path = patched_template("care-record", tmp_path, "{{ content }}", bomb)
+    results = render_isolated("care-record", [validate("care-record", sample("care-record"))], path, timeout=3)
+    assert results[0].rendered is None
+    assert results[0].error is not None and ("超时" in results[0].error.message or "限制" in results[0].error.message)
+
+
+def test_custom_template_through_generate_is_isolated(tmp_path: Path) -> None:
+    tdir = tmp_path / "tpl"
+    patched_template("care-record", tdir, "帮扶记录</w:t>", "本校帮扶记录</w:t>")
+    res = generate_batch(None, "care-record", [sample("care-record")], template_dir=tdir, store=False,
+                         out_dir=tmp_path / "out")
+    assert not res.failed and "自定义模板" in res.notes[0]
+    assert "本校帮扶记录" in docx_text(res.ok[0].out_path.read_bytes())  # type: ignore[union-attr]
+
+
+def test_template_syntax_error_named(tmp_path: Path) -> None:
+    path = patched_template("care-record", tmp_path, "{{ content }}", "{{ content ")
+    with pytest.raises(InputError, match="语法错误"):
+        compile_template(path)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "not_zip", "no_document"])
+def test_broken_template_files(tmp_path: Path, damage: str) -> None:
+    from templates import TEMPLATE_DIR
+
+    src = (TEMPLATE_DIR / "care-record.docx").read_bytes()
+    path = tmp_path / f"{damage}.docx"
+    if damage == "truncate":
+        path.write_bytes(src[: len(src) // 2])
+    elif damage == "not_zip":
+        path.write_bytes(b"<html>not a docx</html>")
+    else:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("word/other.xml", "<x/>")
+        path.write_bytes(buf.getvalue())
+    with pytest.raises(InputError):
+        compile_template(path)
+
+
+def test_template_that_breaks_xml_is_rejected_not_recovered(tmp_path: Path) -> None:
+    # a tag that emits raw markup (|safe) producing unbalanced XML: strict parse refuses it
+    path = patched_template("care-record", tmp_path, "{{ content }}", "{{ '</w:t></w:r>'|safe }}")
+    with pytest.raises(InputError, match="不是合法的 XML"):
+        render_isolated_or_raise(path)
+
+
+def render_isolated_or_raise(path: Path) -> None:
+    res = render_isolated("care-record", [validate("care-record", sample("care-record"))], path)[0]
+    if res.error:
+        raise res.error
+
+
+def test_template_check_lists_unknown_and_missing(tmp_path: Path) -> None:
+    path = patched_template("care-record", tmp_path, "{{ content }}", "{{ contnet }}")
+    report = check_template(path, "care-record", trial=False)
+    assert report.unknown == ["contnet"]
+    assert any("帮扶内容" in m for m in report.missing)
+    assert not report.ok
+
+
+def test_file_names_cannot_traverse() -> None:
+    assert "/" not in safe_name("../../etc/passwd") and "\\" not in safe_name("..\\..\\x")
+    assert safe_name("../../etc/passwd").startswith("_etc") or ".." not in safe_name("../../etc/passwd")
+
+
+def test_official_title_with_slashes_stays_in_out_dir(tmp_path: Path) -> None:
+    form = sample("circular") | {"标题": "../../逃逸/通报"}
+    res = generate_batch(None, "circular", [form], store=False, out_dir=tmp_path / "out")
+    assert not res.failed
+    path = res.ok[0].out_path
+    assert path is not None and path.parent == tmp_path / "out"
+    assert "逃逸" in path.name
+
+
+def test_family_document_refuses_labels() -> None:
+    form = sample("persuasion-notice") | {"监护人": "留守儿童家长王某"}
+    with pytest.raises(FormError, match="标签"):
+        validate("persuasion-notice", form)
+
+
+def test_custom_template_adding_labels_to_family_document_is_caught(tmp_path: Path) -> None:
+    tdir = tmp_path / "tpl"
+    patched_template("persuasion-notice", tdir, "劝返复学通知书</w:t>", "留守儿童劝返复学通知书</w:t>")
+    res = generate_batch(None, "persuasion-notice", [sample("persuasion-notice")], template_dir=tdir, store=False,
+                         out_dir=tmp_path / "out")
+    assert not res.ok and "留守" in res.failed[0].message
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

@@ -1,0 +1,133 @@
+"""Every kind renders; its text contains the form's values; official format; determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from generators.forms import cn_date
+from generators.kinds import KINDS
+from generators.lint import lint_docx
+from generators.render import cn_num, render, render_document
+from generators.text import docx_text as fast_text
+from gen_helpers import docx_text, leaf_values, sample
+from templates import TEMPLATE_DIR
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+POLICY = Path("/work/shared/policy/xiao-county-2020-care-plan.txt")
+
+
+def _expected(value: str) -> str:
+    # dates are printed as 2020年4月20日, booleans as 是/否
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return cn_date(dt.date.fromisoformat(value))
+    if value in ("True", "False"):
+        return "是" if value == "True" else "否"
+    return value
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_kind_renders_with_its_values(kind: str) -> None:
+    form = sample(kind)
+    data = render(kind, form)
+    text = docx_text(data)
+    for value in leaf_values(form):
+        expected = _expected(value)
+        if kind == "leading-group-notice" and len(value) == 2 and value in text.replace("\u3000", ""):
+            continue  # two-character names are printed with an ideographic space (陈　光)
+        assert expected in text, f"{kind}: {expected!r} missing from the document text"
+    # our own extractor (stored with the document, indexed) agrees with python-docx
+    stored = fast_text(data)
+    for value in leaf_values(form)[:5]:
+        assert _expected(value) in stored
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_same_form_same_bytes(kind: str) -> None:
+    assert render(kind, sample(kind)) == render(kind, sample(kind))
+
+
+@pytest.mark.parametrize("kind", [k.id for k in KINDS.values() if k.official])
+def test_official_documents_pass_gbt9704_lint(kind: str) -> None:
+    report = lint_docx(render(kind, sample(kind)), name=kind)
+    assert report.violations == []
+
+
+@pytest.mark.parametrize("kind", [k.id for k in KINDS.values() if k.to_family])
+def test_family_documents_do_not_label_children(kind: str) -> None:
+    text = docx_text(render(kind, sample(kind)))
+    assert "留守" not in text and "困境" not in text
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_fonts_east_asian_everywhere_no_theme_fonts(kind: str) -> None:
+    with zipfile.ZipFile(io.BytesIO(render(kind, sample(kind)))) as zf:
+        doc = etree.fromstring(zf.read("word/document.xml"))
+        styles = zf.read("word/styles.xml")
+        settings = zf.read("word/settings.xml")
+    runs = doc.iter(W + "r")
+    for r in runs:
+        fonts = r.find(f"{W}rPr/{W}rFonts")
+        assert fonts is not None and fonts.get(W + "eastAsia"), etree.tostring(r)[:200]
+    assert b"Theme=" not in styles  # w:asciiTheme, w:eastAsiaTheme ... override explicit names
+    assert b'w:eastAsia="ja-JP"' not in settings and b'w:eastAsia="en-US"' not in styles
+    assert b'w:eastAsia="zh-CN"' in styles
+    assert b"w:evenAndOddHeaders" in settings
+
+
+def test_page_numbers_odd_right_even_left_for_official() -> None:
+    with zipfile.ZipFile(io.BytesIO(render("circular", sample("circular")))) as zf:
+        footers = {n: zf.read(n).decode() for n in zf.namelist() if n.startswith("word/footer")}
+    aligns = sorted(re.search(r'<w:jc w:val="(\w+)"', x).group(1) for x in footers.values())  # type: ignore[union-attr]
+    assert aligns == ["left", "right"]
+    assert all("\u2014 " in x and " PAGE " in x for x in footers.values())
+
+
+def test_templates_build_reproducibly(tmp_path: Path) -> None:
+    from templates.build import main
+
+    main([str(tmp_path)])
+    for kind in KINDS.values():
+        built = (tmp_path / kind.template).read_bytes()
+        assert built == (TEMPLATE_DIR / kind.template).read_bytes(), f"{kind.template} differs from a fresh build"
+
+
+def test_leading_group_notice_reproduces_the_county_notice() -> None:
+    text = docx_text(render("leading-group-notice", sample("leading-group-notice")))
+    flat = re.sub(r"\s", "", text)
+    policy = POLICY.read_text(encoding="utf-8") if POLICY.exists() else None
+    if policy is None:
+        pytest.skip("policy text not available")
+    notice = policy.split("萧县教育体育局")[0]
+    for line in notice.splitlines():
+        line = re.sub(r"\s", "", line)
+        if line:
+            assert line.replace("2020年4月20日", "") in flat, line
+    assert "教体基〔2020〕9号" in flat and "2020年4月20日" in flat and "萧县教育体育局" in flat
+    for name in ("赵树林", "陈光", "杜贤忠", "张朔", "欧阳明", "刘谊"):
+        assert name in flat
+    assert "领导小组下设办公室，办公室主任由张朔兼任。" in flat
+
+
+def test_multiline_values_become_line_breaks() -> None:
+    form = sample("care-record") | {"帮扶内容": "第一行\n第二行\n第三行"}
+    data = render("care-record", form)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        xml = zf.read("word/document.xml").decode()
+    assert xml.count("<w:br/>") >= 2
+    assert "第一行\n第二行\n第三行" in fast_text(data)
+
+
+def test_cn_num() -> None:
+    assert [cn_num(n) for n in (1, 2, 10, 11, 20, 21, 99)] == ["一", "二", "十", "十一", "二十", "二十一", "九十九"]
+
+
+def test_render_document_text_matches_content() -> None:
+    r = render_document("home-visit", sample("home-visit"))
+    assert r.text == fast_text(r.data)
