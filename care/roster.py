@@ -1,0 +1,433 @@
+"""Rosters (花名册 / 台账): read .xlsx / .csv, one row per child; write the roster template.
+
+Reading keeps every good row and reports every bad row with its row number and reason. The
+file is checked before parsing: size, and for .xlsx the zip's uncompressed size and ratio
+(a small file must not expand into gigabytes).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from archive.errors import InputError
+from care.model import (
+    CARE_CAPACITIES,
+    DISABILITY_GRADES,
+    DISABILITY_KINDS,
+    ETHNICITIES,
+    HARDSHIPS,
+    HEALTH_STATES,
+    PARENT_STATES,
+    STATUSES,
+    ChildRecord,
+    RecordError,
+    parse_child,
+)
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_UNCOMPRESSED = 400 * 1024 * 1024
+MAX_RATIO = 200
+MAX_ROWS = 200_000
+MAX_CELL = 10_000
+EXAMPLE_MARK = "【示例行】导入时自动忽略"
+
+# Column header -> path in the record (tuple of Chinese keys). Several headers may map to one path.
+COLUMNS: list[tuple[str, tuple[str, ...]]] = [
+    ("姓名", ("姓名",)),
+    ("性别", ("性别",)),
+    ("民族", ("民族",)),
+    ("身份证号", ("身份证号",)),
+    ("学籍号", ("学籍号",)),
+    ("出生日期", ("出生日期",)),
+    ("学校", ("学校",)),
+    ("年级", ("年级",)),
+    ("班级", ("班级",)),
+    ("户籍所在地", ("户籍地",)),
+    ("现居住地", ("现居住地",)),
+    ("村(居)委会", ("村(居)委会",)),
+    ("身体状况", ("身体状况", "状况")),
+    ("残疾类别", ("身体状况", "残疾类别")),
+    ("残疾等级", ("身体状况", "残疾等级")),
+    ("疾病名称", ("身体状况", "疾病名称")),
+    ("是否重病", ("身体状况", "是否重病")),
+    ("是否寄宿", ("是否寄宿",)),
+    ("困境情形", ("困境情形",)),
+    ("父亲姓名", ("父亲", "姓名")),
+    ("父亲身份证号", ("父亲", "身份证号")),
+    ("父亲电话", ("父亲", "电话")),
+    ("父亲状况", ("父亲", "状况")),
+    ("父亲务工地", ("父亲", "务工地")),
+    ("母亲姓名", ("母亲", "姓名")),
+    ("母亲身份证号", ("母亲", "身份证号")),
+    ("母亲电话", ("母亲", "电话")),
+    ("母亲状况", ("母亲", "状况")),
+    ("母亲务工地", ("母亲", "务工地")),
+    ("监护人姓名", ("监护人", "姓名")),
+    ("监护人关系", ("监护人", "关系")),
+    ("监护人电话", ("监护人", "电话")),
+    ("监护人身份证号", ("监护人", "身份证号")),
+    ("监护人住址", ("监护人", "住址")),
+    ("监护人照护能力", ("监护人", "照护能力")),
+    ("委托照护人姓名", ("委托照护人", "姓名")),
+    ("委托照护人关系", ("委托照护人", "关系")),
+    ("委托照护人电话", ("委托照护人", "电话")),
+    ("委托照护人身份证号", ("委托照护人", "身份证号")),
+    ("委托照护人住址", ("委托照护人", "住址")),
+    ("委托照护人照护能力", ("委托照护人", "照护能力")),
+    ("帮扶教师", ("帮扶教师",)),
+    ("帮扶教师电话", ("帮扶教师电话",)),
+    ("救助帮扶", ("救助帮扶",)),
+    ("家庭经济来源", ("家庭经济来源",)),
+    ("状态", ("状态",)),
+    ("备注", ("备注",)),
+]
+REQUIRED_HEADERS = ("姓名", "性别", "民族", "身份证号", "学籍号", "学校", "年级", "班级", "户籍所在地",
+                    "现居住地", "困境情形", "父亲状况", "母亲状况")
+# Other spellings found in 学籍 exports and hand-made sheets.
+HEADER_ALIASES: dict[str, str] = {
+    "户籍地": "户籍所在地", "户口所在地": "户籍所在地", "户籍地址": "户籍所在地",
+    "村（居）委会": "村(居)委会", "村居委会": "村(居)委会", "村委会": "村(居)委会",
+    "公民身份号码": "身份证号", "身份证号码": "身份证号", "身份证件号": "身份证号",
+    "全国学籍号": "学籍号", "学籍号码": "学籍号", "学生姓名": "姓名", "班别": "班级",
+    "现住址": "现居住地", "家庭住址": "现居住地", "困境类型": "困境情形", "困境儿童类型": "困境情形",
+    "父亲情况": "父亲状况", "母亲情况": "母亲状况", "健康状况": "身体状况", "帮扶责任人": "帮扶教师",
+}
+_PATHS = dict(COLUMNS)
+
+# Dropdown lists of the template (column header -> allowed values).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "性别": ("男", "女"),
+    "民族": ETHNICITIES,
+    "身体状况": HEALTH_STATES,
+    "残疾类别": DISABILITY_KINDS,
+    "残疾等级": DISABILITY_GRADES,
+    "是否重病": ("是", "否"),
+    "是否寄宿": ("是", "否"),
+    "父亲状况": PARENT_STATES,
+    "母亲状况": PARENT_STATES,
+    "监护人照护能力": CARE_CAPACITIES,
+    "委托照护人照护能力": CARE_CAPACITIES,
+    "状态": STATUSES,
+}
+TEXT_COLUMNS = ("身份证号", "学籍号", "父亲身份证号", "母亲身份证号", "监护人身份证号", "委托照护人身份证号",
+                "父亲电话", "母亲电话", "监护人电话", "委托照护人电话", "帮扶教师电话", "出生日期", "班级")
+
+
+@dataclass
+class RowError:
+    row: int
+    message: str
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Roster:
+    source: str
+    records: list[tuple[int, ChildRecord]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    skipped_examples: int = 0
+    total_rows: int = 0
+
+
+def _norm_header(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = "".join(text.split()).replace("（", "(").replace("）", ")").replace("*", "").replace("＊", "")
+    if text in _PATHS:
+        return text
+    return HEADER_ALIASES.get(text, HEADER_ALIASES.get(text.replace("(", "（").replace(")", "）"), text))
+
+
+def _cell_value(header: str, value: Any) -> Any:
+    """Excel cell -> the value the model expects; raises ValueError for lossy cells."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if "身份证号" in header or header == "学籍号":
+            raise ValueError(f"{header}：单元格为数字格式，18位号码已丢失精度；请把该列设为“文本”后重新填写")
+        if value.is_integer():
+            value = int(value)
+        else:
+            return str(value)
+    if isinstance(value, int):
+        if "身份证号" in header and len(str(value)) > 15:
+            raise ValueError(f"{header}：单元格为数字格式，18位号码已丢失精度；请把该列设为“文本”后重新填写")
+        return str(value)
+    text = str(value)
+    if len(text) > MAX_CELL:
+        raise ValueError(f"{header}：单元格内容过长（{len(text)} 个字符）")
+    return text
+
+
+def row_to_data(headers: list[str], values: list[Any]) -> tuple[dict[str, Any], list[str]]:
+    """One roster row -> a nested record dict (Chinese keys), plus cell-level problems."""
+    data: dict[str, Any] = {}
+    problems: list[str] = []
+    for header, raw in zip(headers, values, strict=False):
+        path = _PATHS.get(header)
+        if path is None:
+            continue
+        try:
+            value = _cell_value(header, raw)
+        except ValueError as err:
+            problems.append(str(err))
+            continue
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        target = data
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = value
+    return data, problems
+
+
+def _check_size(path: Path) -> int:
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise InputError(f"无法读取花名册 {path}：{err.strerror}", "检查文件路径。") from err
+    if size > MAX_FILE_BYTES:
+        raise InputError(f"花名册 {path.name} 过大（{size // 1024 // 1024} MB，上限 {MAX_FILE_BYTES // 1024 // 1024} MB）。",
+                         "把花名册拆分为几个文件分别导入。")
+    return size
+
+
+def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
+    import openpyxl
+
+    size = _check_size(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise InputError(f"{path.name} 不是有效的 Excel（.xlsx）文件：{err}",
+                         "用 Excel 或 WPS 打开后“另存为” .xlsx；旧的 .xls 格式请先另存为 .xlsx。") from err
+    if total > MAX_UNCOMPRESSED or total > max(size, 1) * MAX_RATIO:
+        raise InputError(f"{path.name} 解压后过大（{total // 1024 // 1024} MB），疑似异常文件，已拒绝。",
+                         "确认文件来源；正常花名册解压后不会超过几十 MB。")
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # openpyxl raises many kinds on malformed files
+        raise InputError(f"无法读取 Excel 文件 {path.name}：{type(err).__name__}: {err}",
+                         "用 Excel 或 WPS 打开检查，另存为 .xlsx 后重试。") from err
+    try:
+        ws = wb["花名册"] if "花名册" in wb.sheetnames else wb.worksheets[0]
+        for row in ws.iter_rows(values_only=True):
+            yield list(row)
+    except InputError:
+        raise
+    except Exception as err:
+        raise InputError(f"读取 Excel 文件 {path.name} 时出错：{type(err).__name__}: {err}",
+                         "用 Excel 或 WPS 打开检查，另存为 .xlsx 后重试。") from err
+    finally:
+        wb.close()
+
+
+def decode_csv(raw: bytes) -> str:
+    """UTF-8 (with or without BOM) or GB18030 (Excel 中文版 default)."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030")
+
+
+def _csv_rows(path: Path) -> Iterator[list[Any]]:
+    _check_size(path)
+    raw = path.read_bytes()
+    try:
+        text = decode_csv(raw)
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path.name} 的编码无法识别（既不是 UTF-8 也不是 GB18030）。",
+                         "在 Excel/WPS 中另存为“CSV UTF-8”。") from err
+    if "\x00" in text:
+        raise InputError(f"{path.name} 含有空字符，不是文本格式的 CSV。", "确认文件是 CSV 而不是 Excel 或其他二进制文件。")
+    csv.field_size_limit(MAX_CELL + 1)
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""))
+    except csv.Error as err:
+        raise InputError(f"{path.name} 不是有效的 CSV：{err}", "检查引号是否成对，或另存为 .xlsx 后导入。") from err
+
+
+def read_roster(path: str | Path, progress: Callable[[int], None] | None = None) -> Roster:
+    """Read a roster; good rows become records, bad rows are reported with row numbers."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        rows = _xlsx_rows(path)
+    elif suffix in (".csv", ".txt"):
+        rows = _csv_rows(path)
+    elif suffix == ".xls":
+        raise InputError(f"{path.name} 是旧版 .xls 格式，不支持。", "用 Excel 或 WPS 打开后“另存为” .xlsx 再导入。")
+    else:
+        raise InputError(f"{path.name}：不支持的花名册格式“{suffix or '无扩展名'}”。", "请使用 .xlsx 或 .csv 文件。")
+    roster = Roster(source=path.name)
+    headers: list[str] | None = None
+    header_row = 0
+    seen: dict[str, int] = {}
+    for number, values in enumerate(rows, start=1):
+        if progress is not None:
+            progress(number)
+        if headers is None:
+            cells = [_norm_header(v) for v in values]
+            if "姓名" in cells and ("学籍号" in cells or "身份证号" in cells):
+                headers, header_row = cells, number
+                _check_headers(path.name, headers, number)
+            elif number >= 10:
+                raise InputError(f"{path.name}：前10行中未找到表头（至少需要“姓名”和“学籍号”列）。",
+                                 "用 guanai child template --xlsx -o 花名册模板.xlsx 生成模板，按模板填写。")
+            continue
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        if number - header_row > MAX_ROWS:
+            raise InputError(f"{path.name}：行数超过上限 {MAX_ROWS}。", "把花名册拆分为几个文件分别导入。")
+        roster.total_rows += 1
+        data, problems = row_to_data(headers, values)
+        if data.get("备注") == EXAMPLE_MARK:
+            roster.skipped_examples += 1
+            roster.total_rows -= 1
+            continue
+        try:
+            record = parse_child(data, f"第{number}行")
+        except RecordError as err:
+            problems += err.problems
+            record = None
+        if problems or record is None:
+            roster.errors.append(RowError(number, "；".join(problems), problems))
+            continue
+        dup = None
+        for key in (record.student_id, record.id_number):
+            if key and key in seen:
+                dup = (key, seen[key])
+        if dup is not None:
+            roster.errors.append(RowError(number, f"与第{dup[1]}行重复（{'学籍号' if dup[0] == record.student_id else '身份证号'}相同）",
+                                          [f"与第{dup[1]}行重复"]))
+            continue
+        for key in (record.student_id, record.id_number):
+            if key:
+                seen[key] = number
+        roster.records.append((number, record))
+    if headers is None:
+        raise InputError(f"{path.name}：文件为空或没有表头。",
+                         "用 guanai child template --xlsx -o 花名册模板.xlsx 生成模板，按模板填写。")
+    return roster
+
+
+def _check_headers(name: str, headers: list[str], row: int) -> None:
+    missing = [h for h in REQUIRED_HEADERS if h not in headers]
+    if missing:
+        raise InputError(f"{name} 第{row}行表头缺少列：{'、'.join(missing)}。",
+                         "表头须包含：" + "、".join(REQUIRED_HEADERS) + "（可用 guanai child template --xlsx 生成模板）。")
+    dups = sorted({h for h in headers if h and headers.count(h) > 1 and h in _PATHS})
+    if dups:
+        raise InputError(f"{name} 第{row}行表头有重复的列：{'、'.join(dups)}。", "删除重复的列后重试。")
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def record_to_row(record: ChildRecord) -> list[Any]:
+    """A record as one roster row, in the order of COLUMNS."""
+    data = record.to_json_dict()
+    row: list[Any] = []
+    for header, path in COLUMNS:
+        value: Any = data
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, list):
+            value = "、".join(value)
+        elif isinstance(value, bool):
+            value = "是" if value else "否"
+        row.append(value if value is not None else "")
+        if header in ("身份证号", "学籍号") and value is None:
+            row[-1] = ""
+    return row
+
+
+def roster_xlsx_bytes(records: list[ChildRecord], example: ChildRecord | None = None) -> bytes:
+    """A roster workbook: Chinese headers, dropdowns for enumerations, text-formatted ID columns."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "花名册"
+    headers = [h for h, _ in COLUMNS]
+    ws.append(headers)
+    bold = Font(bold=True)
+    required_fill = PatternFill("solid", fgColor="FFF2CC")
+    for col, header in enumerate(headers, start=1):
+        cell = ws.cell(row=1, column=col)
+        cell.font = bold
+        cell.alignment = Alignment(horizontal="center")
+        if header in REQUIRED_HEADERS:
+            cell.fill = required_fill
+        ws.column_dimensions[get_column_letter(col)].width = max(10, min(24, len(header) * 2 + 4))
+    ws.freeze_panes = "B2"
+    rows: list[ChildRecord] = ([example] if example is not None else []) + list(records)
+    for i, rec in enumerate(rows):
+        row = record_to_row(rec)
+        if example is not None and i == 0:
+            row[headers.index("备注")] = EXAMPLE_MARK
+        ws.append(row)
+    last = max(len(rows) + 1, 1000)
+    for header in TEXT_COLUMNS:
+        letter = get_column_letter(headers.index(header) + 1)
+        for r in range(2, last + 1):
+            ws[f"{letter}{r}"].number_format = "@"
+    # Option lists live on a hidden sheet: a list formula is limited to 255 characters (民族 is longer).
+    opts = wb.create_sheet("选项")
+    for col, (header, values) in enumerate(CHOICES.items(), start=1):
+        opts.cell(row=1, column=col, value=header)
+        for r, v in enumerate(values, start=2):
+            opts.cell(row=r, column=col, value=v)
+        letter = get_column_letter(col)
+        dv = DataValidation(type="list", formula1=f"=选项!${letter}$2:${letter}${len(values) + 1}",
+                            allow_blank=True, showErrorMessage=True,
+                            errorTitle="取值无效", error=f"请从下拉列表中选择{header}。")
+        target = get_column_letter(headers.index(header) + 1)
+        dv.add(f"{target}2:{target}{last}")
+        ws.add_data_validation(dv)
+    opts.sheet_state = "hidden"
+    hint = get_column_letter(headers.index("困境情形") + 1)
+    ws[f"{hint}1"].comment = Comment("可填多项，用顿号分隔：" + "、".join(HARDSHIPS), "guanai")
+    ws[f"{get_column_letter(headers.index('学籍号') + 1)}1"].comment = Comment(
+        "G/J 加18位身份证号，或 L 字头临时学籍号", "guanai")
+    notes = wb.create_sheet("说明")
+    notes.append(["说明"])
+    notes.append(["1. 每行一名儿童；黄色表头为必备列。第2行为示例，导入时自动忽略，可删除。"])
+    notes.append(["2. 身份证号、学籍号、电话列为文本格式，请勿改为数字格式（会丢失位数）。"])
+    notes.append(["3. 困境情形可填多项，用顿号分隔：" + "、".join(HARDSHIPS) + "。"])
+    notes.append(["4. 父亲/母亲状况为“外出务工”时，请在务工地列填写城市。"])
+    notes.append(["5. 导入：guanai child import 花名册.xlsx；有错误的行会逐行报告，其余行照常导入。"])
+    notes.column_dimensions["A"].width = 100
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def roster_csv_bytes(records: list[ChildRecord]) -> bytes:
+    """A roster as CSV in UTF-8 with BOM (Excel opens it with the right encoding)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([h for h, _ in COLUMNS])
+    for rec in records:
+        writer.writerow(record_to_row(rec))
+    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")

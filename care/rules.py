@@ -1,0 +1,125 @@
+"""The county plan's rules (教体基〔2020〕9号, DESIGN.md §5): who is 留守 / 困境, with reasons.
+
+Pure functions: the same record and date always give the same answer.
+
+Age (周岁) follows Chinese law: a period counted in years starts the day after the start date
+(民法典第二百零一条; 最高人民法院：“周岁……从周岁生日的第二天起算”). So on the day of the 16th
+birthday a child is still “不满16周岁”; from the next day on, 16. A child born on 29 February has
+the birthday of a common year on 1 March.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from archive.errors import InputError
+from care.model import NO_GUARDIAN_CAPACITY, ChildRecord, Parent
+
+LEFT_BEHIND = "留守儿童"
+HARDSHIP = "困境儿童"
+LEFT_BEHIND_AGE = 16  # 不满16周岁
+CHILD_AGE = 18  # 儿童：不满18周岁
+
+
+@dataclass(frozen=True)
+class Category:
+    """A category the child belongs to, with the reasons (Chinese) that make it so."""
+
+    name: str
+    reasons: list[str] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)  # 困境 conditions (孤儿, 重病, ...)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"类别": self.name, "理由": list(self.reasons), "情形": list(self.conditions)}
+
+
+def anniversary(birth: date, years: int) -> date:
+    """The birthday ``years`` after ``birth`` (29 Feb -> 1 Mar in common years)."""
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:
+        return date(birth.year + years, 3, 1)
+
+
+def full_years(birth: date, on: date) -> int:
+    """周岁 on ``on``: N is reached on the day after the N-th birthday."""
+    if on <= birth:
+        return 0
+    years = on.year - birth.year
+    while years > 0 and not on > anniversary(birth, years):
+        years -= 1
+    return years
+
+
+def reaches_age_on(birth: date, years: int) -> date:
+    """The first day on which the child is ``years`` 周岁 (the day after that birthday)."""
+    return anniversary(birth, years) + timedelta(days=1)
+
+
+def _parent_text(role: str, p: Parent) -> str:
+    if p.state == "外出务工" and p.workplace:
+        return f"{role}外出务工（{p.workplace}）"
+    return f"{role}{p.state}"
+
+
+def _left_behind_reason(record: ChildRecord) -> str | None:
+    f, m = record.father, record.mother
+    if f is None or m is None:
+        return None
+    if f.state == "外出务工" and m.state == "外出务工":
+        places = [x for x in (f.workplace, m.workplace) if x]
+        where = f"（{'、'.join(dict.fromkeys(places))}）" if places else ""
+        return f"父母均外出务工{where}"
+    for away, other, away_role, other_role in ((f, m, "父亲", "母亲"), (m, f, "母亲", "父亲")):
+        if away.state == "外出务工" and other.state in NO_GUARDIAN_CAPACITY:
+            return f"{_parent_text(away_role, away)}，{other_role}{other.state}、无监护能力"
+    return None
+
+
+def _hardship_conditions(record: ChildRecord) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = [(h, f"登记的困境情形：{h}") for h in record.hardship]
+    f, m = record.father, record.mother
+    if f is not None and m is not None:
+        if f.state == "去世" and m.state == "去世":
+            found.append(("孤儿", "父母均已去世"))
+        elif f.state in NO_GUARDIAN_CAPACITY and m.state in NO_GUARDIAN_CAPACITY:
+            found.append(("事实无人抚养", f"父亲{f.state}，母亲{m.state}，均无法履行抚养义务"))
+    h = record.health
+    if h.severely_disabled:
+        found.append(("重残", f"身体状况：{h.disability_kind}残疾{h.disability_grade}"))
+    if h.seriously_ill:
+        found.append(("重病", f"身体状况：患{h.illness}（重病）"))
+    seen: dict[str, list[str]] = {}
+    for name, reason in found:
+        seen.setdefault(name, [])
+        if reason not in seen[name]:
+            seen[name].append(reason)
+    return [(name, "；".join(reasons)) for name, reasons in seen.items()]
+
+
+def classify(record: ChildRecord, on: date) -> list[Category]:
+    """Categories of the child on ``on`` (留守儿童, 困境儿童, both or none), with reasons."""
+    birth = record.birth_date
+    if birth is None:  # the model always derives it; keep the type checker and callers honest
+        raise InputError(f"{record.name}：缺少出生日期，无法分类。", "填写身份证号或出生日期。")
+    if on < birth:
+        raise InputError(f"分类日期 {on.isoformat()} 早于出生日期 {birth.isoformat()}。", "检查 --on 日期。")
+    age = full_years(birth, on)
+    out: list[Category] = []
+    left = _left_behind_reason(record)
+    if left is not None and age < LEFT_BEHIND_AGE:
+        out.append(Category(LEFT_BEHIND, [left, f"未满16周岁（{on.isoformat()} 时 {age} 周岁）"]))
+    conditions = _hardship_conditions(record)
+    if conditions and age < CHILD_AGE:
+        reasons = [f"{name}：{why}" for name, why in conditions]
+        reasons.append(f"未满18周岁（{on.isoformat()} 时 {age} 周岁）")
+        if out:
+            reasons.append("同时为留守儿童，纳入困境儿童保障范围")
+        out.append(Category(HARDSHIP, reasons, [name for name, _ in conditions]))
+    return out
+
+
+def category_names(record: ChildRecord, on: date) -> list[str]:
+    return [c.name for c in classify(record, on)]
