@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -221,7 +222,7 @@ def read_mapping(path: Path) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for i, (ref, code) in enumerate(rows, 1):
         ref_s, code_s = str(ref or "").strip(), str(code or "").strip()
-        if i == 1 and not code_s.isalnum():
+        if i == 1 and not re.fullmatch(r"[0-9A-Za-z]+", code_s):
             continue  # a header row such as 学籍号,去向学校代码
         if not ref_s or not code_s:
             raise InputError(f"去向对照表第 {i} 行不完整。", "每行两列：儿童（学籍号）与接收学校代码。")
