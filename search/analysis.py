@@ -103,9 +103,10 @@ def _jieba_spans(text: str) -> Iterator[tuple[str, int, int]]:
 def bigram_spans(text: str, query: bool = False) -> list[tuple[str, int, int, int]]:
     """(token, position, start, end) of CJK bigrams and alphanumeric runs of normalised text.
 
-    At index time a CJK run of n >= 2 characters gives n-1 bigrams plus its last character as a
-    unigram at the position of the last bigram; a run of one character gives that unigram. At
-    query time (``query=True``) the trailing unigram is left out of runs of two or more.
+    At index time a CJK run of n >= 2 characters gives n-1 bigrams plus its first character as a
+    unigram at the first bigram's position and its last character as a unigram at the last
+    bigram's position; a run of one character gives that unigram. At query time
+    (``query=True``) runs of two or more give their bigrams only.
     """
     out: list[tuple[str, int, int, int]] = []
     pos = 0
@@ -120,6 +121,10 @@ def bigram_spans(text: str, query: bool = False) -> list[tuple[str, int, int, in
                 out.append((ch, pos, i, j))
                 pos += 1
             else:
+                if not query:
+                    # the run's first character alone, so that a query ending in it right after
+                    # a number or latin word ("0上" in "0上家") still matches
+                    out.append((ch, pos, i, i + 1))
                 for k in range(i, j - 1):
                     out.append((text[k : k + 2], pos, k, k + 2))
                     pos += 1

@@ -144,6 +144,8 @@ class _Parser:
     def parse(self) -> Node:
         node = self.or_expr()
         t = self.peek()
+        if t is not None and t.kind == "RP":
+            raise InputError(f"查询语法错误：第 {t.pos + 1} 个字符处的右括号没有配对。", SYNTAX_HINT)
         if t is not None:
             raise InputError(f"查询语法错误：第 {t.pos + 1} 个字符处多了“{t.value}”。", SYNTAX_HINT)
         return node

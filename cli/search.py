@@ -1,0 +1,171 @@
+"""Full-text search commands: search, show, open, reindex (library: search/api.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from cli.common import echo_json, json_option, with_archive
+
+if TYPE_CHECKING:
+    from archive.store import Archive
+
+ENTITY_NAMES = {"child": "儿童档案", "document": "文档"}
+
+
+@contextmanager
+def _progress(label: str, quiet: bool = False) -> Iterator[Any]:
+    """A progress callback (done, total) drawing a bar on stderr once there is real work."""
+    state: dict[str, Any] = {"bar": None, "done": 0}
+
+    def cb(done: int, total: int) -> None:
+        if quiet or total < 50:
+            return
+        if state["bar"] is None:
+            state["bar"] = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
+            state["bar"].__enter__()
+        state["bar"].update(done - state["done"])
+        state["done"] = done
+
+    try:
+        yield cb
+    finally:
+        if state["bar"] is not None:
+            state["bar"].__exit__(None, None, None)
+
+
+@click.command("search")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--kind", help="只查某种文书（如 home-visit）；child 表示儿童档案本身。")
+@click.option("--school", help="只查某学校（学校标识码）。")
+@click.option("--child", "child_ref", help="只查某儿童（编号、学籍号或身份证号）。")
+@click.option("--from", "date_from", help="起始日期（含），如 2024-03-01。")
+@click.option("--to", "date_to", help="截止日期（含），如 2024-06-30。")
+@click.option("--status", help="儿童状态：在册、转出、存档备查、毕业。")
+@click.option("--category", help="类别，如 留守儿童、困境儿童、孤儿。")
+@click.option("--limit", default=20, show_default=True, type=int, help="最多显示条数（1–1000）。")
+@json_option
+@with_archive()
+def search(arc: Archive, query: tuple[str, ...], kind: str | None, school: str | None, child_ref: str | None,
+           date_from: str | None, date_to: str | None, status: str | None, category: str | None,
+           limit: int, as_json: bool) -> None:
+    """全文检索：按姓名、学籍号、身份证号、村名或正文中的词语查找儿童档案与文书。
+
+    结果按相关度排序，显示标题、儿童、日期、种类和带【高亮】的摘要。
+    写法：词语直接输入（按原文连续匹配）；短语加英文双引号；AND / OR / NOT（或 与 / 或 / 非）
+    组合，可加括号；字段写成 字段:值（姓名、学籍号、身份证号、类型、状态、类别、日期、正文、人员）。
+    每次检索都记入审计日志。
+
+    \b
+    示例：
+      guanai search 张小明
+      guanai search 34052419800101001X
+      guanai search 上河家村 --kind home-visit --from 2024-03-01 --to 2024-06-30
+      guanai search '"连续三天未到校"' --category 留守儿童 --json
+      guanai search '(韩思 OR 韩梅) AND 劝返'
+    """
+    from search.api import resolve_child, run_search
+    from search.query import Filters
+
+    filters = Filters(kind=kind, school=school, child=resolve_child(arc, child_ref), date_from=date_from,
+                      date_to=date_to, status=status, category=category)
+    with _progress("建立全文索引", quiet=as_json) as cb:
+        view = run_search(arc, " ".join(query), filters, limit, progress=cb)
+    if as_json:
+        echo_json(view.to_json())
+        return
+    if not view.hits:
+        click.echo("没有找到匹配的记录。")
+        click.echo("提示：换个写法（如只输入姓名的一部分），或去掉筛选条件。")
+        return
+    total = f"{view.total}" if view.exact else f"约 {view.total}"
+    click.echo(f"共 {total} 条，显示前 {len(view.hits)} 条：")
+    for i, h in enumerate(view.hits, 1):
+        what = ENTITY_NAMES.get(h.entity, h.entity) if h.entity == "child" else h.kind
+        line = f"{i}. {h.title}"
+        meta = " · ".join(p for p in (h.child_name and f"儿童：{h.child_name}", h.date, what) if p)
+        click.echo(f"{line}  [{meta}]")
+        if h.snippet:
+            click.echo(f"   {h.snippet}")
+        click.echo(f"   编号：{h.id}")
+    if not view.exact:
+        click.echo("提示：匹配条目很多，以上按入库先后列出而非按相关度；加检索词或筛选条件可缩小范围。")
+
+
+@click.command("show")
+@click.argument("doc_id")
+@json_option
+@with_archive()
+def show(arc: Archive, doc_id: str, as_json: bool) -> None:
+    """显示文档的信息与正文（解密后）；给出儿童编号时显示儿童档案摘要及其文档。每次查看都记入审计日志。
+
+    \b
+    示例：
+      guanai show 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f
+      guanai show 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f --json
+    """
+    from search.api import show as show_entry
+
+    info = show_entry(arc, doc_id)
+    if as_json:
+        echo_json(info)
+        return
+    if info["entity"] == "child":
+        click.echo(f"儿童：{info['name']}（状态：{info['status']}，学校：{info['school_code']}）")
+        click.echo(f"编号：{info['id']}")
+        click.echo("")
+        click.echo(info["text"])
+        click.echo("")
+        click.echo(f"文档 {len(info['documents'])} 份：")
+        for d in info["documents"]:
+            click.echo(f"  {d['id']}  {d['doc_date'] or d['created_at'][:10]}  {d['kind']}  {d['title']}")
+        return
+    rows = [("标题", info["title"]), ("种类", info["kind"]), ("儿童", info["child_name"] or "—"),
+            ("日期", info["doc_date"] or "—"), ("入库", info["created_at"]), ("文件", info["filename"]),
+            ("类型", info["mime"]), ("大小", f"{info['size']} 字节"), ("SHA-256", info["sha256"]),
+            ("编号", info["id"])]
+    for k, v in rows:
+        click.echo(f"{k}：{v}")
+    click.echo("")
+    click.echo(info["text"] or "（该文档没有可显示的正文；用 guanai open 导出原件。）")
+
+
+@click.command("open")
+@click.argument("doc_id")
+@click.option("-o", "--output", "output", required=True, type=click.Path(),
+              help="输出文件路径（或已有目录，文件名用原文件名）。")
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+@with_archive()
+def open_cmd(arc: Archive, doc_id: str, output: str, force: bool) -> None:
+    """导出文档原件（.docx / .pdf / 扫描件）到文件，原子写入。每次导出都记入审计日志。
+
+    \b
+    示例：
+      guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 家访记录.docx
+      guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 导出目录/
+    """
+    from search.api import export
+
+    target = export(arc, doc_id, Path(output), force=force)
+    click.echo(f"已导出：{target}")
+    click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")
+
+
+@click.command("reindex")
+@with_archive()
+def reindex(arc: Archive) -> None:
+    """由目录重建全文索引（索引是派生数据；索引损坏、被篡改或版本变化时使用）。
+
+    \b
+    示例：
+      guanai reindex
+    """
+    from search.api import reindex as rebuild
+
+    with _progress("重建全文索引") as cb:
+        n = rebuild(arc, progress=cb)
+    click.echo(f"全文索引已重建：{n} 条（儿童档案与文档）。")
