@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,24 +18,26 @@ ENTITY_NAMES = {"child": "儿童档案", "document": "文档"}
 
 
 @contextmanager
-def _progress(label: str, quiet: bool = False) -> Iterator[Any]:
+def _progress(label: str, quiet: bool = False) -> Iterator[Callable[[int, int], None]]:
     """A progress callback (done, total) drawing a bar on stderr once there is real work."""
-    state: dict[str, Any] = {"bar": None, "done": 0}
+    bars: list[Any] = []
+    seen = [0]
 
     def cb(done: int, total: int) -> None:
         if quiet or total < 50:
             return
-        if state["bar"] is None:
-            state["bar"] = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
-            state["bar"].__enter__()
-        state["bar"].update(done - state["done"])
-        state["done"] = done
+        if not bars:
+            bar = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
+            bar.__enter__()
+            bars.append(bar)
+        bars[0].update(done - seen[0])
+        seen[0] = done
 
     try:
         yield cb
     finally:
-        if state["bar"] is not None:
-            state["bar"].__exit__(None, None, None)
+        for bar in bars:
+            bar.__exit__(None, None, None)
 
 
 @click.command("search")
