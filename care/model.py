@@ -140,6 +140,8 @@ OptGrade = Annotated[Grade | None, BeforeValidator(_empty_to_none)]
 def _id_number(value: Any) -> Any:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) == 18:
+        value = str(value)  # an exact integer (YAML/JSON number); Excel floats are refused in care.roster
     if not isinstance(value, str):
         raise ValueError("应为文本（18位号码，Excel 中请把该列设为“文本”格式，以免丢失位数）")
     if len(value) > 40:
@@ -163,6 +165,14 @@ IdNumber = Annotated[str | None, BeforeValidator(_id_number)]
 Phone = Annotated[str | None, BeforeValidator(_phone)]
 
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+def parse_date(text: str) -> date:
+    """A date as written on forms: 2012-03-05, 2012/3/5, 2012.3.5, 2012年3月5日, 20120305."""
+    value = _date(text)
+    if not isinstance(value, date):
+        raise ValueError("日期格式应为 2012-03-05")
+    return value
 
 
 def _date(value: Any) -> Any:
@@ -318,7 +328,7 @@ def _health(value: Any) -> Any:
 
 
 def _default_health() -> Health:
-    return Health()
+    return Health.model_validate({})
 
 
 class ChildRecord(BaseModel):

@@ -431,3 +431,102 @@ def roster_csv_bytes(records: list[ChildRecord]) -> bytes:
     for rec in records:
         writer.writerow(record_to_row(rec))
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
+
+
+# --- single records from JSON / YAML ---------------------------------------------------------
+
+MAX_RECORD_FILE = 2 * 1024 * 1024
+MAX_RECORDS_PER_FILE = 1000
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"字段“{key}”重复出现")
+        out[key] = value
+    return out
+
+
+def _yaml_loader() -> type:
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        """Safe YAML without anchors/aliases: aliases can expand a small file exponentially."""
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(None, None, "不允许使用 YAML 别名（*引用）", event.start_mark)
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
+
+
+def parse_record_bytes(raw: bytes, name: str) -> Any:
+    """Bytes of a .json / .yaml file -> Python data, with Chinese errors naming the file."""
+    if len(raw) > MAX_RECORD_FILE:
+        raise InputError(f"{name} 过大（{len(raw) // 1024} KB，上限 {MAX_RECORD_FILE // 1024 // 1024} MB）。",
+                         "一个儿童记录不会这么大；检查是否选错了文件，或把大段说明写成文档附件。")
+    try:
+        text = decode_csv(raw)
+    except UnicodeDecodeError as err:
+        raise InputError(f"{name} 不是 UTF-8 或 GB18030 编码的文本。", "用记事本或 VS Code 另存为 UTF-8。") from err
+    is_yaml = name.lower().endswith((".yaml", ".yml"))
+    if not is_yaml:
+        import json
+
+        try:
+            return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{name} 不是有效的 JSON：第{err.lineno}行第{err.colno}列附近（{err.msg}）。",
+                             "检查引号、逗号和括号；也可改用 YAML（.yaml）格式。") from err
+        except ValueError as err:
+            raise InputError(f"{name}：{err}。", "每个字段只写一次。") from err
+        except RecursionError as err:
+            raise InputError(f"{name} 嵌套层数过深。", "一个儿童记录最多两层嵌套。") from err
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f"第{mark.line + 1}行第{mark.column + 1}列附近" if mark is not None else ""
+        raise InputError(f"{name} 不是有效的 YAML：{where}（{err.problem or err}）。",
+                         "检查缩进（用空格，不用 Tab）和冒号后的空格。") from err
+    except (yaml.YAMLError, RecursionError, ValueError) as err:
+        raise InputError(f"{name} 不是有效的 YAML：{err}", "检查缩进（用空格，不用 Tab）和冒号后的空格。") from err
+
+
+def records_from_data(data: Any, name: str) -> list[ChildRecord]:
+    """One record (object) or several (list of objects); every record validated, all errors listed."""
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise InputError(f"{name} 中没有儿童记录。", "用 guanai child template --yaml -o 示例.yaml 查看格式。")
+    if len(items) > MAX_RECORDS_PER_FILE:
+        raise InputError(f"{name} 中记录过多（{len(items)} 条，上限 {MAX_RECORDS_PER_FILE}）。",
+                         "大量儿童请用花名册导入：guanai child import 花名册.xlsx")
+    out: list[ChildRecord] = []
+    problems: list[str] = []
+    for i, item in enumerate(items, start=1):
+        source = name if len(items) == 1 else f"第{i}条记录"
+        try:
+            out.append(parse_child(item, source))
+        except RecordError as err:
+            problems += [p if len(items) == 1 else f"第{i}条：{p}" for p in err.problems]
+    if problems:
+        raise RecordError(name, problems)
+    return out
+
+
+def read_record_file(path: str | Path) -> list[ChildRecord]:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_RECORD_FILE:
+            raise InputError(f"{path.name} 过大（{size // 1024} KB，上限 {MAX_RECORD_FILE // 1024 // 1024} MB）。",
+                             "一个儿童记录不会这么大；检查是否选错了文件。")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"无法读取 {path}：{err.strerror}", "检查文件路径。") from err
+    return records_from_data(parse_record_bytes(raw, path.name), path.name)

@@ -267,3 +267,37 @@ def synth_children(n: int, seed: int = 0, validate: bool = False) -> list[ChildR
             d["出生日期"] = birth
             out.append(_construct(ChildRecord, d))
     return out
+
+
+def example_dict() -> dict[str, Any]:
+    """A synthetic record with every field filled (for templates and documentation)."""
+    birth = date(2014, 3, 5)
+    number = make_id_number(XIAO_COUNTY, birth, 21)
+    return {
+        "姓名": "张小明", "性别": "男", "民族": "汉族", "身份证号": number, "学籍号": "G" + number,
+        "出生日期": birth.isoformat(), "学校": "萧县龙城镇中心小学", "年级": "五年级", "班级": "2班",
+        "户籍地": "安徽省萧县龙城镇东王庄村", "现居住地": "安徽省萧县龙城镇东王庄村18号",
+        "村(居)委会": "东王庄村民委员会",
+        "身体状况": {"状况": "患病", "疾病名称": "哮喘", "是否重病": False},
+        "是否寄宿": False,
+        "父亲": {"姓名": "张建国", "身份证号": make_id_number(XIAO_COUNTY, date(1985, 6, 12), 31),
+               "电话": "13805571234", "状况": "外出务工", "务工地": "上海"},
+        "母亲": {"姓名": "李秀英", "身份证号": make_id_number(XIAO_COUNTY, date(1987, 9, 2), 42),
+               "电话": "13905575678", "状况": "外出务工", "务工地": "杭州"},
+        "监护人": {"姓名": "张德明", "关系": "祖父", "电话": "15955701234",
+                "身份证号": make_id_number(XIAO_COUNTY, date(1958, 1, 20), 53),
+                "住址": "安徽省萧县龙城镇东王庄村18号", "照护能力": "一般"},
+        "委托照护人": {"姓名": "张德明", "关系": "祖父", "电话": "15955701234",
+                  "身份证号": make_id_number(XIAO_COUNTY, date(1958, 1, 20), 53),
+                  "住址": "安徽省萧县龙城镇东王庄村18号", "照护能力": "一般"},
+        "困境情形": ["低保家庭"],
+        "帮扶教师": "王丽娟", "帮扶教师电话": "13705570001",
+        "救助帮扶": ["营养改善计划", "免费教科书"],
+        "家庭经济来源": "务工收入",
+        "状态": "在册",
+        "备注": "2026年9月排查认定；已家访并通报村委会。\n每月与父母视频通话一次。",
+    }
+
+
+def example_record() -> ChildRecord:
+    return ChildRecord.model_validate(example_dict())

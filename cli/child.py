@@ -1,0 +1,498 @@
+"""`guanai child ...`: add, import, template, list, show, update, classify, close/reopen/graduate."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from archive.errors import InputError, StateError
+from cli.common import echo_json, echo_table, json_option, with_archive
+
+if TYPE_CHECKING:
+    from archive.store import Archive, ChildEntry
+    from care.model import ChildRecord
+
+REASON_MAX = 500
+
+
+def _on_date(value: str | None) -> date:
+    if not value:
+        return date.today()
+    from care.model import parse_date
+
+    try:
+        return parse_date(value)
+    except ValueError as err:
+        raise InputError(f"日期“{value[:40]}”无效：{err}", "请写成 2026-09-01 的形式。") from err
+
+
+def _reason(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise InputError("原因不能为空。", "用 --reason 写明原因，如 --reason 父母返乡")
+    if len(text) > REASON_MAX:
+        raise InputError(f"原因过长（{len(text)} 个字符，上限 {REASON_MAX}）。", "简要写明原因即可。")
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in text):
+        raise InputError("原因含有控制字符。", "只写普通文字。")
+    return text
+
+
+def _load_records(file: str) -> list[ChildRecord]:
+    from care.roster import parse_record_bytes, read_record_file, records_from_data
+
+    if file == "-":
+        raw = sys.stdin.buffer.read(4 * 1024 * 1024)
+        return records_from_data(parse_record_bytes(raw, "标准输入.yaml"), "标准输入")
+    return read_record_file(file)
+
+
+def _categories(record: ChildRecord, on: date) -> list[str]:
+    from care.rules import classify
+
+    return [c.name for c in classify(record, on)]
+
+
+def _summary(entry: ChildEntry, on: date) -> dict[str, Any]:
+    r = entry.record
+    return {"编号": entry.id, "姓名": r.name, "学籍号": r.student_id, "学校": r.school, "年级": r.grade,
+            "班级": r.class_name or "", "状态": entry.status, "类别": _categories(r, on),
+            "帮扶教师": r.mentor or "", "更新时间": entry.updated_at}
+
+
+def _check_open(entry: ChildEntry, action: str) -> None:
+    if entry.status != "在册":
+        raise StateError(f"{entry.record.name}（{entry.record.student_id}）的档案状态为“{entry.status}”，只读，不能{action}。",
+                         f"如确需{action}，先执行 guanai child reopen {entry.id} --reason 原因")
+
+
+@click.group("child")
+def child() -> None:
+    """儿童档案：添加、花名册导入、查看、更新、分类、结案与毕业。
+
+    \b
+    示例：
+      guanai child template --xlsx -o 花名册模板.xlsx
+      guanai child import 花名册.xlsx
+      guanai child show G341322201403050219
+    """
+
+
+@child.command("add")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@json_option
+@with_archive(write=True)
+def add(arc: Archive, file: str, as_json: bool) -> None:
+    """由 JSON 或 YAML 文件添加儿童（一条或多条；有任何错误则一条都不保存）。
+
+    \b
+    示例：
+      guanai child template --yaml -o 张小明.yaml   # 先生成示例，修改后
+      guanai child add 张小明.yaml
+    """
+    records = _load_records(file)
+    for rec in records:
+        for key in (rec.student_id, rec.id_number):
+            if key and arc.find_child(key) is not None:
+                raise StateError(f"{rec.name}：{'学籍号' if key == rec.student_id else '身份证号'} {key} 已在档案库中。",
+                                 "如需修改已有记录，用 guanai child update 编号 文件")
+    ids: list[str] = []
+    with arc.transaction():
+        for rec in records:
+            ids.append(arc.add_child(rec))
+    if as_json:
+        echo_json([{"编号": i, "姓名": r.name, "学籍号": r.student_id} for i, r in zip(ids, records, strict=True)])
+        return
+    for i, rec in zip(ids, records, strict=True):
+        click.echo(f"已添加：{rec.name}（学籍号 {rec.student_id}，编号 {i}）")
+
+
+@child.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--check", "check_only", is_flag=True, help="只检查，不导入。")
+@json_option
+@with_archive(write=True)
+def import_cmd(arc: Archive, file: str, check_only: bool, as_json: bool) -> None:
+    """导入花名册（.xlsx 或 .csv，每行一名儿童）。
+
+    逐行报告有错误的行（行号与原因），其余行在一个事务中全部导入；
+    只要有一行出错，命令以非零状态退出。CSV 可为 UTF-8（含 BOM）或 GB18030 编码。
+
+    \b
+    示例：
+      guanai child import 2026秋季花名册.xlsx
+      guanai child import 花名册.csv --check
+    """
+    from care.roster import RowError, read_roster
+
+    roster = read_roster(file)
+    good: list[tuple[int, ChildRecord]] = []
+    errors = list(roster.errors)
+    for row, rec in roster.records:
+        dup = None
+        for key in (rec.student_id, rec.id_number):
+            hit = arc.find_child(key) if key else None
+            if hit is not None:
+                dup = (key, hit)
+                break
+        if dup is not None:
+            what = "学籍号" if dup[0] == rec.student_id else "身份证号"
+            errors.append(RowError(row, f"{what}已在档案库中（{dup[1].record.name}，编号 {dup[1].id}）"))
+        else:
+            good.append((row, rec))
+    errors.sort(key=lambda e: e.row)
+    stored = 0
+    if good and not check_only:
+        stream = sys.stderr
+        with arc.transaction():
+            with click.progressbar(length=len(good), label="导入", file=stream, show_pos=True) as bar:
+                for _row, rec in good:
+                    arc.add_child(rec)
+                    stored += 1
+                    bar.update(1)
+    if as_json:
+        echo_json({"文件": roster.source, "数据行": roster.total_rows, "已导入": stored,
+                   "可导入": len(good), "跳过示例行": roster.skipped_examples,
+                   "错误": [{"行": e.row, "原因": e.message} for e in errors]})
+    else:
+        for e in errors:
+            click.echo(f"第{e.row}行：{e.message}")
+        if roster.skipped_examples:
+            click.echo(f"已跳过模板示例行 {roster.skipped_examples} 行。")
+        if check_only:
+            click.echo(f"检查完成：共 {roster.total_rows} 行，{len(good)} 行可导入，{len(errors)} 行有错误（未导入任何数据）。")
+        else:
+            click.echo(f"导入完成：共 {roster.total_rows} 行，已导入 {stored} 行，{len(errors)} 行有错误未导入。")
+    if errors:
+        raise InputError(f"花名册 {roster.source} 有 {len(errors)} 行未通过检查（见上），这些行未导入。",
+                         "修改这些行后，只把它们另存为新花名册再次导入（已导入的行会被识别为重复）。")
+    if roster.total_rows == 0:
+        raise InputError(f"花名册 {roster.source} 中没有数据行。", "在表头下方逐行填写儿童信息。")
+
+
+@child.command("template")
+@click.option("--json", "fmt", flag_value="json", help="JSON 示例记录（含全部字段）。")
+@click.option("--yaml", "fmt", flag_value="yaml", help="YAML 示例记录（含全部字段与可选值说明）。")
+@click.option("--xlsx", "fmt", flag_value="xlsx", help="Excel 花名册模板（下拉选项、示例行）。")
+@click.option("--csv", "fmt", flag_value="csv", help="CSV 花名册模板（UTF-8，含 BOM）。")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="输出文件（JSON/YAML 省略时打印到屏幕）。")
+def template(fmt: str | None, output: str | None) -> None:
+    """生成示例记录或花名册模板。
+
+    \b
+    示例：
+      guanai child template --xlsx -o 花名册模板.xlsx
+      guanai child template --yaml -o 张小明.yaml
+    """
+    from archive.fsutil import atomic_write
+    from care.roster import roster_csv_bytes, roster_xlsx_bytes
+    from care.synth import example_record
+
+    if fmt is None:
+        raise InputError("请选择模板格式。", "加 --json、--yaml、--xlsx 或 --csv 之一。")
+    example = example_record()
+    if fmt == "json":
+        import json
+
+        data = (json.dumps(example.to_json_dict(), ensure_ascii=False, indent=2) + "\n").encode()
+    elif fmt == "yaml":
+        data = _yaml_template(example).encode()
+    elif fmt == "xlsx":
+        data = roster_xlsx_bytes([], example=example)
+    else:
+        data = roster_csv_bytes([example])
+    if output is None:
+        if fmt in ("xlsx",):
+            raise InputError("Excel 模板须用 -o 指定输出文件。", "如：guanai child template --xlsx -o 花名册模板.xlsx")
+        click.echo(data.decode("utf-8-sig"), nl=False)
+        return
+    atomic_write(Path(output), data, mode=0o644)
+    click.echo(f"已写入模板：{output}")
+
+
+def _yaml_template(example: ChildRecord) -> str:
+    import yaml
+
+    from care.model import (
+        CARE_CAPACITIES,
+        DISABILITY_GRADES,
+        DISABILITY_KINDS,
+        HARDSHIPS,
+        HEALTH_STATES,
+        PARENT_STATES,
+        STATUSES,
+    )
+
+    head = [
+        "# 儿童记录示例（一人一卡）。修改后用 guanai child add 文件 添加。",
+        "# 必填：姓名、学籍号、学校、年级；有身份证号时出生日期与性别自动推算并核对。",
+        "# 学籍号：G/J 加18位身份证号，或 L 字头临时学籍号（此时须填出生日期、性别）。",
+        f"# 父亲/母亲 状况可选：{'、'.join(PARENT_STATES)}（外出务工请填务工地）",
+        f"# 身体状况 状况可选：{'、'.join(HEALTH_STATES)}；残疾类别：{'、'.join(DISABILITY_KINDS)}；"
+        f"残疾等级：{'、'.join(DISABILITY_GRADES)}",
+        f"# 照护能力可选：{'、'.join(CARE_CAPACITIES)}",
+        f"# 困境情形可多项：{'、'.join(HARDSHIPS)}",
+        f"# 状态：{'、'.join(STATUSES)}（新记录为 在册；结案、毕业用 child close / graduate）",
+    ]
+    body = yaml.safe_dump(example.to_json_dict(), allow_unicode=True, sort_keys=False, width=1000)
+    return "\n".join(head) + "\n" + body
+
+
+@child.command("list")
+@click.option("--status", type=click.Choice(["在册", "转出", "存档备查", "毕业"]), help="只列某状态。")
+@click.option("--grade", help="只列某年级，如 六年级。")
+@click.option("--category", type=click.Choice(["留守儿童", "困境儿童"]), help="只列某类别（按今天分类）。")
+@json_option
+@with_archive()
+def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str | None, as_json: bool) -> None:
+    """列出儿童。
+
+    \b
+    示例：
+      guanai child list --status 在册
+      guanai child list --category 留守儿童 --json
+    """
+    today = date.today()
+    rows = [_summary(e, today) for e in arc.list_children(status=status)]
+    if grade:
+        rows = [r for r in rows if r["年级"] == grade.strip()]
+    if category:
+        rows = [r for r in rows if category in r["类别"]]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("没有符合条件的儿童。")
+        return
+    echo_table([[r["编号"], r["姓名"], r["学籍号"], r["年级"], r["班级"], r["状态"], "、".join(r["类别"]) or "—"]
+                for r in rows], ["编号", "姓名", "学籍号", "年级", "班级", "状态", "类别"])
+    click.echo(f"共 {len(rows)} 名。")
+
+
+def _lines(data: Any, indent: int = 0) -> list[str]:
+    pad = "  " * indent
+    out: list[str] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.append(f"{pad}{key}：")
+            out += _lines(value, indent + 1)
+        elif isinstance(value, list):
+            out.append(f"{pad}{key}：{'、'.join(str(v) for v in value) or '无'}")
+        elif isinstance(value, bool):
+            out.append(f"{pad}{key}：{'是' if value else '否'}")
+        elif isinstance(value, str) and "\n" in value:
+            out.append(f"{pad}{key}：")
+            out += [f"{pad}  {line}" for line in value.splitlines()]
+        else:
+            out.append(f"{pad}{key}：{value}")
+    return out
+
+
+@child.command("show")
+@click.argument("ref")
+@click.option("--on", "on", help="按此日期分类（默认今天），如 2026-09-01。")
+@json_option
+@with_archive()
+def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
+    """显示一名儿童的档案（编号、学籍号或身份证号）。
+
+    \b
+    示例：
+      guanai child show G341322201403050219
+      guanai child show G341322201403050219 --json
+    """
+    from care.rules import classify
+
+    when = _on_date(on)
+    entry = arc.get_child(ref)
+    cats = classify(entry.record, when)
+    if as_json:
+        echo_json({"编号": entry.id, "状态": entry.status, "学校代码": entry.school_code,
+                   "创建时间": entry.created_at, "更新时间": entry.updated_at,
+                   "分类日期": when.isoformat(), "分类": [c.to_dict() for c in cats],
+                   "记录": entry.record.to_json_dict()})
+        return
+    click.echo(f"编号：{entry.id}    状态：{entry.status}")
+    data = entry.record.to_json_dict()
+    data.pop("状态", None)
+    for line in _lines(data):
+        click.echo(line)
+    click.echo(f"分类（{when.isoformat()}）：")
+    if not cats:
+        click.echo("  不属于留守儿童或困境儿童")
+    for c in cats:
+        click.echo(f"  {c.name}：{'；'.join(c.reasons)}")
+    click.echo(f"创建：{entry.created_at}    更新：{entry.updated_at}")
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        elif value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+@child.command("update")
+@click.argument("ref")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@with_archive(write=True)
+def update(arc: Archive, ref: str, file: str) -> None:
+    """用文件中的字段更新儿童记录（只写要改的字段即可；写 null 清空该字段）。
+
+    已结案（存档备查）、毕业或转出的档案只读，不能更新。
+
+    \b
+    示例：
+      guanai child update G341322201403050219 改动.yaml
+      （改动.yaml 内容如：  父亲: {状况: 在家}）
+    """
+    from care.model import parse_child
+    from care.roster import parse_record_bytes
+
+    entry = arc.get_child(ref)
+    _check_open(entry, "修改")
+    if file == "-":
+        raw, name = sys.stdin.buffer.read(4 * 1024 * 1024), "标准输入.yaml"
+    else:
+        path = Path(file)
+        try:
+            raw, name = path.read_bytes(), path.name
+        except OSError as err:
+            raise InputError(f"无法读取 {file}：{err.strerror}", "检查文件路径。") from err
+    patch = parse_record_bytes(raw, name)
+    if not isinstance(patch, dict):
+        raise InputError(f"{name} 应为一个儿童记录（键值对象）。", "如：父亲: {状况: 在家}")
+    new_status = patch.get("状态", patch.get("status"))
+    if new_status is not None and new_status != entry.status:
+        raise InputError("状态不能用 update 修改。",
+                         "结案用 guanai child close，重新启用用 child reopen，毕业用 child graduate。")
+    merged = _merge(entry.record.to_json_dict(), patch)
+    if "出生日期" not in patch and ("身份证号" in patch or "学籍号" in patch):
+        merged.pop("出生日期", None)  # re-derived from the new number
+    if "性别" not in patch and ("身份证号" in patch or "学籍号" in patch):
+        merged.pop("性别", None)
+    record = parse_child(merged, name)
+    arc.update_child(entry.id, record)
+    click.echo(f"已更新：{record.name}（编号 {entry.id}）")
+
+
+@child.command("classify")
+@click.argument("ref")
+@click.option("--on", "on", help="分类日期（默认今天），如 2026-09-01。")
+@json_option
+@with_archive()
+def classify_cmd(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
+    """按县实施方案判断儿童类别（留守儿童、困境儿童），并给出理由。
+
+    \b
+    示例：
+      guanai child classify G341322201403050219 --on 2026-09-01
+    """
+    from care.rules import classify
+
+    when = _on_date(on)
+    entry = arc.get_child(ref)
+    cats = classify(entry.record, when)
+    if as_json:
+        echo_json({"编号": entry.id, "姓名": entry.record.name, "分类日期": when.isoformat(),
+                   "分类": [c.to_dict() for c in cats]})
+        return
+    click.echo(f"{entry.record.name}（{entry.record.student_id}），{when.isoformat()}：")
+    if not cats:
+        click.echo("  不属于留守儿童或困境儿童。")
+    for c in cats:
+        click.echo(f"  {c.name}")
+        for r in c.reasons:
+            click.echo(f"    - {r}")
+
+
+@child.command("close")
+@click.argument("ref")
+@click.option("--reason", required=True, help="结案原因，如 父母返乡、随父母迁居。")
+@with_archive(write=True)
+def close(arc: Archive, ref: str, reason: str) -> None:
+    """结案：不再属于留守/困境儿童的档案转为“存档备查”（保留、只读、可检索，不删除）。
+
+    \b
+    示例：
+      guanai child close G341322201403050219 --reason 父母返乡
+    """
+    reason = _reason(reason)
+    entry = arc.get_child(ref)
+    if entry.status != "在册":
+        raise StateError(f"{entry.record.name} 的档案状态为“{entry.status}”，只有“在册”的档案可以结案。")
+    arc.set_child_status(entry.id, "存档备查", reason)
+    click.echo(f"已结案：{entry.record.name}（编号 {entry.id}），状态 存档备查，原因：{reason}")
+
+
+@child.command("reopen")
+@click.argument("ref")
+@click.option("--reason", required=True, help="重新启用的原因，如 父母再次外出务工。")
+@with_archive(write=True)
+def reopen(arc: Archive, ref: str, reason: str) -> None:
+    """重新启用已结案（存档备查）或毕业的档案，状态回到“在册”。
+
+    \b
+    示例：
+      guanai child reopen G341322201403050219 --reason 父母再次外出务工
+    """
+    reason = _reason(reason)
+    entry = arc.get_child(ref)
+    if entry.status == "在册":
+        raise StateError(f"{entry.record.name} 的档案已是“在册”状态，无需重新启用。")
+    if entry.status == "转出":
+        raise StateError(f"{entry.record.name} 的档案已转出，由转入学校管理，不能在本校重新启用。",
+                         "转接被退回时，用 guanai transfer confirm 回执文件 恢复为在册。")
+    arc.set_child_status(entry.id, "在册", reason)
+    click.echo(f"已重新启用：{entry.record.name}（编号 {entry.id}），状态 在册，原因：{reason}")
+
+
+@child.command("graduate")
+@click.argument("refs", nargs=-1)
+@click.option("--grade", help="该年级全部在册儿童毕业，如 九年级。")
+@click.option("--reason", default="毕业", show_default=True, help="原因。")
+@click.option("--yes", is_flag=True, help="按年级毕业时不再确认。")
+@with_archive(write=True)
+def graduate(arc: Archive, refs: tuple[str, ...], grade: str | None, reason: str, yes: bool) -> None:
+    """毕业：把儿童档案状态改为“毕业”（全部成功或全部不改）。
+
+    \b
+    示例：
+      guanai child graduate G341322201403050219 G341322201309120021
+      guanai child graduate --grade 九年级 --yes
+    """
+    reason = _reason(reason)
+    if not refs and not grade:
+        raise InputError("请指定要毕业的儿童（编号/学籍号）或 --grade 年级。", "如：guanai child graduate --grade 九年级")
+    entries: list[ChildEntry] = []
+    seen: set[str] = set()
+    for ref in refs:
+        entry = arc.get_child(ref)
+        _check_open(entry, "办理毕业")
+        if entry.id not in seen:
+            seen.add(entry.id)
+            entries.append(entry)
+    if grade:
+        cohort = [e for e in arc.list_children(status="在册") if e.record.grade == grade.strip()]
+        if not cohort:
+            raise InputError(f"没有“{grade}”的在册儿童。", "用 guanai child list --grade 年级 查看。")
+        if not yes:
+            click.confirm(f"将把 {grade} 的 {len(cohort)} 名儿童标为毕业，继续？", abort=True, err=True)
+        for e in cohort:
+            if e.id not in seen:
+                seen.add(e.id)
+                entries.append(e)
+    with arc.transaction():
+        for e in entries:
+            arc.set_child_status(e.id, "毕业", reason)
+    for e in entries:
+        click.echo(f"已毕业：{e.record.name}（{e.record.student_id}）")
+    click.echo(f"共 {len(entries)} 名。")
