@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_transfer_helpers import (
+from transfer_helpers import (
     CODE_A,
     CODE_B,
     CODE_X,
