@@ -258,6 +258,48 @@ def _docx_problem(data: bytes) -> str | None:
     return None
 
 
+_DOC_GRID = re.compile(rb"<w:docGrid\b[^>]*/>")
+_GRID_ATTR = re.compile(rb'w:(type|linePitch|charSpace)="([^"]*)"')
+
+
+def _lo_compat(data: bytes) -> bytes:
+    """Work around a LibreOffice (7.4) import bug on the copy handed to it.
+
+    GB/T 9704 templates get 28 characters per line in Word/WPS with a character grid
+    (``w:docGrid w:type="linesAndChars" w:charSpace="-819"``: 16 pt - 0.2 pt pitch). LibreOffice
+    turns any charSpace below -1 into a grid cell narrower than a 3号 glyph and then gives every
+    CJK character two cells: ~13 characters per line, twice as many pages. Keeping the line grid
+    and dropping the character grid renders 27-28 characters per line. The stored .docx is untouched.
+    """
+    if not data.startswith(b"PK"):
+        return data
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zin:
+            xml = zin.read("word/document.xml")
+            if b'w:charSpace="-' not in xml:
+                return data
+
+            def fix(m: re.Match[bytes]) -> bytes:
+                attrs = dict(_GRID_ATTR.findall(m.group(0)))
+                space = attrs.get(b"charSpace", b"0")
+                if attrs.get(b"type") != b"linesAndChars" or not space.lstrip(b"-").isdigit() or int(space) >= -1:
+                    return m.group(0)
+                pitch = attrs.get(b"linePitch")
+                return b'<w:docGrid w:type="lines"' + (b' w:linePitch="' + pitch + b'"' if pitch else b"") + b"/>"
+
+            new_xml = _DOC_GRID.sub(fix, xml)
+            if new_xml == xml:
+                return data
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+                for info in zin.infolist():
+                    body = new_xml if info.filename == "word/document.xml" else zin.read(info)
+                    zout.writestr(info, body)
+            return out.getvalue()
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, RuntimeError, NotImplementedError):
+        return data  # let LibreOffice report on the original
+
+
 def _load_inputs(docx_files: Sequence[tuple[str, bytes]] | Sequence[Path] | Sequence[str]) -> list[tuple[str, bytes]]:
     items: list[tuple[str, bytes]] = []
     for entry in docx_files:
@@ -298,7 +340,7 @@ def convert_results(
                 results[i] = ConversionResult(name, None, problem, "input")
                 continue
             path = indir / f"{i:05d}.docx"  # neutral names: no user-chosen path reaches soffice
-            path.write_bytes(data)
+            path.write_bytes(_lo_compat(data))
             to_convert.append((i, path))
         n_workers = max(1, min(workers, len(to_convert)))
         # Contiguous chunks: each worker converts its share with one soffice process per batch.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from docx import Document
-from lint_helpers import build_gongwen, rezip
+from lint_helpers import build_gongwen, part, rezip
 
 from archive.errors import InputError
 from generators.pdf import (
@@ -58,6 +58,17 @@ def test_fonts_are_real_cjk_faces_per_element(gongwen_pdf: bytes) -> None:
     assert any("NotoSerifCJK" in f and "Bold" in f for f in fonts), joined  # 方正小标宋简体 title
     assert any("NotoSerifCJK" in f and "Regular" in f for f in fonts), joined  # 宋体 page number
     assert len(fonts) >= 5  # not one fallback face for everything
+
+
+def test_character_grid_does_not_halve_the_line_length() -> None:
+    # Word/WPS templates use a character grid with a negative charSpace for 28 chars per line;
+    # LibreOffice alone would print ~13 characters per line (generators.pdf._lo_compat).
+    docx = build_gongwen(body_paragraphs=1)
+    xml = part(docx, "word/document.xml").decode()
+    xml = xml.replace("</w:sectPr>", '<w:docGrid w:type="linesAndChars" w:linePitch="579" w:charSpace="-819"/></w:sectPr>')
+    text = pdf_text(convert_one(rezip(docx, replace_parts={"word/document.xml": xml.encode()})))
+    line = next(ln for ln in text.splitlines() if ln.startswith("为贯彻落实"))
+    assert len(line) >= 25, line
 
 
 def test_batch_of_ten_on_two_workers_keeps_order() -> None:

@@ -152,3 +152,26 @@ def test_pdf_readers_reject_garbage() -> None:
     for fn in (P.pdf_text, P.pdf_fonts, P.pdfa_claim):
         with pytest.raises(InputError):
             fn(b"not a pdf")
+
+
+def test_lo_compat_rewrites_only_a_negative_character_grid() -> None:
+    def docx(grid: str) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("word/document.xml", f"<w:document><w:sectPr>{grid}</w:sectPr></w:document>")
+            zf.writestr("word/styles.xml", "<w:styles/>")
+        return buf.getvalue()
+
+    fixed = P._lo_compat(docx('<w:docGrid w:type="linesAndChars" w:linePitch="579" w:charSpace="-819"/>'))
+    with zipfile.ZipFile(io.BytesIO(fixed)) as zf:
+        assert zf.read("word/document.xml") == (
+            b'<w:document><w:sectPr><w:docGrid w:type="lines" w:linePitch="579"/></w:sectPr></w:document>'
+        )
+        assert zf.read("word/styles.xml") == b"<w:styles/>"
+    for keep in ('<w:docGrid w:type="lines" w:linePitch="579"/>',
+                 '<w:docGrid w:type="linesAndChars" w:linePitch="579" w:charSpace="0"/>',
+                 '<w:docGrid w:type="linesAndChars" w:linePitch="579" w:charSpace="4096"/>'):
+        original = docx(keep)
+        assert P._lo_compat(original) is original
+    assert P._lo_compat(b"not a zip") == b"not a zip"
+    assert P._lo_compat(b"PK\x03\x04broken") == b"PK\x03\x04broken"
