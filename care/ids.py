@@ -50,7 +50,7 @@ XIAO_TOWNSHIPS: tuple[str, ...] = (
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE_RE = re.compile(r"^0\d{2,3}-?[2-9]\d{6,7}(-\d{1,6})?$")
-_EARLIEST = date(1900, 1, 1)
+_EARLIEST = date(1800, 1, 1)  # the GB 11643 sample 440524188001010014 is born in 1880
 
 
 def id_check_char(first17: str) -> str:
@@ -97,7 +97,7 @@ def _decode_id(number: str) -> IdInfo:
         raise ValueError(f"地址码 {number[:6]} 无效（省级代码 {number[:2]} 不存在）")
     birth = _parse_ymd(number[6:14], "身份证号")
     if birth < _EARLIEST:
-        raise ValueError(f"出生日期 {birth.isoformat()} 早于1900年")
+        raise ValueError(f"出生日期 {birth.isoformat()} 早于1800年")
     expected = id_check_char(number[:17])
     if number[17] != expected:
         raise ValueError(f"校验码错误（最后一位应为 {expected}），请核对号码")

@@ -482,6 +482,8 @@ def translate_error(err: Any) -> str:
         msg = "必须填写"
     elif etype == "extra_forbidden":
         msg = "不是已知字段（请检查字段名拼写）"
+    elif etype == "string_unicode":
+        msg = "含有不允许的控制字符（无效的 Unicode 代理字符）"
     elif etype == "string_type":
         msg = "应为文本"
     elif etype in ("string_too_long", "too_long") and isinstance(inp, str):
