@@ -430,19 +430,24 @@ def pdf_text(pdf_bytes: bytes) -> str:
 
 def pdf_fonts(pdf_bytes: bytes) -> set[str]:
     """Base names of the fonts used by the pages (subset prefixes like ``ABCDEF+`` removed)."""
+    from pypdf.errors import PdfReadError
+
     reader = _reader(pdf_bytes)
     names: set[str] = set()
-    for page in reader.pages:
-        resources = page.get("/Resources")
-        if resources is None:
-            continue
-        fonts = resources.get_object().get("/Font")
-        if fonts is None:
-            continue
-        for ref in fonts.get_object().values():
-            font = ref.get_object()
-            base = str(font.get("/BaseFont", ""))
-            names.add(re.sub(r"^/?[A-Z]{6}\+", "", base).lstrip("/"))
+    try:
+        for page in reader.pages:
+            resources = page.get("/Resources")
+            if resources is None:
+                continue
+            fonts = resources.get_object().get("/Font")
+            if fonts is None:
+                continue
+            for ref in fonts.get_object().values():
+                font = ref.get_object()
+                base = str(font.get("/BaseFont", ""))
+                names.add(re.sub(r"^/?[A-Z]{6}\+", "", base).lstrip("/"))
+    except (PdfReadError, AttributeError, KeyError, TypeError, ValueError) as err:
+        raise InputError(f"无法读取 PDF 字体信息：{err}", "文件可能已损坏。") from err
     return names
 
 
