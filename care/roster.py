@@ -312,6 +312,7 @@ def read_roster(path: str | Path, progress: Callable[[int], None] | None = None)
         for key in (record.student_id, record.id_number):
             if key and key in seen:
                 dup = (key, seen[key])
+                break
         if dup is not None:
             roster.errors.append(RowError(number, f"与第{dup[1]}行重复（{'学籍号' if dup[0] == record.student_id else '身份证号'}相同）",
                                           [f"与第{dup[1]}行重复"]))
