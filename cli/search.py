@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +28,7 @@ def _progress(label: str, quiet: bool = False) -> Iterator[Callable[[int, int], 
         if quiet or total < 50:
             return
         if not bars:
-            bar = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
             bar.__enter__()
             bars.append(bar)
         bars[0].update(done - seen[0])

@@ -39,6 +39,21 @@ def scan_plaintext(root: Path, values: list[str]) -> list[tuple[str, str]]:
     return hits
 
 
+def tiny_docx(text: str = "家访记录") -> bytes:
+    """A minimal zip with word/document.xml (enough for the archive's usability check)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", f"<w:document><w:t>{text}</w:t></w:document>")
+    return buf.getvalue()
+
+
+DOCX = tiny_docx()
+
+
 def visit_text(record: Any, i: int) -> str:
     return (f"2024年3月{i % 28 + 1}日，帮扶教师到{record.residence or record.household_address or ''}"
             f"{record.name}家中家访。孩子学习认真，与父母每周视频通话一次。"
@@ -59,7 +74,7 @@ def fill_archive(path: Path, passphrase: str, n_children: int, docs_per_child: i
             info["children"].append((cid, k))
             for j in range(docs_per_child):
                 text = visit_text(k, j)
-                did = arc.put_document(kind="home-visit", title=f"{k.name}家访记录{j + 1}", content=b"PK\x03\x04 fake docx",
+                did = arc.put_document(kind="home-visit", title=f"{k.name}家访记录{j + 1}", content=DOCX,
                                        filename=f"visit{j}.docx", mime="application/octet-stream", child_id=cid,
                                        text=text, doc_date=f"2024-03-{j % 28 + 1:02d}")
                 info["docs"].append((did, cid, text))
