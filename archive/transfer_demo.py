@@ -47,11 +47,14 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
         import_directory(other, data, county_fingerprint=county_fp)
     echo("两校核对县局指纹后导入目录。")
 
-    candidates = [c for c in arc.list_children(status="在册")]
+    # the child with the most documents (not the first one: later demo steps add an attachment to it)
+    everyone = arc.list_children()
+    candidates = [c for c in everyone[1:] if c.status == "在册"]
     if not candidates:
-        echo("本校没有在册儿童，跳过转接演示。")
+        echo("本校没有可转出的在册儿童，跳过转接演示。")
         return
-    child = candidates[-1]
+    counts = {c.id: len(arc.list_documents(child_id=c.id)) for c in candidates}
+    child = max(candidates, key=lambda c: counts[c.id])
     package = workdir / f"转接包-{child.record.student_id}.gtp"
     res = transfer.export_package(arc, [child.id], other_card.code, package)
     echo(f"导出转接包：{child.record.name}，文书 {res.documents} 件 → {other_card.name}；{package}（{res.size:,} 字节，"
@@ -59,7 +62,7 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
 
     with Archive.open(school_path, user="admin", passphrase=passphrase, write=True) as other:
         info = transfer.inspect_package(other, package)
-        echo(f"转入学校查看：签名{info['signature']}")
+        echo(f"转入学校查看转接包：签名{info['signature']}")
         opened = transfer.open_package(other, package)
         result = transfer.accept(other, opened)
         echo(f"转入学校接收：儿童 {len(result.child_ids)} 名、文书 {result.documents} 件已用本校密钥重新加密入库，状态“在册”；"

@@ -114,7 +114,7 @@ def main() -> int:
         ratio = res.size / doc_bytes
         print()
         print(f"{'项目':<28}{'实测':>14}{'目标':>12}")
-        print(f"{'升学导出（500 人，1 个包）':<22}{t_export:>14.1f} s{'≤ 60 s':>12}")
+        print(f"{f'升学导出（{args.children} 人，1 个包）':<22}{t_export:>14.1f} s{'≤ 60 s':>12}")
         print(f"{'  其中核验+解密+BagIt 校验':<22}{t_validate:>14.1f} s")
         print(f"{'升学导入（一个事务）':<24}{t_import:>14.1f} s{'≤ 60 s':>12}")
         if t_index is not None:
