@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from archive.errors import BusyError, IntegrityError
 from archive.store import Archive
@@ -307,3 +309,22 @@ def test_backup_restore_roundtrip_and_tamper(make_archive, tmp_path: Path) -> No
     assert not (tmp_path / "r2").exists() and not (tmp_path / "r3").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert json.loads((path / "archive.json").read_text())["version"] == 1
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=st.lists(st.tuples(st.text(min_size=1, max_size=30).filter(lambda s: s.strip() and s.isprintable()),
+                               st.binary(max_size=3000)), min_size=1, max_size=5))
+def test_backup_restore_roundtrip_property(tmp_path_factory: pytest.TempPathFactory, docs) -> None:  # type: ignore[no-untyped-def]
+    from archive.backup import backup, restore
+    from archive.store import init_archive
+
+    base = tmp_path_factory.mktemp("bp")
+    pw = "property-pass-1"
+    init_archive(base / "a", school_code="3413220001", school_name="校", passphrase=pw)
+    with Archive.open(base / "a", user="admin", passphrase=pw) as arc:
+        ids = [arc.put_document(kind="attachment", title=t, content=c, filename="f.bin", mime="a/b") for t, c in docs]
+        backup(arc, base / "b.gab")
+    restore(base / "b.gab", base / "r")
+    with Archive.open(base / "r", user="admin", passphrase=pw) as arc:
+        got = [(arc.get_document(i).title, arc.read_document(i, audit=False)) for i in ids]
+    assert got == [(t.strip(), c) for t, c in docs]
