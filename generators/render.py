@@ -140,6 +140,10 @@ def _patch(xml: str) -> str:
     from docxtpl import DocxTemplate
 
     patched: str = DocxTemplate.patch_xml(None, xml)
+    # docxtpl's escapes for literal braces, resolved in the template (not in the output, where a
+    # value containing "{_{" would otherwise be altered)
+    for esc, lit in (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}")):
+        patched = patched.replace(esc, "{{ '" + lit + "' }}")
     # docxtpl does this too: one paragraph per line, so Jinja errors point at a paragraph
     return re.sub(r"<w:p([ >])", r"\n<w:p\1", patched)
 
@@ -241,7 +245,6 @@ def _deflate(data: bytes) -> bytes:
 
 # --------------------------------------------------------------------------- rendering
 
-_PARA_NL = re.compile(r"\n<w:p([ >])")
 _T_WITH_NL = re.compile(r"(<w:t(?: [^>]*)?>)([^<]*\n[^<]*)</w:t>")
 _PARSER = etree.XMLParser(recover=False, resolve_entities=False, no_network=True, huge_tree=False)
 
@@ -271,8 +274,8 @@ def _render_part(member: _Member, ctx: Mapping[str, Any], template_name: str) ->
     except (TypeError, ValueError, ArithmeticError, OverflowError, AttributeError) as err:
         raise InputError(f"模板 {template_name} 渲染失败：{type(err).__name__}: {err}",
                          "检查模板中的表达式。") from err
-    out = _PARA_NL.sub(r"<w:p\1", out)
-    out = out.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+    # undo the one-paragraph-per-line split (values cannot contain "\n<w:p": "<" is escaped)
+    out = out.replace("\n<w:p ", "<w:p ").replace("\n<w:p>", "<w:p>")
     if "\n" in out:
         out = _T_WITH_NL.sub(_line_breaks, out)
     body = out.encode("utf-8")

@@ -27,6 +27,7 @@ HOSTILE = [
     "&amp;&lt;&#x41;",
     "</w:t></w:r></w:p></w:body>",
     "${jndi:ldap://x}",
+    "{_{ docxtpl escape }_} {_% x %_}",
 ]
 
 
@@ -115,6 +116,12 @@ def test_custom_template_through_generate_is_isolated(tmp_path: Path) -> None:
                          out_dir=tmp_path / "out")
     assert not res.failed and "自定义模板" in res.notes[0]
     assert "本校帮扶记录" in docx_text(res.ok[0].out_path.read_bytes())  # type: ignore[union-attr]
+
+
+def test_docxtpl_brace_escapes_in_templates(tmp_path: Path) -> None:
+    path = patched_template("care-record", tmp_path, "{{ content }}", "{_{ literal }_}{{ content }}")
+    res = render_isolated("care-record", [validate("care-record", sample("care-record"))], path)[0]
+    assert res.rendered is not None and "{{ literal }}课后辅导" in res.rendered.text
 
 
 def test_template_syntax_error_named(tmp_path: Path) -> None:

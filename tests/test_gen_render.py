@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from gen_helpers import docx_text, leaf_values, sample
 from lxml import etree
 
 from generators.forms import cn_date
@@ -16,7 +17,6 @@ from generators.kinds import KINDS
 from generators.lint import lint_docx
 from generators.render import cn_num, render, render_document
 from generators.text import docx_text as fast_text
-from gen_helpers import docx_text, leaf_values, sample
 from templates import TEMPLATE_DIR
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -131,3 +131,22 @@ def test_cn_num() -> None:
 def test_render_document_text_matches_content() -> None:
     r = render_document("home-visit", sample("home-visit"))
     assert r.text == fast_text(r.data)
+
+
+@pytest.mark.pdf
+def test_libreoffice_opens_every_kind_and_pdf_text_has_the_values() -> None:
+    from generators.pdf import convert_results, normalize_text, pdf_text
+
+    kinds = list(KINDS)
+    results = convert_results([(f"{k}.docx", render(k, sample(k))) for k in kinds])
+    for kind, res in zip(kinds, results, strict=True):
+        assert res.pdf is not None, f"{kind}: {res.error}"
+        # compare without spaces, page numbers and punctuation (pypdf drops some line-end commas)
+        text = _bare(re.sub(r"—\d+—", "", normalize_text(pdf_text(res.pdf))))
+        values = [_expected(v) for v in leaf_values(sample(kind)) if len(v) >= 3][:6]
+        for value in values:
+            assert _bare(value) in text, f"{kind}: {value!r} missing from the PDF text"
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[\s，。、：；,.:;]", "", text)
