@@ -320,8 +320,13 @@ def o_number(doc: Doc) -> None:
 
 
 def o_title(doc: Doc) -> None:
-    para(doc, "{{ doc_title }}", east=TITLE, size=G.TITLE_SIZE_PT, align="center", exact=EXACT,
-         style=G.STYLE_TITLE)
+    p = para(doc, "{{ doc_title }}", east=TITLE, size=G.TITLE_SIZE_PT, align="center", exact=EXACT,
+             style=G.STYLE_TITLE)
+    # a 2号 title on the 28.95 pt document grid would snap each wrapped line to two grid lines
+    ppr = p._p.get_or_add_pPr()
+    snap = OxmlElement("w:snapToGrid")
+    snap.set(qn("w:val"), "0")
+    ppr.insert(0 if ppr.find(qn("w:pStyle")) is None else 1, snap)
 
 
 def o_body(doc: Doc, text: str) -> None:
