@@ -85,9 +85,10 @@ def run_search(arc: Archive, q: str, filters: Filters | None = None, limit: int 
         text = ""
         if h.entity == "document":
             try:
-                text = arc.document_text(h.id) or ""
+                arc.get_document(h.id)
             except NotFoundError:
-                continue  # deleted since indexing
+                continue  # gone from the catalog since indexing (the next sync drops it)
+            text = arc.document_text(h.id) or ""
         else:
             c = arc.find_child(h.id)
             text = _child_text(c) if c is not None else ""

@@ -233,3 +233,16 @@ def test_search_results_match_library(filled: tuple[Path, str, dict[str, Any]]) 
         six = sindex.open_index(arc)
         res = search(six, info["children"][4][1].name, limit=3)
         assert 1 <= len(res.hits) <= 3 and res.exact
+
+
+def test_demo_step_prints_hits(filled: tuple[Path, str, dict[str, Any]]) -> None:
+    from search.demo import run_demo
+
+    path, pw, info = filled
+    lines: list[str] = []
+    with Archive.open(path, user="admin", passphrase=pw, write=True) as arc:
+        run_demo(arc, path.parent, pw, lines.append)
+        first = arc.list_children()[0].record
+    out = "\n".join(lines)
+    assert f"guanai search {first.name}" in out and f"儿童：{first.name}" in out
+    assert f"【{first.name}】" in out and "短语" in out and "村名" in out

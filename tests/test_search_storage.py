@@ -113,3 +113,27 @@ def test_index_dir_holds_no_plaintext_and_no_temp_files(tmp_path: Path) -> None:
     assert all((tmp_path / "index" / n).is_file() for n in names)
     # and the index works
     assert len(matching_ids(six, corpus.children[5].name)) >= 1
+
+
+def test_one_writer_at_a_time_and_searcher_refresh(tmp_path: Path) -> None:
+    from archive.errors import BusyError
+    from search.index import IndexDoc
+
+    corpus = make_corpus(30)
+    six = SearchIndex(tmp_path / "index", KEY, "arc")
+    six.build_from(corpus.docs, generation=1)
+    other = SearchIndex(tmp_path / "index", KEY, "arc")
+    with six.writer_lock():
+        with pytest.raises(BusyError) as ei:
+            with other.writer_lock(timeout=0.2):
+                pass
+        assert "索引" in ei.value.message and ei.value.hint
+    s1 = six.searcher()
+    assert six.searcher() is s1  # long-lived: no reopen while nothing changed
+    doc = IndexDoc(id="f" * 32, entity="document", kind="visit", text="新增的紫色气球记录", title="新记录")
+    other.update_docs([doc], generation=2)
+    assert matching_ids(six, "紫色气球") == {"f" * 32}  # refreshed, not reopened by hand
+    state = six.read_state()
+    assert state is not None and state.generation == 2 and state.count == 31
+    other.update_docs(["f" * 32], generation=3)  # a bare id deletes
+    assert matching_ids(six, "紫色气球") == set()
