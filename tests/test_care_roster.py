@@ -63,6 +63,7 @@ def test_bad_rows_reported_good_rows_kept(tmp_path: Path) -> None:
     rows[5][col("学籍号") - 1] = rows[0][col("学籍号") - 1]
     rows[5][col("身份证号") - 1] = rows[0][col("身份证号") - 1]
     rows[5][col("出生日期") - 1] = ""
+    rows[5][col("性别") - 1] = rows[0][col("性别") - 1]
     path = write_xlsx(tmp_path / "r.xlsx", rows)
     roster = read_roster(path)
     by_row = {e.row: e.message for e in roster.errors}
