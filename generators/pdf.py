@@ -260,43 +260,58 @@ def _docx_problem(data: bytes) -> str | None:
 
 _DOC_GRID = re.compile(rb"<w:docGrid\b[^>]*/>")
 _GRID_ATTR = re.compile(rb'w:(type|linePitch|charSpace)="([^"]*)"')
+_JC_BOTH = re.compile(rb'<w:jc w:val="both"\s*/>')
+_COMPAT_PARTS = ("word/document.xml", "word/styles.xml")
+
+
+def _fix_grid(m: re.Match[bytes]) -> bytes:
+    attrs = dict(_GRID_ATTR.findall(m.group(0)))
+    space = attrs.get(b"charSpace", b"0")
+    if attrs.get(b"type") != b"linesAndChars" or not space.lstrip(b"-").isdigit() or int(space) >= -1:
+        return m.group(0)
+    pitch = attrs.get(b"linePitch")
+    return b'<w:docGrid w:type="lines"' + (b' w:linePitch="' + pitch + b'"' if pitch else b"") + b"/>"
 
 
 def _lo_compat(data: bytes) -> bytes:
-    """Work around a LibreOffice (7.4) import bug on the copy handed to it.
+    """Work around two LibreOffice 7.4 rendering bugs, on the copy handed to it only.
 
-    GB/T 9704 templates get 28 characters per line in Word/WPS with a character grid
-    (``w:docGrid w:type="linesAndChars" w:charSpace="-819"``: 16 pt - 0.2 pt pitch). LibreOffice
-    turns any charSpace below -1 into a grid cell narrower than a 3号 glyph and then gives every
-    CJK character two cells: ~13 characters per line, twice as many pages. Keeping the line grid
-    and dropping the character grid renders 27-28 characters per line. The stored .docx is untouched.
+    1. GB/T 9704 templates get 28 characters per line in Word/WPS with a character grid
+       (``w:docGrid w:type="linesAndChars" w:charSpace="-819"``: 16 pt - 0.2 pt pitch).
+       LibreOffice turns any charSpace below -1 into a cell narrower than a 3号 glyph and gives
+       every CJK character two cells: ~13 characters per line, twice the pages. Keeping the line
+       grid and dropping the character grid gives 27-28 characters per line.
+    2. In a justified paragraph (``w:jc w:val="both"``) LibreOffice drops a punctuation mark that
+       hangs past the line end (``，`` after a full line) from the PDF: text is lost. Left
+       alignment keeps it; for CJK text the lines look the same.
+    The stored .docx is untouched.
     """
     if not data.startswith(b"PK"):
         return data
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zin:
-            xml = zin.read("word/document.xml")
-            if b'w:charSpace="-' not in xml:
-                return data
-
-            def fix(m: re.Match[bytes]) -> bytes:
-                attrs = dict(_GRID_ATTR.findall(m.group(0)))
-                space = attrs.get(b"charSpace", b"0")
-                if attrs.get(b"type") != b"linesAndChars" or not space.lstrip(b"-").isdigit() or int(space) >= -1:
-                    return m.group(0)
-                pitch = attrs.get(b"linePitch")
-                return b'<w:docGrid w:type="lines"' + (b' w:linePitch="' + pitch + b'"' if pitch else b"") + b"/>"
-
-            new_xml = _DOC_GRID.sub(fix, xml)
-            if new_xml == xml:
+            changed: dict[str, bytes] = {}
+            for name in _COMPAT_PARTS:
+                try:
+                    info = zin.getinfo(name)
+                except KeyError:
+                    continue
+                if info.file_size > MAX_DOCX_BYTES:
+                    return data
+                xml = zin.read(info)
+                new = _JC_BOTH.sub(b'<w:jc w:val="left"/>', xml)
+                if b'w:charSpace="-' in new:
+                    new = _DOC_GRID.sub(_fix_grid, new)
+                if new != xml:
+                    changed[name] = new
+            if not changed:
                 return data
             out = io.BytesIO()
             with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
                 for info in zin.infolist():
-                    body = new_xml if info.filename == "word/document.xml" else zin.read(info)
-                    zout.writestr(info, body)
+                    zout.writestr(info, changed.get(info.filename) or zin.read(info))
             return out.getvalue()
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, RuntimeError, NotImplementedError):
+    except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError, EOFError):
         return data  # let LibreOffice report on the original
 
 

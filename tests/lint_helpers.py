@@ -51,6 +51,8 @@ class Spec:
     default_east_asia: bool = True  # w:eastAsia in docDefaults
     use_field_simple: bool = False  # PAGE as w:fldSimple instead of a complex field
     body_paragraphs: int = 3
+    justify_body: bool = False  # w:jc="both" and a 2-character first-line indent (as WPS/Word 公文 do)
+    closing_text: str = "各校要在开学一周内完成排查，做到一人一卡一策。"
 
 
 def _set_run(run: Any, east_asia: str | None, size: float, latin: str = G.FONT_LATIN, theme: bool = False) -> None:
@@ -158,8 +160,11 @@ def build_gongwen(spec: Spec | None = None, **changes: Any) -> bytes:
     doc.settings.odd_and_even_pages_header_footer = spec.even_odd
 
     def para(text: str, font: str | None, size: float, *, center: bool = False, right: bool = False,
-             spacing: bool = True, theme: bool = False) -> Any:
+             spacing: bool = True, theme: bool = False, justify: bool = False) -> Any:
         p = doc.add_paragraph()
+        if justify:
+            p.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+            p.paragraph_format.first_line_indent = Pt(2 * size)
         if center:
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         if right:
@@ -181,8 +186,8 @@ def build_gongwen(spec: Spec | None = None, **changes: Any) -> bytes:
     para("一、工作目标", spec.heading1_font, spec.body_size)
     para("（一）摸底排查", spec.heading2_font, spec.body_size)
     para("1.建立台账", spec.heading3_font, spec.body_size)
-    para("各校要在开学一周内完成排查，做到一人一卡一策。", spec.body_font, spec.body_size,
-         theme=spec.body_theme_override)
+    para(spec.closing_text, spec.body_font, spec.body_size, theme=spec.body_theme_override,
+         justify=spec.justify_body)
     para("萧县教育体育局", spec.body_font, spec.body_size, right=True)
     if spec.date:
         para(spec.date, spec.body_font, spec.body_size, right=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -12,6 +13,7 @@ from docx import Document
 from lint_helpers import build_gongwen, part, rezip
 
 from archive.errors import InputError
+from generators.lint import lint_docx
 from generators.pdf import (
     ConversionFailed,
     convert_batch,
@@ -69,6 +71,19 @@ def test_character_grid_does_not_halve_the_line_length() -> None:
     text = pdf_text(convert_one(rezip(docx, replace_parts={"word/document.xml": xml.encode()})))
     line = next(ln for ln in text.splitlines() if ln.startswith("为贯彻落实"))
     assert len(line) >= 25, line
+
+
+def test_punctuation_hanging_at_a_justified_line_end_is_not_lost() -> None:
+    # After a 2-character indent, 25 characters fill the line; the comma after them cannot start
+    # the next line and hangs. LibreOffice drops it from justified paragraphs (found in the
+    # leading-group-notice PDF; worked around in generators.pdf._lo_compat).
+    line = "为加强对留守儿童困境儿童教育关爱救助保护工作的领导"
+    assert len(line) == 25
+    text = line + "，教育部门要强化适龄儿童控辍保学、教育资助等工作措施。"
+    docx = build_gongwen(justify_body=True, closing_text=text)
+    assert lint_docx(docx).violations == []
+    pdf_plain = re.sub(r"\s", "", pdf_text(convert_one(docx)))
+    assert "领导，教育部门" in pdf_plain
 
 
 def test_batch_of_ten_on_two_workers_keeps_order() -> None:

@@ -173,5 +173,9 @@ def test_lo_compat_rewrites_only_a_negative_character_grid() -> None:
                  '<w:docGrid w:type="linesAndChars" w:linePitch="579" w:charSpace="4096"/>'):
         original = docx(keep)
         assert P._lo_compat(original) is original
+    justified = P._lo_compat(docx('<w:p><w:pPr><w:jc w:val="both"/></w:pPr></w:p>'))
+    with zipfile.ZipFile(io.BytesIO(justified)) as zf:
+        assert b'<w:jc w:val="left"/>' in zf.read("word/document.xml")
+        assert b"both" not in zf.read("word/document.xml")
     assert P._lo_compat(b"not a zip") == b"not a zip"
     assert P._lo_compat(b"PK\x03\x04broken") == b"PK\x03\x04broken"
