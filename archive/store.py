@@ -74,6 +74,7 @@ CREATE TABLE audit(seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NUL
     target TEXT, detail BLOB, prev TEXT NOT NULL, mac TEXT NOT NULL);
 CREATE TABLE settings(name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE auth_failures(at TEXT NOT NULL, user_hash TEXT NOT NULL);
+CREATE TABLE tombstones(id TEXT PRIMARY KEY, entity TEXT NOT NULL, gen INTEGER NOT NULL, at TEXT NOT NULL);
 """
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -435,7 +436,8 @@ class Archive:
     def changes_since(self, gen: int) -> list[Change]:
         rows = self.conn.execute(
             "SELECT 'child', id, gen FROM children WHERE gen > ? UNION ALL "
-            "SELECT 'document', id, gen FROM documents WHERE gen > ? ORDER BY 3", (gen, gen)).fetchall()
+            "SELECT 'document', id, gen FROM documents WHERE gen > ? UNION ALL "
+            "SELECT 'deleted', id, gen FROM tombstones WHERE gen > ? ORDER BY 3", (gen, gen, gen)).fetchall()
         return [Change(e, i, g) for e, i, g in rows]
 
     # ---- audit -------------------------------------------------------------------------------
@@ -634,6 +636,23 @@ class Archive:
                  None if text is None else self.seal("content", "text", doc_id, text.encode())))
             self._append_audit("doc.put", doc_id, {"kind": kind, "child": child_id})
         return doc_id
+
+    def delete_document(self, doc_id: str, reason: str) -> None:
+        """Remove a document (only where the policy allows it, e.g. minimal retention after a transfer).
+
+        The deletion is audited with its reason and leaves a tombstone (id + generation, nothing
+        personal) so that derived data such as the search index drops the document too.
+        """
+        self.require("write")
+        entry = self.get_document(doc_id)
+        reason = _check_text("删除原因", reason, 200)
+        with self.transaction():
+            self.conn.execute("DELETE FROM content WHERE doc_id=?", (entry.id,))
+            self.conn.execute("DELETE FROM documents WHERE id=?", (entry.id,))
+            self.conn.execute("INSERT OR REPLACE INTO tombstones VALUES(?,?,?,?)",
+                              (entry.id, "document", self._gen(), now_iso()))
+            self._append_audit("doc.delete", entry.id, {"kind": entry.kind, "child": entry.child_id,
+                                                        "reason": reason})
 
     def _doc_entry(self, row: tuple[Any, ...]) -> DocumentEntry:
         did, child_id, kind, created, gen, size, blob = row

@@ -617,18 +617,11 @@ def confirm(arc: Archive, receipt_path: Path, retention: Retention | None = None
 
 
 def _delete_documents(arc: Archive, child_id: str, keep_kind: str) -> int:
-    """Remove a child's documents except ``keep_kind`` (minimal retention).
-
-    The Archive API has no document deletion yet, so this works on the catalog directly, inside
-    the caller's transaction (row + content + audit entry commit together).
-    """
-    rows = arc.conn.execute("SELECT id FROM documents WHERE child_id=? AND kind<>?", (child_id, keep_kind)).fetchall()
-    for (doc_id,) in rows:
-        arc.conn.execute("DELETE FROM content WHERE doc_id=?", (doc_id,))
-        arc.conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
-    if rows:
-        arc.audit("doc.delete", child_id, {"documents": [r[0] for r in rows], "reason": "转出后按保留策略删除"})
-    return len(rows)
+    """Remove a child's documents except ``keep_kind`` (minimal retention), in the caller's transaction."""
+    docs = [d for d in arc.list_documents(child_id=child_id) if d.kind != keep_kind]
+    for d in docs:
+        arc.delete_document(d.id, "转出后按保留策略删除")
+    return len(docs)
 
 
 def list_transfers(arc: Archive) -> dict[str, Any]:

@@ -286,3 +286,24 @@ def test_sm4_archive_works_end_to_end(make_archive) -> None:
         blob = arc.conn.execute("SELECT record FROM children").fetchone()[0]
         assert blob[1] == 0x02  # SM4-GCM suite byte
         assert arc.get_child(cid).record == child.model_copy(update={"status": "在册"})
+
+
+def test_delete_document_leaves_tombstone_and_audit(make_archive) -> None:
+    from archive.verify import verify_archive
+
+    path, pw = make_archive()
+    with open_arc(path, pw) as arc:
+        keep = arc.put_document(kind="attachment", title="留", content=b"1", filename="a.txt", mime="text/plain")
+        gone = arc.put_document(kind="attachment", title="删", content=b"2", filename="b.txt", mime="text/plain")
+        g = arc.generation
+        with pytest.raises(InputError, match="删除原因"):
+            arc.delete_document(gone, "")
+        arc.delete_document(gone, "转出后按保留策略删除")
+        assert [d.id for d in arc.list_documents()] == [keep]
+        assert [(c.entity, c.id) for c in arc.changes_since(g)] == [("deleted", gone)]
+        with pytest.raises(NotFoundError):
+            arc.get_document(gone)
+        entries, problems = walk(arc)
+        assert problems == [] and entries[-1].action == "doc.delete"
+        assert entries[-1].detail == {"kind": "attachment", "child": None, "reason": "转出后按保留策略删除"}
+        assert verify_archive(arc).ok
