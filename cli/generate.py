@@ -221,7 +221,52 @@ def template() -> None:
     \b
     示例：
       guanai template check 我校家访记录表.docx --kind home-visit
+      guanai template use 我校模板
     """
+
+
+@template.command("use")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, exists=True))
+@click.option("--clear", is_flag=True, help="恢复使用系统自带的模板。")
+@click.pass_context
+def template_use(ctx: click.Context, directory: str | None, clear: bool) -> None:
+    """设定本档案库使用学校自己的模板目录（目录中按种类命名，如 home-visit.docx；缺少的种类用自带模板）。
+
+    设定前会逐一检查目录中的模板；有问题的模板会列出，设定不会生效。
+
+    \b
+    示例：
+      guanai template use /home/文书/我校模板
+      guanai template use --clear
+    """
+    from generators.generate import TEMPLATES_SETTING
+    from generators.kinds import KINDS, get_kind
+    from generators.render import check_template
+
+    if clear == bool(directory):
+        raise InputError("请给出模板目录，或用 --clear 恢复自带模板（二者选一）。", "例如：guanai template use 我校模板")
+    if directory:
+        root = Path(directory).resolve()
+        found = [k for k in KINDS if (root / f"{k}.docx").is_file()]
+        if not found:
+            raise InputError(f"目录 {root} 中没有模板文件。", "模板按种类命名，如 home-visit.docx；种类见 guanai form kinds。")
+        bad = []
+        for k in found:
+            report = check_template(root / f"{k}.docx", get_kind(k))
+            if not report.ok:
+                bad.append(k)
+                click.echo(f"  {k}.docx 有问题：" + "；".join(report.errors + [f"未知变量 {u}" for u in report.unknown]))
+        if bad:
+            raise InputError(f"{len(bad)} 个模板未通过检查，未设定。", "用 guanai template check 文件 --kind 种类 查看详情。")
+    with open_archive_ctx(ctx, write=True) as arc:
+        if directory:
+            arc.set_setting(TEMPLATES_SETTING, str(Path(directory).resolve()).encode("utf-8"))
+            arc.audit("template.use", None, {"kinds": found})
+            click.echo(f"已设定学校模板目录：{Path(directory).resolve()}（{len(found)} 种：{'、'.join(found)}）")
+        else:
+            arc.set_setting(TEMPLATES_SETTING, b"")
+            arc.audit("template.use", None, {"kinds": []})
+            click.echo("已恢复使用系统自带模板。")
 
 
 @template.command("check")

@@ -226,3 +226,29 @@ def test_unexpected_error_has_no_traceback(arc_path: Path, runner: CliRunner, mo
     r = runner.invoke(cli, ["doc", "list"])
     assert r.exit_code == 1
     assert "内部错误" in r.output and "GUANAI_DEBUG" in r.output and "Traceback" not in r.output
+
+
+def test_template_use_sets_and_clears_archive_templates(arc_path: Path, runner: CliRunner, tmp_path: Path) -> None:
+    import shutil
+
+    from templates import template_path
+
+    school = tmp_path / "我校模板"
+    school.mkdir()
+    shutil.copy(template_path("home-visit.docx"), school / "home-visit.docx")
+    r = runner.invoke(cli, ["template", "use", str(school)])
+    assert r.exit_code == 0, r.output
+    assert "已设定学校模板目录" in r.output and "home-visit" in r.output
+    with Archive.open(arc_path, user="admin", passphrase=PW) as arc:
+        assert arc.get_setting("templates_dir") == str(school.resolve()).encode()
+    r = runner.invoke(cli, ["template", "use", "--clear"])
+    assert r.exit_code == 0 and "自带模板" in r.output
+    empty = tmp_path / "空"
+    empty.mkdir()
+    r = runner.invoke(cli, ["template", "use", str(empty)])
+    assert r.exit_code == 2 and "没有模板文件" in r.output
+    (school / "care-record.docx").write_bytes(b"not a docx")
+    r = runner.invoke(cli, ["template", "use", str(school)])
+    assert r.exit_code == 2 and "未通过检查" in r.output
+    with Archive.open(arc_path, user="admin", passphrase=PW) as arc:
+        assert arc.get_setting("templates_dir") == b""
