@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from archive.store import Archive
-from cli.main import COMMANDS, cli
 from care.synth import synth_children
+from cli.main import COMMANDS, cli
 
 PW = "cli-test-passphrase"
 
