@@ -14,6 +14,7 @@ from care.synth import SCENARIOS, example_record, synth_children
 
 if TYPE_CHECKING:
     from archive.store import Archive
+    from care.model import ChildRecord
 
 DIRECT = 30
 ROSTER = 12
@@ -30,14 +31,17 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
     echo(f"登记儿童 {len(ids)} 名（合成数据：身份证校验码有效，萧县各乡镇村庄；覆盖 {len(SCENARIOS)} 种情形）。")
 
     roster_path = Path(workdir) / "花名册-示例.xlsx"
-    atomic_write(roster_path, roster_xlsx_bytes(for_roster, example=example_record()))
-    echo(f"写出花名册 {roster_path.name}（{len(for_roster)} 行 + 模板示例行，带下拉选项）。")
+    atomic_write(roster_path, _roster_with_one_typo(for_roster))
+    echo(f"写出花名册 {roster_path.name}（{len(for_roster)} 行 + 模板示例行，带下拉选项；"
+         "故意把一行的身份证号末位写错）。")
     roster = read_roster(roster_path)
     with arc.transaction():
         for _row, rec in roster.records:
             arc.add_child(rec)
-    echo(f"导入花名册：{len(roster.records)} 行已导入，{len(roster.errors)} 行有错误，"
+    echo(f"导入花名册：{len(roster.records)} 行已导入，{len(roster.errors)} 行有错误未导入，"
          f"跳过示例行 {roster.skipped_examples} 行。")
+    for err in roster.errors:
+        echo(f"  第{err.row}行：{err.message}")
 
     counts: Counter[str] = Counter()
     entries = arc.list_children(status="在册")
@@ -59,3 +63,24 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
         arc.set_child_status(neither.id, "存档备查", "父母返乡，已不属于留守儿童（演示）")
         echo(f"结案：{neither.record.name} 父母返乡 → 状态“存档备查”（保留、只读、可检索）。")
     echo("命令行：guanai child list、child show 学籍号、child classify 学籍号 --on 2026-09-01")
+
+
+def _roster_with_one_typo(records: list[ChildRecord]) -> bytes:
+    """The roster workbook with the last row's ID check digit mistyped (to show row-level errors)."""
+    import io
+
+    import openpyxl
+
+    from care.roster import COLUMNS
+
+    wb = openpyxl.load_workbook(io.BytesIO(roster_xlsx_bytes(records, example=example_record())))
+    ws = wb["花名册"]
+    column = [h for h, _ in COLUMNS].index("身份证号") + 1
+    for row in range(ws.max_row, 2, -1):
+        value = ws.cell(row=row, column=column).value
+        if isinstance(value, str) and value:
+            ws.cell(row=row, column=column, value=value[:-1] + ("1" if value[-1] != "1" else "2"))
+            break
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
