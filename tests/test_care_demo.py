@@ -7,6 +7,7 @@ from pathlib import Path
 
 from archive.store import Archive
 from care.demo import DIRECT, ROSTER, run_demo
+from care.roster import read_roster
 
 
 def test_run_demo(make_archive: Callable[..., tuple[Path, str]], tmp_path: Path) -> None:
@@ -24,4 +25,5 @@ def test_run_demo(make_archive: Callable[..., tuple[Path, str]], tmp_path: Path)
     assert "留守儿童" in text and "困境儿童" in text and "父母返乡" in text
     assert len(entries) == DIRECT + ROSTER - 1
     assert sorted(e.status for e in entries).count("存档备查") == 1
-    assert (work / "花名册-示例.xlsx").stat().st_size > 0
+    roster = read_roster(work / "花名册-示例.xlsx")
+    assert len(roster.records) == ROSTER - 1 and [e.row for e in roster.errors] == [ROSTER + 2]
