@@ -307,9 +307,11 @@ def _lo_compat(data: bytes) -> bytes:
             if not changed:
                 return data
             out = io.BytesIO()
-            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+            # Stored, not deflated: this copy only lives in the private temp dir for soffice.
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zout:
                 for info in zin.infolist():
-                    zout.writestr(info, changed.get(info.filename) or zin.read(info))
+                    body = changed.get(info.filename) or zin.read(info)
+                    zout.writestr(info.filename, body, compress_type=zipfile.ZIP_STORED)
             return out.getvalue()
     except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError, EOFError):
         return data  # let LibreOffice report on the original
