@@ -148,7 +148,8 @@ def import_cmd(arc: Archive, file: str, check_only: bool, as_json: bool) -> None
     if good and not check_only:
         stream = sys.stderr
         with arc.transaction():
-            with click.progressbar(length=len(good), label="导入", file=stream, show_pos=True) as bar:
+            with click.progressbar(length=len(good), label="导入", file=stream, show_pos=True,
+                                   hidden=not stream.isatty()) as bar:
                 for _row, rec in good:
                     arc.add_child(rec)
                     stored += 1
