@@ -123,3 +123,22 @@ def classify(record: ChildRecord, on: date) -> list[Category]:
 
 def category_names(record: ChildRecord, on: date) -> list[str]:
     return [c.name for c in classify(record, on)]
+
+
+def care_gaps(record: ChildRecord, on: date) -> list[str]:
+    """What the plan requires for this child but the record lacks (reminders, Chinese)."""
+    cats = category_names(record, on)
+    if not cats:
+        return []
+    gaps: list[str] = []
+    if not record.mentor:
+        gaps.append("未指定帮扶教师（实施方案：每位在校留守儿童困境儿童都有帮扶教师）")
+    if LEFT_BEHIND in cats:
+        carer = record.entrusted_carer
+        if carer is None:
+            gaps.append("父母外出务工，未登记委托照护人（应委托有照护能力的成年人，并告知村（居）委会和学校）")
+        elif carer.capacity in ("较差", "无"):
+            gaps.append(f"委托照护人{carer.name}照护能力“{carer.capacity}”，应通知父母另行委托有照护能力的成年人")
+    if not record.village_committee:
+        gaps.append("未登记村（居）委会（排查认定后应向村（居）委会通报情况）")
+    return gaps

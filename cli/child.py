@@ -305,7 +305,7 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
       guanai child show G341322201403050219
       guanai child show G341322201403050219 --json
     """
-    from care.rules import classify
+    from care.rules import care_gaps, classify
 
     when = _on_date(on)
     entry = arc.get_child(ref)
@@ -314,7 +314,7 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
         echo_json({"编号": entry.id, "状态": entry.status, "学校代码": entry.school_code,
                    "创建时间": entry.created_at, "更新时间": entry.updated_at,
                    "分类日期": when.isoformat(), "分类": [c.to_dict() for c in cats],
-                   "记录": entry.record.to_json_dict()})
+                   "提醒": care_gaps(entry.record, when), "记录": entry.record.to_json_dict()})
         return
     click.echo(f"编号：{entry.id}    状态：{entry.status}")
     data = entry.record.to_json_dict()
@@ -326,6 +326,8 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
         click.echo("  不属于留守儿童或困境儿童")
     for c in cats:
         click.echo(f"  {c.name}：{'；'.join(c.reasons)}")
+    for gap in care_gaps(entry.record, when):
+        click.echo(f"提醒：{gap}")
     click.echo(f"创建：{entry.created_at}    更新：{entry.updated_at}")
 
 
@@ -397,14 +399,14 @@ def classify_cmd(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
     示例：
       guanai child classify G341322201403050219 --on 2026-09-01
     """
-    from care.rules import classify
+    from care.rules import care_gaps, classify
 
     when = _on_date(on)
     entry = arc.get_child(ref)
     cats = classify(entry.record, when)
     if as_json:
         echo_json({"编号": entry.id, "姓名": entry.record.name, "分类日期": when.isoformat(),
-                   "分类": [c.to_dict() for c in cats]})
+                   "分类": [c.to_dict() for c in cats], "提醒": care_gaps(entry.record, when)})
         return
     click.echo(f"{entry.record.name}（{entry.record.student_id}），{when.isoformat()}：")
     if not cats:
@@ -413,6 +415,8 @@ def classify_cmd(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
         click.echo(f"  {c.name}")
         for r in c.reasons:
             click.echo(f"    - {r}")
+    for gap in care_gaps(entry.record, when):
+        click.echo(f"  提醒：{gap}")
 
 
 @child.command("close")

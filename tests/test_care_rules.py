@@ -138,3 +138,20 @@ def test_classify_is_pure() -> None:
     before = rec.to_json_dict()
     assert classify(rec, date(2020, 9, 1)) == classify(rec, date(2020, 9, 1))
     assert rec.to_json_dict() == before
+
+
+def test_care_gaps() -> None:
+    from care.rules import care_gaps
+
+    on = date(2020, 10, 1)
+    bare = child()
+    gaps = care_gaps(bare, on)
+    assert any(g.startswith("未指定帮扶教师") for g in gaps)
+    assert any(g.startswith("父母外出务工，未登记委托照护人") for g in gaps)
+    assert any(g.startswith("未登记村（居）委会") for g in gaps)
+    carer = {"姓名": "王德明", "关系": "祖父", "照护能力": "较差"}
+    weak = child(帮扶教师="李老师", 委托照护人=carer, **{"村(居)委会": "后楼村民委员会"})
+    assert care_gaps(weak, on) == ["委托照护人王德明照护能力“较差”，应通知父母另行委托有照护能力的成年人"]
+    good = child(帮扶教师="李老师", 委托照护人={**carer, "照护能力": "良好"}, **{"村(居)委会": "后楼村民委员会"})
+    assert care_gaps(good, on) == []
+    assert care_gaps(child(father="在家", mother="在家"), on) == []  # not in the dossier's categories

@@ -193,6 +193,15 @@ def _add(arc: tuple[Path, str], n: int = 1, seed: int = 50) -> list[str]:
         return [a.add_child(rec) for rec in synth_children(n, seed=seed)]
 
 
+def test_reminders_shown(arc: tuple[Path, str], tmp_path: Path) -> None:
+    data = {k: v for k, v in EX.items() if k not in ("帮扶教师", "帮扶教师电话", "委托照护人")}
+    run("child", "add", str(write_json(tmp_path / "a.json", data)))
+    r = run("child", "show", SID)
+    assert "提醒：未指定帮扶教师" in r.output and "提醒：父母外出务工，未登记委托照护人" in r.output
+    out = json.loads(run("child", "classify", SID, "--json").output)
+    assert len(out["提醒"]) == 2
+
+
 def test_list_and_filters(arc: tuple[Path, str]) -> None:
     ids = _add(arc, 16, seed=1)
     r = run("child", "list")
@@ -212,6 +221,7 @@ def test_classify_on_date(arc: tuple[Path, str], tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "留守儿童" in r.output and "- 父母均外出务工（上海、杭州）" in r.output
     assert "- 未满16周岁（2024-09-01 时 10 周岁）" in r.output
+    assert "提醒" not in r.output  # the example has mentor, entrusted carer and village committee
     # the child (born 2014-03-05) is 16 from 2030-03-06 on: no longer 留守, still 困境 (低保家庭)
     out = json.loads(run("child", "classify", SID, "--on", "2030-03-06", "--json").output)
     assert [c["类别"] for c in out["分类"]] == ["困境儿童"]
@@ -230,6 +240,7 @@ def test_update_partial_and_rederive(arc: tuple[Path, str], tmp_path: Path) -> N
     shown = json.loads(run("child", "show", SID, "--json").output)
     assert shown["记录"]["父亲"]["状况"] == "在家" and "务工地" not in shown["记录"]["父亲"]
     assert "委托照护人" not in shown["记录"]
+    assert shown["提醒"] == []  # no longer 留守: no entrusted carer needed
     assert shown["记录"]["父亲"]["姓名"] == "张建国"  # untouched fields kept
     assert [c["类别"] for c in shown["分类"]] == ["困境儿童"]
     # a bad update changes nothing
