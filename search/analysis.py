@@ -16,12 +16,16 @@ No dictionary of names is ever loaded from or written to disk.
 from __future__ import annotations
 
 import os
+import struct
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterator
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 from whoosh.analysis import Token, Tokenizer
+from whoosh.formats import Positions
 
 _segmenter: Callable[[str], list[tuple[str, int, int]]] | None = None
 
@@ -213,3 +217,47 @@ def query_bigrams(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=4096)
 def query_words(text: str) -> tuple[str, ...]:
     return tuple(jieba_words(text))
+
+
+_PACK_I = struct.Struct("=I").pack
+
+
+class CompactPositions(Positions):
+    """Positions stored as an array of 32-bit deltas.
+
+    whoosh's ``Positions`` pickles a Python list per posting (~14 bytes for one position, and a
+    ``pickle.loads`` per posting when a phrase is checked); here one position takes 4 bytes and
+    decoding is one ``array.frombytes``. Analysis for our tokenizers skips Token objects.
+    """
+
+    def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Iterator[tuple[str, int, float, bytes]]:
+        if not isinstance(analyzer, _BaseTokenizer):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        fb = self.field_boost
+        poses: dict[str, list[int]] = {}
+        for word, pos, _s, _e in analyzer._spans(normalize(value), ""):
+            lst = poses.get(word)
+            if lst is None:
+                poses[word] = [pos]
+            elif lst[-1] != pos:
+                lst.append(pos)
+        for word, plist in poses.items():
+            yield word, len(plist), len(plist) * fb, self.encode(plist)
+
+    def encode(self, poslist: list[int]) -> bytes:
+        if len(poslist) == 1:  # most postings: one occurrence
+            return _PACK_I(poslist[0])
+        deltas = [poslist[0]] + [b - a for a, b in zip(poslist, poslist[1:], strict=False)]
+        return array("I", deltas).tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        a = array("I")
+        a.frombytes(valuestring)
+        return list(accumulate(a))
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return len(valuestring) // 4
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return (len(valuestring) // 4) * self.field_boost

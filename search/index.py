@@ -35,15 +35,18 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
 from archive.errors import BusyError, FormatError, IntegrityError, NotFoundError
-from search.analysis import BigramTokenizer, JiebaTokenizer
+from search.analysis import BigramTokenizer, CompactPositions, JiebaTokenizer
 from search.storage import REINDEX_HINT, SealedStorage, atomic_write
+from search.whoosh_tuning import apply as _tune_whoosh
 
 if TYPE_CHECKING:
     from archive.store import Archive, ChildEntry, DocumentEntry
 
+_tune_whoosh()
+
 INDEX_FORMAT = "guanai-index"
 INDEX_VERSION = 1
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: compact positions
 INDEX_NAME = "MAIN"
 HEADER = "guanai-index.json"
 STATE = "guanai.state"
@@ -55,6 +58,12 @@ WRITER_MB = int(os.environ.get("GUANAI_INDEX_MB", "256"))
 LOCK_TIMEOUT = float(os.environ.get("GUANAI_INDEX_LOCK_TIMEOUT", "10"))
 
 Progress = Callable[[int, int], None]
+
+
+def _text_field(analyzer: Any) -> TEXT:
+    f = TEXT(analyzer=analyzer, phrase=True)
+    f.format = CompactPositions(field_boost=1.0)
+    return f
 
 
 def make_schema() -> Schema:
@@ -72,8 +81,8 @@ def make_schema() -> Schema:
         name=KEYWORD(commas=True, scorable=True, field_boost=8.0),  # the child's exact name
         people=KEYWORD(commas=True, scorable=True, field_boost=3.0),  # parents, carers, mentor
         ids=KEYWORD(commas=True, scorable=True, field_boost=8.0),  # 学籍号, ID numbers (upper case)
-        text=TEXT(analyzer=JiebaTokenizer(), phrase=True),
-        bigram=TEXT(analyzer=BigramTokenizer(), phrase=True),
+        text=_text_field(JiebaTokenizer()),
+        bigram=_text_field(BigramTokenizer()),
     )
 
 

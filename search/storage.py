@@ -107,6 +107,56 @@ class _SealingBuffer(io.BytesIO):
         super().close()
 
 
+class _ViewFile:
+    """Read-only file object over a memoryview (io.BytesIO would copy the buffer)."""
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view
+        self._pos = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
+        out = bytes(self._view[self._pos : end])
+        self._pos = end
+        return out
+
+    def readline(self) -> bytes:
+        end = self._pos
+        n = len(self._view)
+        while end < n and self._view[end] != 0x0A:
+            end += 1
+        return self.read(min(n, end + 1) - self._pos)
+
+    def seek(self, where: int, whence: int = 0) -> int:
+        if whence == 1:
+            where += self._pos
+        elif whence == 2:
+            where += len(self._view)
+        self._pos = max(0, where)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        pass
+
+
+class ViewBufferFile(BufferFile):
+    """BufferFile whose sub-files are views of one decrypted buffer: one copy in memory, not three."""
+
+    def __init__(self, buf: memoryview, name: str | None = None, onclose: Callable[..., Any] | None = None) -> None:
+        self._buf = buf
+        self._name = name
+        self.file = _ViewFile(buf)
+        self.onclose = onclose
+        self.is_real = False
+        self.is_closed = False
+
+    def subset(self, position: int, length: int, name: str | None = None) -> ViewBufferFile:
+        return ViewBufferFile(self._buf[position : position + length], name=name or self._name)
+
+
 class MemoryTempStorage(RamStorage):
     """Temporary storage kept in memory (whoosh's own RamStorage spills to the system temp dir)."""
 
@@ -190,7 +240,7 @@ class SealedStorage(FileStorage):
 
     def open_file(self, name: str, **kwargs: Any) -> StructFile:
         data = self.read_plain(name)
-        return BufferFile(memoryview(data), name=name, **kwargs)
+        return ViewBufferFile(memoryview(data), name=name, **kwargs)
 
     def file_length(self, name: str) -> int:
         # plaintext length: whoosh uses it to size reads
