@@ -190,3 +190,15 @@ def test_bigram_query_is_substring_match(text: str, data: st.DataObject) -> None
         assert any(any(t.startswith(q[0]) for t in toks) for toks in by_pos.values())
         return
     assert any(all(q[k] in by_pos.get(p + k, set()) for k in range(len(q))) for p in by_pos), (text, sub, q)
+
+
+def test_jieba_field_phrase_and_word(corpus_index: tuple[Corpus, SearchIndex]) -> None:
+    """正文: queries use the jieba field: phrases by word positions, words as whole words."""
+    corpus, six = corpus_index
+    expected = truth(corpus, "与父母每周视频通话一次")
+    assert Q.matching_ids(six, '正文:"与父母每周视频通话一次"') == expected
+    # a whole jieba word matches; a name inside a longer name does not (word, not substring)
+    longer = next(c for c in corpus.children if c.name == "韩思雨")
+    got = Q.matching_ids(six, "正文:韩思雨")
+    assert got == {d.id for d in corpus.docs if d.child == longer.id}
+    assert Q.matching_ids(six, "正文:韩思") & got == set()
