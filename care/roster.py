@@ -257,7 +257,8 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
         raise InputError(f"{path.name} 含有空字符，不是文本格式的 CSV。", "确认文件是 CSV 而不是 Excel 或其他二进制文件。")
     csv.field_size_limit(MAX_CELL + 1)
     try:
-        yield from csv.reader(io.StringIO(text, newline=""))
+        for row in csv.reader(io.StringIO(text, newline="")):
+            yield [c[1:] if c.startswith("'") and c[1:].startswith(_FORMULA_START) else c for c in row]
     except csv.Error as err:
         raise InputError(f"{path.name} 不是有效的 CSV：{err}", "检查引号是否成对，或另存为 .xlsx 后导入。") from err
 
@@ -388,6 +389,11 @@ def roster_xlsx_bytes(records: list[ChildRecord], example: ChildRecord | None = 
         if example is not None and i == 0:
             row[headers.index("备注")] = EXAMPLE_MARK
         ws.append(row)
+        for cell in ws[ws.max_row]:
+            # openpyxl stores a string starting with "=" as a formula: a name like
+            # "=HYPERLINK(...)" must stay text (formula injection).
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
     last = max(len(rows) + 1, 1000)
     for header in TEXT_COLUMNS:
         letter = get_column_letter(headers.index(header) + 1)
@@ -424,13 +430,23 @@ def roster_xlsx_bytes(records: list[ChildRecord], example: ChildRecord | None = 
     return buf.getvalue()
 
 
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def _csv_safe(value: Any) -> Any:
+    """Spreadsheet programs run cells starting with = + - @ as formulas: quote them with "'"."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def roster_csv_bytes(records: list[ChildRecord]) -> bytes:
     """A roster as CSV in UTF-8 with BOM (Excel opens it with the right encoding)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([h for h, _ in COLUMNS])
     for rec in records:
-        writer.writerow(record_to_row(rec))
+        writer.writerow([_csv_safe(v) for v in record_to_row(rec)])
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
 

