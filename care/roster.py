@@ -36,6 +36,7 @@ MAX_UNCOMPRESSED = 400 * 1024 * 1024
 MAX_RATIO = 200
 MAX_ROWS = 200_000
 MAX_CELL = 10_000
+MAX_COLS = 200
 EXAMPLE_MARK = "【示例行】导入时自动忽略"
 
 # Column header -> path in the record (tuple of Chinese keys). Several headers may map to one path.
@@ -224,7 +225,10 @@ def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
                          "用 Excel 或 WPS 打开检查，另存为 .xlsx 后重试。") from err
     try:
         ws = wb["花名册"] if "花名册" in wb.sheetnames else wb.worksheets[0]
-        for row in ws.iter_rows(values_only=True):
+        # The declared dimension can claim 1,048,576 rows × 16,384 columns for a tiny file:
+        # ignore it, and never read more than MAX_COLS columns.
+        ws.reset_dimensions()
+        for row in ws.iter_rows(values_only=True, max_col=MAX_COLS):
             yield list(row)
     except InputError:
         raise
@@ -291,10 +295,10 @@ def read_roster(path: str | Path, progress: Callable[[int], None] | None = None)
                 raise InputError(f"{path.name}：前10行中未找到表头（至少需要“姓名”和“学籍号”列）。",
                                  "用 guanai child template --xlsx -o 花名册模板.xlsx 生成模板，按模板填写。")
             continue
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-            continue
         if number - header_row > MAX_ROWS:
             raise InputError(f"{path.name}：行数超过上限 {MAX_ROWS}。", "把花名册拆分为几个文件分别导入。")
+        if not any(values) or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
         roster.total_rows += 1
         data, problems = row_to_data(headers, values)
         if data.get("备注") == EXAMPLE_MARK:

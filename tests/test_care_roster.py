@@ -274,3 +274,24 @@ def test_formula_injection_stays_text(tmp_path: Path, kind: str) -> None:
     assert roster.errors == []
     got = roster.records[0][1]
     assert (got.notes, got.income_source, got.residence) == (evil, "@SUM(1+1)", "+86 村")
+
+
+def test_sparse_far_cells_do_not_hang(tmp_path: Path) -> None:
+    import time
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(HEADERS)
+    ws.append(record_to_row(synth_children(1, seed=2)[0]))
+    ws.cell(row=3, column=16_384, value="远处的单元格")  # column XFD: beyond what is read
+    path = tmp_path / "wide.xlsx"
+    wb.save(path)
+    start = time.perf_counter()
+    roster = read_roster(path)
+    assert len(roster.records) == 1 and roster.errors == []
+    ws.cell(row=1_048_576, column=1, value="最后一行")
+    wb.save(path)
+    with pytest.raises(InputError, match="行数超过上限"):
+        read_roster(path)
+    assert time.perf_counter() - start < 30
