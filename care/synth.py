@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from care.ids import XIAO_COUNTY, XIAO_TOWNSHIPS, id_check_char, make_id_number
+from care.ids import XIAO_COUNTY, XIAO_TOWNSHIPS, make_id_number
 from care.model import Carer, ChildRecord, Health, Parent
 
 M = TypeVar("M", bound=BaseModel)
@@ -80,6 +80,9 @@ class _FastRandom(random.Random):
 
 
 _SURNAME_TOTAL = _SURNAME_CUM[-1]
+# GB 11643 weights and check characters (see care.ids; the sequence digits weigh 8, 4, 2).
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
 
 
 class _Gen:
@@ -87,6 +90,7 @@ class _Gen:
         self.rng = _FastRandom(seed)
         self.used_ids: set[str] = set()
         self.used_sids: set[str] = set()
+        self.prefixes: dict[date, tuple[str, int]] = {}
         self.villages = {t: self._villages_for(i) for i, t in enumerate(XIAO_TOWNSHIPS)}
 
     def _villages_for(self, index: int) -> list[str]:
@@ -107,12 +111,18 @@ class _Gen:
         return first if rnd() < 0.25 else first + pool[int(rnd() * len(pool))]
 
     def id_number(self, birth: date, male: bool) -> str:
+        prefix = self.prefixes.get(birth)
+        if prefix is None:
+            # area + birth date and their weighted sum, computed once per date (hot path)
+            text = f"{XIAO_COUNTY}{birth.year:04d}{birth.month:02d}{birth.day:02d}"
+            prefix = self.prefixes[birth] = (text, sum(int(c) * w for c, w in zip(text, _WEIGHTS, strict=False)))
+        text, partial = prefix
         while True:
             seq = self.rng.randrange(0, 1000)
             if (seq % 2 == 1) != male:
                 seq = (seq + 1) % 1000
-            first17 = f"{XIAO_COUNTY}{birth.year:04d}{birth.month:02d}{birth.day:02d}{seq:03d}"
-            number = first17 + id_check_char(first17)
+            total = partial + (seq // 100) * 8 + (seq // 10 % 10) * 4 + (seq % 10) * 2
+            number = f"{text}{seq:03d}{_CHECK[total % 11]}"
             if number not in self.used_ids:
                 self.used_ids.add(number)
                 return number
