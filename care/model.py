@@ -508,14 +508,19 @@ def translate_error(err: Any) -> str:
         if not where and "：" in msg:
             return msg  # cross-field checks name their fields themselves
     else:
-        msg = str(err.get("msg", etype))
+        msg = f"取值无效（{etype}）"
     return f"{where}：{msg}" if where else msg
+
+
+def _type_name(value: Any) -> str:
+    names = {list: "列表", str: "文本", int: "整数", float: "小数", bool: "是/否", type(None): "空值", dict: "对象"}
+    return names.get(type(value), type(value).__name__)
 
 
 def parse_child(data: Any, source: str) -> ChildRecord:
     """Validate one record; every problem is listed in one RecordError naming ``source``."""
     if not isinstance(data, dict):
-        raise RecordError(source, [f"内容应为一个儿童记录（键值对象），实际为{type(data).__name__}"])
+        raise RecordError(source, [f"内容应为一个儿童记录（键值对象），实际为{_type_name(data)}"])
     try:
         return ChildRecord.model_validate(data)
     except ValidationError as err:

@@ -75,8 +75,8 @@ def test_every_bad_field_listed_in_chinese() -> None:
 
 
 def test_not_an_object() -> None:
-    assert "实际为list" in problems_of([1, 2])[0]
-    assert "实际为str" in problems_of("张三")[0]
+    assert "实际为列表" in problems_of([1, 2])[0]
+    assert "实际为文本" in problems_of("张三")[0]
 
 
 @pytest.mark.parametrize("field", ["学籍号", "学校", "年级", "姓名"])
