@@ -295,3 +295,21 @@ def test_sparse_far_cells_do_not_hang(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="行数超过上限"):
         read_roster(path)
     assert time.perf_counter() - start < 30
+
+
+def test_title_rows_above_header(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["萧县龙城镇中心小学2026年秋季留守儿童花名册"])
+    ws.merge_cells("A1:F1")
+    ws.append(["填报日期：2026年9月5日"])
+    ws.append([f"{h}*" if h == "姓名" else h for h in HEADERS])  # "姓名*" marks a required column
+    recs = synth_children(2, seed=14)
+    for r in recs:
+        ws.append(record_to_row(r))
+    path = tmp_path / "titled.xlsx"
+    wb.save(path)
+    roster = read_roster(path)
+    assert roster.errors == []
+    assert [(n, r) for n, r in roster.records] == [(4, recs[0]), (5, recs[1])]
