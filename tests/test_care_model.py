@@ -265,3 +265,29 @@ def test_synth_speed() -> None:
     elapsed = time.perf_counter() - start
     assert len(recs) == 10_000
     assert elapsed < 10, elapsed  # ~0.6 s on an idle core; generous for a shared CI machine
+
+
+@pytest.mark.parametrize("text", ["2014-03-05", "2014/3/5", "2014.3.5", "2014年3月5日", "20140305", " 2014 - 03 - 05 "])
+def test_date_formats(text: str) -> None:
+    from care.model import parse_date
+
+    assert parse_date(text) == date(2014, 3, 5)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("2014-02-30", "不是有效日期"), ("2014-13-01", "不是有效日期"), ("2023-02-29", "不是有效日期"),
+    ("05/03/2014", "格式应为"), ("三月五日", "格式应为"), ("2014-3", "格式应为"), ("9" * 100, "格式应为"),
+])
+def test_bad_dates(text: str, message: str) -> None:
+    from care.model import parse_date
+
+    with pytest.raises(ValueError, match=message):
+        parse_date(text)
+    assert any(p.startswith("出生日期：") and message in p
+               for p in problems_of(minimal(学籍号="L341322201403051234", 性别="男", 出生日期=text)))
+
+
+def test_leap_day_accepted() -> None:
+    from care.model import parse_date
+
+    assert parse_date("2024-02-29") == date(2024, 2, 29)
