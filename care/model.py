@@ -524,11 +524,25 @@ def parse_child(data: Any, source: str) -> ChildRecord:
     try:
         return ChildRecord.model_validate(data)
     except ValidationError as err:
-        problems: list[str] = []
-        for e in err.errors(include_url=False):
-            line = translate_error(e)
-            problems.extend(line.split("；") if "；" in line and not e.get("loc") else [line])
-        raise RecordError(source, problems) from None
+        problems = _problems(err)
+    # Cross-field checks (birth date / gender against the numbers) run only once every field is
+    # valid; check the identity fields alone so that those problems are listed in this round too.
+    identity = {k: data[k] for k in ("学籍号", "身份证号", "出生日期", "性别") if k in data}
+    try:
+        ChildRecord.model_validate({"姓名": "核对", "学校": "核对", "年级": "核对", **identity})
+    except ValidationError as err:
+        problems += [p for p in _problems(err, cross_only=True) if p not in problems]
+    raise RecordError(source, problems) from None
+
+
+def _problems(err: ValidationError, cross_only: bool = False) -> list[str]:
+    out: list[str] = []
+    for e in err.errors(include_url=False):
+        if cross_only and e.get("loc"):
+            continue
+        line = translate_error(e)
+        out.extend(line.split("；") if "；" in line and not e.get("loc") else [line])
+    return out
 
 
 # --- values for scans and the search index -------------------------------------------------

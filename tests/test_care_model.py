@@ -291,3 +291,12 @@ def test_leap_day_accepted() -> None:
     from care.model import parse_date
 
     assert parse_date("2024-02-29") == date(2024, 2, 29)
+
+
+def test_cross_field_problems_listed_with_field_problems() -> None:
+    problems = problems_of(minimal(性别="女", 出生日期="2014-03-06", 母亲={"电话": "123"}, 姓名=""))
+    text = "\n".join(problems)
+    assert "姓名：不能为空" in text and "母亲.电话" in text
+    assert "出生日期：2014-03-06 与学籍号中的 2014-03-05 不一致" in text
+    assert "性别：填写为“女”，但学籍号表明为“男”" in text
+    assert len(problems) == len(set(problems)) == 4
