@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -219,7 +220,11 @@ def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
         raise InputError(f"{path.name} 解压后过大（{total // 1024 // 1024} MB），疑似异常文件，已拒绝。",
                          "确认文件来源；正常花名册解压后不会超过几十 MB。")
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        with warnings.catch_warnings():
+            # Files saved by Excel/WPS often carry extensions openpyxl warns about (in English);
+            # they do not affect the cell values we read.
+            warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many kinds on malformed files
         raise InputError(f"无法读取 Excel 文件 {path.name}：{type(err).__name__}: {err}",
                          "用 Excel 或 WPS 打开检查，另存为 .xlsx 后重试。") from err
@@ -228,7 +233,13 @@ def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
         # The declared dimension can claim 1,048,576 rows × 16,384 columns for a tiny file:
         # ignore it, and never read more than MAX_COLS columns.
         ws.reset_dimensions()
-        for row in ws.iter_rows(values_only=True, max_col=MAX_COLS):
+        rows = ws.iter_rows(values_only=True, max_col=MAX_COLS)
+        while True:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                row = next(rows, None)
+            if row is None:
+                break
             yield list(row)
     except InputError:
         raise

@@ -313,3 +313,21 @@ def test_title_rows_above_header(tmp_path: Path) -> None:
     roster = read_roster(path)
     assert roster.errors == []
     assert [(n, r) for n, r in roster.records] == [(4, recs[0]), (5, recs[1])]
+
+
+def test_openpyxl_warnings_do_not_reach_the_user(tmp_path: Path) -> None:
+    # A workbook with a data-validation extension list (as Excel writes) makes openpyxl warn.
+    path = tmp_path / "ext.xlsx"
+    path.write_bytes(roster_xlsx_bytes(synth_children(2, seed=5)))
+    with zipfile.ZipFile(path) as zin:
+        items = {i.filename: zin.read(i) for i in zin.infolist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    ext = (b'<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+           b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+           b'<x14:dataValidations count="0"/></ext></extLst></worksheet>')
+    items[sheet] = items[sheet].replace(b"</worksheet>", ext)
+    with zipfile.ZipFile(path, "w") as zout:
+        for name, data in items.items():
+            zout.writestr(name, data)
+    roster = read_roster(path)  # filterwarnings=error: any leaked warning fails this test
+    assert len(roster.records) == 2 and roster.errors == []
