@@ -142,3 +142,91 @@ def care_gaps(record: ChildRecord, on: date) -> list[str]:
     if not record.village_committee:
         gaps.append("未登记村（居）委会（排查认定后应向村（居）委会通报情况）")
     return gaps
+
+
+# --- 控辍保学 (三（二）), screening (三（一）), coverage (三（七）) ---------------------------------
+
+DROPOUT_DAYS = 7  # “无故旷课一周以上”; 以上 includes the number itself (民法典第一千二百五十九条)
+DROPOUT_PERSUASIONS = 2  # “经学校两次劝返未果”
+
+
+@dataclass(frozen=True)
+class Action:
+    """A step the plan requires, with whom it goes to and why."""
+
+    step: str
+    to: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"措施": self.step, "对象": self.to, "依据": self.reason}
+
+
+def dropout_actions(absent_since: date, on: date, failed_persuasions: int,
+                    whereabouts_known: bool = True) -> list[Action]:
+    """What the school must do about an unexcused absence (控辍保学), as of ``on``."""
+    if on < absent_since:
+        raise InputError(f"日期 {on.isoformat()} 早于旷课开始日期 {absent_since.isoformat()}。", "检查日期。")
+    if failed_persuasions < 0:
+        raise InputError("劝返次数不能为负数。")
+    days = (on - absent_since).days + 1  # both the first and the current day count
+    actions = [Action("立即追问原因并采取相关措施", "学生家长或其他监护人",
+                      f"已无故旷课 {days} 天（发现学生旷课等情况要立即追问）")]
+    if not whereabouts_known:
+        actions.append(Action("学校和学生父母或其他监护人共同报告，查找下落", "乡（镇）人民政府、当地派出所",
+                              "学生具体去向不明"))
+    if days >= DROPOUT_DAYS:
+        if failed_persuasions >= DROPOUT_PERSUASIONS:
+            actions.append(Action("上报，启动劝返复学程序", "乡（镇）人民政府",
+                                  f"无故旷课一周以上（{days} 天）且经学校{failed_persuasions}次劝返未果"))
+        else:
+            actions.append(Action(f"继续劝返（已劝返 {failed_persuasions} 次；两次未果须上报乡（镇）人民政府）",
+                                  "学生家长或其他监护人", f"无故旷课一周以上（{days} 天）"))
+    return actions
+
+
+def screening_deadline(term_start: date) -> date:
+    """Last day of the screening (排查) that must happen within one week of a term's start."""
+    if term_start.month not in (2, 3, 8, 9):
+        raise InputError(f"开学日期 {term_start.isoformat()} 不在春季（3月）或秋季（9月）学期开始前后。",
+                         "实施方案：每年 3 月和 9 月开学一周内集中排查。")
+    return term_start + timedelta(days=6)
+
+
+@dataclass
+class Coverage:
+    """Figures for inspection: how many children in the dossier, and mentor coverage (must be 100%)."""
+
+    total: int = 0
+    left_behind: int = 0
+    hardship: int = 0
+    both: int = 0
+    with_mentor: int = 0
+    without_mentor: list[str] = field(default_factory=list)  # names, for the school's own follow-up
+
+    @property
+    def mentor_rate(self) -> float:
+        return 1.0 if self.total == 0 else self.with_mentor / self.total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"建档儿童": self.total, "留守儿童": self.left_behind, "困境儿童": self.hardship,
+                "留守且困境": self.both, "有帮扶教师": self.with_mentor,
+                "帮扶教师覆盖率": round(self.mentor_rate, 4), "缺帮扶教师": list(self.without_mentor)}
+
+
+def coverage(records: list[ChildRecord], on: date) -> Coverage:
+    """Coverage among the given (active) records that are 留守 or 困境 on ``on``."""
+    out = Coverage()
+    for record in records:
+        names = category_names(record, on)
+        if not names:
+            continue
+        out.total += 1
+        out.left_behind += LEFT_BEHIND in names
+        out.hardship += HARDSHIP in names
+        out.both += len(names) == 2
+        if record.mentor:
+            out.with_mentor += 1
+        else:
+            out.without_mentor.append(record.name)
+    return out

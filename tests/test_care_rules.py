@@ -155,3 +155,45 @@ def test_care_gaps() -> None:
     good = child(帮扶教师="李老师", 委托照护人={**carer, "照护能力": "良好"}, **{"村(居)委会": "后楼村民委员会"})
     assert care_gaps(good, on) == []
     assert care_gaps(child(father="在家", mother="在家"), on) == []  # not in the dossier's categories
+
+
+def test_dropout_escalation() -> None:
+    from care.rules import dropout_actions
+
+    start = date(2020, 10, 12)
+    early = dropout_actions(start, date(2020, 10, 17), failed_persuasions=2)
+    assert [a.to for a in early] == ["学生家长或其他监护人"]
+    assert "已无故旷课 6 天" in early[0].reason
+    week = dropout_actions(start, date(2020, 10, 18), failed_persuasions=1)
+    assert week[-1].step.startswith("继续劝返（已劝返 1 次") and "7 天" in week[-1].reason
+    report = dropout_actions(start, date(2020, 10, 18), failed_persuasions=2)
+    assert report[-1].to == "乡（镇）人民政府" and report[-1].step == "上报，启动劝返复学程序"
+    assert report[-1].reason == "无故旷课一周以上（7 天）且经学校2次劝返未果"
+    missing = dropout_actions(start, date(2020, 10, 13), failed_persuasions=0, whereabouts_known=False)
+    assert missing[1].to == "乡（镇）人民政府、当地派出所" and missing[1].to_dict()["依据"] == "学生具体去向不明"
+    with pytest.raises(InputError):
+        dropout_actions(start, date(2020, 10, 11), failed_persuasions=0)
+    with pytest.raises(InputError):
+        dropout_actions(start, date(2020, 10, 20), failed_persuasions=-1)
+
+
+def test_screening_deadline() -> None:
+    from care.rules import screening_deadline
+
+    assert screening_deadline(date(2026, 9, 1)) == date(2026, 9, 7)
+    assert screening_deadline(date(2026, 2, 24)) == date(2026, 3, 2)
+    with pytest.raises(InputError, match="3 月和 9 月开学一周内"):
+        screening_deadline(date(2026, 5, 1))
+
+
+def test_coverage_figures() -> None:
+    from care.rules import coverage
+
+    on = date(2020, 10, 1)
+    recs = [child(帮扶教师="李老师"), child(困境情形=["低保家庭"]), child(father="在家", mother="在家"),
+            child(father="在家", mother="在家", 困境情形=["孤儿"], 帮扶教师="王老师")]
+    cov = coverage(recs, on)
+    assert (cov.total, cov.left_behind, cov.hardship, cov.both, cov.with_mentor) == (3, 2, 2, 1, 2)
+    assert cov.without_mentor == ["王小雨"]
+    assert cov.to_dict()["帮扶教师覆盖率"] == round(2 / 3, 4)
+    assert coverage([], on).mentor_rate == 1.0
