@@ -75,7 +75,7 @@ def main() -> None:
         row("put 1,000 × 50 KB (one txn each)", f"{put_s:.2f} s", "≤ 5 s", put_s <= 5.0,
             f"({1000 / put_s:.0f} docs/s, {50 * 1000 / 1024 / put_s:.1f} MB/s)")
 
-        big = [os.urandom(20 * 1024 * 1024) for _ in range(10)]
+        big = [b"%PDF-1.7\n" + os.urandom(20 * 1024 * 1024 - 9) for _ in range(10)]
         t = time.perf_counter()
         for i, data in enumerate(big):
             arc.put_document(kind="attachment", title=f"扫描件{i}", content=data, filename=f"s{i}.pdf",
@@ -87,7 +87,21 @@ def main() -> None:
         for data in big:
             AESGCM(key).encrypt(os.urandom(12), data, b"aad")
         raw = 200 / (time.perf_counter() - t)
-        row("put 10 × 20 MB", f"{mbps:.0f} MB/s", "≥ 100 MB/s", mbps >= 100, f"(raw AES-256-GCM {raw:.0f} MB/s)")
+        import sqlite3
+
+        raw_db = sqlite3.connect(work / "raw.sqlite", isolation_level=None)
+        raw_db.execute("PRAGMA journal_mode=WAL")
+        raw_db.execute("PRAGMA synchronous=FULL")
+        raw_db.execute("CREATE TABLE t(x BLOB)")
+        t = time.perf_counter()
+        for data in big:
+            raw_db.execute("BEGIN IMMEDIATE")
+            raw_db.execute("INSERT INTO t VALUES(?)", (data,))
+            raw_db.execute("COMMIT")
+        raw_sql = 200 / (time.perf_counter() - t)
+        raw_db.close()
+        row("put 10 × 20 MB", f"{mbps:.0f} MB/s", "≥ 100 MB/s", mbps >= 100,
+            f"(raw AES-256-GCM {raw:.0f} MB/s; plain SQLite WAL insert, no crypto {raw_sql:.0f} MB/s)")
         arc.close()
 
         # verify at 10,000 documents: top up with 50 KB documents in batched transactions
@@ -109,7 +123,10 @@ def main() -> None:
         ver = time.perf_counter() - t
         size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1024 / 1024
         row(f"verify {rep.counts['documents']:,} documents", f"{ver:.1f} s", "≤ 30 s", ver <= 30.0,
-            f"({size:.0f} MB scanned, {rep.counts['scanned_values']} personal values, ok={rep.ok})")
+            f"({size:.0f} MB scanned, {rep.counts['scanned_values']} personal values, "
+            f"{len(rep.problems)} problems found)")
+        for p in rep.problems[:5]:
+            print(f"    [{p.category}] {p.obj}: {p.message}")
         arc.close()
 
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
