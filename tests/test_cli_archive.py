@@ -252,3 +252,21 @@ def test_template_use_sets_and_clears_archive_templates(arc_path: Path, runner: 
     assert r.exit_code == 2 and "未通过检查" in r.output
     with Archive.open(arc_path, user="admin", passphrase=PW) as arc:
         assert arc.get_setting("templates_dir") == b""
+
+
+def test_demo_walks_through_everything(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("GUANAI_ARCHIVE", "GUANAI_PASSPHRASE", "GUANAI_USER"):
+        monkeypatch.delenv(var, raising=False)
+    r = runner.invoke(cli, ["demo", str(tmp_path / "演示")])
+    assert r.exit_code == 0, r.output
+    for step in ("创建加密档案库", "儿童档案", "规范文书", "全文检索", "档案转接", "附件、四性检测"):
+        assert f"== {step}" in r.output, step
+    assert "—— 通过" in r.output
+    r2 = runner.invoke(cli, ["demo", str(tmp_path / "演示")])
+    assert r2.exit_code == 11 and "--force" in r2.output
+    from cli.demo import DEMO_PASSPHRASE
+
+    with Archive.open(tmp_path / "演示" / "档案库", user="admin", passphrase=DEMO_PASSPHRASE) as arc:
+        kinds = {d.kind for d in arc.list_documents()}
+        assert {"child-card", "home-visit", "leading-group-notice", "attachment"} <= kinds
+        assert len(arc.list_children()) >= 30
