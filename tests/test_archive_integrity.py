@@ -328,3 +328,27 @@ def test_backup_restore_roundtrip_property(tmp_path_factory: pytest.TempPathFact
     with Archive.open(base / "r", user="admin", passphrase=pw) as arc:
         got = [(arc.get_document(i).title, arc.read_document(i, audit=False)) for i in ids]
     assert got == [(t.strip(), c) for t, c in docs]
+
+
+def test_backup_while_another_process_writes_is_consistent(make_archive, tmp_path: Path) -> None:
+    from archive.backup import backup, restore
+
+    path, pw = make_archive()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), pw], stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        assert proc.stdout is not None
+        for _ in range(3):
+            proc.stdout.readline()  # the writer is running
+        with Archive.open(path, user="admin", passphrase=pw) as arc:
+            for i in range(2):
+                backup(arc, tmp_path / f"live{i}.gab")
+    finally:
+        proc.kill()
+        proc.communicate()
+    for i in range(2):
+        restore(tmp_path / f"live{i}.gab", tmp_path / f"r{i}")
+        with Archive.open(tmp_path / f"r{i}", user="admin", passphrase=pw) as arc:
+            rep = verify_archive(arc)
+            assert rep.ok, rep.problems
+            assert rep.counts["documents"] >= 3
