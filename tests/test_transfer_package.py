@@ -10,6 +10,7 @@ import stat
 import struct
 import warnings
 import zipfile
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -257,6 +258,87 @@ def test_bagit_library_catches_what_it_should() -> None:
     files[doc] = b"%PDF-tampered"
     with pytest.raises(IntegrityError, match="bagit"):
         pkg.validate_with_bagit(files, PID)
+
+
+def _my_copies() -> set[str]:
+    import os
+    import tempfile
+
+    base = pkg._tmp_base() or tempfile.gettempdir()
+    return {n for n in os.listdir(base) if n.startswith(f"{pkg._TMP_PREFIX}{os.getpid()}-")}
+
+
+def test_bagit_copy_is_wiped_on_success_and_on_failure() -> None:
+    before = _my_copies()
+    files = dict(read_files(bag_bytes()))
+    pkg.validate_with_bagit(files, PID)
+    assert _my_copies() == before
+    files[next(p for p in files if p.endswith(".pdf"))] = b"%PDF-tampered"
+    with pytest.raises(IntegrityError):
+        pkg.validate_with_bagit(files, PID)
+    assert _my_copies() == before  # the plaintext copy is gone even though validation failed
+
+
+def test_copy_left_by_a_killed_import_is_swept(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    pid = int(dead.stdout)
+    stale = tmp_path / f"{pkg._TMP_PREFIX}{pid}-abc"
+    (stale / PID / "data").mkdir(parents=True)
+    (stale / PID / "data" / "record.json").write_text('{"姓名": "叶莹丽"}', encoding="utf-8")
+    mine = tmp_path / f"{pkg._TMP_PREFIX}{os.getpid()}-live"  # a live owner: left alone
+    mine.mkdir()
+    other = tmp_path / "guanai-bag-notapid"
+    other.mkdir()
+    assert pkg.sweep_stale_tmpdirs(str(tmp_path)) == 1
+    assert not stale.exists() and mine.exists() and other.exists()
+
+
+def test_sigterm_during_bagit_validation_wipes_the_copy(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "inside"
+    script = f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+import bagit
+from pathlib import Path
+import test_transfer_package as t
+from archive import package as pkg
+def slow(self, **kw):
+    Path({str(marker)!r}).write_text(str(self.path))
+    time.sleep(30)
+bagit.Bag.validate = slow
+pkg.validate_with_bagit(dict(t.read_files(t.bag_bytes())), t.PID)
+"""
+    errlog = tmp_path / "stderr.txt"
+    with open(errlog, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent.parent,
+                                stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.time() + 60
+        while not marker.exists() or not marker.read_text():
+            assert proc.poll() is None, errlog.read_text()
+            assert time.time() < deadline
+            time.sleep(0.05)
+        copy = Path(marker.read_text()).parent
+        assert copy.name.startswith(pkg._TMP_PREFIX) and (copy / PID / "bagit.txt").exists()
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert not copy.exists()  # no plaintext of the bag left behind
 
 
 # ---- envelope -----------------------------------------------------------------------------------
