@@ -145,6 +145,11 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, pu
         raise InputError(f"转接类型不正确：{purpose}", "可选：转学、升学。")
     if not refs:
         raise InputError("没有指定要转出的儿童。", "列出儿童编号、学籍号或身份证号。")
+    out = Path(out)
+    if out.suffix != ".gtp":  # before any work: a 500-child package takes seconds to build
+        raise InputError(f"输出文件应以 .gtp 结尾：{out}", "例如 -o 张小明-转学.gtp")
+    if not out.parent.is_dir():
+        raise NotFoundError(f"输出目录不存在：{out.parent}", "先创建该目录，或换一个 -o 路径。")
     d = directory or require_directory(arc)
     recipient = d.lookup(to_code, "接收学校")
     me = get_identity(arc)
@@ -169,9 +174,20 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, pu
     data = seal_package(bag, package_id=package_id, created_at=created_at, purpose=purpose, sender=me,
                         recipient=recipient, children=len(items), documents=n_docs)
     del bag
-    out = Path(out)
-    if out.suffix != ".gtp":
-        raise InputError(f"输出文件应以 .gtp 结尾：{out}", "例如 -o 张小明-转学.gtp")
+    # The file first, then the record of it: a failed write (no space, no permission) leaves no
+    # "sent" package behind; a failed commit removes the file, so no package exists unrecorded.
+    atomic_write(out, data, 0o600)
+    try:
+        _record_export(arc, package_id, recipient, data, created_at, purpose, entries, n_docs)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return ExportResult(path=out, package_id=package_id, recipient=recipient, children=len(items), documents=n_docs,
+                        size=len(data), document_bytes=sum(len(x.content) for c in items for x in c.documents))
+
+
+def _record_export(arc: Archive, package_id: str, recipient: Card, data: bytes, created_at: str, purpose: str,
+                   entries: list[ChildEntry], n_docs: int) -> None:
     with arc.transaction():
         outgoing = _load(arc, OUT_SETTING)
         outgoing[package_id] = {
@@ -183,9 +199,6 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, pu
         arc.audit("transfer.export", package_id, {
             "to": recipient.code, "children": [e.id for e in entries], "documents": n_docs, "purpose": purpose,
             "sha256": outgoing[package_id]["sha256"]})
-    atomic_write(out, data, 0o600)
-    return ExportResult(path=out, package_id=package_id, recipient=recipient, children=len(items), documents=n_docs,
-                        size=len(data), document_bytes=sum(len(x.content) for c in items for x in c.documents))
 
 
 def read_mapping(path: Path) -> dict[str, str]:
@@ -479,7 +492,8 @@ def accept(arc: Archive, opened: OpenedPackage, receipt: Path | None = None) -> 
         _save(arc, HIST_SETTING, history)
         imported = _load(arc, IN_SETTING)
         imported[env.package_id] = {"sha256": opened.data_sha256, "decision": "accepted", "at": now_iso(),
-                                    "from": opened.sender.code, "children": child_ids,
+                                    "from": opened.sender.code, "from_name": opened.sender.name,
+                                    "children": child_ids,
                                     "receipt": receipt_bytes.hex()}
         _save(arc, IN_SETTING, imported)
         arc.audit("transfer.import", env.package_id, {
@@ -503,7 +517,8 @@ def reject(arc: Archive, opened: OpenedPackage, reason: str, receipt: Path | Non
         if opened.envelope.package_id in imported:
             raise StateError(f"转接包 {opened.envelope.package_id} 已处理过。", "同一转接包只能处理一次。")
         imported[opened.envelope.package_id] = {"sha256": opened.data_sha256, "decision": "rejected",
-                                                "at": now_iso(), "from": opened.sender.code, "reason": reason,
+                                                "at": now_iso(), "from": opened.sender.code,
+                                                "from_name": opened.sender.name, "reason": reason,
                                                 "receipt": receipt_bytes.hex()}
         _save(arc, IN_SETTING, imported)
         arc.audit("transfer.reject", opened.envelope.package_id,
@@ -631,5 +646,5 @@ def list_transfers(arc: Archive) -> dict[str, Any]:
     return {"outgoing": [{"package_id": k, **{x: v.get(x) for x in ("recipient", "recipient_name", "created_at",
                                                                        "purpose", "state", "retain_until")},
                           "children": len(v.get("children", []))} for k, v in out.items()],
-            "incoming": [{"package_id": k, **{x: v.get(x) for x in ("from", "decision", "at", "reason")}}
+            "incoming": [{"package_id": k, **{x: v.get(x) for x in ("from", "from_name", "decision", "at", "reason")}}
                          for k, v in inc.items()]}

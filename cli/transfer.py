@@ -7,11 +7,27 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.common import echo_json, echo_table, json_option, with_archive
+from cli.common import echo_err, echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
     from archive.directory import Directory
     from archive.store import Archive
+
+
+_DECISION = {"accepted": "已接收", "rejected": "已拒收"}
+_STATE = {"sent": "已发出，待回执", "accepted": "对方已接收", "rejected": "对方已拒收"}
+
+
+def _when(iso: str | None) -> str:
+    """ISO timestamp (UTC) -> local 'YYYY-MM-DD HH:MM' for people; unchanged when unparsable."""
+    from datetime import datetime
+
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
 
 
 def _identity(arc: Archive) -> Any:
@@ -315,7 +331,7 @@ def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None
 
 def _print_inspect(info: dict[str, Any]) -> None:
     click.echo(f"转接包：{info['file']}（{info['size']:,} 字节）")
-    click.echo(f"  编号：{info['package_id']}  类型：{info.get('purpose')}  打包时间：{info.get('created_at')}")
+    click.echo(f"  编号：{info['package_id']}  类型：{info.get('purpose')}  打包时间：{_when(info.get('created_at'))}")
     s, r = info["sender"], info["recipient"]
     click.echo(f"  发送：{s.get('name')}（{s.get('code')}）  接收：{r.get('name')}（{r.get('code')}）")
     counts = info.get("counts") or {}
@@ -323,7 +339,8 @@ def _print_inspect(info: dict[str, Any]) -> None:
     click.echo(f"  签名：{info['signature']}")
     click.echo(f"  SHA-256：{info['sha256']}")
     if info.get("imported"):
-        click.echo(f"  本校已于 {info['imported'].get('at')} 处理过（{info['imported'].get('decision')}）")
+        imp = info["imported"]
+        click.echo(f"  本校已于 {_when(imp.get('at'))} 处理过（{_DECISION.get(imp.get('decision'), imp.get('decision'))}）")
     if info.get("contents") is None:
         click.echo("  内容：已加密，仅接收学校可查看。")
         return
@@ -386,18 +403,25 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
     rpath = Path(receipt) if receipt else None
     opened = open_package(arc, Path(file), receipt=rpath, for_reject=reject_reason is not None)
     summary = opened.summary()
-    if not as_json:
-        click.echo(f"转接包 {summary['package_id']}：核验通过（签名、解密、BagIt 校验）。")
-        click.echo(f"  发送：{summary['sender']['name']}（{summary['sender']['code']}）  类型：{summary['purpose']}"
-                   f"  打包时间：{summary['created_at']}")
-        for c in summary["children"]:
-            click.echo(f"  {c['name']}（{c['student_id']}，{c.get('grade') or ''}）：文书 {len(c['documents'])} 件")
+    # under --json the summary and the question go to stderr, so stdout stays one JSON document
+    click.echo(f"转接包 {summary['package_id']}：核验通过（签名、解密、BagIt 校验）。", err=as_json)
+    click.echo(f"  发送：{summary['sender']['name']}（{summary['sender']['code']}）  类型：{summary['purpose']}"
+               f"  打包时间：{_when(summary['created_at'])}", err=as_json)
+    for c in summary["children"]:
+        click.echo(f"  {c['name']}（{c['student_id']}，{c.get('grade') or ''}）：文书 {len(c['documents'])} 件",
+                   err=as_json)
     if reject_reason is not None:
         result = reject(arc, opened, reject_reason, rpath)
     else:
-        if not yes and not click.confirm("接收以上儿童档案？", default=False):
-            click.echo("已取消，未导入任何内容。如需拒收：--reject 原因", err=True)
-            raise click.exceptions.Exit(1)
+        if not yes:
+            try:
+                agreed = click.confirm("接收以上儿童档案？", default=False, err=True)
+            except click.Abort:  # no terminal to answer (EOF) or Ctrl-C: same as "no", in Chinese
+                agreed = False
+            if not agreed:
+                echo_err("已取消，未导入任何内容，也未生成回执。",
+                         "确认接收：加 --accept --yes；拒收：--reject 原因。")
+                raise click.exceptions.Exit(1)
         result = accept(arc, opened, rpath)
     note = _catch_up_index(arc) if result.decision == "accepted" else None
     if as_json:
@@ -468,8 +492,11 @@ def transfer_list(arc: Archive, as_json: bool) -> None:
         return
     click.echo("发出：")
     echo_table([[o["package_id"][:12], f"{o.get('recipient_name')}（{o.get('recipient')}）", str(o["children"]),
-                 o.get("state") or "", o.get("created_at") or ""] for o in data["outgoing"]],
+                 _STATE.get(o.get("state") or "", o.get("state") or ""), _when(o.get("created_at"))]
+                for o in data["outgoing"]],
                ["编号", "接收学校", "人数", "状态", "时间"])
     click.echo("收到：")
-    echo_table([[i["package_id"][:12], i.get("from") or "", i.get("decision") or "", i.get("at") or ""]
+    echo_table([[i["package_id"][:12],
+                 f"{i['from_name']}（{i.get('from')}）" if i.get("from_name") else (i.get("from") or ""),
+                 _DECISION.get(i.get("decision") or "", i.get("decision") or ""), _when(i.get("at"))]
                 for i in data["incoming"]], ["编号", "发送学校", "处理", "时间"])

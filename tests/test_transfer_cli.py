@@ -143,6 +143,10 @@ def test_transfer_end_to_end_cli(scenario: Scenario, tmp_path: Path) -> None:
     assert "已标记“转出”" in out and "保留加密副本至" in out
     lst = json.loads(ok(run(s.a, PASS_A, "transfer", "list", "--json")))
     assert lst["outgoing"][0]["state"] == "accepted"
+    out = ok(run(s.a, PASS_A, "transfer", "list"))
+    assert "对方已接收" in out and "accepted" not in out
+    out = ok(run(s.b, PASS_B, "transfer", "list"))
+    assert "已接收" in out and "萧县龙城镇中心小学（3413220001）" in out and "accepted" not in out
     r = run(s.a, PASS_A, "transfer", "confirm", str(receipt))
     assert r.exit_code == 11 and "确认过" in r.output
 
@@ -202,3 +206,20 @@ def test_export_by_destination_cli(scenario: Scenario, tmp_path: Path) -> None:
     assert Path(res["path"]).parent == tmp_path / "升学"
     r = run(s.a, PASS_A, "transfer", "export", "--grade", grade, "--mapping", str(mapping))
     assert r.exit_code == 2 and "--by-destination" in r.output
+
+
+def test_import_without_an_answer_is_a_clear_cancel(scenario: Scenario, tmp_path: Path) -> None:
+    s = scenario
+    gtp = tmp_path / "p.gtp"
+    ok(run(s.a, PASS_A, "transfer", "export", s.child_ids[0], "--to", CODE_B, "-o", str(gtp)))
+    # no terminal to answer the question (EOF): a Chinese cancel with the way forward, not "Aborted!"
+    r = run(s.b, PASS_B, "transfer", "import", str(gtp))
+    assert r.exit_code == 1 and "已取消" in r.output and "--accept --yes" in r.output
+    assert "Aborted" not in r.output and not Path(str(gtp) + ".receipt").exists()
+    # --json keeps stdout one JSON document even when the question is asked and answered
+    r = CliRunner().invoke(cli, ["transfer", "import", str(gtp), "--json"], input="y\n",
+                           env={"GUANAI_ARCHIVE": str(s.b), "GUANAI_PASSPHRASE": PASS_B, "GUANAI_USER": "admin"})
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["decision"] == "accepted" and len(res["child_ids"]) == 1
+    assert "接收以上儿童档案" in r.stderr

@@ -152,6 +152,26 @@ def test_history_travels_with_the_child(scenario: Scenario, tmp_path: Path) -> N
         assert hist[r.child_ids[0]][-1]["from"] == CODE_A and hist[r.child_ids[0]][-1]["package_id"] == r.package_id
 
 
+def test_failed_export_leaves_no_sent_record(scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = scenario
+    with s.open_a() as a:
+        before = (a.get_setting(transfer.OUT_SETTING), a.generation)
+        with pytest.raises(InputError, match=".gtp"):
+            transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "p.zip")
+        with pytest.raises(NotFoundError, match="输出目录不存在"):
+            transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "no" / "p.gtp")
+
+        def disk_full(*_a: object, **_k: object) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(transfer, "atomic_write", disk_full)
+        with pytest.raises(OSError):
+            transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "p.gtp")
+        # no package recorded as sent that the receiver could never have got
+        assert (a.get_setting(transfer.OUT_SETTING), a.generation) == before
+    assert list(tmp_path.glob("*.gtp")) == []
+
+
 # ---- refusals: nothing imported -----------------------------------------------------------------
 
 
