@@ -211,7 +211,7 @@ def import_directory(arc: Archive, data: bytes, *, county_fingerprint: str | Non
                                      "请电话向县教体局核对指纹；不要导入此目录。")
         elif confirm is None or not confirm(d):
             raise StateError("未确认县教体局的密钥指纹，目录未导入。",
-                             "核对指纹后加 --yes 或 --county-fingerprint 指纹 重新导入。")
+                             "电话向县教体局核对指纹后，重新导入并回答 y，或加 --county-fingerprint 指纹。")
         first = True
     else:
         trust = json.loads(trust_raw)

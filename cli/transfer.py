@@ -198,7 +198,8 @@ def directory_publish(arc: Archive, output: str) -> None:
 @directory.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--county-fingerprint", default=None, help="县教体局密钥指纹（首次导入时核对用）。")
-@click.option("--yes", is_flag=True, help="首次导入时不再询问，信任显示的县教体局指纹。")
+@click.option("--yes", is_flag=True,
+              help="不询问。首次导入时不能代替指纹核对：须交互回答或用 --county-fingerprint。")
 @with_archive(write=True)
 def directory_import(arc: Archive, file: str, county_fingerprint: str | None, yes: bool) -> None:
     """（学校）导入县教体局发布的学校目录。
@@ -212,14 +213,19 @@ def directory_import(arc: Archive, file: str, county_fingerprint: str | None, ye
       guanai directory import 萧县学校目录.json --county-fingerprint "AB12 CD34 ..."
     """
     from archive.directory import import_directory
+    from archive.errors import InputError
     from archive.identity import group_fingerprint
 
     def ask(d: Directory) -> bool:
         click.echo(f"目录由 {d.county.name}（{d.county.code}）签发，第 {d.serial} 版。")
         click.echo(f"县教体局密钥指纹：{group_fingerprint(d.county.fingerprint)}")
-        if yes:
-            return True
-        return click.confirm("此指纹与县教体局告知的一致吗？", default=False)
+        if yes:  # trusting a county key unseen would defeat the fingerprint check (trust on first use)
+            raise InputError("首次导入县级目录时，--yes 不能代替核对县教体局密钥指纹。",
+                             "电话向县教体局核对上面的指纹后，加 --county-fingerprint 指纹 重新导入。")
+        try:
+            return click.confirm("此指纹与县教体局告知的一致吗？", default=False, err=True)
+        except click.Abort:
+            return False
 
     res = import_directory(arc, Path(file).read_bytes(), county_fingerprint=county_fingerprint, confirm=ask)
     d = res.directory

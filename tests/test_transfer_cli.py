@@ -103,6 +103,12 @@ def test_directory_import_first_trust(scenario: Scenario, tmp_path: Path) -> Non
     assert r.exit_code == 11 and "未确认县教体局的密钥指纹" in r.output
     fp = scenario.county_fp.upper()
     assert " ".join(fp[i:i + 4] for i in range(0, 64, 4)) in r.output  # shown for comparison
+    r = run(path, PASS_B, "directory", "import", d)  # no terminal: not trusted, and no "Aborted!"
+    assert r.exit_code == 11 and "未确认" in r.output and "Aborted" not in r.output
+    r = run(path, PASS_B, "directory", "import", d, "--yes")  # --yes is no fingerprint check
+    assert r.exit_code == 2 and "--county-fingerprint" in r.output
+    with Archive.open(path, user="admin", passphrase=PASS_B) as arc:
+        assert arc.get_setting("county_trust") is None
     r = run(path, PASS_B, "directory", "import", d, "--county-fingerprint", "ab" * 32)
     assert r.exit_code == 6 and "不符" in r.output
     r = run(path, PASS_B, "directory", "import", d, "--county-fingerprint", "xyz")
