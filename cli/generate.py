@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,25 +146,17 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_ref: s
     out = Path(out_dir) if out_dir else (Path(".") if no_archive else None)
     with _maybe_archive(ctx, not no_archive) as arc:
         total = _count(sources)
-        show = total > 1 and not as_json
-        with click.progressbar(length=total, label="生成文书", file=None if show else _Null()) as bar:  # type: ignore[arg-type]
+        # on stderr and only on a terminal (like `child import`): stdout stays clean for --json and pipes
+        hidden = total < 2 or as_json or not sys.stderr.isatty()
+        bar_cm: Any = click.progressbar(length=total * (2 if pdf else 1), file=sys.stderr, hidden=hidden,
+                                        label="生成文书并转换 PDF" if pdf else "生成文书")
+        with bar_cm as bar:
             result = generate_batch(arc, k.id, sources, child_ref=child_ref, pdf=pdf, out_dir=out,
                                     template_dir=templates_dir, store=not no_archive,
                                     progress=lambda n: bar.update(n))
     _report(result, as_json, stored=not no_archive)
     if result.failed:
         ctx.exit(max(f.exit_code for f in result.failed))
-
-
-class _Null:
-    def write(self, _s: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
 
 
 def _count(sources: list[Any]) -> int:
@@ -201,10 +194,14 @@ def _report(result: BatchResult, as_json: bool, *, stored: bool) -> None:
         click.echo(f"注意：{note}")
     for g in result.ok:
         where = f" → {g.out_path}" if g.out_path else ""
-        doc = f"（文档 {g.doc_id[:8]}）" if g.doc_id else ""
+        if g.pdf_path:
+            where += f"，{g.pdf_path.name}"
+        doc = f"（文档 {g.doc_id[:8]}{'，PDF ' + g.pdf_doc_id[:8] if g.pdf_doc_id else ''}）" if g.doc_id else ""
         click.echo(f"✓ {g.label}：{g.title}{doc}{where}")
-    for f in result.failed:
-        echo_err(f"{f.label}：{f.message}", f.hint)
+    shown: set[str] = set()
+    for f in result.failed:  # the same hint under every bad row of a 台账 would drown the messages
+        echo_err(f"{f.label}：{f.message}", f.hint if f.hint not in shown else None)
+        shown.add(f.hint or "")
     verb = "生成并归档" if stored else "生成"
     summary = f"{name}：{verb} {len(result.ok)} 份"
     summary += f"，失败 {len(result.failed)} 份（已跳过）。" if result.failed else "。"

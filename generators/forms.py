@@ -47,6 +47,19 @@ def normalise_text(value: str, *, multiline: bool = True) -> str:
     return value.strip()
 
 
+# 避免标签化: the words that label a child, and what may hide them inside a text ("留 守",
+# "留\u200b守"); line breaks are kept, so the end of one line and the start of the next do not
+# make a word by accident.
+LABELS: tuple[str, ...] = ("留守", "困境")
+_LABEL_GAPS = re.compile(r"[ \t\u00a0\u00ad\u2000-\u200f\u202f\u205f\u2060\u3000\ufeff]+")
+
+
+def find_labels(text: str) -> list[str]:
+    """The labelling words (留守, 困境) found in ``text``, ignoring spaces and invisible characters."""
+    bare = _LABEL_GAPS.sub("", text)
+    return [w for w in LABELS if w in bare]
+
+
 def _to_str(value: Any, multiline: bool) -> Any:
     if value is None:
         return value
@@ -182,7 +195,7 @@ class FormBase(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid", str_strip_whitespace=True)
 
     # words that label a child; documents for families or posted must not contain them
-    LABELS: ClassVar[tuple[str, ...]] = ("留守", "困境")
+    LABELS: ClassVar[tuple[str, ...]] = LABELS
 
     def context(self) -> dict[str, Any]:
         """Template context: dates as 2020年4月20日, booleans as 是/否, None as ''."""

@@ -106,7 +106,7 @@ def _from_objects(p: Path, data: Any) -> list[FormRow]:
             rows.append(FormRow(p.name, i, item))
         return rows
     raise InputError(f"{p.name} 不是表单：应为一组“字段: 值”，或多组组成的列表。",
-                     "用 `guanai form template 种类 --yaml -o 示例.yaml` 生成示例后照着填写。")
+                     "用 `guanai form template 种类代号 --yaml -o 示例.yaml` 生成示例后照着填写（种类代号见 guanai form kinds）。")
 
 
 def _column_letter(i: int) -> str:

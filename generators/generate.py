@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archive.errors import GuanaiError, InputError
-from generators.forms import FormBase, cn_date
+from generators.forms import FormBase, cn_date, find_labels
 from generators.formsio import FormRow, atomic_write, read_forms
 from generators.kinds import Kind, get_kind
 from generators.render import (
@@ -25,6 +25,7 @@ from generators.render import (
     render_isolated,
     validate,
 )
+from generators.text import visible_text
 
 if TYPE_CHECKING:
     from archive.store import Archive, ChildEntry
@@ -227,7 +228,11 @@ def generate_batch(
     progress: Callable[[int], None] | None = None,
     today: dt.date | None = None,
 ) -> BatchResult:
-    """Generate one document per form (file, Excel/CSV row, or dict); see module doc."""
+    """Generate one document per form (file, Excel/CSV row, or dict); see module doc.
+
+    ``progress(n)`` counts n forms done: one unit per form read, plus one more per form with
+    ``pdf`` (the PDF step is the long one).
+    """
     kind = get_kind(kind_id)
     result = BatchResult(kind.id)
     if store and arc is None:
@@ -312,22 +317,33 @@ def generate_batch(
     if template_note:
         result.notes.append(template_note)
 
-    # 避免标签化: a customised template could still print the words; check the output too.
+    # 避免标签化: a customised template could still print the words, in the body or in a header,
+    # footer, note or the document properties; check everything a reader sees.
     if kind.to_family:
         for it in items:
-            if it.rendered is not None and any(w in it.rendered.text for w in FormBase.LABELS):
-                it.error = Failed(it.row.label, f"生成的{kind.name}含有“留守”或“困境”字样，未保存。",
-                                  "送给家庭的文书不得给儿童贴标签：修改模板或表单中的文字。")
+            if it.rendered is None:
+                continue
+            try:
+                words = find_labels(visible_text(it.rendered.data))
+            except GuanaiError as err:
+                it.error, it.rendered = _to_failed(it.row.label, err), None
+                continue
+            if words:
+                it.error = Failed(it.row.label, f"生成的{kind.name}含有“{'”“'.join(words)}”字样，未保存。",
+                                  "送给家庭的文书不得给儿童贴标签：修改模板（含页眉、页脚、文档属性）或表单中的文字。")
                 it.rendered = None
 
     # 4. PDF (batched)
     ready = [it for it in items if it.rendered is not None and it.error is None]
     used: set[str] = set()
     names = {id(it): _unique(document_filename(kind, it.model), used) for it in ready if it.model is not None}
+    if pdf and progress and len(ready) < len(items):
+        progress(len(items) - len(ready))  # the PDF step counts one unit per form too
     if pdf and ready:
         from generators.pdf import convert_results
 
-        results = convert_results([(names[id(it)], it.rendered.data) for it in ready if it.rendered is not None])
+        results = convert_results([(names[id(it)], it.rendered.data) for it in ready if it.rendered is not None],
+                                  progress=progress)
         for it, res in zip(ready, results, strict=True):
             if res.pdf is None:
                 it.error = Failed(it.row.label, f"转换 PDF 失败：{res.error}", "检查 LibreOffice 安装；或去掉 --pdf 只生成 .docx。", 10)

@@ -28,8 +28,8 @@ import signal
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,6 +53,8 @@ MAX_BATCH = 100
 #: Refuse inputs larger than this before handing them to LibreOffice.
 MAX_DOCX_BYTES = 64 * 1024 * 1024
 MAX_RETRY_ROUNDS = 3
+#: Seconds between looks at the output directories (progress reports).
+PROGRESS_INTERVAL = 0.3
 
 INSTALL_HINT = (
     "安装 LibreOffice 与中文字体：apt-get install --no-install-recommends libreoffice-writer-nogui "
@@ -337,12 +339,24 @@ def convert_results(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     workers: int = DEFAULT_WORKERS,
+    progress: Callable[[int], None] | None = None,
 ) -> list[ConversionResult]:
     """Convert every file; one result per input, in order. Failures are per file, never raised
-    (except a missing LibreOffice, which fails everything: ExternalToolError)."""
+    (except a missing LibreOffice, which fails everything: ExternalToolError).
+
+    ``progress(n)`` is called in the calling thread as files finish (n files at a time); the
+    calls add up to the number of inputs.
+    """
     items = _load_inputs(docx_files)
     if not items:
         return []
+    reported = 0
+
+    def report(done: int) -> None:
+        nonlocal reported
+        if progress is not None and done > reported:
+            progress(done - reported)
+            reported = done
     soffice = find_soffice()
     results: list[ConversionResult | None] = [None] * len(items)
     with tempfile.TemporaryDirectory(prefix="guanai-pdf-") as tmp:
@@ -373,7 +387,12 @@ def convert_results(
                 pool.submit(_convert_chunk, soffice, [p for _, p in chunk], outdirs[w], timeout)
                 for w, chunk in enumerate(chunks)
             ]
+            # Poll the output directories for finished PDFs: one soffice call converts a whole
+            # batch, so this is the only way to show progress during it.
+            while wait(futures, timeout=PROGRESS_INTERVAL).not_done:
+                report(len(items) - len(to_convert) + sum(len(list(d.glob("*.pdf"))) for d in outdirs))
             chunk_results = [f.result() for f in futures]
+        report(len(items))
         for chunk, res in zip(chunks, chunk_results, strict=True):
             for i, path in chunk:
                 r = res[path]

@@ -332,7 +332,9 @@ def validate(kind: Kind | str, form: FormBase | Mapping[str, Any], *, source: st
         try:
             model = k.model.model_validate(dict(form))
         except ValidationError as err:
-            raise FormError(problems_from(err, k.model, source=source, row=row, columns=columns)) from None
+            raise FormError(problems_from(err, k.model, source=source, row=row, columns=columns),
+                            f"按提示改正后重试；`guanai form template {k.id} --xlsx -o 台账.xlsx`（或 --json、--yaml）"
+                            "可得到带示例的空白表单。") from None
     if k.to_family:
         check_no_labels(k, model, source=source, row=row)
     return model
@@ -340,15 +342,14 @@ def validate(kind: Kind | str, form: FormBase | Mapping[str, Any], *, source: st
 
 def check_no_labels(kind: Kind, form: FormBase, *, source: str = "表单", row: int | None = None) -> None:
     """避免标签化: documents for families/posted must not call a child 留守 or 困境."""
-    from generators.forms import Problem
+    from generators.forms import Problem, find_labels
 
     problems = []
     data = form.to_form_dict()
     for field, value in _walk(data):
-        for word in FormBase.LABELS:
-            if word in value:
-                problems.append(Problem(source, row, None, field,
-                                        f"含有“{word}”字样；{kind.name}送给家庭，不得给儿童贴“留守”“困境”标签"))
+        for word in find_labels(value):
+            problems.append(Problem(source, row, None, field,
+                                    f"含有“{word}”字样；{kind.name}送给家庭，不得给儿童贴“留守”“困境”标签"))
     if problems:
         raise FormError(problems, "改用中性的说法（如“外出务工家庭”），避免标签化。")
 

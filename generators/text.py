@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -43,3 +44,35 @@ def docx_text(data: bytes) -> str:
         return xml_text(etree.fromstring(xml, _PARSER))
     except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError) as err:
         raise InputError(f"不是可读的 .docx 文档（{err}）。", "用 Word/WPS 打开检查该文件。") from err
+
+
+# Parts a reader sees besides the body: headers, footers, notes, comments, and the document
+# properties (title, subject, keywords) that Word/WPS and PDF viewers show.
+_VISIBLE_PARTS = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes|comments)\.xml|docProps/(core|app)\.xml")
+MAX_VISIBLE_BYTES = 64 * 1024 * 1024
+
+
+def visible_text(data: bytes) -> str:
+    """Every text a reader of the .docx can see: body, headers, footers, notes, comments, properties.
+
+    One line per paragraph (or property); used to check documents for families for labelling
+    words (避免标签化), where a customised template could hide them outside the body.
+    """
+    lines: list[str] = []
+    total = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                if not _VISIBLE_PARTS.fullmatch(info.filename):
+                    continue
+                total += info.file_size
+                if total > MAX_VISIBLE_BYTES:
+                    raise InputError("文档过大，无法检查文字。", "文档各部分合计不应超过 64 MB。")
+                root = etree.fromstring(zf.read(info), _PARSER)
+                if info.filename.startswith("word/"):
+                    lines.append(xml_text(root))
+                else:
+                    lines.extend(t for el in root.iter() if isinstance(el.tag, str) and (t := (el.text or "").strip()))
+    except (zipfile.BadZipFile, etree.XMLSyntaxError) as err:
+        raise InputError(f"不是可读的 .docx 文档（{err}）。", "用 Word/WPS 打开检查该文件。") from err
+    return "\n".join(lines)

@@ -37,17 +37,41 @@ def leaf_values(value: Any) -> list[str]:
     return [str(value)]
 
 
-def patched_template(kind: str, dest_dir: Path, old: str, new: str) -> Path:
-    """A copy of a bundled template with one text replaced in word/document.xml."""
+def patched_template(kind: str, dest_dir: Path, old: str, new: str, part: str = "word/document.xml") -> Path:
+    """A copy of a bundled template with one text replaced in ``part`` (default word/document.xml)."""
     src = TEMPLATE_DIR / f"{kind}.docx"
     dest_dir.mkdir(parents=True, exist_ok=True)
     out = dest_dir / f"{kind}.docx"
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             data = zin.read(info.filename)
-            if info.filename == "word/document.xml":
+            if info.filename == part:
                 text = data.decode("utf-8")
                 assert old in text, old
                 data = text.replace(old, new, 1).encode("utf-8")
             zout.writestr(info, data)
     return out
+
+
+def pdf_facts(pdf: bytes) -> dict[str, Any]:
+    """What a printer and an archival check see: page count and sizes (mm), PDF/A output intents,
+    fonts that are not embedded (PDF/A forbids them), encryption."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    root: Any = reader.trailer["/Root"].get_object()
+    intents = [str(o.get_object().get("/S")) for o in root.get("/OutputIntents", [])]
+    sizes, not_embedded = set(), set()
+    for page in reader.pages:
+        sizes.add((round(float(page.mediabox.width) * 25.4 / 72), round(float(page.mediabox.height) * 25.4 / 72)))
+        fonts: Any = page["/Resources"].get_object().get("/Font", {})
+        for ref in fonts.get_object().values():
+            font = ref.get_object()
+            if font.get("/Subtype") == "/Type0":
+                font = font["/DescendantFonts"][0].get_object()
+            desc = font.get("/FontDescriptor")
+            desc = desc.get_object() if desc is not None else {}
+            if not any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                not_embedded.add(str(font.get("/BaseFont")))
+    return {"pages": len(reader.pages), "sizes": sizes, "intents": intents, "not_embedded": not_embedded,
+            "encrypted": reader.is_encrypted}

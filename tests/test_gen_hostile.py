@@ -190,6 +190,35 @@ def test_family_document_refuses_labels() -> None:
         validate("persuasion-notice", form)
 
 
+@pytest.mark.parametrize("value", ["留 守儿童家长", "留\u200b守", "困\u3000境家庭", "留\u00ad守"])
+def test_family_document_refuses_labels_hidden_by_spaces(value: str) -> None:
+    form = sample("entrusted-care") | {"受委托人住址": f"萧县{value}互助点"}
+    with pytest.raises(FormError, match="标签"):
+        validate("entrusted-care", form)
+
+
+def test_label_check_does_not_join_lines() -> None:
+    from generators.forms import find_labels
+
+    assert find_labels("请保留\n守护好孩子") == []  # 留 at a line end, 守 on the next line: not a word
+    assert find_labels("困 境") == ["困境"]
+
+
+@pytest.mark.parametrize(("part", "old", "new"), [
+    ("word/footer1.xml", ">第 </w:t>", ">留守儿童 第 </w:t>"),
+    ("word/footer2.xml", ">第 </w:t>", ">困境 第 </w:t>"),
+    ("docProps/core.xml", "<dc:title>劝返复学通知书", "<dc:title>留守儿童劝返复学通知书"),
+])
+def test_custom_template_hiding_labels_outside_the_body_is_caught(tmp_path: Path, part: str, old: str,
+                                                                   new: str) -> None:
+    tdir = tmp_path / "tpl"
+    patched_template("persuasion-notice", tdir, old, new, part=part)
+    res = generate_batch(None, "persuasion-notice", [sample("persuasion-notice")], template_dir=tdir, store=False,
+                         out_dir=tmp_path / "out")
+    assert not res.ok and ("留守" in res.failed[0].message or "困境" in res.failed[0].message), res.failed
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
 def test_custom_template_adding_labels_to_family_document_is_caught(tmp_path: Path) -> None:
     tdir = tmp_path / "tpl"
     patched_template("persuasion-notice", tdir, "劝返复学通知书</w:t>", "留守儿童劝返复学通知书</w:t>")

@@ -7,16 +7,19 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from gen_helpers import docx_text, leaf_values, sample
+from gen_helpers import docx_text, leaf_values, pdf_facts, sample
 from lxml import etree
 
-from generators.forms import cn_date
+from generators.forms import cn_date, find_labels
+from generators.generate import child_prefill
 from generators.kinds import KINDS
 from generators.lint import lint_docx
 from generators.render import cn_num, render, render_document
 from generators.text import docx_text as fast_text
+from generators.text import visible_text
 from templates import TEMPLATE_DIR
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -61,8 +64,26 @@ def test_official_documents_pass_gbt9704_lint(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", [k.id for k in KINDS.values() if k.to_family])
 def test_family_documents_do_not_label_children(kind: str) -> None:
-    text = docx_text(render(kind, sample(kind)))
-    assert "留守" not in text and "困境" not in text
+    # a child who is both 留守 and 困境, filled in from the record as `generate --child` does
+    from care.rules import classify
+    from care.synth import synth_children
+
+    rec = synth_children(10, seed=3)[9]
+    assert {c.name for c in classify(rec, dt.date(2020, 9, 10))} == {"留守儿童", "困境儿童"}
+    entry = SimpleNamespace(record=rec)
+    form = sample(kind) | child_prefill(KINDS[kind], entry, dt.date(2020, 9, 10))  # type: ignore[arg-type]
+    data = render(kind, form)
+    assert rec.name in docx_text(data)
+    # everything a reader sees: body, tables, headers, footers, document properties
+    seen = visible_text(data)
+    assert rec.name in seen and KINDS[kind].name in seen
+    assert find_labels(seen) == [] and "留守" not in seen and "困境" not in seen
+
+
+def test_every_family_facing_kind_is_marked() -> None:
+    # documents handed to a guardian or a village committee must be checked (避免标签化)
+    family = {k.id for k in KINDS.values() if k.to_family}
+    assert family == {"persuasion-notice", "entrusted-care"}
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -135,7 +156,7 @@ def test_render_document_text_matches_content() -> None:
 
 @pytest.mark.pdf
 def test_libreoffice_opens_every_kind_and_pdf_text_has_the_values() -> None:
-    from generators.pdf import convert_results, normalize_text, pdf_text
+    from generators.pdf import convert_results, normalize_text, pdf_text, pdfa_claim
 
     kinds = list(KINDS)
     results = convert_results([(f"{k}.docx", render(k, sample(k))) for k in kinds])
@@ -146,6 +167,14 @@ def test_libreoffice_opens_every_kind_and_pdf_text_has_the_values() -> None:
         values = [_expected(v) for v in leaf_values(sample(kind)) if len(v) >= 3][:6]
         for value in values:
             assert _bare(value) in text, f"{kind}: {value!r} missing from the PDF text"
+        # A4; forms (cards, records, notices) print on one page with the sample's data;
+        # PDF/A-2b: the claim, its output intent, every font embedded, no encryption
+        facts = pdf_facts(res.pdf)
+        assert facts["sizes"] == {(210, 297)}, (kind, facts["sizes"])
+        if not KINDS[kind].official:
+            assert facts["pages"] == 1, f"{kind}: {facts['pages']} pages"
+        assert pdfa_claim(res.pdf) == "2B", kind
+        assert facts["intents"] == ["/GTS_PDFA1"] and not facts["not_embedded"] and not facts["encrypted"], facts
 
 
 def _bare(text: str) -> str:

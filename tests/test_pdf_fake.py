@@ -38,6 +38,7 @@ for a in args:
     data = pathlib.Path(a).read_bytes()
     if b"HANG" in data:
         time.sleep(60)
+    time.sleep(float(os.environ.get("FAKE_SOFFICE_DELAY", "0")))
     if b"BAD" in data:
         sys.stderr.write("Error: source file could not be loaded\\n")
         continue
@@ -179,3 +180,15 @@ def test_lo_compat_rewrites_only_a_negative_character_grid() -> None:
         assert b"both" not in zf.read("word/document.xml")
     assert P._lo_compat(b"not a zip") == b"not a zip"
     assert P._lo_compat(b"PK\x03\x04broken") == b"PK\x03\x04broken"
+
+
+def test_progress_is_reported_while_a_batch_converts(fake_soffice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # one soffice call converts the whole batch: progress must come in steps during it, not at the end
+    monkeypatch.setenv("FAKE_SOFFICE_DELAY", "0.3")
+    monkeypatch.setattr(P, "PROGRESS_INTERVAL", 0.05)
+    steps: list[int] = []
+    items = [("broken.docx", b"not a zip")] + [(f"{i}.docx", _doc(f"ok-{i}")) for i in range(3)]
+    results = P.convert_results(items, workers=1, progress=steps.append)
+    assert [r.ok for r in results] == [False, True, True, True]
+    assert sum(steps) == len(items) and len(steps) >= 3, steps
+    assert all(n > 0 for n in steps)
