@@ -136,9 +136,32 @@ def _check_exportable(entry: ChildEntry) -> None:
                          "如确需重新转接，先由管理员用 guanai child reopen 重新启用。")
 
 
+def _pending(arc: Archive) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Children in a package that was sent and whose receipt has not been confirmed yet."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for pid, entry in _load(arc, OUT_SETTING).items():
+        if entry.get("state") == "sent":
+            for cid in entry.get("children", []):
+                out[cid] = (pid, entry)
+    return out
+
+
+def _pending_problem(entry: ChildEntry, pid: str, sent: dict[str, Any]) -> str:
+    return (f"{entry.record.name}（{entry.record.student_id}）已在转接包 {pid[:12]} 中"
+            f"（{str(sent.get('created_at', ''))[:10]} 发往 {sent.get('recipient_name', '')}），尚未收到回执")
+
+
+_PENDING_HINT = ("收到对方回执后用 guanai transfer confirm 确认；如原转接包确已丢失或作废，加 --resend 重新导出"
+                 "（原包仍可能被导入，请先与对方学校核实）。")
+
+
 def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, purpose: str = "转学",
-                   directory: Directory | None = None) -> ExportResult:
-    """Export the children named by ``refs`` (id, 学籍号 or ID number) into one package."""
+                   directory: Directory | None = None, resend: bool = False) -> ExportResult:
+    """Export the children named by ``refs`` (id, 学籍号 or ID number) into one package.
+
+    A child already in a package awaiting its receipt is refused unless ``resend``: two schools
+    must not both receive the same dossier by mistake.
+    """
     arc.require("transfer")
     arc.require("write")
     if purpose not in PURPOSES:
@@ -157,12 +180,15 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, pu
         raise InputError("接收学校就是本校。", "--to 应为对方学校的代码。")
     entries: list[ChildEntry] = []
     seen: set[str] = set()
+    pending = {} if resend else _pending(arc)
     for ref in refs:
         e = arc.get_child(ref)
         if e.id in seen:
             continue
         seen.add(e.id)
         _check_exportable(e)
+        if e.id in pending:
+            raise StateError(_pending_problem(e, *pending[e.id]) + "。", _PENDING_HINT)
         entries.append(e)
     history = _load(arc, HIST_SETTING)
     items = [_child_item(arc, e, history) for e in entries]
@@ -248,7 +274,7 @@ def read_mapping(path: Path) -> dict[str, str]:
 
 
 def export_by_destination(arc: Archive, grade: str, mapping_path: Path, out_dir: Path,
-                          echo: Callable[[str], None] | None = None) -> list[ExportResult]:
+                          echo: Callable[[str], None] | None = None, resend: bool = False) -> list[ExportResult]:
     """升学: every 在册 child of ``grade`` goes into one package per receiving school."""
     arc.require("transfer")
     mapping = read_mapping(mapping_path)
@@ -259,6 +285,7 @@ def export_by_destination(arc: Archive, grade: str, mapping_path: Path, out_dir:
     problems: list[str] = []
     groups: dict[str, list[str]] = {}
     mapped: set[str] = set()
+    pending = {} if resend else _pending(arc)
     for ref, code in mapping.items():
         e = arc.find_child(ref)
         if e is None:
@@ -273,20 +300,26 @@ def export_by_destination(arc: Archive, grade: str, mapping_path: Path, out_dir:
             problems.append(f"{ref} 的去向 {code}：{err.message}")
             continue
         mapped.add(e.id)
+        if e.id in pending:
+            problems.append(_pending_problem(e, *pending[e.id]))
+            continue
         groups.setdefault(code, []).append(e.id)
     missing = [cohort[c] for c in cohort if c not in mapped]
     for e in missing:
         problems.append(f"{e.record.name}（{e.record.student_id}）未在对照表中指定去向")
     if problems:
         shown = "；".join(problems[:8]) + (f"；……共 {len(problems)} 处" if len(problems) > 8 else "")
-        raise InputError(f"去向对照表有问题，未导出任何转接包：{shown}", "修正对照表后重试；每名在册儿童一行。")
+        hint = "修正对照表后重试；每名在册儿童一行。"
+        if any("尚未收到回执" in p for p in problems):
+            hint += _PENDING_HINT
+        raise InputError(f"去向对照表有问题，未导出任何转接包：{shown}", hint)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for code, ids in sorted(groups.items()):
         card = d.lookup(code)
         out = out_dir / f"{code}-{safe_filename(card.name)}.gtp"
-        results.append(export_package(arc, ids, code, out, purpose="升学", directory=d))
+        results.append(export_package(arc, ids, code, out, purpose="升学", directory=d, resend=resend))
         if echo:
             echo(f"  {card.name}（{code}）：{len(ids)} 名，{out}")
     return results

@@ -172,6 +172,32 @@ def test_failed_export_leaves_no_sent_record(scenario: Scenario, tmp_path: Path,
     assert list(tmp_path.glob("*.gtp")) == []
 
 
+def test_child_awaiting_a_receipt_is_not_exported_twice(scenario: Scenario, tmp_path: Path) -> None:
+    s = scenario
+    first = export(s, tmp_path, s.child_ids[:1])
+    with s.open_a() as a:
+        with pytest.raises(StateError, match="尚未收到回执") as err:
+            transfer.export_package(a, s.child_ids[:2], CODE_B, tmp_path / "again.gtp")
+        assert "--resend" in (err.value.hint or "")
+        assert not (tmp_path / "again.gtp").exists()
+        grade = a.get_child(s.child_ids[0]).record.grade
+        cohort = [c.record.student_id for c in a.list_children() if c.record.grade == grade and c.status == "在册"]
+        mapping = tmp_path / "去向.csv"
+        mapping.write_text("".join(f"{k},{CODE_B}\n" for k in cohort), encoding="utf-8")
+        with pytest.raises(InputError, match="尚未收到回执"):
+            transfer.export_by_destination(a, grade, mapping, tmp_path / "升学")
+        # an explicit resend (the first package was lost) is allowed
+        transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "again.gtp", resend=True)
+    # once the receipt says "rejected", the child can go elsewhere without --resend
+    with s.open_b() as b:
+        transfer.reject(b, transfer.open_package(b, first, for_reject=True), "未报到")
+        transfer.reject(b, transfer.open_package(b, tmp_path / "again.gtp", for_reject=True), "未报到")
+    with s.open_a() as a:
+        transfer.confirm(a, first.with_name(first.name + ".receipt"))
+        transfer.confirm(a, tmp_path / "again.gtp.receipt")
+        transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "third.gtp")
+
+
 # ---- refusals: nothing imported -----------------------------------------------------------------
 
 
