@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from care.roster import read_roster, roster_xlsx_bytes
+from care.roster import parse_roster, roster_xlsx_bytes
 from care.rules import classify
 from care.synth import SCENARIOS, example_record, synth_children
 
@@ -31,10 +31,11 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
     echo(f"登记儿童 {len(ids)} 名（合成数据：身份证校验码有效，萧县各乡镇村庄；覆盖 {len(SCENARIOS)} 种情形）。")
 
     roster_path = Path(workdir) / "花名册-示例.xlsx"
-    atomic_write(roster_path, _roster_with_one_typo(for_roster))
+    roster_bytes = _roster_with_one_typo(for_roster)
+    atomic_write(roster_path, roster_bytes)
     echo(f"写出花名册 {roster_path.name}（{len(for_roster)} 行 + 模板示例行，带下拉选项；"
          "故意把一行的身份证号末位写错）。")
-    roster = read_roster(roster_path)
+    roster = parse_roster(roster_bytes, roster_path.name)
     with arc.transaction():
         for _row, rec in roster.records:
             arc.add_child(rec)

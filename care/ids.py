@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -74,7 +75,8 @@ class IdInfo:
 
 
 def normalize_id(value: str) -> str:
-    return value.strip().replace(" ", "").upper()
+    # NFKC: digits and letters typed with a full-width input method (３４１３…Ｘ) become ASCII.
+    return "".join(unicodedata.normalize("NFKC", value).split()).upper()
 
 
 def _parse_ymd(text: str, what: str) -> date:
@@ -158,7 +160,7 @@ def parse_student_id(value: str, today: date | None = None) -> StudentIdInfo:
 
 def normalize_phone(value: str) -> str:
     """Validate a mobile (11 digits) or landline (区号-号码[-分机]) number; return it normalised."""
-    text = value.strip()
+    text = unicodedata.normalize("NFKC", value).strip()
     for ch in " \u3000()（）":
         text = text.replace(ch, "")
     text = text.replace("—", "-").replace("－", "-")

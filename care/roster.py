@@ -1,20 +1,22 @@
-"""Rosters (花名册 / 台账): read .xlsx / .csv, one row per child; write the roster template.
+"""Rosters (花名册 / 台账): parse .xlsx / .csv bytes, one row per child; write the roster template.
 
-Reading keeps every good row and reports every bad row with its row number and reason. The
-file is checked before parsing: size, and for .xlsx the zip's uncompressed size and ratio
-(a small file must not expand into gigabytes).
+Parsing keeps every good row and reports every bad row with its row number and reason. The
+bytes are checked before parsing: size, and for .xlsx the zip's uncompressed size and ratio
+(a small file must not expand into gigabytes). No file I/O here (DESIGN.md: ``care/`` does no
+I/O): the CLI reads the file and passes its bytes.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from archive.errors import InputError
@@ -90,8 +92,12 @@ COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("状态", ("状态",)),
     ("备注", ("备注",)),
 ]
+# The headers of the 学籍 export and the official 登记表 named by the issue: recognised and asked for
+# (a missing one is reported as a warning: without 父亲状况 / 母亲状况 no child can be classified 留守).
 REQUIRED_HEADERS = ("姓名", "性别", "民族", "身份证号", "学籍号", "学校", "年级", "班级", "户籍所在地",
                     "现居住地", "困境情形", "父亲状况", "母亲状况")
+# Without these a row cannot become a record at all (学校 may come from the caller's defaults).
+ESSENTIAL_HEADERS = ("姓名", "学籍号", "学校", "年级")
 # Other spellings found in 学籍 exports and hand-made sheets.
 HEADER_ALIASES: dict[str, str] = {
     "户籍地": "户籍所在地", "户口所在地": "户籍所在地", "户籍地址": "户籍所在地",
@@ -100,6 +106,18 @@ HEADER_ALIASES: dict[str, str] = {
     "全国学籍号": "学籍号", "学籍号码": "学籍号", "学生姓名": "姓名", "班别": "班级",
     "现住址": "现居住地", "家庭住址": "现居住地", "困境类型": "困境情形", "困境儿童类型": "困境情形",
     "父亲情况": "父亲状况", "母亲情况": "母亲状况", "健康状况": "身体状况", "帮扶责任人": "帮扶教师",
+    # 全国中小学生学籍信息管理系统 export and county 登记表 variants
+    "身份证件号码": "身份证号", "学生身份证号": "身份证号", "儿童身份证号": "身份证号",
+    "学校名称": "学校", "就读学校": "学校", "所在学校": "学校", "所在年级": "年级", "就读年级": "年级",
+    "所在班级": "班级", "班级名称": "班级", "出生年月": "出生日期", "出生年月日": "出生日期",
+    "就读方式": "是否寄宿", "是否住校": "是否寄宿", "是否寄宿生": "是否寄宿", "现居住地址": "现居住地",
+    "居住地址": "现居住地", "户籍所在地址": "户籍所在地", "所在村(居)委会": "村(居)委会",
+    "所属村(居)委会": "村(居)委会", "村(社区)": "村(居)委会", "困境类别": "困境情形",
+    "困境儿童类别": "困境情形", "困境儿童情形": "困境情形", "父亲务工地点": "父亲务工地",
+    "父亲外出务工地点": "父亲务工地", "母亲务工地点": "母亲务工地", "母亲外出务工地点": "母亲务工地",
+    "父亲联系电话": "父亲电话", "母亲联系电话": "母亲电话", "监护人联系电话": "监护人电话",
+    "委托照护人联系电话": "委托照护人电话", "与监护人关系": "监护人关系", "帮扶教师姓名": "帮扶教师",
+    "结对帮扶教师": "帮扶教师", "帮扶教师联系电话": "帮扶教师电话",
 }
 _PATHS = dict(COLUMNS)
 
@@ -136,20 +154,29 @@ class Roster:
     errors: list[RowError] = field(default_factory=list)
     skipped_examples: int = 0
     total_rows: int = 0
+    missing_columns: list[str] = field(default_factory=list)  # of REQUIRED_HEADERS (a warning)
 
 
 def _norm_header(value: Any) -> str:
-    text = "" if value is None else str(value)
-    text = "".join(text.split()).replace("（", "(").replace("）", ")").replace("*", "").replace("＊", "")
+    text = "" if value is None else unicodedata.normalize("NFKC", str(value))  # full-width （） ＊ Ａ
+    text = "".join(text.split()).replace("*", "")
     if text in _PATHS:
         return text
     return HEADER_ALIASES.get(text, HEADER_ALIASES.get(text.replace("(", "（").replace(")", "）"), text))
+
+
+_EXCEL_EPOCH = date(1899, 12, 30)
+_SCIENTIFIC = re.compile(r"^\s*\d(\.\d+)?[eE]\+?\d+\s*$")
 
 
 def _cell_value(header: str, value: Any) -> Any:
     """Excel cell -> the value the model expects; raises ValueError for lossy cells."""
     if value is None:
         return None
+    if header == "出生日期" and isinstance(value, int | float) and not isinstance(value, bool) \
+            and 1 <= value < 110_000 and float(value).is_integer():
+        # A date typed into a "常规" (General) cell is stored as its Excel serial number.
+        return (_EXCEL_EPOCH + timedelta(days=int(value))).isoformat()
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, datetime):
@@ -170,6 +197,10 @@ def _cell_value(header: str, value: Any) -> Any:
     text = str(value)
     if len(text) > MAX_CELL:
         raise ValueError(f"{header}：单元格内容过长（{len(text)} 个字符）")
+    if "身份证号" in header and _SCIENTIFIC.match(text):
+        # A CSV saved from a numeric Excel cell: "3.41322E+17" — the digits are gone.
+        raise ValueError(f"{header}：“{text.strip()}”是科学计数法，18位号码已丢失；"
+                         "请在 Excel 中把该列设为“文本”后重新填写号码")
     return text
 
 
@@ -195,38 +226,35 @@ def row_to_data(headers: list[str], values: list[Any]) -> tuple[dict[str, Any], 
     return data, problems
 
 
-def _check_size(path: Path) -> int:
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise InputError(f"无法读取花名册 {path}：{err.strerror}", "检查文件路径。") from err
+def check_roster_size(size: int, name: str) -> None:
+    """Refuse a roster larger than MAX_FILE_BYTES (callers check before reading the file)."""
     if size > MAX_FILE_BYTES:
-        raise InputError(f"花名册 {path.name} 过大（{size // 1024 // 1024} MB，上限 {MAX_FILE_BYTES // 1024 // 1024} MB）。",
+        raise InputError(f"花名册 {name} 过大（{size // 1024 // 1024} MB，上限 {MAX_FILE_BYTES // 1024 // 1024} MB）。",
                          "把花名册拆分为几个文件分别导入。")
-    return size
 
 
-def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
+def _xlsx_rows(raw: bytes, name: str) -> Iterator[list[Any]]:
     import openpyxl
 
-    size = _check_size(path)
+    size = len(raw)
+    check_roster_size(size, name)
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             total = sum(i.file_size for i in zf.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as err:
-        raise InputError(f"{path.name} 不是有效的 Excel（.xlsx）文件：{err}",
+        raise InputError(f"{name} 不是有效的 Excel（.xlsx）文件：{err}",
                          "用 Excel 或 WPS 打开后“另存为” .xlsx；旧的 .xls 格式请先另存为 .xlsx。") from err
     if total > MAX_UNCOMPRESSED or total > max(size, 1) * MAX_RATIO:
-        raise InputError(f"{path.name} 解压后过大（{total // 1024 // 1024} MB），疑似异常文件，已拒绝。",
+        raise InputError(f"{name} 解压后过大（{total // 1024 // 1024} MB），疑似异常文件，已拒绝。",
                          "确认文件来源；正常花名册解压后不会超过几十 MB。")
     try:
         with warnings.catch_warnings():
             # Files saved by Excel/WPS often carry extensions openpyxl warns about (in English);
             # they do not affect the cell values we read.
             warnings.simplefilter("ignore")
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many kinds on malformed files
-        raise InputError(f"无法读取 Excel 文件 {path.name}：{type(err).__name__}: {err}",
+        raise InputError(f"无法读取 Excel 文件 {name}：{type(err).__name__}: {err}",
                          "用 Excel 或 WPS 打开检查，另存为 .xlsx 后重试。") from err
     try:
         ws = wb["花名册"] if "花名册" in wb.sheetnames else wb.worksheets[0]
@@ -244,7 +272,7 @@ def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
     except InputError:
         raise
     except Exception as err:
-        raise InputError(f"读取 Excel 文件 {path.name} 时出错：{type(err).__name__}: {err}",
+        raise InputError(f"读取 Excel 文件 {name} 时出错：{type(err).__name__}: {err}",
                          "用 Excel 或 WPS 打开检查，另存为 .xlsx 后重试。") from err
     finally:
         wb.close()
@@ -260,37 +288,39 @@ def decode_csv(raw: bytes) -> str:
         return raw.decode("gb18030")
 
 
-def _csv_rows(path: Path) -> Iterator[list[Any]]:
-    _check_size(path)
-    raw = path.read_bytes()
+def _csv_rows(raw: bytes, name: str) -> Iterator[list[Any]]:
+    check_roster_size(len(raw), name)
     try:
         text = decode_csv(raw)
     except UnicodeDecodeError as err:
-        raise InputError(f"{path.name} 的编码无法识别（既不是 UTF-8 也不是 GB18030）。",
+        raise InputError(f"{name} 的编码无法识别（既不是 UTF-8 也不是 GB18030）。",
                          "在 Excel/WPS 中另存为“CSV UTF-8”。") from err
     if "\x00" in text:
-        raise InputError(f"{path.name} 含有空字符，不是文本格式的 CSV。", "确认文件是 CSV 而不是 Excel 或其他二进制文件。")
+        raise InputError(f"{name} 含有空字符，不是文本格式的 CSV。", "确认文件是 CSV 而不是 Excel 或其他二进制文件。")
     csv.field_size_limit(MAX_CELL + 1)
     try:
         for row in csv.reader(io.StringIO(text, newline="")):
             yield [c[1:] if c.startswith("'") and c[1:].startswith(_FORMULA_START) else c for c in row]
     except csv.Error as err:
-        raise InputError(f"{path.name} 不是有效的 CSV：{err}", "检查引号是否成对，或另存为 .xlsx 后导入。") from err
+        raise InputError(f"{name} 不是有效的 CSV：{err}", "检查引号是否成对，或另存为 .xlsx 后导入。") from err
 
 
-def read_roster(path: str | Path, progress: Callable[[int], None] | None = None) -> Roster:
-    """Read a roster; good rows become records, bad rows are reported with row numbers."""
-    path = Path(path)
-    suffix = path.suffix.lower()
+def parse_roster(raw: bytes, name: str, progress: Callable[[int], None] | None = None,
+                 defaults: dict[str, str] | None = None) -> Roster:
+    """Parse a roster file's bytes (``name`` gives the format by its suffix); good rows become
+    records, bad rows are reported with row numbers. ``defaults`` fill top-level fields a row
+    leaves empty or the sheet lacks (e.g. {"学校": the archive's school name})."""
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if suffix in (".xlsx", ".xlsm"):
-        rows = _xlsx_rows(path)
+        rows = _xlsx_rows(raw, name)
     elif suffix in (".csv", ".txt"):
-        rows = _csv_rows(path)
+        rows = _csv_rows(raw, name)
     elif suffix == ".xls":
-        raise InputError(f"{path.name} 是旧版 .xls 格式，不支持。", "用 Excel 或 WPS 打开后“另存为” .xlsx 再导入。")
+        raise InputError(f"{name} 是旧版 .xls 格式，不支持。", "用 Excel 或 WPS 打开后“另存为” .xlsx 再导入。")
     else:
-        raise InputError(f"{path.name}：不支持的花名册格式“{suffix or '无扩展名'}”。", "请使用 .xlsx 或 .csv 文件。")
-    roster = Roster(source=path.name)
+        raise InputError(f"{name}：不支持的花名册格式“{suffix or '无扩展名'}”。", "请使用 .xlsx 或 .csv 文件。")
+    defaults = {k: v for k, v in (defaults or {}).items() if v}
+    roster = Roster(source=name)
     headers: list[str] | None = None
     header_row = 0
     seen: dict[str, int] = {}
@@ -301,17 +331,19 @@ def read_roster(path: str | Path, progress: Callable[[int], None] | None = None)
             cells = [_norm_header(v) for v in values]
             if "姓名" in cells and ("学籍号" in cells or "身份证号" in cells):
                 headers, header_row = cells, number
-                _check_headers(path.name, headers, number)
+                roster.missing_columns = _check_headers(name, headers, number, defaults)
             elif number >= 10:
-                raise InputError(f"{path.name}：前10行中未找到表头（至少需要“姓名”和“学籍号”列）。",
+                raise InputError(f"{name}：前10行中未找到表头（至少需要“姓名”和“学籍号”列）。",
                                  "用 guanai child template --xlsx -o 花名册模板.xlsx 生成模板，按模板填写。")
             continue
         if number - header_row > MAX_ROWS:
-            raise InputError(f"{path.name}：行数超过上限 {MAX_ROWS}。", "把花名册拆分为几个文件分别导入。")
+            raise InputError(f"{name}：行数超过上限 {MAX_ROWS}。", "把花名册拆分为几个文件分别导入。")
         if not any(values) or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
         roster.total_rows += 1
         data, problems = row_to_data(headers, values)
+        for field_name, default in defaults.items():
+            data.setdefault(field_name, default)
         if data.get("备注") == EXAMPLE_MARK:
             roster.skipped_examples += 1
             roster.total_rows -= 1
@@ -338,19 +370,22 @@ def read_roster(path: str | Path, progress: Callable[[int], None] | None = None)
                 seen[key] = number
         roster.records.append((number, record))
     if headers is None:
-        raise InputError(f"{path.name}：文件为空或没有表头。",
+        raise InputError(f"{name}：文件为空或没有表头。",
                          "用 guanai child template --xlsx -o 花名册模板.xlsx 生成模板，按模板填写。")
     return roster
 
 
-def _check_headers(name: str, headers: list[str], row: int) -> None:
-    missing = [h for h in REQUIRED_HEADERS if h not in headers]
+def _check_headers(name: str, headers: list[str], row: int, defaults: dict[str, str]) -> list[str]:
+    """Refuse a header without the essential columns; return the missing recommended ones."""
+    missing = [h for h in ESSENTIAL_HEADERS if h not in headers and h not in defaults]
     if missing:
-        raise InputError(f"{name} 第{row}行表头缺少列：{'、'.join(missing)}。",
-                         "表头须包含：" + "、".join(REQUIRED_HEADERS) + "（可用 guanai child template --xlsx 生成模板）。")
+        raise InputError(f"{name} 第{row}行表头缺少必备列：{'、'.join(missing)}。",
+                         "表头至少须有：" + "、".join(ESSENTIAL_HEADERS) + "；建议包含："
+                         + "、".join(REQUIRED_HEADERS) + "（可用 guanai child template --xlsx 生成模板）。")
     dups = sorted({h for h in headers if h and headers.count(h) > 1 and h in _PATHS})
     if dups:
         raise InputError(f"{name} 第{row}行表头有重复的列：{'、'.join(dups)}。", "删除重复的列后重试。")
+    return [h for h in REQUIRED_HEADERS if h not in headers and h not in defaults]
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -551,14 +586,6 @@ def records_from_data(data: Any, name: str) -> list[ChildRecord]:
     return out
 
 
-def read_record_file(path: str | Path) -> list[ChildRecord]:
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_RECORD_FILE:
-            raise InputError(f"{path.name} 过大（{size // 1024} KB，上限 {MAX_RECORD_FILE // 1024 // 1024} MB）。",
-                             "一个儿童记录不会这么大；检查是否选错了文件。")
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InputError(f"无法读取 {path}：{err.strerror}", "检查文件路径。") from err
-    return records_from_data(parse_record_bytes(raw, path.name), path.name)
+def read_record_bytes(raw: bytes, name: str) -> list[ChildRecord]:
+    """The records of a .json / .yaml file's bytes (one object or a list), every one validated."""
+    return records_from_data(parse_record_bytes(raw, name), name)

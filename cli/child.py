@@ -41,13 +41,30 @@ def _reason(value: str) -> str:
     return text
 
 
-def _load_records(file: str) -> list[ChildRecord]:
-    from care.roster import parse_record_bytes, read_record_file, records_from_data
-
+def _read_file(file: str, limit: int, what: str) -> tuple[bytes, str]:
+    """The bytes of FILE (or stdin for "-") and a display name; at most ``limit`` bytes are read."""
     if file == "-":
-        raw = sys.stdin.buffer.read(4 * 1024 * 1024)
-        return records_from_data(parse_record_bytes(raw, "标准输入.yaml"), "标准输入")
-    return read_record_file(file)
+        raw = sys.stdin.buffer.read(limit + 1)
+        name = "标准输入.yaml"
+    else:
+        path = Path(file)
+        try:
+            with path.open("rb") as fh:
+                raw = fh.read(limit + 1)
+        except OSError as err:
+            raise InputError(f"无法读取{what} {file}：{err.strerror}", "检查文件路径。") from err
+        name = path.name
+    if len(raw) > limit:
+        raise InputError(f"{what} {name} 过大（上限 {limit // 1024 // 1024} MB）。",
+                         "检查是否选错了文件；花名册过大时拆分为几个文件分别导入。")
+    return raw, name
+
+
+def _load_records(file: str) -> list[ChildRecord]:
+    from care.roster import MAX_RECORD_FILE, read_record_bytes
+
+    raw, name = _read_file(file, MAX_RECORD_FILE, "儿童记录文件")
+    return read_record_bytes(raw, "标准输入" if file == "-" else name)
 
 
 def _categories(record: ChildRecord, on: date) -> list[str]:
@@ -120,15 +137,19 @@ def import_cmd(arc: Archive, file: str, check_only: bool, as_json: bool) -> None
 
     逐行报告有错误的行（行号与原因），其余行在一个事务中全部导入；
     只要有一行出错，命令以非零状态退出。CSV 可为 UTF-8（含 BOM）或 GB18030 编码。
+    可直接导入学籍系统导出表或登记表（表头如 姓名、性别、民族、身份证号、学籍号、
+    学校、年级、班级、户籍所在地、现居住地、困境情形、父亲状况、母亲状况；
+    表格上方的标题行会自动跳过）；没有“学校”列时填本档案库的学校。
 
     \b
     示例：
       guanai child import 2026秋季花名册.xlsx
       guanai child import 花名册.csv --check
     """
-    from care.roster import RowError, read_roster
+    from care.roster import MAX_FILE_BYTES, RowError, parse_roster
 
-    roster = read_roster(file)
+    raw, name = _read_file(file, MAX_FILE_BYTES, "花名册")
+    roster = parse_roster(raw, name, defaults={"学校": arc.info.school_name})
     good: list[tuple[int, ChildRecord]] = []
     errors = list(roster.errors)
     for row, rec in roster.records:
@@ -156,9 +177,13 @@ def import_cmd(arc: Archive, file: str, check_only: bool, as_json: bool) -> None
                     bar.update(1)
     if as_json:
         echo_json({"文件": roster.source, "数据行": roster.total_rows, "已导入": stored,
-                   "可导入": len(good), "跳过示例行": roster.skipped_examples,
+                   "可导入": len(good), "跳过示例行": roster.skipped_examples, "缺少的列": roster.missing_columns,
                    "错误": [{"行": e.row, "原因": e.message} for e in errors]})
     else:
+        if roster.missing_columns:
+            click.echo(f"注意：花名册没有以下列，这些信息为空：{'、'.join(roster.missing_columns)}。"
+                       + ("没有父亲状况、母亲状况时无法判定留守儿童，请用 guanai child update 补充。"
+                          if {"父亲状况", "母亲状况"} & set(roster.missing_columns) else ""), err=True)
         for e in errors:
             click.echo(f"第{e.row}行：{e.message}")
         if roster.skipped_examples:
@@ -358,18 +383,11 @@ def update(arc: Archive, ref: str, file: str) -> None:
       （改动.yaml 内容如：  父亲: {状况: 在家}）
     """
     from care.model import parse_child
-    from care.roster import parse_record_bytes
+    from care.roster import MAX_RECORD_FILE, parse_record_bytes
 
     entry = arc.get_child(ref)
     _check_open(entry, "修改")
-    if file == "-":
-        raw, name = sys.stdin.buffer.read(4 * 1024 * 1024), "标准输入.yaml"
-    else:
-        path = Path(file)
-        try:
-            raw, name = path.read_bytes(), path.name
-        except OSError as err:
-            raise InputError(f"无法读取 {file}：{err.strerror}", "检查文件路径。") from err
+    raw, name = _read_file(file, MAX_RECORD_FILE, "儿童记录文件")
     patch = parse_record_bytes(raw, name)
     if not isinstance(patch, dict):
         raise InputError(f"{name} 应为一个儿童记录（键值对象）。", "如：父亲: {状况: 在家}")

@@ -7,7 +7,12 @@ from pathlib import Path
 
 from archive.store import Archive
 from care.demo import DIRECT, ROSTER, run_demo
-from care.roster import read_roster
+from care.roster import Roster, parse_roster
+
+
+def read_roster(path: Path) -> Roster:
+    """The CLI's way: the file's bytes and its name."""
+    return parse_roster(Path(path).read_bytes(), Path(path).name)
 
 
 def test_run_demo(make_archive: Callable[..., tuple[Path, str]], tmp_path: Path) -> None:

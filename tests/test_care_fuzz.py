@@ -12,13 +12,20 @@ from hypothesis import strategies as st
 from archive.errors import InputError
 from care.model import ChildRecord, RecordError, parse_child
 from care.roster import (
+    Roster,
     parse_record_bytes,
-    read_roster,
+    parse_roster,
     records_from_data,
     roster_csv_bytes,
     roster_xlsx_bytes,
 )
 from care.synth import example_dict, synth_children
+
+
+def read_roster(path: Path) -> Roster:
+    """The CLI's way: the file's bytes and its name."""
+    return parse_roster(Path(path).read_bytes(), Path(path).name)
+
 
 _FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -77,7 +77,8 @@ def test_wrong_check_digit_message_names_expected() -> None:
         ("340524800101001", "15位旧号码"),
         ("34052419800101001Y", "最后一位为数字或 X"),
         ("X4052419800101001X", "前17位应为数字"),
-        ("３４０５２４１９８００１０１００１Ｘ", "前17位应为数字"),  # full-width digits
+        ("\u0663\u0664\u0660\u0665\u0662\u0664\u0661\u0669\u0668\u0660\u0660\u0661\u0660\u0661\u0660\u0660\u0661X",
+         "前17位应为数字"),  # Arabic-Indic digits (full-width ones are normalised)
         ("990524198001010016", "地址码"),
         ("340524198002300010", "不是有效日期"),  # 30 February
         ("340524179912310010", "早于1800年"),
@@ -158,7 +159,7 @@ def test_valid_phones(value: str, expected: str) -> None:
         ("5012345", "电话号码"),
         ("0557-0012345", "电话号码"),
         ("电话13805571234", "只能包含数字"),
-        ("１３８０５５７１２３４", "只能包含数字"),
+        ("\u0661\u0663\u0668\u0660\u0665\u0665\u0667\u0661\u0662\u0663\u0664", "只能包含数字"),
         ("138O5571234", "手机号码"),
         ("abc", "电话号码"),
     ],
@@ -171,3 +172,12 @@ def test_bad_phones(value: str, message: str) -> None:
 def test_township_list() -> None:
     assert len(XIAO_TOWNSHIPS) == 23 and len(set(XIAO_TOWNSHIPS)) == 23
     assert "龙城镇" in XIAO_TOWNSHIPS and "孙圩子乡" in XIAO_TOWNSHIPS
+
+
+def test_full_width_input_normalised() -> None:
+    full = str.maketrans("0123456789XGL-", "０１２３４５６７８９ＸＧＬ－")
+    assert parse_id_number("11010519491231002X".translate(full)).number == "11010519491231002X"
+    assert parse_id_number(" 11010519491231002x\t").number == "11010519491231002X"
+    assert parse_student_id("G34052419800101001X".translate(full)).number == "G34052419800101001X"
+    assert normalize_phone("１３８０５５７１２３４") == "13805571234"
+    assert normalize_phone("０５５７－５０１２３４５") == "0557-5012345"

@@ -208,6 +208,34 @@ def test_hypothesis_round_trip(seed: int, name: str, notes: str | None, hardship
     again = parse_child(json.loads(json.dumps(out, ensure_ascii=False)), "h")
     assert again == rec
     assert again.to_json_dict() == out
+    trusted = ChildRecord.from_trusted(json.loads(json.dumps(out, ensure_ascii=False)))
+    assert trusted == rec and trusted.to_json_dict() == out
+
+
+def test_from_trusted_equals_validated() -> None:
+    recs = synth_children(60, seed=11) + [example_record()]
+    for rec in recs:
+        data = json.loads(json.dumps(rec.to_json_dict(), ensure_ascii=False))
+        got = ChildRecord.from_trusted(data)
+        assert got == rec
+        assert got.model_dump() == rec.model_dump() and got.to_json_dict() == data
+        assert got.model_fields_set == ChildRecord.model_validate(data).model_fields_set
+        assert classify(got, date(2026, 9, 1)) == classify(rec, date(2026, 9, 1))
+    # defaults (default factories too) are filled like validation does, and not shared
+    minimal = {"姓名": "张三", "学籍号": "G34052419800101001X", "学校": "某校", "年级": "三年级",
+               "出生日期": "1980-01-01", "性别": "男"}
+    a, b = ChildRecord.from_trusted(minimal), ChildRecord.from_trusted(minimal)
+    assert a == ChildRecord.model_validate(minimal)
+    a.hardship.append("孤儿")
+    assert b.hardship == []
+
+
+def test_from_trusted_refuses_unknown_keys() -> None:
+    data = {**example_record().to_json_dict(), "未来字段": 1}
+    with pytest.raises(KeyError):
+        ChildRecord.from_trusted(data)
+    with pytest.raises(KeyError):
+        ChildRecord.from_trusted({**example_record().to_json_dict(), "父亲": {"未来字段": 1}})
 
 
 def test_personal_values_and_search_fields() -> None:

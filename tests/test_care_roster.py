@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -16,15 +17,22 @@ from care.roster import (
     COLUMNS,
     EXAMPLE_MARK,
     REQUIRED_HEADERS,
+    Roster,
     parse_record_bytes,
-    read_record_file,
-    read_roster,
+    parse_roster,
+    read_record_bytes,
     record_to_row,
     records_from_data,
     roster_csv_bytes,
     roster_xlsx_bytes,
 )
 from care.synth import example_dict, example_record, synth_children
+
+
+def read_roster(path: Path) -> Roster:
+    """The CLI's way: the file's bytes and its name."""
+    return parse_roster(Path(path).read_bytes(), Path(path).name)
+
 
 HEADERS = [h for h, _ in COLUMNS]
 
@@ -113,11 +121,94 @@ def test_minimal_headers_and_aliases(tmp_path: Path) -> None:
     assert got.household_address == "萧县龙城镇"
 
 
-def test_missing_required_headers(tmp_path: Path) -> None:
-    headers = ["姓名", "学籍号", "学校", "年级"]
+def test_missing_essential_headers_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
-        read_roster(write_xlsx(tmp_path / "h.xlsx", [], headers))
-    assert "表头缺少列" in exc.value.message and "父亲状况" in exc.value.message
+        read_roster(write_xlsx(tmp_path / "h.xlsx", [], ["姓名", "学籍号", "班级"]))
+    assert "表头缺少必备列：学校、年级" in exc.value.message
+    assert exc.value.hint is not None and "父亲状况" in exc.value.hint
+
+
+def test_missing_recommended_headers_are_a_warning(tmp_path: Path) -> None:
+    rec = synth_children(1, seed=8)[0]
+    roster = read_roster(write_xlsx(tmp_path / "h.xlsx", [[rec.name, rec.student_id, rec.school, rec.grade]],
+                                    ["姓名", "学籍号", "学校", "年级"]))
+    assert roster.errors == [] and roster.records[0][1].student_id == rec.student_id
+    assert roster.missing_columns == [h for h in REQUIRED_HEADERS if h not in ("姓名", "学籍号", "学校", "年级")]
+
+
+def test_xueji_export_as_saved_by_excel(tmp_path: Path) -> None:
+    """A 学籍系统 export: merged title row, its own header names, no 学校 column, full-width digits,
+    a date cell, a class number stored as a number, 就读方式 住校 / 走读."""
+    import datetime as dt
+
+    recs = synth_children(3, seed=21)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["学生基本信息（导出时间：2026年9月3日）"])
+    ws.merge_cells("A1:J1")
+    ws.append(["序号", "姓名", "性别", "出生日期", "民族", "身份证件号", "全国学籍号", "所在年级", "班级名称",
+               "户口所在地", "现住址", "就读方式"])
+    full = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+    for i, r in enumerate(recs, start=1):
+        assert r.id_number is not None and r.birth_date is not None
+        ws.append([i, r.name, "男性" if r.gender == "男" else "女性", dt.datetime.combine(r.birth_date, dt.time()),
+                   (r.ethnicity or "汉族").removesuffix("族"), r.id_number.translate(full) if i == 2 else r.id_number,
+                   "\t" + r.student_id, r.grade, i, "安徽省萧县", "某村", "住校" if i == 1 else "走读"])
+    path = tmp_path / "学籍导出.xlsx"
+    wb.save(path)
+    roster = parse_roster(path.read_bytes(), path.name, defaults={"学校": "萧县龙城镇中心小学"})
+    assert roster.errors == []
+    got = [r for _, r in roster.records]
+    assert [r.id_number for r in got] == [r.id_number for r in recs]  # full-width digits normalised
+    assert [r.student_id for r in got] == [r.student_id for r in recs]
+    assert [r.school for r in got] == ["萧县龙城镇中心小学"] * 3
+    assert [r.class_name for r in got] == ["1", "2", "3"]
+    assert [r.boarding for r in got] == [True, False, False]
+    assert [r.gender for r in got] == [r.gender for r in recs]
+    assert {"困境情形", "父亲状况", "母亲状况"} <= set(roster.missing_columns)
+    assert "学校" not in roster.missing_columns
+
+
+def test_dengjibiao_wordings(tmp_path: Path) -> None:
+    """登记表 spellings: 外出打工（城市）, 在家务农, 死亡; dates typed into General cells (serial numbers)."""
+    rec = example_record()
+    headers = ["姓名", "性别", "民族", "身份证号码", "学籍号", "学校名称", "年级", "班级", "户籍地址", "现居住地址",
+               "困境儿童类别", "父亲情况", "父亲外出务工地点", "母亲情况", "出生年月日"]
+    assert rec.birth_date is not None
+    serial = (rec.birth_date - date(1899, 12, 30)).days
+    rows: list[list[object]] = [
+        [rec.name, "男", "汉族", rec.id_number, rec.student_id, rec.school, rec.grade, "2班", "萧县", "萧县",
+         "", "外出打工（上海）", "", "在家务农", serial],
+        [rec.name, "男", "汉族", rec.id_number, rec.student_id.replace("G", "Ｇ"), rec.school, rec.grade, "2班",
+         "萧县", "萧县", "", "死亡", "", "外出", ""],
+    ]
+    roster = read_roster(write_xlsx(tmp_path / "d.xlsx", rows, headers))
+    assert [e.row for e in roster.errors] == [3] and "与第2行重复" in roster.errors[0].message
+    got = roster.records[0][1]
+    assert got.father is not None and (got.father.state, got.father.workplace) == ("外出务工", "上海")
+    assert got.mother is not None and got.mother.state == "在家"
+    assert got.birth_date == rec.birth_date
+    rows[1][4] = "L341322201203050001"  # a different child: 父亲死亡 + 母亲外出 are accepted words
+    rows[1][3] = ""
+    rows[1][14] = "2012-03-05"
+    roster = read_roster(write_xlsx(tmp_path / "d.xlsx", rows, headers))
+    assert roster.errors == []
+    second = roster.records[1][1]
+    assert second.father is not None and second.father.state == "去世"
+    assert second.mother is not None and second.mother.state == "外出务工"
+
+
+def test_scientific_notation_id_in_csv(tmp_path: Path) -> None:
+    recs = [r for r in synth_children(10, seed=12) if r.id_number][:2]
+    lines = roster_csv_bytes(recs).decode("utf-8-sig").splitlines()
+    assert recs[1].id_number is not None
+    lines[2] = lines[2].replace("," + recs[1].id_number + ",", ",3.41322E+17,", 1)
+    (tmp_path / "s.csv").write_text("\n".join(lines), encoding="gb18030")
+    roster = read_roster(tmp_path / "s.csv")
+    assert [e.row for e in roster.errors] == [3]
+    assert "身份证号：“3.41322E+17”是科学计数法，18位号码已丢失" in roster.errors[0].message
+    assert [r for _, r in roster.records] == recs[:1]
 
 
 def test_no_header_found(tmp_path: Path) -> None:
@@ -220,7 +311,7 @@ def test_json_and_yaml_record_files(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     (tmp_path / "b.yaml").write_bytes(yaml.safe_dump([data], allow_unicode=True).encode("gb18030"))
     for name in ("a.json", "a.yaml", "b.yaml"):
-        assert read_record_file(tmp_path / name) == [example_record()], name
+        assert read_record_bytes((tmp_path / name).read_bytes(), name) == [example_record()], name
 
 
 @pytest.mark.parametrize(("name", "raw", "message"), [

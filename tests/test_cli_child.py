@@ -157,10 +157,28 @@ def test_import_csv_gb18030(arc: tuple[Path, str], tmp_path: Path) -> None:
     assert len(children(arc)) == 3
 
 
+def test_import_xueji_export_without_school_column(arc: tuple[Path, str], tmp_path: Path) -> None:
+    recs = synth_children(2, seed=42)
+    lines = ["全国学籍号,姓名,性别,身份证件号,所在年级,班级"]
+    lines += [f"{r.student_id},{r.name},{r.gender},{r.id_number or ''},{r.grade},{r.class_name or ''}" for r in recs]
+    path = tmp_path / "学籍导出.csv"
+    path.write_bytes("\r\n".join(lines).encode("gb18030"))
+    r = run("child", "import", str(path))
+    assert r.exit_code == 0, r.output
+    assert "注意：花名册没有以下列" in r.stderr and "父亲状况" in r.stderr and "无法判定留守儿童" in r.stderr
+    with Archive.open(arc[0], user="admin", passphrase=arc[1]) as a:
+        school = a.info.school_name
+        stored = {e.record.student_id: e.record for e in a.list_children()}
+    assert sorted(stored) == sorted(x.student_id for x in recs)
+    assert {x.school for x in stored.values()} == {school}
+    r = run("child", "import", str(path), "--json", "--check")
+    assert "父亲状况" in json.loads(r.stdout)["缺少的列"]
+
+
 @pytest.mark.parametrize(("name", "content", "expected"), [
     ("x.xlsx", b"garbage", "不是有效的 Excel"),
     ("x.xls", b"\xd0\xcf\x11\xe0", "旧版 .xls"),
-    ("x.csv", "姓名,学籍号\n".encode(), "表头缺少列"),
+    ("x.csv", "姓名,学籍号\n".encode(), "表头缺少必备列：年级"),
 ])
 def test_import_malformed(arc: tuple[Path, str], tmp_path: Path, name: str, content: bytes, expected: str) -> None:
     (tmp_path / name).write_bytes(content)
