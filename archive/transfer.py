@@ -61,6 +61,7 @@ HIST_SETTING = "transfer.history"
 CHILD_FORMAT = "guanai-child"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PURPOSES = ("转学", "升学")
+Progress = Callable[[int, int], None]  # (children just done, total children)
 
 
 def _load(arc: Archive, name: str) -> dict[str, Any]:
@@ -156,11 +157,12 @@ _PENDING_HINT = ("收到对方回执后用 guanai transfer confirm 确认；如�
 
 
 def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, purpose: str = "转学",
-                   directory: Directory | None = None, resend: bool = False) -> ExportResult:
+                   directory: Directory | None = None, resend: bool = False,
+                   progress: Progress | None = None) -> ExportResult:
     """Export the children named by ``refs`` (id, 学籍号 or ID number) into one package.
 
     A child already in a package awaiting its receipt is refused unless ``resend``: two schools
-    must not both receive the same dossier by mistake.
+    must not both receive the same dossier by mistake. ``progress(1, total)`` after each child.
     """
     arc.require("transfer")
     arc.require("write")
@@ -191,7 +193,11 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, pu
             raise StateError(_pending_problem(e, *pending[e.id]) + "。", _PENDING_HINT)
         entries.append(e)
     history = _load(arc, HIST_SETTING)
-    items = [_child_item(arc, e, history) for e in entries]
+    items = []
+    for e in entries:
+        items.append(_child_item(arc, e, history))
+        if progress:
+            progress(1, len(entries))
     package_id = uuid.uuid4().hex
     created_at = now_iso()
     bag = build_bag(package_id=package_id, created_at=created_at, sender=me.card, recipient=recipient,
@@ -274,7 +280,8 @@ def read_mapping(path: Path) -> dict[str, str]:
 
 
 def export_by_destination(arc: Archive, grade: str, mapping_path: Path, out_dir: Path,
-                          echo: Callable[[str], None] | None = None, resend: bool = False) -> list[ExportResult]:
+                          echo: Callable[[str], None] | None = None, resend: bool = False,
+                          progress: Progress | None = None) -> list[ExportResult]:
     """升学: every 在册 child of ``grade`` goes into one package per receiving school."""
     arc.require("transfer")
     mapping = read_mapping(mapping_path)
@@ -316,10 +323,17 @@ def export_by_destination(arc: Archive, grade: str, mapping_path: Path, out_dir:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
+    total = len(mapped)
+
+    def overall(done: int, _package_total: int) -> None:
+        if progress:  # one bar for the whole cohort, across its packages
+            progress(done, total)
+
     for code, ids in sorted(groups.items()):
         card = d.lookup(code)
         out = out_dir / f"{code}-{safe_filename(card.name)}.gtp"
-        results.append(export_package(arc, ids, code, out, purpose="升学", directory=d, resend=resend))
+        results.append(export_package(arc, ids, code, out, purpose="升学", directory=d, resend=resend,
+                                      progress=overall))
         if echo:
             echo(f"  {card.name}（{code}）：{len(ids)} 名，{out}")
     return results
@@ -480,7 +494,8 @@ def _receipt_body(opened: OpenedPackage, decision: str, reason: str | None) -> d
     }
 
 
-def accept(arc: Archive, opened: OpenedPackage, receipt: Path | None = None) -> ImportResult:
+def accept(arc: Archive, opened: OpenedPackage, receipt: Path | None = None,
+           progress: Progress | None = None) -> ImportResult:
     """Re-seal everything under this archive's keys, in one transaction; then write the receipt."""
     arc.require("transfer")
     arc.require("write")
@@ -522,6 +537,8 @@ def accept(arc: Archive, opened: OpenedPackage, receipt: Path | None = None) -> 
                                  doc_date=today, meta={"transfer": provenance})
             prior = child.history.get("transfers")
             history[cid] = [*(prior if isinstance(prior, list) else []), provenance]
+            if progress:
+                progress(1, len(opened.records))
         _save(arc, HIST_SETTING, history)
         imported = _load(arc, IN_SETTING)
         imported[env.package_id] = {"sha256": opened.data_sha256, "decision": "accepted", "at": now_iso(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,28 @@ def _when(iso: str | None) -> str:
         return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return iso
+
+
+class _Bar:
+    """A progress bar on stderr, drawn only on a terminal, sized at the first report."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+
+    def __call__(self, advance: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True,
+                                         hidden=not sys.stderr.isatty())
+            self.bar.__enter__()
+        self.bar.update(advance)
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 def _identity(arc: Archive) -> Any:
@@ -321,13 +344,15 @@ def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None
         if not (grade and out_dir and mapping):
             raise InputError("升学导出需要 --grade、--by-destination 与 --mapping 三项。",
                              "例如：--grade 六年级 --by-destination 升学包 --mapping 去向.csv")
-        results = export_by_destination(arc, grade, Path(mapping), Path(out_dir),
-                                        echo=None if as_json else click.echo, resend=resend)
+        with _Bar("打包") as bar:
+            results = export_by_destination(arc, grade, Path(mapping), Path(out_dir), echo=None,
+                                            resend=resend, progress=bar)
     else:
         if not children or not to_code or not output:
             raise InputError("转学导出需要儿童、--to 学校代码 与 -o 文件。",
                              "例如：guanai transfer export G341322201203050012 --to 3413220002 -o 张小明.gtp")
-        results = [export_package(arc, list(children), to_code, Path(output), resend=resend)]
+        with _Bar("打包") as bar:
+            results = [export_package(arc, list(children), to_code, Path(output), resend=resend, progress=bar)]
     if as_json:
         echo_json([r.to_json() for r in results])
         return
@@ -410,6 +435,8 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
     if do_accept and reject_reason is not None:
         raise InputError("--accept 与 --reject 只能选一个。")
     rpath = Path(receipt) if receipt else None
+    if sys.stderr.isatty():
+        click.echo("正在核验签名、解密并校验转接包……", err=True)
     opened = open_package(arc, Path(file), receipt=rpath, for_reject=reject_reason is not None)
     summary = opened.summary()
     # under --json the summary and the question go to stderr, so stdout stays one JSON document
@@ -431,7 +458,8 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
                 echo_err("已取消，未导入任何内容，也未生成回执。",
                          "确认接收：加 --accept --yes；拒收：--reject 原因。")
                 raise click.exceptions.Exit(1)
-        result = accept(arc, opened, rpath)
+        with _Bar("入库") as bar:
+            result = accept(arc, opened, rpath, progress=bar)
     note = _catch_up_index(arc) if result.decision == "accepted" else None
     if as_json:
         echo_json({**summary, "decision": result.decision, "child_ids": result.child_ids,

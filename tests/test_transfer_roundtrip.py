@@ -474,8 +474,11 @@ def test_export_by_destination(scenario: Scenario, tmp_path: Path) -> None:
         mapping = tmp_path / "去向.csv"
         mapping.write_text("学籍号,去向学校代码\n" + "".join(
             f"{k},{CODE_B if n < 3 else CODE_X}\n" for n, k in enumerate(kids)), encoding="utf-8")
-        results = transfer.export_by_destination(a, "测试年级", mapping, tmp_path / "升学")
+        ticks: list[tuple[int, int]] = []
+        results = transfer.export_by_destination(a, "测试年级", mapping, tmp_path / "升学",
+                                                 progress=lambda n, t: ticks.append((n, t)))
         assert sorted((r.recipient.code, r.children) for r in results) == [(CODE_B, 3), (CODE_X, 1)]
+        assert ticks == [(1, 4)] * 4  # one bar for the cohort, across both packages
         # a mapping that leaves a child out exports nothing
         mapping.write_text(f"{kids[0]},{CODE_B}\n", encoding="utf-8")
         with pytest.raises(InputError, match="未在对照表中指定去向"):
@@ -484,8 +487,9 @@ def test_export_by_destination(scenario: Scenario, tmp_path: Path) -> None:
     pb = next(r.path for r in results if r.recipient.code == CODE_B)
     with s.open_b() as b:
         import_directory(b, data)
-        r = transfer.accept(b, transfer.open_package(b, pb))
-        assert len(r.child_ids) == 3
+        ticks.clear()
+        r = transfer.accept(b, transfer.open_package(b, pb), progress=lambda n, t: ticks.append((n, t)))
+        assert len(r.child_ids) == 3 and ticks == [(1, 3)] * 3
         assert {b.get_child(c).record.grade for c in r.child_ids} == {"测试年级"}
 
 
