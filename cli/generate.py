@@ -282,7 +282,7 @@ def template_check(ctx: click.Context, file: str, kind: str, as_json: bool) -> N
       guanai template check 我校档案卡.docx --kind child-card --json
     """
     from generators.kinds import get_kind
-    from generators.render import check_template
+    from generators.render import bundled_template_dir, check_template
 
     k = get_kind(kind)
     report = check_template(Path(file), k)
@@ -299,9 +299,16 @@ def template_check(ctx: click.Context, file: str, kind: str, as_json: bool) -> N
             click.echo("  缺少的必填字段（模板没有用到）：" + "、".join(report.missing))
         if report.unused:
             click.echo("  未用到的选填字段：" + "、".join(report.unused))
+        bundled = bundled_template_dir() / k.template
         if report.ok:
             click.echo("  检查通过：变量都能由表单提供，示例表单渲染成功。")
+        elif report.unknown:
+            click.echo("提示：Word/WPS 编辑时 {{ }} 可能被拆开；请整体重新输入该变量。"
+                       f"变量名以系统自带模板为准：{bundled}")
+        elif report.missing:
+            click.echo("提示：在模板中加入缺少的字段，写作 {{ 字段代号 }}（括号中的英文名，如 {{ name }}）；"
+                       f"可参照系统自带模板：{bundled}")
         else:
-            click.echo("提示：Word/WPS 编辑时 {{ }} 可能被拆开；请整体重新输入该变量，变量名见 guanai form template。")
+            click.echo(f"提示：确认该文件能用 Word/WPS 打开并另存为 .docx；或以系统自带模板为基础修改：{bundled}")
     if not report.ok:
         ctx.exit(2)

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from archive.errors import InputError
 from generators.forms import FormBase, cn_date
 from generators.kinds import Kind, get_kind
+from generators.text import error_detail
 
 MAX_FORM_FILE = 20 * 1024 * 1024
 MAX_ROWS = 5000
@@ -150,7 +151,7 @@ def _read_csv(p: Path) -> list[FormRow]:
     try:
         table = list(reader)
     except csv.Error as err:
-        raise InputError(f"{p.name} 第{reader.line_num}行：CSV 格式错误（{err}）。", "检查引号是否成对。") from err
+        raise InputError(f"{p.name} 第{reader.line_num}行：CSV 格式错误（{error_detail(err)}）。", "检查引号是否成对。") from err
     if not table:
         raise InputError(f"{p.name} 是空文件。", "第一行应为字段名（表头）。")
     return _rows_from_table(p, list(table[0]), [(i, list(r)) for i, r in enumerate(table[1:], 2)])
@@ -164,7 +165,7 @@ def _read_excel(p: Path) -> list[FormRow]:
     try:
         wb = load_workbook(p, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
-        raise InputError(f"{p.name} 不是有效的 .xlsx 文件（{err}）。", "用 Excel/WPS 另存为 .xlsx 后再试。") from err
+        raise InputError(f"{p.name} 不是有效的 .xlsx 文件（{error_detail(err)}）。", "用 Excel/WPS 另存为 .xlsx 后再试。") from err
     try:
         ws = wb[SHEET_NAME] if SHEET_NAME in wb.sheetnames else wb.worksheets[0]
         it = ws.iter_rows(values_only=True)

@@ -31,6 +31,7 @@ from lxml import etree
 
 from archive.errors import InputError
 from generators import gbt9704 as G
+from generators.text import error_detail
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -119,7 +120,7 @@ class _Package:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as err:
-            raise InputError(f"{name}：.docx 的 ZIP 结构损坏（{err}）。", _HINT_DOCX) from err
+            raise InputError(f"{name}：.docx 的 ZIP 结构损坏（{error_detail(err)}）。", _HINT_DOCX) from err
         if len(infos) > MAX_ENTRIES:
             raise InputError(f"{name}：压缩包内文件过多（{len(infos)} 个），拒绝处理。", _HINT_DOCX)
         self._names = {i.filename for i in infos}
@@ -140,7 +141,7 @@ class _Package:
                 # The declared size can lie: read at most one byte past the cap.
                 data = fh.read(MAX_PART_BYTES + 1)
         except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, ValueError, OSError, EOFError) as err:
-            raise InputError(f"{self.name}：部件 {part} 无法解压（{err}）。", _HINT_DOCX) from err
+            raise InputError(f"{self.name}：部件 {part} 无法解压（{error_detail(err)}）。", _HINT_DOCX) from err
         if len(data) > MAX_PART_BYTES:
             raise InputError(f"{self.name}：部件 {part} 解压后过大，疑似 ZIP 炸弹，拒绝处理。", _HINT_DOCX)
         self._read_total += len(data)
@@ -162,7 +163,7 @@ class _Package:
         try:
             root = etree.fromstring(raw, parser)
         except etree.XMLSyntaxError as err:
-            raise InputError(f"{self.name}：部件 {part} 不是合法的 XML（{err}）。", _HINT_DOCX) from err
+            raise InputError(f"{self.name}：部件 {part} 不是合法的 XML（{error_detail(err)}）。", _HINT_DOCX) from err
         tree = root.getroottree()
         if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
             raise InputError(f"{self.name}：部件 {part} 含 DTD 声明，拒绝处理。", _HINT_DOCX)

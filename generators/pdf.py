@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from archive.errors import ExternalToolError, InputError
+from generators.text import error_detail
 
 if TYPE_CHECKING:
     from pypdf import PdfReader
@@ -449,7 +450,7 @@ def _reader(pdf_bytes: bytes) -> PdfReader:
     try:
         return PdfReader(io.BytesIO(pdf_bytes), strict=False)
     except (PdfReadError, ValueError, OSError) as err:
-        raise InputError(f"无法读取 PDF：{err}", "文件可能已损坏或不是 PDF。") from err
+        raise InputError(f"无法读取 PDF（{error_detail(err)}）", "文件可能已损坏或不是 PDF。") from err
 
 
 def pdf_text(pdf_bytes: bytes) -> str:
@@ -460,7 +461,7 @@ def pdf_text(pdf_bytes: bytes) -> str:
     try:
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, TypeError) as err:
-        raise InputError(f"无法提取 PDF 文本：{err}", "文件可能已损坏。") from err
+        raise InputError(f"无法提取 PDF 文本（{error_detail(err)}）", "文件可能已损坏。") from err
     return "\f".join(normalize_text(p) for p in pages)
 
 
@@ -483,7 +484,7 @@ def pdf_fonts(pdf_bytes: bytes) -> set[str]:
                 base = str(font.get("/BaseFont", ""))
                 names.add(re.sub(r"^/?[A-Z]{6}\+", "", base).lstrip("/"))
     except (PdfReadError, AttributeError, KeyError, TypeError, ValueError) as err:
-        raise InputError(f"无法读取 PDF 字体信息：{err}", "文件可能已损坏。") from err
+        raise InputError(f"无法读取 PDF 字体信息（{error_detail(err)}）", "文件可能已损坏。") from err
     return names
 
 
@@ -497,7 +498,7 @@ def pdfa_claim(pdf_bytes: bytes) -> str | None:
             return None
         xmp = meta.get_object().get_data().decode("utf-8", "replace")
     except (KeyError, AttributeError, ValueError) as err:
-        raise InputError(f"无法读取 PDF 元数据：{err}", "文件可能已损坏。") from err
+        raise InputError(f"无法读取 PDF 元数据（{error_detail(err)}）", "文件可能已损坏。") from err
     part = re.search(r"pdfaid:part\s*(?:=\s*[\"'](\d)[\"']|>\s*(\d)\s*<)", xmp)
     conf = re.search(r"pdfaid:conformance\s*(?:=\s*[\"']([A-Za-z])[\"']|>\s*([A-Za-z])\s*<)", xmp)
     if part is None:

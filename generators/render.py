@@ -43,6 +43,7 @@ from pydantic import ValidationError
 from archive.errors import InputError
 from generators.forms import FormBase, FormError, normalise_text, problems_from
 from generators.kinds import Kind, get_kind
+from generators.text import error_detail
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MAX_TEMPLATE_BYTES = 20 * 1024 * 1024
@@ -182,7 +183,7 @@ def compile_template(path: Path) -> CompiledTemplate:
         zf = zipfile.ZipFile(_bytes_io(raw))
         infos = zf.infolist()
     except zipfile.BadZipFile as err:
-        raise InputError(f"模板 {path.name} 不是有效的 .docx 文件（{err}）。", "用 Word/WPS 另存为 .docx 后再试。") from err
+        raise InputError(f"模板 {path.name} 不是有效的 .docx 文件（{error_detail(err)}）。", "用 Word/WPS 另存为 .docx 后再试。") from err
     names = [i.filename for i in infos]
     if "word/document.xml" not in names:
         raise InputError(f"模板 {path.name} 缺少 word/document.xml，不是 Word 文档。", "用 Word/WPS 另存为 .docx 后再试。")

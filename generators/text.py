@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import errno
 import io
 import re
 import zipfile
+import zlib
 from typing import Any
 
 from lxml import etree
@@ -15,6 +18,27 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _P, _T, _TAB, _BR, _CR = W + "p", W + "t", W + "tab", W + "br", W + "cr"
 _PARSER = etree.XMLParser(recover=False, resolve_entities=False, no_network=True)
 MAX_DOCUMENT_XML = 50 * 1024 * 1024
+
+
+def error_detail(err: BaseException) -> str:
+    """A Chinese description of a low-level reading error (the English original stays chained)."""
+    if isinstance(err, zipfile.BadZipFile):
+        return "不是 ZIP 压缩格式，或文件已损坏、被截断"
+    if isinstance(err, zlib.error | EOFError):
+        return "压缩数据损坏或被截断"
+    if isinstance(err, zipfile.LargeZipFile):
+        return "压缩包过大"
+    if isinstance(err, KeyError):
+        return "缺少必要的组成部分"
+    if isinstance(err, etree.XMLSyntaxError):
+        line, col = (err.position if err.position else (err.lineno, 0))
+        return f"XML 第 {line} 行第 {col} 列有语法错误"
+    if isinstance(err, csv.Error):
+        return "引号或分隔符不配对"
+    if isinstance(err, OSError):
+        known = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EISDIR: "这是一个目录"}
+        return known.get(err.errno or 0, f"读写错误（错误码 {err.errno}）" if err.errno else "读写错误")
+    return "格式不正确或文件已损坏"
 
 
 def xml_text(root: Any) -> str:
@@ -43,7 +67,7 @@ def docx_text(data: bytes) -> str:
             xml = zf.read(info)
         return xml_text(etree.fromstring(xml, _PARSER))
     except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError) as err:
-        raise InputError(f"不是可读的 .docx 文档（{err}）。", "用 Word/WPS 打开检查该文件。") from err
+        raise InputError(f"不是可读的 .docx 文档（{error_detail(err)}）。", "用 Word/WPS 打开检查该文件。") from err
 
 
 # Parts a reader sees besides the body: headers, footers, notes, comments, and the document
@@ -74,5 +98,5 @@ def visible_text(data: bytes) -> str:
                 else:
                     lines.extend(t for el in root.iter() if isinstance(el.tag, str) and (t := (el.text or "").strip()))
     except (zipfile.BadZipFile, etree.XMLSyntaxError) as err:
-        raise InputError(f"不是可读的 .docx 文档（{err}）。", "用 Word/WPS 打开检查该文件。") from err
+        raise InputError(f"不是可读的 .docx 文档（{error_detail(err)}）。", "用 Word/WPS 打开检查该文件。") from err
     return "\n".join(lines)

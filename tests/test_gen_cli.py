@@ -42,7 +42,7 @@ def _yaml(tmp_path: Path, name: str, data: dict[str, object]) -> Path:
 
 
 @pytest.mark.parametrize("cmd", [["form", "kinds"], ["form", "template"], ["generate"], ["template", "check"],
-                                 ["form"], ["template"]])
+                                 ["form"], ["template"], ["template", "use"]])
 def test_help_is_chinese_with_example(cmd: list[str]) -> None:
     code, out = run(*cmd, "--help")
     assert code == 0 and "示例：" in out and "guanai" in out
@@ -84,10 +84,17 @@ def test_bad_rows_reported_good_rows_stored_exit_nonzero(arc_env: tuple[Path, st
     bad[1] = "王五"
     bad[5] = "不存在的方面"
     ws.append(bad)
+    bad2 = list(example)
+    bad2[1] = "赵六"
+    bad2[6] = "2020-02-30"
+    ws.append(bad2)
     wb.save(xlsx)
     code, out = run("generate", "care-record", str(xlsx))
     assert code == 2
-    assert "帮扶台账.xlsx 第4行" in out and "帮扶方面" in out and "失败 1 份" in out and "生成并归档 2 份" in out
+    assert "帮扶台账.xlsx 第4行" in out and "帮扶方面" in out and "失败 2 份" in out and "生成并归档 2 份" in out
+    assert "帮扶台账.xlsx 第5行" in out and "2020-02-30" in out
+    # the hint names this kind's template command, once (not under every bad row)
+    assert out.count("提示：") == 1 and "guanai form template care-record" in out
     with _open(*arc_env) as arc:
         titles = sorted(d.title for d in arc.list_documents(kind="care-record"))
     assert len(titles) == 2 and any("李四" in t for t in titles) and not any("王五" in t for t in titles)
@@ -176,6 +183,11 @@ def test_template_check_command(tmp_path: Path) -> None:
     assert code == 2
     report = json.loads(out)
     assert "content" in report["unknown"] and any("家访日期" in m for m in report["missing"])
+    not_docx = tmp_path / "我校帮扶记录.docx"
+    not_docx.write_text("不是 Word 文件", encoding="utf-8")
+    code, out = run("template", "check", str(not_docx), "--kind", "care-record")
+    assert code == 2 and "不是有效的 .docx" in out and "not a zip" not in out
+    assert "拆开" not in out and "care-record.docx" in out  # points to the bundled template, not to {{ }} splits
 
 
 def test_archive_setting_selects_school_templates(arc_env: tuple[Path, str], tmp_path: Path) -> None:

@@ -226,3 +226,36 @@ def test_custom_template_adding_labels_to_family_document_is_caught(tmp_path: Pa
                          out_dir=tmp_path / "out")
     assert not res.ok and "留守" in res.failed[0].message
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_reading_errors_are_explained_in_chinese(tmp_path: Path) -> None:
+    # broken, truncated and mislabelled files: the message a secretary sees has no English in it
+    import re
+
+    from generators.formsio import read_forms
+    from generators.lint import lint_docx
+    from generators.pdf import pdf_text
+
+    good = render("care-record", sample("care-record"))
+    broken_xml = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as zin, zipfile.ZipFile(broken_xml, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, b"<w:document><w:body><w:p>" if info.filename == "word/document.xml" else data)
+    not_zip = tmp_path / "模板.docx"
+    not_zip.write_bytes(b"PK\x03\x04 this is not really a zip file")
+    bad_xlsx = tmp_path / "台账.xlsx"
+    bad_xlsx.write_bytes(good[: len(good) // 2])
+    attempts = [
+        lambda: compile_template(not_zip),
+        lambda: read_forms(bad_xlsx),
+        lambda: lint_docx(good[: len(good) // 2], name="通知.docx"),
+        lambda: lint_docx(broken_xml.getvalue(), name="通知.docx"),
+        lambda: fast_text(good[:100]),
+        lambda: pdf_text(b"%PDF-1.7\n garbage"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(InputError) as info:
+            attempt()
+        message = re.sub(r"\.docx|\.xlsx|word/document\.xml|XML|ZIP|PDF|Word|WPS|Excel", "", info.value.message)
+        assert not re.search(r"[A-Za-z]{3,}", message), info.value.message
