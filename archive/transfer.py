@@ -617,8 +617,6 @@ class ConfirmResult:
 
 def confirm(arc: Archive, receipt_path: Path, retention: Retention | None = None) -> ConfirmResult:
     """Verify a receipt and apply its decision to the children of the package."""
-    from care.model import ChildRecord
-
     arc.require("transfer")
     arc.require("write")
     retention = retention or Retention()
@@ -656,10 +654,7 @@ def confirm(arc: Archive, receipt_path: Path, retention: Retention | None = None
                                  doc_date=date.today().isoformat(),
                                  meta={"package_id": rc.package_id, "recipient": card.code})
                 if retention.mode == "minimal":
-                    full = e.record.to_json_dict()
-                    minimal = ChildRecord.model_validate({k: full[k] for k in _MINIMAL_KEYS if k in full})
-                    arc.update_child(cid, minimal)
-                    deleted += _delete_documents(arc, cid, keep_kind="transfer-receipt")
+                    deleted += _reduce_to_minimal(arc, e)
                 arc.set_child_status(cid, "转出", reason)
             else:
                 if e.status != "在册":
@@ -679,6 +674,64 @@ def confirm(arc: Archive, receipt_path: Path, retention: Retention | None = None
             "retention": retention.mode, "retain_until": retain_until, "deleted_documents": deleted})
     return ConfirmResult(rc.package_id, decision, card, list(entry["children"]), retention, retain_until, deleted,
                          rc.body.get("reason"))
+
+
+def _reduce_to_minimal(arc: Archive, e: ChildEntry) -> int:
+    """Minimal record + only the receipt(s); the child must be editable (在册). Returns documents deleted."""
+    from care.model import ChildRecord
+
+    full = e.record.to_json_dict()
+    arc.update_child(e.id, ChildRecord.model_validate({k: full[k] for k in _MINIMAL_KEYS if k in full}))
+    return _delete_documents(arc, e.id, keep_kind="transfer-receipt")
+
+
+@dataclass
+class Expired:
+    package_id: str
+    recipient: str
+    recipient_name: str
+    retain_until: str
+    children: list[str]
+    deleted_documents: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"package_id": self.package_id, "recipient": self.recipient, "recipient_name": self.recipient_name,
+                "retain_until": self.retain_until, "children": self.children,
+                "deleted_documents": self.deleted_documents}
+
+
+def expire_retention(arc: Archive, today: date | None = None, dry_run: bool = False) -> list[Expired]:
+    """Sealed copies of transferred-out dossiers whose retention ended: keep only receipt + minimal record.
+
+    A child reopened since the transfer (status no longer 转出) is left untouched. One transaction.
+    """
+    arc.require("transfer")
+    if not dry_run:
+        arc.require("write")
+    day = (today or date.today()).isoformat()
+    outgoing = _load(arc, OUT_SETTING)
+    due = [Expired(pid, str(e.get("recipient")), str(e.get("recipient_name", "")), str(e["retain_until"]),
+                   list(e.get("children", [])))
+           for pid, e in sorted(outgoing.items())
+           if e.get("state") == "accepted" and e.get("retention") == "sealed" and e.get("retain_until")
+           and str(e["retain_until"]) <= day]
+    if dry_run or not due:
+        return due
+    with arc.transaction():
+        for x in due:
+            for cid in x.children:
+                e = arc.find_child(cid)
+                if e is None or e.status != "转出":
+                    continue
+                arc.set_child_status(cid, "在册", f"保留期满（{x.retain_until}），精简档案")
+                x.deleted_documents += _reduce_to_minimal(arc, arc.get_child(cid))
+                arc.set_child_status(cid, "转出", f"保留期满（{x.retain_until}），仅留回执与最小记录")
+            outgoing[x.package_id].update({"retention": "minimal", "reduced_at": now_iso(),
+                                           "deleted_documents": x.deleted_documents})
+            arc.audit("transfer.expire", x.package_id, {"children": x.children, "retain_until": x.retain_until,
+                                                         "deleted_documents": x.deleted_documents})
+        _save(arc, OUT_SETTING, outgoing)
+    return due
 
 
 def _delete_documents(arc: Archive, child_id: str, keep_kind: str) -> int:

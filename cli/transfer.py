@@ -307,6 +307,7 @@ def transfer() -> None:
       guanai transfer inspect 张小明.gtp
       guanai transfer import 张小明.gtp --accept
       guanai transfer confirm 张小明.gtp.receipt
+      guanai transfer expire --check
     """
 
 
@@ -508,6 +509,39 @@ def transfer_confirm(arc: Archive, receipt: str, retention: str, keep_years: int
             click.echo(f"本校仅保留回执与最小记录（已删除文书 {res.deleted_documents} 件）。")
     else:
         click.echo(f"回执有效：{who}拒收，原因：{res.reason}；儿童已恢复“在册”。")
+
+
+@transfer.command("expire")
+@click.option("--check", "dry_run", is_flag=True, help="只列出保留期已满的转接包，不作改动。")
+@json_option
+@with_archive(write=True)
+def transfer_expire(arc: Archive, dry_run: bool, as_json: bool) -> None:
+    """（发送学校）保留期满的转出档案：删除文书，只留回执与最小记录。
+
+    transfer confirm 默认保留加密副本 N 年（--keep-years）；期满后运行本命令执行保留策略。
+    其间已重新启用（不再是“转出”）的儿童不受影响。
+
+    \b
+    示例：
+      guanai transfer expire --check
+      guanai transfer expire
+    """
+    from archive.transfer import expire_retention
+
+    due = expire_retention(arc, dry_run=dry_run)
+    if not dry_run and any(x.deleted_documents for x in due):
+        _rebuild_index(arc)
+    if as_json:
+        echo_json({"check": dry_run, "packages": [x.to_json() for x in due]})
+        return
+    if not due:
+        click.echo("没有保留期已满的转出档案。")
+        return
+    for x in due:
+        line = f"转接包 {x.package_id[:12]}（{x.recipient_name}（{x.recipient}），保留至 {x.retain_until}）：儿童 {len(x.children)} 名"
+        click.echo(line + ("" if dry_run else f"，已删除文书 {x.deleted_documents} 件，仅留回执与最小记录"))
+    if dry_run:
+        click.echo("以上为保留期已满的转接包；执行：guanai transfer expire")
 
 
 @transfer.command("list")

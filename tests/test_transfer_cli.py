@@ -40,6 +40,7 @@ def ok(result: Result) -> str:
     ["identity", "show"], ["identity", "export"], ["directory", "add"], ["directory", "publish"],
     ["directory", "revoke"], ["directory", "import"], ["directory", "list"], ["transfer", "export"],
     ["transfer", "inspect"], ["transfer", "import"], ["transfer", "confirm"], ["transfer", "list"],
+    ["transfer", "expire"],
 ])
 def test_every_command_has_chinese_help_with_example(cmd: list[str]) -> None:
     out = ok(CliRunner().invoke(cli, [*cmd, "--help"]))
@@ -155,6 +156,8 @@ def test_transfer_end_to_end_cli(scenario: Scenario, tmp_path: Path) -> None:
     assert "已接收" in out and "萧县龙城镇中心小学（3413220001）" in out and "accepted" not in out
     r = run(s.a, PASS_A, "transfer", "confirm", str(receipt))
     assert r.exit_code == 11 and "确认过" in r.output
+    assert "没有保留期已满" in ok(run(s.a, PASS_A, "transfer", "expire", "--check"))
+    assert json.loads(ok(run(s.a, PASS_A, "transfer", "expire", "--json")))["packages"] == []
 
 
 def test_transfer_import_refusals_cli(scenario: Scenario, tmp_path: Path) -> None:

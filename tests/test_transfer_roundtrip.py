@@ -459,6 +459,31 @@ def test_minimal_retention_keeps_only_receipt_and_minimal_record(scenario: Scena
         assert verify_archive(a).ok
 
 
+def test_sealed_copy_reduced_when_retention_ends(scenario: Scenario, tmp_path: Path) -> None:
+    from datetime import date, timedelta
+
+    s = scenario
+    p = export(s, tmp_path, s.child_ids[:1])
+    with s.open_b() as b:
+        transfer.accept(b, transfer.open_package(b, p))
+    with s.open_a() as a:
+        out = transfer.confirm(a, tmp_path / "p.gtp.receipt", transfer.Retention("sealed", 1))
+        assert len(a.list_documents(child_id=s.child_ids[0])) == 4  # kept while the retention runs
+        assert transfer.expire_retention(a) == []
+        later = date.fromisoformat(out.retain_until or "") + timedelta(days=1)
+        before = snapshot(a)
+        (due,) = transfer.expire_retention(a, later, dry_run=True)
+        assert due.children == [s.child_ids[0]] and snapshot(a) == before
+        (done,) = transfer.expire_retention(a, later)
+        assert done.deleted_documents == 3
+        e = a.get_child(s.child_ids[0])
+        assert e.status == "转出" and "监护人" not in e.record.to_json_dict()
+        assert [d.kind for d in a.list_documents(child_id=e.id)] == ["transfer-receipt"]
+        assert ("transfer.expire", out.package_id) in audit_actions(a)
+        assert transfer.expire_retention(a, later) == []  # applied once
+        assert a.get_child(s.child_ids[1]).status == "在册"
+
+
 # ---- 升学 by destination ---------------------------------------------------------------------------
 
 
