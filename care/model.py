@@ -508,6 +508,22 @@ def _build(model: type[_M], values: dict[str, Any]) -> _M:
     return obj
 
 
+def to_aliases(data: dict[str, Any]) -> dict[str, Any]:
+    """A record dict with English field names replaced by the Chinese keys (for merging patches)."""
+    return _to_aliases(ChildRecord, data)
+
+
+def _to_aliases(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        finfo = model.model_fields.get(key) if isinstance(key, str) else None
+        alias = finfo.alias if finfo is not None and finfo.alias else key
+        fname = _TRUSTED[model][0].get(alias) if isinstance(alias, str) else None
+        sub = _NESTED.get(fname or "") if model is ChildRecord else None
+        out[alias] = _to_aliases(sub, value) if sub is not None and isinstance(value, dict) else value
+    return out
+
+
 def _construct(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
     names = _TRUSTED[model][0]
     return _build(model, {names[k]: v for k, v in data.items()})

@@ -382,7 +382,7 @@ def update(arc: Archive, ref: str, file: str) -> None:
       guanai child update G341322201403050219 改动.yaml
       （改动.yaml 内容如：  父亲: {状况: 在家}）
     """
-    from care.model import parse_child
+    from care.model import parse_child, to_aliases
     from care.roster import MAX_RECORD_FILE, parse_record_bytes
 
     entry = arc.get_child(ref)
@@ -391,7 +391,8 @@ def update(arc: Archive, ref: str, file: str) -> None:
     patch = parse_record_bytes(raw, name)
     if not isinstance(patch, dict):
         raise InputError(f"{name} 应为一个儿童记录（键值对象）。", "如：父亲: {状况: 在家}")
-    new_status = patch.get("状态", patch.get("status"))
+    patch = to_aliases(patch)  # English field names allowed, as in child add
+    new_status = patch.get("状态")
     if new_status is not None and new_status != entry.status:
         raise InputError("状态不能用 update 修改。",
                          "结案用 guanai child close，重新启用用 child reopen，毕业用 child graduate。")
@@ -437,11 +438,17 @@ def classify_cmd(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
         click.echo(f"  提醒：{gap}")
 
 
+def _status_result(entry: ChildEntry, status: str, reason: str) -> dict[str, str]:
+    return {"编号": entry.id, "姓名": entry.record.name, "学籍号": entry.record.student_id,
+            "原状态": entry.status, "状态": status, "原因": reason}
+
+
 @child.command("close")
 @click.argument("ref")
 @click.option("--reason", required=True, help="结案原因，如 父母返乡、随父母迁居。")
+@json_option
 @with_archive(write=True)
-def close(arc: Archive, ref: str, reason: str) -> None:
+def close(arc: Archive, ref: str, reason: str, as_json: bool) -> None:
     """结案：不再属于留守/困境儿童的档案转为“存档备查”（保留、只读、可检索，不删除）。
 
     \b
@@ -451,16 +458,21 @@ def close(arc: Archive, ref: str, reason: str) -> None:
     reason = _reason(reason)
     entry = arc.get_child(ref)
     if entry.status != "在册":
-        raise StateError(f"{entry.record.name} 的档案状态为“{entry.status}”，只有“在册”的档案可以结案。")
+        raise StateError(f"{entry.record.name} 的档案状态为“{entry.status}”，只有“在册”的档案可以结案。",
+                         "用 guanai child show 编号 查看档案状态；已结案的档案无需再次结案。")
     arc.set_child_status(entry.id, "存档备查", reason)
+    if as_json:
+        echo_json(_status_result(entry, "存档备查", reason))
+        return
     click.echo(f"已结案：{entry.record.name}（编号 {entry.id}），状态 存档备查，原因：{reason}")
 
 
 @child.command("reopen")
 @click.argument("ref")
 @click.option("--reason", required=True, help="重新启用的原因，如 父母再次外出务工。")
+@json_option
 @with_archive(write=True)
-def reopen(arc: Archive, ref: str, reason: str) -> None:
+def reopen(arc: Archive, ref: str, reason: str, as_json: bool) -> None:
     """重新启用已结案（存档备查）或毕业的档案，状态回到“在册”。
 
     \b
@@ -470,11 +482,15 @@ def reopen(arc: Archive, ref: str, reason: str) -> None:
     reason = _reason(reason)
     entry = arc.get_child(ref)
     if entry.status == "在册":
-        raise StateError(f"{entry.record.name} 的档案已是“在册”状态，无需重新启用。")
+        raise StateError(f"{entry.record.name} 的档案已是“在册”状态，无需重新启用。",
+                         "用 guanai child list --status 存档备查 查看已结案的档案。")
     if entry.status == "转出":
         raise StateError(f"{entry.record.name} 的档案已转出，由转入学校管理，不能在本校重新启用。",
                          "转接被退回时，用 guanai transfer confirm 回执文件 恢复为在册。")
     arc.set_child_status(entry.id, "在册", reason)
+    if as_json:
+        echo_json(_status_result(entry, "在册", reason))
+        return
     click.echo(f"已重新启用：{entry.record.name}（编号 {entry.id}），状态 在册，原因：{reason}")
 
 
@@ -483,8 +499,9 @@ def reopen(arc: Archive, ref: str, reason: str) -> None:
 @click.option("--grade", help="该年级全部在册儿童毕业，如 九年级。")
 @click.option("--reason", default="毕业", show_default=True, help="原因。")
 @click.option("--yes", is_flag=True, help="按年级毕业时不再确认。")
+@json_option
 @with_archive(write=True)
-def graduate(arc: Archive, refs: tuple[str, ...], grade: str | None, reason: str, yes: bool) -> None:
+def graduate(arc: Archive, refs: tuple[str, ...], grade: str | None, reason: str, yes: bool, as_json: bool) -> None:
     """毕业：把儿童档案状态改为“毕业”（全部成功或全部不改）。
 
     \b
@@ -507,8 +524,8 @@ def graduate(arc: Archive, refs: tuple[str, ...], grade: str | None, reason: str
         cohort = [e for e in arc.list_children(status="在册") if e.record.grade == grade.strip()]
         if not cohort:
             raise InputError(f"没有“{grade}”的在册儿童。", "用 guanai child list --grade 年级 查看。")
-        if not yes:
-            click.confirm(f"将把 {grade} 的 {len(cohort)} 名儿童标为毕业，继续？", abort=True, err=True)
+        if not yes and not click.confirm(f"将把 {grade} 的 {len(cohort)} 名儿童标为毕业，继续？", err=True):
+            raise InputError("已取消，没有修改任何档案。", f"确认无误后可加 --yes：guanai child graduate --grade {grade} --yes")
         for e in cohort:
             if e.id not in seen:
                 seen.add(e.id)
@@ -516,6 +533,9 @@ def graduate(arc: Archive, refs: tuple[str, ...], grade: str | None, reason: str
     with arc.transaction():
         for e in entries:
             arc.set_child_status(e.id, "毕业", reason)
+    if as_json:
+        echo_json([_status_result(e, "毕业", reason) for e in entries])
+        return
     for e in entries:
         click.echo(f"已毕业：{e.record.name}（{e.record.student_id}）")
     click.echo(f"共 {len(entries)} 名。")

@@ -269,6 +269,14 @@ def test_update_partial_and_rederive(arc: tuple[Path, str], tmp_path: Path) -> N
     (tmp_path / "st.yaml").write_text("状态: 毕业\n", encoding="utf-8")
     r = run("child", "update", SID, str(tmp_path / "st.yaml"))
     assert r.exit_code == 2 and "状态不能用 update 修改" in r.output
+    # English field names, as child add accepts them, change the field (not "unknown field")
+    (tmp_path / "en.json").write_text('{"class_name": "5班", "mother": {"state": "外出务工"}}', encoding="utf-8")
+    r = run("child", "update", SID, str(tmp_path / "en.json"))
+    assert r.exit_code == 0, r.output
+    record = json.loads(run("child", "show", SID, "--json").output)["记录"]
+    assert record["班级"] == "5班" and record["母亲"]["状况"] == "外出务工" and record["母亲"]["姓名"]
+    (tmp_path / "st2.json").write_text('{"status": "毕业"}', encoding="utf-8")
+    assert "状态不能用 update 修改" in run("child", "update", SID, str(tmp_path / "st2.json")).output
 
 
 def test_close_refuses_edits_reopen_allows(arc: tuple[Path, str], tmp_path: Path) -> None:
@@ -284,16 +292,20 @@ def test_close_refuses_edits_reopen_allows(arc: tuple[Path, str], tmp_path: Path
     r = run("child", "close", SID, "--reason", "再次")
     assert r.exit_code == 11 and "只有“在册”的档案可以结案" in r.output
     assert "存档备查" in run("child", "list", "--status", "存档备查").output  # kept and listed
-    r = run("child", "reopen", SID, "--reason", "父母再次外出务工")
-    assert r.exit_code == 0 and "状态 在册" in r.output
+    r = run("child", "reopen", SID, "--reason", "父母再次外出务工", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == {"编号": children(arc)[0].id, "姓名": "张小明", "学籍号": SID,
+                                    "原状态": "存档备查", "状态": "在册", "原因": "父母再次外出务工"}
     assert run("child", "update", SID, str(tmp_path / "p.yaml")).exit_code == 0
     assert json.loads(run("child", "show", SID, "--json").output)["记录"]["班级"] == "3班"
     r = run("child", "reopen", SID, "--reason", "x")
     assert r.exit_code == 11 and "已是“在册”" in r.output
     # the status changes are audited with their reasons
-    with Archive.open(arc[0], user="admin", passphrase=arc[1]) as a:
-        actions = [row[0] for row in a.conn.execute("SELECT action FROM audit ORDER BY seq")]
-    assert actions.count("child.status") == 2
+    r = run("audit", "show", "--json")
+    assert r.exit_code == 0, r.output
+    changes = [(e["detail"]["from"], e["detail"]["to"], e["detail"]["reason"])
+               for e in json.loads(r.stdout) if e["action"] == "child.status"]
+    assert changes == [("在册", "存档备查", "父母返乡"), ("存档备查", "在册", "父母再次外出务工")]
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "a\x00b", "长" * 501])
@@ -309,9 +321,9 @@ def test_graduate_many_all_or_nothing(arc: tuple[Path, str]) -> None:
     r = run("child", "graduate", ids[0], "no-such-child", ids[1])
     assert r.exit_code == 3
     assert [e.status for e in children(arc)] == ["在册"] * 4
-    r = run("child", "graduate", ids[0], ids[1])
+    r = run("child", "graduate", ids[0], ids[1], "--json")
     assert r.exit_code == 0, r.output
-    assert "共 2 名" in r.output
+    assert [(x["编号"], x["状态"]) for x in json.loads(r.stdout)] == [(ids[0], "毕业"), (ids[1], "毕业")]
     status = {e.id: e.status for e in children(arc)}
     assert status[ids[0]] == status[ids[1]] == "毕业" and status[ids[2]] == "在册"
     r = run("child", "graduate", ids[0])
@@ -325,6 +337,9 @@ def test_graduate_by_grade(arc: tuple[Path, str]) -> None:
     recs = children(arc)
     grade = recs[0].record.grade
     expected = sum(1 for e in recs if e.record.grade == grade)
+    r = run("child", "graduate", "--grade", grade, input="n\n")  # answered no: nothing changes
+    assert r.exit_code == 2 and "已取消，没有修改任何档案" in r.output and "Aborted" not in r.output
+    assert all(e.status == "在册" for e in children(arc))
     r = run("child", "graduate", "--grade", grade, "--yes")
     assert r.exit_code == 0, r.output
     assert f"共 {expected} 名" in r.output
