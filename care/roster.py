@@ -433,12 +433,19 @@ def roster_xlsx_bytes(records: list[ChildRecord], example: ChildRecord | None = 
             cell.fill = required_fill
         ws.column_dimensions[get_column_letter(col)].width = max(10, min(24, len(header) * 2 + 4))
     ws.freeze_panes = "B2"
+    # Printed on A4 landscape with the header repeated on every page (rosters are printed and signed).
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.print_title_rows = "1:1"
     rows: list[ChildRecord] = ([example] if example is not None else []) + list(records)
     for i, rec in enumerate(rows):
         row = record_to_row(rec)
         if example is not None and i == 0:
             row[headers.index("备注")] = EXAMPLE_MARK
         ws.append(row)
+        if example is not None and i == 0:
+            for cell in ws[ws.max_row]:
+                cell.font = Font(italic=True, color="808080")  # the example row looks like one
         for cell in ws[ws.max_row]:
             # openpyxl stores a string starting with "=" as a formula: a name like
             # "=HYPERLINK(...)" must stay text (formula injection).
@@ -469,11 +476,15 @@ def roster_xlsx_bytes(records: list[ChildRecord], example: ChildRecord | None = 
         "G/J 加18位身份证号，或 L 字头临时学籍号", "guanai")
     notes = wb.create_sheet("说明")
     notes.append(["说明"])
-    notes.append(["1. 每行一名儿童；黄色表头为必备列。第2行为示例，导入时自动忽略，可删除。"])
+    notes.append(["1. 每行一名儿童；黄色表头为应填列，其中姓名、学籍号、学校、年级必不可少（没有“学校”列时"
+                  "按本档案库的学校导入）。第2行（灰色）为示例，导入时自动忽略，可删除。"])
     notes.append(["2. 身份证号、学籍号、电话列为文本格式，请勿改为数字格式（会丢失位数）。"])
     notes.append(["3. 困境情形可填多项，用顿号分隔：" + "、".join(HARDSHIPS) + "。"])
     notes.append(["4. 父亲/母亲状况为“外出务工”时，请在务工地列填写城市。"])
-    notes.append(["5. 导入：guanai child import 花名册.xlsx；有错误的行会逐行报告，其余行照常导入。"])
+    notes.append(["5. 导入：guanai child import 花名册.xlsx；有错误的行会逐行报告，其余行照常导入。"
+                  "先检查不导入：guanai child import 花名册.xlsx --check"])
+    notes.append(["6. 也可直接导入学籍系统导出的表格或县里的登记表：表头上方的标题行会自动跳过，"
+                  "“身份证件号”“全国学籍号”“户口所在地”“现住址”“就读方式”等列名都能识别。"])
     notes.column_dimensions["A"].width = 100
     buf = io.BytesIO()
     wb.save(buf)

@@ -237,6 +237,18 @@ def test_template_has_dropdowns_text_columns_and_example(tmp_path: Path) -> None
     path.write_bytes(data)
     roster = read_roster(path)
     assert roster.records == [] and roster.skipped_examples == 1 and roster.errors == []
+    # printable (A4 landscape, header on every page), the example row looks like one
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize or 0) == 9
+    assert ws.print_title_rows == "$1:$1"
+    assert ws.cell(row=2, column=1).font.italic
+    assert any("学籍系统" in str(c.value) for c in wb["说明"]["A"])
+    # a secretary fills a row under the example (typing the ID into the text-formatted cell)
+    rec = synth_children(1, seed=30)[0]
+    for c, value in enumerate(record_to_row(rec), start=1):
+        ws.cell(row=3, column=c, value=value or None)
+    wb.save(path)
+    roster = read_roster(path)
+    assert [r for _, r in roster.records] == [rec] and roster.errors == [] and roster.missing_columns == []
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "gb18030"])
