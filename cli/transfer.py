@@ -53,6 +53,17 @@ class _Bar:
             self.bar.__exit__(None, None, None)
 
 
+def _read_small(path: Path, what: str, limit: int = 64 * 1024) -> bytes:
+    """Read a small input file without loading an arbitrarily large one first."""
+    from archive.errors import InputError
+
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{what}过大：{path}（上限 {limit:,} 字节）。", "请确认选择了正确的文件。")
+    return data
+
+
 def _identity(arc: Archive) -> Any:
     from archive.identity import get_identity, has_identity
 
@@ -126,8 +137,9 @@ def identity_show(arc: Archive, as_json: bool) -> None:
 
 @identity.command("export")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="身份卡文件（JSON）。")
+@json_option
 @with_archive()
-def identity_export(arc: Archive, output: str) -> None:
+def identity_export(arc: Archive, output: str, as_json: bool) -> None:
     """导出本校公开身份卡（代码、名称、县区、公钥、指纹），交县教体局签入目录。
 
     \b
@@ -140,6 +152,9 @@ def identity_export(arc: Archive, output: str) -> None:
     card = _identity(arc).card
     atomic_write(Path(output), card.to_json(), 0o644)
     arc.audit("identity.export", card.code, {"fingerprint": card.fingerprint})
+    if as_json:
+        echo_json({"file": output, **card.to_dict()})
+        return
     click.echo(f"已导出身份卡：{output}")
     click.echo(f"指纹：{group_fingerprint(card.fingerprint)}（请县教体局添加时电话核对）")
 
@@ -163,8 +178,9 @@ def directory() -> None:
 
 @directory.command("add")
 @click.argument("card", type=click.Path(exists=True, dir_okay=False))
+@json_option
 @with_archive(write=True)
-def directory_add(arc: Archive, card: str) -> None:
+def directory_add(arc: Archive, card: str, as_json: bool) -> None:
     """（县教体局）把学校身份卡加入目录；之后需 publish 发布。
 
     \b
@@ -174,7 +190,10 @@ def directory_add(arc: Archive, card: str) -> None:
     from archive.directory import add_card
     from archive.identity import group_fingerprint
 
-    c = add_card(arc, Path(card).read_bytes(), where=f"身份卡 {card}")
+    c = add_card(arc, _read_small(Path(card), "身份卡"), where=f"身份卡 {card}")
+    if as_json:
+        echo_json(c.to_dict())
+        return
     click.echo(f"已加入目录：{c.name}（{c.code}）")
     click.echo(f"指纹：{group_fingerprint(c.fingerprint)}")
     click.echo("请与该校电话核对指纹；核对无误后发布：guanai directory publish -o 文件")
@@ -183,8 +202,9 @@ def directory_add(arc: Archive, card: str) -> None:
 @directory.command("revoke")
 @click.argument("code")
 @click.option("--reason", default="", help="吊销原因（如：设备丢失、密钥泄露）。")
+@json_option
 @with_archive(write=True)
-def directory_revoke(arc: Archive, code: str, reason: str) -> None:
+def directory_revoke(arc: Archive, code: str, reason: str, as_json: bool) -> None:
     """（县教体局）吊销某校身份卡；之后需 publish 发布，各校导入后生效。
 
     \b
@@ -194,13 +214,17 @@ def directory_revoke(arc: Archive, code: str, reason: str) -> None:
     from archive.directory import revoke
 
     c = revoke(arc, code, reason)
+    if as_json:
+        echo_json({"revoked": c.code, "name": c.name, "fingerprint": c.fingerprint, "reason": reason})
+        return
     click.echo(f"已吊销：{c.name}（{c.code}）。请重新发布目录并通知各校导入。")
 
 
 @directory.command("publish")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="目录文件。")
+@json_option
 @with_archive(write=True)
-def directory_publish(arc: Archive, output: str) -> None:
+def directory_publish(arc: Archive, output: str, as_json: bool) -> None:
     """（县教体局）签名发布目录（版本号自动加一）。
 
     \b
@@ -214,6 +238,9 @@ def directory_publish(arc: Archive, output: str) -> None:
     data, serial = publish(arc)
     atomic_write(Path(output), data, 0o644)
     fp = get_identity(arc).card.fingerprint
+    if as_json:
+        echo_json({"file": output, "serial": serial, "county_fingerprint": fp})
+        return
     click.echo(f"已发布目录第 {serial} 版：{output}")
     click.echo(f"县教体局密钥指纹：{group_fingerprint(fp)}（各校首次导入时核对）")
 
@@ -223,8 +250,9 @@ def directory_publish(arc: Archive, output: str) -> None:
 @click.option("--county-fingerprint", default=None, help="县教体局密钥指纹（首次导入时核对用）。")
 @click.option("--yes", is_flag=True,
               help="不询问。首次导入时不能代替指纹核对：须交互回答或用 --county-fingerprint。")
+@json_option
 @with_archive(write=True)
-def directory_import(arc: Archive, file: str, county_fingerprint: str | None, yes: bool) -> None:
+def directory_import(arc: Archive, file: str, county_fingerprint: str | None, yes: bool, as_json: bool) -> None:
     """（学校）导入县教体局发布的学校目录。
 
     首次导入时显示县教体局密钥指纹，核对一致后才信任（或用 --county-fingerprint 直接给出）；
@@ -240,8 +268,8 @@ def directory_import(arc: Archive, file: str, county_fingerprint: str | None, ye
     from archive.identity import group_fingerprint
 
     def ask(d: Directory) -> bool:
-        click.echo(f"目录由 {d.county.name}（{d.county.code}）签发，第 {d.serial} 版。")
-        click.echo(f"县教体局密钥指纹：{group_fingerprint(d.county.fingerprint)}")
+        click.echo(f"目录由 {d.county.name}（{d.county.code}）签发，第 {d.serial} 版。", err=as_json)
+        click.echo(f"县教体局密钥指纹：{group_fingerprint(d.county.fingerprint)}", err=as_json)
         if yes:  # trusting a county key unseen would defeat the fingerprint check (trust on first use)
             raise InputError("首次导入县级目录时，--yes 不能代替核对县教体局密钥指纹。",
                              "电话向县教体局核对上面的指纹后，加 --county-fingerprint 指纹 重新导入。")
@@ -250,8 +278,15 @@ def directory_import(arc: Archive, file: str, county_fingerprint: str | None, ye
         except click.Abort:
             return False
 
-    res = import_directory(arc, Path(file).read_bytes(), county_fingerprint=county_fingerprint, confirm=ask)
+    from archive.directory import MAX_DIRECTORY
+
+    res = import_directory(arc, _read_small(Path(file), "目录文件", MAX_DIRECTORY),
+                           county_fingerprint=county_fingerprint, confirm=ask)
     d = res.directory
+    if as_json:
+        echo_json({"serial": d.serial, "first_trust": res.first_trust, "previous_serial": res.previous_serial,
+                   "county": d.county.to_dict(), "schools": len(d.schools), "revoked": sorted(d.revoked)})
+        return
     first = "（首次导入，已信任县教体局密钥）" if res.first_trust else ""
     click.echo(f"已导入目录第 {d.serial} 版{first}：学校 {len(d.schools)} 所，已吊销 {len(d.revoked)} 所。")
 

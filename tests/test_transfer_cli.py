@@ -45,8 +45,7 @@ def ok(result: Result) -> str:
 def test_every_command_has_chinese_help_with_example(cmd: list[str]) -> None:
     out = ok(CliRunner().invoke(cli, [*cmd, "--help"]))
     assert "示例：" in out and "guanai" in out
-    if cmd[-1] in ("show", "inspect", "list", "export") and cmd[0] != "identity" or cmd == ["identity", "show"]:
-        assert "--json" in out
+    assert "--json" in out  # every command can answer another program
 
 
 def test_identity_show_and_export(scenario: Scenario, tmp_path: Path) -> None:
@@ -86,14 +85,21 @@ def test_county_directory_commands(scenario: Scenario, tmp_path: Path) -> None:
     d = tmp_path / "dir.json"
     out = ok(run(s.county, PASS_C, "directory", "publish", "-o", str(d)))
     assert "第 2 版" in out
+    pub = json.loads(ok(run(s.county, PASS_C, "directory", "publish", "-o", str(d), "--json")))
+    assert pub["serial"] == 3 and json.loads(d.read_text())["body"]["serial"] == 3
     # a school cannot edit the county directory
     r = run(s.a, PASS_A, "directory", "add", str(s.root / "x.card"))
     assert r.exit_code == 11 and "学校档案库，不能编辑县级学校目录" in r.output
     # the school imports v2 (already trusting the county key)
-    out = ok(run(s.a, PASS_A, "directory", "import", str(d)))
-    assert "第 2 版" in out and "已吊销 1 所" in out
+    imp = json.loads(ok(run(s.a, PASS_A, "directory", "import", str(d), "--json")))
+    assert imp["serial"] == 3 and imp["previous_serial"] == 1 and imp["revoked"] == [CODE_X]
+    assert not imp["first_trust"]
     listing = json.loads(ok(run(s.a, PASS_A, "directory", "list", "--json")))
-    assert listing["serial"] == 2 and CODE_X in [r["code"] for r in listing["revoked"]]
+    assert listing["serial"] == 3 and CODE_X in [r["code"] for r in listing["revoked"]]
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (17 << 20))
+    r = run(s.a, PASS_A, "directory", "import", str(big))
+    assert r.exit_code == 2 and "过大" in r.output
 
 
 def test_directory_import_first_trust(scenario: Scenario, tmp_path: Path) -> None:
