@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from care.roster import parse_roster, roster_xlsx_bytes
-from care.rules import classify
+from care.rules import HARDSHIP, LEFT_BEHIND, classify, coverage
 from care.synth import SCENARIOS, example_record, synth_children
 
 if TYPE_CHECKING:
@@ -44,14 +44,19 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
     for err in roster.errors:
         echo(f"  第{err.row}行：{err.message}")
 
+    labels = {(LEFT_BEHIND,): "仅留守儿童", (HARDSHIP,): "仅困境儿童",
+              (LEFT_BEHIND, HARDSHIP): "既是留守儿童又是困境儿童", (): "均不属于"}
     counts: Counter[str] = Counter()
     entries = arc.list_children(status="在册")
     for entry in entries:
-        names = [c.name for c in classify(entry.record, today)]
-        counts["、".join(names) or "均不属于"] += 1
+        names = tuple(c.name for c in classify(entry.record, today))
+        counts[labels.get(names, "、".join(names))] += 1
     echo(f"按县实施方案分类（{today.isoformat()}，在册 {len(entries)} 名）：")
     for key, n in sorted(counts.items(), key=lambda kv: -kv[1]):
         echo(f"  {key}：{n} 名")
+    cov = coverage([e.record for e in entries], today)
+    echo(f"帮扶教师覆盖率（实施方案要求每位留守儿童困境儿童都有帮扶教师）：{cov.with_mentor}/{cov.total}"
+         f"（{cov.mentor_rate:.0%}）" + (f"，缺帮扶教师：{'、'.join(cov.without_mentor)}" if cov.without_mentor else ""))
     echo("举例（类别与理由）：")
     for entry in entries[:4]:
         cats = classify(entry.record, today)

@@ -27,7 +27,8 @@ def test_run_demo(make_archive: Callable[..., tuple[Path, str]], tmp_path: Path)
     assert f"登记儿童 {DIRECT} 名" in text
     assert f"导入花名册：{ROSTER - 1} 行已导入，1 行有错误未导入，跳过示例行 1 行。" in text
     assert "身份证号：校验码错误" in text
-    assert "留守儿童" in text and "困境儿童" in text and "父母返乡" in text
+    assert "仅留守儿童" in text and "仅困境儿童" in text and "父母返乡" in text
+    assert "帮扶教师覆盖率" in text
     assert len(entries) == DIRECT + ROSTER - 1
     assert sorted(e.status for e in entries).count("存档备查") == 1
     roster = read_roster(work / "花名册-示例.xlsx")
