@@ -21,6 +21,7 @@ def lint(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
     检查纸张与页边距、各要素字体（含东亚字体与主题字体覆盖）、字号、行距、标题层次字体、发文字号、成文日期、页码（单页居右、双页居左）、语言 zh-CN。
 
     有不符合项时退出码为 1，文件无法读取时为 2。不需要打开档案库。
+    本系统生成的表格类文书（档案卡、家访记录、通知书等，文档属性“类别”为“表格类文书（非公文）”）不是公文，会注明“未检查”。
 
     \b
     示例：
@@ -42,6 +43,9 @@ def lint(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
         echo_json(payload)
     else:
         for report in reports:
+            if report.skipped:
+                click.echo(f"{report.file}：{report.skipped}。")
+                continue
             if report.ok:
                 click.echo(f"{report.file}：符合 GB/T 9704-2012 检查项。")
                 continue

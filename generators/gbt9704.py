@@ -15,6 +15,15 @@ import re
 from datetime import date
 from typing import Final
 
+# --------------------------------------------------------------------------- document category
+
+#: ``cp:category`` (Word: 文件 › 属性 › 类别) of the templates and so of every generated document:
+#: `guanai lint` checks 公文 and says plainly that a form (card, record, notice to a family) is
+#: not one, instead of listing a dozen 公文 rules it was never meant to follow.
+CATEGORY_OFFICIAL: Final = "公文"
+CATEGORY_FORM: Final = "表格类文书（非公文）"
+
+
 # --------------------------------------------------------------------------- units
 
 TWIPS_PER_MM: Final = 1440 / 25.4

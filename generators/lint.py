@@ -68,6 +68,8 @@ class Violation:
 class LintReport:
     file: str
     violations: list[Violation] = field(default_factory=list)
+    #: why the file was not checked (a guanai form, not a 公文); None when it was checked
+    skipped: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -77,7 +79,10 @@ class LintReport:
         return {v.element for v in self.violations}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "ok": self.ok, "violations": [v.to_dict() for v in self.violations]}
+        out: dict[str, Any] = {"file": self.file, "ok": self.ok, "violations": [v.to_dict() for v in self.violations]}
+        if self.skipped:
+            out["skipped"] = self.skipped
+        return out
 
 
 class _Collector:
@@ -784,11 +789,22 @@ def _int(v: str | None) -> int | None:
 def lint_docx(data: bytes, *, name: str = "document.docx") -> LintReport:
     """Check one .docx against GB/T 9704-2012; InputError when the file cannot be read safely."""
     pkg = _Package(data, name)
+    if _category(pkg) == G.CATEGORY_FORM:
+        return LintReport(name, [], skipped="本系统生成的表格类文书（非公文），GB/T 9704-2012 不适用，未检查")
     try:
         violations = _Checker(pkg).run()
     except RecursionError as err:  # pathological nesting
         raise InputError(f"{name}：文档结构嵌套过深，拒绝处理。", _HINT_DOCX) from err
     return LintReport(name, violations)
+
+
+def _category(pkg: _Package) -> str | None:
+    """``cp:category`` of the document properties (generated documents carry the template's)."""
+    props = pkg.xml("docProps/core.xml") if pkg.has("docProps/core.xml") else None
+    if props is None:
+        return None
+    el = props.find("{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}category")
+    return (el.text or "").strip() if el is not None else None
 
 
 def lint_file(path: str | Path) -> LintReport:

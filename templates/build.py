@@ -19,7 +19,7 @@ import io
 import re
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -302,7 +302,7 @@ def new_document(*, official: bool, title: str) -> Doc:
     cp.revision = 1
     cp.keywords = ""
     cp.subject = ""
-    cp.category = ""
+    cp.category = G.CATEGORY_OFFICIAL if official else G.CATEGORY_FORM
     return doc
 
 
@@ -372,7 +372,7 @@ def tag(doc: Any, text: str, *, official: bool = True) -> None:
 # --------------------------------------------------------------------------- tables
 
 
-def table(container: Any, widths_mm: list[float], rows: int, *, size: float = 10.5) -> Table:
+def table(container: Any, widths_mm: Sequence[float], rows: int, *, size: float = 10.5) -> Table:
     t = container.add_table(rows=rows, cols=len(widths_mm))
     t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER

@@ -236,7 +236,7 @@ def test_reading_errors_are_explained_in_chinese(tmp_path: Path) -> None:
     from generators.lint import lint_docx
     from generators.pdf import pdf_text
 
-    good = render("care-record", sample("care-record"))
+    good = render("circular", sample("circular"))  # a 公文: lint reads all of it
     broken_xml = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(good)) as zin, zipfile.ZipFile(broken_xml, "w") as zout:
         for info in zin.infolist():

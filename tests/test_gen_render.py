@@ -59,7 +59,13 @@ def test_same_form_same_bytes(kind: str) -> None:
 @pytest.mark.parametrize("kind", [k.id for k in KINDS.values() if k.official])
 def test_official_documents_pass_gbt9704_lint(kind: str) -> None:
     report = lint_docx(render(kind, sample(kind)), name=kind)
-    assert report.violations == []
+    assert report.violations == [] and report.skipped is None
+
+
+@pytest.mark.parametrize("kind", [k.id for k in KINDS.values() if not k.official])
+def test_forms_are_marked_as_no_official_document(kind: str) -> None:
+    report = lint_docx(render(kind, sample(kind)), name=kind)
+    assert report.skipped and "非公文" in report.skipped and report.ok
 
 
 @pytest.mark.parametrize("kind", [k.id for k in KINDS.values() if k.to_family])

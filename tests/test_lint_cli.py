@@ -75,3 +75,26 @@ def test_directory_argument_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["lint", str(tmp_path)])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_generated_forms_are_named_not_checked_and_a_relabelled_form_is_checked(tmp_path: Path) -> None:
+    # `guanai lint 输出/*.docx` over a generate output: forms are said to be no 公文, 公文 are checked
+    from gen_helpers import sample
+    from lint_helpers import part, rezip
+
+    from generators.render import render
+
+    form = render("home-visit", sample("home-visit"))
+    notice = render("circular", sample("circular"))
+    paths = [_write(tmp_path, "家访记录表.docx", form), _write(tmp_path, "通报.docx", notice)]
+    result = CliRunner().invoke(cli, ["lint", *paths])
+    assert result.exit_code == 0, result.output
+    assert "家访记录表.docx：本系统生成的表格类文书（非公文）" in result.output and "未检查" in result.output
+    assert "通报.docx：符合 GB/T 9704-2012" in result.output and "上边距" not in result.output
+    payload = json.loads(CliRunner().invoke(cli, ["lint", "--json", *paths]).output)
+    assert "skipped" in payload[0] and "skipped" not in payload[1]
+    # the category is the only switch: without it the same form is checked like any .docx
+    core = part(form, "docProps/core.xml").replace("表格类文书（非公文）".encode(), b"")
+    relabelled = _write(tmp_path, "无类别.docx", rezip(form, replace_parts={"docProps/core.xml": core}))
+    result = CliRunner().invoke(cli, ["lint", relabelled])
+    assert result.exit_code == 1 and "上边距（天头）" in result.output
