@@ -308,8 +308,9 @@ def _csv_rows(raw: bytes, name: str) -> Iterator[list[Any]]:
 def parse_roster(raw: bytes, name: str, progress: Callable[[int], None] | None = None,
                  defaults: dict[str, str] | None = None) -> Roster:
     """Parse a roster file's bytes (``name`` gives the format by its suffix); good rows become
-    records, bad rows are reported with row numbers. ``defaults`` fill top-level fields a row
-    leaves empty or the sheet lacks (e.g. {"学校": the archive's school name})."""
+    records, bad rows are reported with row numbers. ``progress`` is called with the count of
+    data rows read so far; ``defaults`` fill top-level fields a row leaves empty or the sheet
+    lacks (e.g. {"学校": the archive's school name})."""
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if suffix in (".xlsx", ".xlsm"):
         rows = _xlsx_rows(raw, name)
@@ -325,8 +326,6 @@ def parse_roster(raw: bytes, name: str, progress: Callable[[int], None] | None =
     header_row = 0
     seen: dict[str, int] = {}
     for number, values in enumerate(rows, start=1):
-        if progress is not None:
-            progress(number)
         if headers is None:
             cells = [_norm_header(v) for v in values]
             if "姓名" in cells and ("学籍号" in cells or "身份证号" in cells):
@@ -341,6 +340,8 @@ def parse_roster(raw: bytes, name: str, progress: Callable[[int], None] | None =
         if not any(values) or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
         roster.total_rows += 1
+        if progress is not None:
+            progress(roster.total_rows)
         data, problems = row_to_data(headers, values)
         for field_name, default in defaults.items():
             data.setdefault(field_name, default)

@@ -149,7 +149,16 @@ def import_cmd(arc: Archive, file: str, check_only: bool, as_json: bool) -> None
     from care.roster import MAX_FILE_BYTES, RowError, parse_roster
 
     raw, name = _read_file(file, MAX_FILE_BYTES, "花名册")
-    roster = parse_roster(raw, name, defaults={"学校": arc.info.school_name})
+    tty = sys.stderr.isatty()
+
+    def checked(rows: int) -> None:
+        # Checking a few thousand rows takes seconds: show that work is going on (terminal only).
+        if rows % 100 == 0:
+            click.echo(f"\r正在检查花名册：已读 {rows} 行", nl=False, err=True)
+
+    roster = parse_roster(raw, name, progress=checked if tty else None, defaults={"学校": arc.info.school_name})
+    if tty:
+        click.echo("\r" + " " * 30 + "\r", nl=False, err=True)
     good: list[tuple[int, ChildRecord]] = []
     errors = list(roster.errors)
     for row, rec in roster.records:
