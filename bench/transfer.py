@@ -152,6 +152,15 @@ def main() -> int:
         print(f"{'单个儿童端到端（导出+导入+确认）':<18}{t_single:>14.2f} s{'≤ 2 s':>12}")
         print(f"    其中 3 次口令解锁（Argon2id，每步各开一次档案库，与命令行相同）{t_unlock:.2f} s，"
               f"转接本身 {t_single - t_unlock:.2f} s")
+        # 3 unlocks is the minimum: export and confirm run at the sender days apart, import at the
+        # receiver. Their cost is the archive's KDF setting (64 MiB, t=3, p=4), not the transfer's;
+        # one bare derivation measured now shows how loaded this machine is (idle: ~0.1 s, NOTES.md).
+        from archive import crypto
+
+        t = time.perf_counter()
+        crypto.argon2id(PASS, crypto.KdfParams(salt=os.urandom(16)))
+        print(f"    参照：同一时刻单独一次 Argon2id 派生 {time.perf_counter() - t:.2f} s（空闲机器约 0.1 s）；"
+              "3 次解锁是最少次数（导出、确认在发送学校，导入在接收学校，分别执行）")
         ok = t_export <= 60 and t_import <= 60 and ratio <= 1.05 and t_single <= 2
         print("结论：" + ("全部达标" if ok else "有指标未达标"))
         return 0 if ok else 1
