@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from datetime import date
 from pathlib import Path
@@ -41,6 +42,10 @@ def _reason(value: str) -> str:
     return text
 
 
+_OS_REASONS = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EISDIR: "这是文件夹，不是文件",
+               errno.EPERM: "没有读取权限"}
+
+
 def _read_file(file: str, limit: int, what: str) -> tuple[bytes, str]:
     """The bytes of FILE (or stdin for "-") and a display name; at most ``limit`` bytes are read."""
     if file == "-":
@@ -52,7 +57,8 @@ def _read_file(file: str, limit: int, what: str) -> tuple[bytes, str]:
             with path.open("rb") as fh:
                 raw = fh.read(limit + 1)
         except OSError as err:
-            raise InputError(f"无法读取{what} {file}：{err.strerror}", "检查文件路径。") from err
+            reason = _OS_REASONS.get(err.errno or 0, err.strerror or str(err))
+            raise InputError(f"无法读取{what} {file}：{reason}。", "检查文件路径和名称（可用 Tab 键补全）。") from err
         name = path.name
     if len(raw) > limit:
         raise InputError(f"{what} {name} 过大（上限 {limit // 1024 // 1024} MB）。",
@@ -99,7 +105,7 @@ def child() -> None:
 
 
 @child.command("add")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file")
 @json_option
 @with_archive(write=True)
 def add(arc: Archive, file: str, as_json: bool) -> None:
@@ -128,7 +134,7 @@ def add(arc: Archive, file: str, as_json: bool) -> None:
 
 
 @child.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file")
 @click.option("--check", "check_only", is_flag=True, help="只检查，不导入。")
 @json_option
 @with_archive(write=True)
@@ -379,7 +385,7 @@ def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 @child.command("update")
 @click.argument("ref")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file")
 @with_archive(write=True)
 def update(arc: Archive, ref: str, file: str) -> None:
     """用文件中的字段更新儿童记录（只写要改的字段即可；写 null 清空该字段）。

@@ -175,6 +175,14 @@ def test_import_xueji_export_without_school_column(arc: tuple[Path, str], tmp_pa
     assert "父亲状况" in json.loads(r.stdout)["缺少的列"]
 
 
+@pytest.mark.parametrize("command", [("child", "add"), ("child", "import")])
+def test_missing_file_or_directory_in_chinese(arc: tuple[Path, str], tmp_path: Path, command: tuple[str, ...]) -> None:
+    r = run(*command, str(tmp_path / "没有这个文件.xlsx"))
+    assert r.exit_code == 2 and "文件不存在" in r.output and "Error" not in r.output
+    r = run(*command, str(tmp_path))
+    assert r.exit_code == 2 and "这是文件夹，不是文件" in r.output and "Error" not in r.output
+
+
 @pytest.mark.parametrize(("name", "content", "expected"), [
     ("x.xlsx", b"garbage", "不是有效的 Excel"),
     ("x.xls", b"\xd0\xcf\x11\xe0", "旧版 .xls"),
