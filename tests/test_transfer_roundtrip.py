@@ -435,6 +435,18 @@ def test_confirm_refuses_forged_or_foreign_receipts(scenario: Scenario, tmp_path
             transfer.confirm(a, rpath)
         assert snapshot(a) == before
         assert all(a.get_child(c).status == "在册" for c in s.child_ids)
+    # validly signed receipts that do not match what was sent: another school's, another file's hash
+    body = {k: v for k, v in json.loads(good)["body"].items() if k not in ("format", "version", "recipient")}
+    with s.open_x() as x:
+        rpath.write_bytes(pkg.make_receipt(get_identity(x), body))
+    with s.open_a() as a, pytest.raises(IntegrityError, match="发给 " + CODE_B):
+        transfer.confirm(a, rpath)
+    with s.open_b() as b:
+        rpath.write_bytes(pkg.make_receipt(get_identity(b), {**body, "package_sha256": "0" * 64}))
+    with s.open_a() as a:
+        with pytest.raises(IntegrityError, match="校验值与本校发出的不符"):
+            transfer.confirm(a, rpath)
+        assert snapshot(a) == before
 
 
 def test_minimal_retention_keeps_only_receipt_and_minimal_record(scenario: Scenario, tmp_path: Path) -> None:
