@@ -166,6 +166,8 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, pu
     """
     arc.require("transfer")
     arc.require("write")
+    if arc.info.kind == "county":
+        raise StateError("县级档案库不转出儿童档案。", "转学、升学的转接包由学校档案库导出。")
     if purpose not in PURPOSES:
         raise InputError(f"转接类型不正确：{purpose}", "可选：转学、升学。")
     if not refs:

@@ -190,7 +190,7 @@ def directory_add(arc: Archive, card: str, as_json: bool) -> None:
     from archive.directory import add_card
     from archive.identity import group_fingerprint
 
-    c = add_card(arc, _read_small(Path(card), "身份卡"), where=f"身份卡 {card}")
+    c = add_card(arc, _read_small(Path(card), "身份卡"), where=f"文件“{card}”")
     if as_json:
         echo_json(c.to_dict())
         return

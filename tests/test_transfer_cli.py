@@ -87,6 +87,10 @@ def test_county_directory_commands(scenario: Scenario, tmp_path: Path) -> None:
     assert "第 2 版" in out
     pub = json.loads(ok(run(s.county, PASS_C, "directory", "publish", "-o", str(d), "--json")))
     assert pub["serial"] == 3 and json.loads(d.read_text())["body"]["serial"] == 3
+    r = run(s.county, PASS_C, "directory", "add", str(s.root / "directory.json"))  # not a card
+    assert r.exit_code == 8 and "不是身份卡" in r.output and "identity export" in r.output
+    r = run(s.county, PASS_C, "transfer", "export", "G1", "--to", CODE_A, "-o", str(tmp_path / "c.gtp"))
+    assert r.exit_code == 11 and "县级档案库不转出" in r.output
     # a school cannot edit the county directory
     r = run(s.a, PASS_A, "directory", "add", str(s.root / "x.card"))
     assert r.exit_code == 11 and "学校档案库，不能编辑县级学校目录" in r.output
