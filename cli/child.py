@@ -521,7 +521,7 @@ def graduate(arc: Archive, refs: tuple[str, ...], grade: str | None, reason: str
 
     \b
     示例：
-      guanai child graduate G341322201403050219 G341322201309120021
+      guanai child graduate G341322201403050219 G341322201309120022
       guanai child graduate --grade 九年级 --yes
     """
     reason = _reason(reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from archive.store import Archive
+from care.ids import parse_student_id
 from care.roster import COLUMNS, record_to_row, roster_xlsx_bytes
 from care.synth import example_dict, example_record, synth_children
 from cli.main import cli
@@ -373,6 +375,8 @@ def test_help_in_chinese_with_examples() -> None:
         r = run("child", name, "--help")
         assert r.exit_code == 0
         assert "示例：" in r.output and "guanai child" in r.output, name
+        for sid in re.findall(r"[GJ]\d{17}[\dX]", r.output):
+            assert parse_student_id(sid).number == sid, (name, sid)  # examples are copied: keep them valid
     assert "儿童档案" in run("child", "--help").output
 
 
