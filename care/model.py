@@ -116,8 +116,12 @@ def _strip_free(value: Any) -> Any:
     return value
 
 
-def _one_line(value: str) -> str:
+def check_one_line(value: str) -> str:
+    """``value`` unchanged, or ValueError (Chinese) if it has characters a one-line text must not have."""
     return _check_chars(value, allow_newline=False)
+
+
+_one_line = check_one_line
 
 
 def _multi_line(value: str) -> str:

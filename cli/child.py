@@ -37,8 +37,12 @@ def _reason(value: str) -> str:
         raise InputError("原因不能为空。", "用 --reason 写明原因，如 --reason 父母返乡")
     if len(text) > REASON_MAX:
         raise InputError(f"原因过长（{len(text)} 个字符，上限 {REASON_MAX}）。", "简要写明原因即可。")
-    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in text):
-        raise InputError("原因含有控制字符。", "只写普通文字。")
+    from care.model import check_one_line
+
+    try:
+        check_one_line(text)  # control characters, bidi overrides, zero-width characters
+    except ValueError as err:
+        raise InputError(f"原因{err}。", "只写普通文字，写在一行内。") from err
     return text
 
 

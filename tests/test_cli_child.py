@@ -318,7 +318,7 @@ def test_close_refuses_edits_reopen_allows(arc: tuple[Path, str], tmp_path: Path
     assert changes == [("在册", "存档备查", "父母返乡"), ("存档备查", "在册", "父母再次外出务工")]
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "a\x00b", "长" * 501])
+@pytest.mark.parametrize("reason", ["", "   ", "a\x00b", "长" * 501, "父母\u202e返乡", "父母\n返乡"])
 def test_bad_reasons(arc: tuple[Path, str], reason: str) -> None:
     ids = _add(arc)
     r = run("child", "close", ids[0], "--reason", reason)
