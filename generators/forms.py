@@ -394,6 +394,13 @@ class OfficialBase(FormBase):
     def doc_date(self) -> dt.date | None:
         return self.date
 
+    def context(self) -> dict[str, Any]:
+        from generators.gbt9704 import title_lines
+
+        ctx = super().context()
+        ctx["doc_title"] = title_lines(self.doc_title)  # even lines, not 20 + 20 + 1 characters
+        return ctx
+
 
 _DOC_NUMBER = re.compile(r"^[\u4e00-\u9fff]{1,12}〔(\d{4})〕([1-9]\d*)号$")
 

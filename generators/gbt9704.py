@@ -71,6 +71,8 @@ CHARS_PER_LINE: Final = 28
 # --------------------------------------------------------------------------- type sizes
 
 TITLE_SIZE_PT: Final = 22.0  # 2号
+#: 2号 characters that fit on one line of the 156 mm text block (156 mm / 22 pt = 20.1)
+TITLE_CHARS_PER_LINE: Final = int(TEXT_WIDTH_MM / (TITLE_SIZE_PT * 25.4 / 72))
 BODY_SIZE_PT: Final = 16.0  # 3号
 HEADING_SIZE_PT: Final = 16.0  # headings are 3号 as well
 PAGE_NUMBER_SIZE_PT: Final = 14.0  # 4号
@@ -259,3 +261,43 @@ PAGE_NUMBER_EVEN_ALIGN: Final = "left"
 def page_number_text(n: int) -> str:
     """``page_number_text(1) == "— 1 —"``."""
     return f"{PAGE_NUMBER_PREFIX}{n}{PAGE_NUMBER_SUFFIX}"
+
+
+# --------------------------------------------------------------------------- title lines
+
+_NO_LINE_START = frozenset("》）」』”’，。、；：！？)]%")
+_NO_LINE_END = frozenset("《（「『“‘([")
+
+
+def _width(ch: str) -> float:
+    return 0.5 if ch.isascii() else 1.0
+
+
+def title_lines(title: str, per_line: int | None = None) -> str:
+    """A long title broken into lines of even length ("\n" between them).
+
+    GB/T 9704 7.3.3: a title that runs over is split into lines "长短适宜、排列对称" (梯形或菱形);
+    left to the word processor, a 41-character title wraps 20 + 20 + 1 with one lonely character.
+    No line starts with a closing mark or ends with an opening one, and digit runs stay whole.
+    A title with its own line breaks, or one that fits on a line, is returned as it is.
+    """
+    limit = per_line or TITLE_CHARS_PER_LINE
+    total = sum(_width(c) for c in title)
+    if "\n" in title or total <= limit:
+        return title
+    n = -(-int(total * 2) // (limit * 2))  # ceil(total / limit) on half-width units
+    target = total / n
+    lines: list[str] = []
+    cur, width = "", 0.0
+    for i, ch in enumerate(title):
+        cur += ch
+        width += _width(ch)
+        nxt = title[i + 1] if i + 1 < len(title) else ""
+        if (len(lines) < n - 1 and nxt and width >= target - 0.01 and nxt not in _NO_LINE_START
+                and ch not in _NO_LINE_END and not (ch.isascii() and nxt.isascii())):
+            lines.append(cur)
+            cur, width = "", 0.0
+    lines.append(cur)
+    if any(sum(_width(c) for c in line) > limit for line in lines):
+        return title  # punctuation pushed a line over: let the word processor wrap it
+    return "\n".join(lines)

@@ -207,6 +207,20 @@ def resolve_template_dir(arc: Archive | None, template_dir: Path | str | None) -
 # --------------------------------------------------------------------------- the batch
 
 
+def _searchable_text(model: FormBase, text: str) -> str:
+    """Stored (and indexed) text: a 公文 title broken into even lines is one line again, so that
+    a search for words across the break still finds it."""
+    title = getattr(model, "doc_title", None)
+    if isinstance(title, str):
+        from generators.gbt9704 import title_lines
+
+        broken = title_lines(title)
+        if broken != title:
+            return text.replace(broken, title, 1)
+    return text
+
+
+
 def _to_failed(label: str, err: GuanaiError) -> Failed:
     from generators.forms import FormError
 
@@ -362,15 +376,16 @@ def generate_batch(
             d = it.model.doc_date()
             if store and arc is not None:
                 form = it.model.to_form_dict()
+                text = _searchable_text(it.model, it.rendered.text)
                 meta = {"template": "custom" if template_note and "自定义" in template_note else "bundled"}
                 gen.doc_id = arc.put_document(
                     kind=kind.id, title=gen.title, content=it.rendered.data, filename=name, mime=DOCX_MIME,
-                    child_id=it.child_id, form=form, text=it.rendered.text,
+                    child_id=it.child_id, form=form, text=text,
                     doc_date=d.isoformat() if d else None, meta=meta)
                 if it.pdf is not None:
                     gen.pdf_doc_id = arc.put_document(
                         kind=kind.id, title=gen.title, content=it.pdf, filename=name[:-5] + ".pdf", mime=PDF_MIME,
-                        child_id=it.child_id, form=form, text=it.rendered.text,
+                        child_id=it.child_id, form=form, text=text,
                         doc_date=d.isoformat() if d else None, meta={**meta, "pdf_of": gen.doc_id})
             if out_dir is not None:
                 gen.out_path = out_dir / name

@@ -244,3 +244,15 @@ def test_generate_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = normalize_text(pdf_text(pdfs[0].read_bytes()))
     for value in ("张小明", "课后辅导分数的加减法", "2020年10月15日"):
         assert value in text
+
+
+def test_stored_text_keeps_a_broken_title_whole(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    # the printed title is broken into even lines; the stored, indexed text keeps it searchable as one
+    form = _yaml(tmp_path, "通知.yaml", sample("leading-group-notice"))
+    code, out = run("generate", "leading-group-notice", str(form))
+    assert code == 0, out
+    with _open(*arc_env) as arc:
+        (doc,) = arc.list_documents(kind="leading-group-notice")
+        title = sample("leading-group-notice")["标题"]
+        assert title in (arc.document_text(doc.id) or "")
+        assert title not in docx_text(arc.read_document(doc.id)).replace("\n\n", "")  # printed in lines
