@@ -54,7 +54,11 @@ def init_cmd(ctx: click.Context, school_code: str | None, school_name: str | Non
     click.echo(f"已创建{kind_name}档案库：{path}")
     click.echo(f"  单位：{info.school_name}（{info.school_code}），县区 {info.county_code}")
     click.echo(f"  加密：{info.suite}，管理员：{admin}")
-    click.echo("下一步：guanai child import 花名册.xlsx，或 guanai child template --xlsx -o 花名册模板.xlsx")
+    if kind == "county":
+        click.echo("下一步：收集各校身份卡（学校执行 guanai identity export -o 身份卡.json），"
+                   "guanai directory add 身份卡.json，再 guanai directory publish -o 萧县学校目录.json 下发各校。")
+    else:
+        click.echo("下一步：guanai child import 花名册.xlsx，或 guanai child template --xlsx -o 花名册模板.xlsx")
 
 
 @click.command("verify")

@@ -12,6 +12,10 @@ from typing import Any
 
 import click
 
+from cli.i18n import install as _install_zh
+
+_install_zh()
+
 # name -> ("module:attribute", short Chinese help shown by `guanai --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("cli.archive_cmds:init_cmd", "创建新的加密档案库"),

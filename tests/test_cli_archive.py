@@ -61,7 +61,7 @@ def test_county_init(tmp_path: Path, runner: CliRunner, monkeypatch: pytest.Monk
     r = runner.invoke(cli, ["--archive", str(path), "init", "--kind", "county", "--county-code", "341322",
                             "--name", "萧县教育体育局"])
     assert r.exit_code == 0, r.output
-    assert "县级档案库" in r.output
+    assert "县级档案库" in r.output and "directory add" in r.output and "child import" not in r.output
     info = json.loads((path / "archive.json").read_text())
     assert info["kind"] == "county" and info["school_code"] == "341322"
 
@@ -190,6 +190,8 @@ def test_every_command_has_chinese_help_with_example(runner: CliRunner, path: tu
     r = runner.invoke(cli, [*path, "--help"])
     assert r.exit_code == 0, r.output
     assert "示例" in r.output, f"{' '.join(path)} --help has no example"
+    assert "用法：" in r.output and "显示此帮助并退出" in r.output
+    assert "Usage:" not in r.output and "Show this message" not in r.output
     assert any("\u4e00" <= c <= "\u9fff" for c in r.output)
 
 
@@ -270,3 +272,12 @@ def test_demo_walks_through_everything(runner: CliRunner, tmp_path: Path, monkey
         kinds = {d.kind for d in arc.list_documents()}
         assert {"child-card", "home-visit", "leading-group-notice", "attachment"} <= kinds
         assert len(arc.list_children()) >= 30
+
+
+def test_click_usage_errors_are_chinese(runner: CliRunner) -> None:
+    r = runner.invoke(cli, ["user", "add", "x", "--role", "boss"])
+    assert r.exit_code == 2
+    assert "错误：" in r.output and "不在可选值" in r.output and "--help" in r.output
+    assert "Error" not in r.output and "Invalid value" not in r.output
+    r = runner.invoke(cli, ["nosuch"])
+    assert r.exit_code == 2 and "没有命令" in r.output
