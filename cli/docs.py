@@ -13,9 +13,6 @@ from cli.common import echo_json, echo_table, json_option, with_archive
 if TYPE_CHECKING:
     from archive.store import Archive
 
-KIND_NAMES = {"attachment": "附件"}
-
-
 @click.command("attach")
 @click.argument("child_ref")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
@@ -79,7 +76,10 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, as_json: boo
     if not docs:
         click.echo("没有文档。")
         return
-    echo_table([[d.id, d.kind, d.title, d.doc_date or d.created_at[:10], f"{d.size / 1024:.0f} KB"] for d in docs],
+    from generators.labels import kind_label
+
+    echo_table([[d.id, kind_label(d.kind), d.title, d.doc_date or d.created_at[:10], f"{d.size / 1024:.0f} KB"]
+                for d in docs],
                ["文档编号", "种类", "标题", "日期", "大小"])
     click.echo(f"共 {len(docs)} 份。")
 

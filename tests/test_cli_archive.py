@@ -117,6 +117,8 @@ def test_attach_doc_list_get(arc_path: Path, runner: CliRunner, tmp_path: Path) 
     r = runner.invoke(cli, ["attach", cid, str(scan), "--title", "低保证明", "--date", "2026-09-01"])
     assert r.exit_code == 0, r.output
     doc_id = r.output.strip().split("文档编号 ")[1].rstrip("）")
+    r = runner.invoke(cli, ["doc", "list", "--child", cid])
+    assert r.exit_code == 0 and "附件" in r.output and "低保证明" in r.output and "attachment" not in r.output
     r = runner.invoke(cli, ["doc", "list", "--child", cid, "--json"])
     assert r.exit_code == 0
     listed = json.loads(r.output)
