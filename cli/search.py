@@ -96,7 +96,8 @@ def search(arc: Archive, query: tuple[str, ...], kind: str | None, school: str |
             click.echo(f"   {h.snippet}")
         click.echo(f"   编号：{h.id}")
     if not view.exact:
-        click.echo("提示：匹配条目很多，以上按入库先后列出而非按相关度；加检索词或筛选条件可缩小范围。")
+        click.echo("提示：匹配条目很多，为保证响应速度，以上结果未在全部匹配中排序，总数为估计值；"
+                   "加检索词或筛选条件可缩小范围。")
 
 
 @click.command("show")

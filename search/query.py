@@ -25,6 +25,7 @@ filters, index generation).
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -364,6 +365,8 @@ _RESULT_CACHE_SIZE = 256
 SCORE_BUDGET = 6_000
 # a phrase posting also decodes positions: ~4x the work of a plain one
 PHRASE_WEIGHT = 4
+# hard stop for one search's matching/scoring work (the p95 target is 100 ms)
+SCORE_SECONDS = 0.06
 
 
 def cost(searcher: Any, q: wq.Query) -> int:
@@ -390,13 +393,34 @@ def cost(searcher: Any, q: wq.Query) -> int:
     return SCORE_BUDGET + 1  # unknown kind: be careful
 
 
-def _first_matches(searcher: Any, q: wq.Query, fset: Any, limit: int) -> tuple[list[int], bool]:
+def _scored(searcher: Any, q: wq.Query, fset: Any, limit: int) -> tuple[Any, bool]:
+    """whoosh's ranked search, stopped after SCORE_SECONDS (a loaded machine can be 2x slower
+    than the cost estimate assumes): then the best hits among the documents seen so far."""
+    from whoosh.collectors import TimeLimitCollector
+    from whoosh.searching import TimeLimit
+
+    top = searcher.collector(limit=limit, filter=fset, terms=False)
+    timed = TimeLimitCollector(top, timelimit=SCORE_SECONDS, use_alarm=False)
+    try:
+        searcher.search_with_collector(q, timed)
+        return timed.results(), True
+    except TimeLimit:
+        return top.results(), False
+    finally:
+        if timed.timer is not None:
+            timed.timer.cancel()
+
+
+def _first_matches(searcher: Any, q: wq.Query, fset: Any, limit: int,
+                   seconds: float | None = None) -> tuple[list[int], bool]:
     """Up to ``limit`` matching doc numbers without scoring, newest segments first.
 
     Returns (docnums, exhausted). Used when a query matches so much that scoring every hit
     would make the latency tail: the user gets hits at once and a hint to narrow the query.
     """
     out: list[int] = []
+    deadline = None if seconds is None else time.perf_counter() + seconds
+    steps = 0
     for sub, offset in reversed(searcher.leaf_searchers()):
         m = q.matcher(sub, searcher.boolean_context())
         while m.is_active():
@@ -406,6 +430,9 @@ def _first_matches(searcher: Any, q: wq.Query, fset: Any, limit: int) -> tuple[l
                 if len(out) >= limit:
                     return out, False
             m.next()
+            steps += 1
+            if deadline is not None and steps % 256 == 0 and time.perf_counter() > deadline:
+                return out, False  # few matches among very many candidates: stop, say so
     return out, True
 
 
@@ -433,12 +460,12 @@ def search(six: SearchIndex, q: str, filters: Filters | None = None, limit: int 
             six.filter_cache[fkey] = fset
     hits: list[Hit] = []
     if cost(searcher, wquery) <= SCORE_BUDGET:
-        results = searcher.search(wquery, limit=limit, filter=fset, terms=False)
+        results, exact = _scored(searcher, wquery, fset, limit)
         for h in results:
             hits.append(_hit(h.fields(), float(h.score or 0.0)))
-        total, exact = len(results), True
+        total = len(results) if exact else max(len(results), _upper_bound(searcher, wquery))
     else:
-        docnums, exact = _first_matches(searcher, wquery, fset, limit)
+        docnums, exact = _first_matches(searcher, wquery, fset, limit, seconds=SCORE_SECONDS)
         hits = [_hit(searcher.stored_fields(d), 0.0) for d in docnums]
         total = len(docnums) if exact else max(len(docnums), _upper_bound(searcher, wquery))
     res = Result(query=q, total=int(total), hits=hits, terms=terms_of(node), exact=exact)

@@ -202,3 +202,26 @@ def test_jieba_field_phrase_and_word(corpus_index: tuple[Corpus, SearchIndex]) -
     got = Q.matching_ids(six, "正文:韩思雨")
     assert got == {d.id for d in corpus.docs if d.child == longer.id}
     assert Q.matching_ids(six, "正文:韩思") & got == set()
+
+
+def test_time_limit_bounds_the_tail(corpus_index: tuple[Corpus, SearchIndex],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no time left, both paths stop early, say so, and return only true hits."""
+    from whoosh.collectors import TimeLimitCollector
+
+    corpus, six = corpus_index
+    monkeypatch.setattr(Q, "SCORE_SECONDS", 0.0)
+    orig_prepare = TimeLimitCollector.prepare
+
+    def expired(self: TimeLimitCollector, *args: object) -> None:
+        orig_prepare(self, *args)
+        self.timedout = True  # deterministic: the timer has already fired
+
+    monkeypatch.setattr(TimeLimitCollector, "prepare", expired)
+    for budget in (10**9, 0):  # scored path, then the unscored one
+        monkeypatch.setattr(Q, "SCORE_BUDGET", budget)
+        Q._RESULT_CACHE.clear()
+        res = Q.search(six, "学习认真", limit=10)
+        want = truth(corpus, "学习认真")
+        assert {h.id for h in res.hits} <= want
+        assert not res.exact and res.total >= len(want) > 10
