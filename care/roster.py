@@ -241,7 +241,7 @@ def _xlsx_rows(raw: bytes, name: str) -> Iterator[list[Any]]:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             total = sum(i.file_size for i in zf.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - zipfile raises BadZipFile, NotImplementedError, EOFError, ...
         raise InputError(f"{name} 不是有效的 Excel（.xlsx）文件：{err}",
                          "用 Excel 或 WPS 打开后“另存为” .xlsx；旧的 .xls 格式请先另存为 .xlsx。") from err
     if total > MAX_UNCOMPRESSED or total > max(size, 1) * MAX_RATIO:

@@ -296,6 +296,17 @@ def test_truncated_xlsx(tmp_path: Path) -> None:
         read_roster(path)
 
 
+def test_unsupported_zip_version_refused(tmp_path: Path) -> None:
+    # found by the fuzz test: zipfile raises NotImplementedError for "zip file version 12.9"
+    data = bytearray(roster_xlsx_bytes(synth_children(1, seed=1)))
+    central = data.index(b"PK\x01\x02")
+    data[central + 6:central + 8] = (129).to_bytes(2, "little")
+    path = tmp_path / "v.xlsx"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="不是有效的 Excel"):
+        read_roster(path)
+
+
 def test_zip_bomb_refused(tmp_path: Path) -> None:
     path = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
