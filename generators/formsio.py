@@ -313,6 +313,15 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+def _combinations(choices: list[str]) -> list[str]:
+    """Each non-empty combination of ``choices`` in their order, joined with 、 (fewest first);
+    empty when an Excel list (255 characters at most) could not hold them."""
+    from itertools import combinations
+
+    out = ["、".join(c) for n in range(1, len(choices) + 1) for c in combinations(choices, n)]
+    return out if len(",".join(out)) + 2 <= 255 else []
+
+
 def _excel_template(k: Kind, sample: dict[str, Any]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.comments import Comment
@@ -337,6 +346,8 @@ def _excel_template(k: Kind, sample: dict[str, Any]) -> bytes:
         ex.alignment = Alignment(wrap_text=True, vertical="top")
         ws.column_dimensions[_column_letter(col)].width = max(10, min(40, len(spec.alias) * 2 + 4))
         choices = spec.choices if spec.kind == "choice" else (["是", "否"] if spec.kind == "bool" else [])
+        if spec.kind == "list" and spec.choices:
+            choices = _combinations(spec.choices)  # several of a few values (督查方式): every combination
         if choices:
             dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=not spec.required,
                                 showErrorMessage=True, errorTitle="取值无效", error="请从下拉列表中选择：" + "、".join(choices))

@@ -44,6 +44,29 @@ def test_excel_template_has_chinese_headers_dropdowns_and_example(tmp_path: Path
     assert "说明" in wb.sheetnames
 
 
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_enumeration_has_a_dropdown_holding_the_example(tmp_path: Path, kind: str) -> None:
+    # each field with fixed values (one, or several like 督查方式) gets a list; the example row obeys it
+    from generators.formsio import field_specs
+
+    path = tmp_path / "台账.xlsx"
+    write_form_template(kind, "xlsx", path)
+    ws = load_workbook(path)["表单"]
+    headers = [c.value for c in ws[1]]
+    lists = {str(dv.sqref).split(":")[0]: dv for dv in ws.data_validations.dataValidation}
+    for spec in field_specs(KINDS[kind].model):
+        if not (spec.choices or spec.kind == "bool"):
+            continue
+        col = headers.index(spec.alias) + 1
+        letter = ws.cell(row=1, column=col).column_letter
+        dv = lists.get(f"{letter}2")
+        assert dv is not None and dv.type == "list" and dv.showErrorMessage, (kind, spec.alias)
+        allowed = dv.formula1.strip('"').split(",")
+        assert len(dv.formula1) <= 255
+        example = ws.cell(row=2, column=col).value
+        assert example is None or str(example) in allowed, (kind, spec.alias, example, allowed)
+
+
 def _excel(path: Path, rows: list[list[object]]) -> Path:
     wb = Workbook()
     ws = wb.active
