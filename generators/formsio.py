@@ -393,10 +393,36 @@ def prompt_form(kind: Kind | str, ask: Callable[[str, bool], str], say: Callable
             if lines:
                 data[spec.alias] = "\n".join(lines)
             continue
-        value = ask(label, spec.required).strip()
+        check = _field_checker(k, spec)
+        while True:
+            value = ask(label, spec.required).strip()
+            if not value or check(value):
+                break
+            # asked again at once: a typo must not cost the secretary every answer typed so far
+            say(f"  “{value}”无效（{spec.alias}：{spec.hint}），请重新输入。")
         if value:
             data[spec.alias] = value
     return data
+
+
+def _field_checker(k: Kind, spec: FieldSpec) -> Callable[[str], bool]:
+    """Whether one answer is valid for its field on its own (types, choices, dates, lengths)."""
+    from typing import Annotated
+
+    from pydantic import TypeAdapter, ValidationError
+
+    info = k.model.model_fields[spec.name]
+    target: Any = Annotated.__class_getitem__((info.annotation, *info.metadata)) if info.metadata else info.annotation  # type: ignore[attr-defined]
+    adapter: TypeAdapter[Any] = TypeAdapter(target)
+
+    def check(value: str) -> bool:
+        try:
+            adapter.validate_python(value)
+        except ValidationError:
+            return False
+        return True
+
+    return check
 
 
 def describe_value(value: Any) -> str:

@@ -184,6 +184,18 @@ def test_prompt_form_collects_a_valid_form() -> None:
     assert model.title() == "帮扶记录（张三，行为养成，2020年11月2日）"
 
 
+def test_prompt_form_asks_again_after_a_bad_answer() -> None:
+    # a wrong choice or an impossible date is asked again at once, not reported after the last field
+    answers = iter(["萧县实验小学", "张三", "", "三年级", "1班", "数学", "行为养成", "2020-02-30", "2020-11-02",
+                    "王老师", "制定作息表", "", ""])
+    said: list[str] = []
+    data = prompt_form("care-record", lambda label, required: next(answers), said.append)
+    assert data["帮扶方面"] == "行为养成" and data["日期"] == "2020-11-02"
+    assert any("“数学”无效" in s and "行为养成" in s for s in said)
+    assert any("“2020-02-30”无效" in s for s in said)
+    validate("care-record", data)
+
+
 def test_yaml_template_is_the_sample() -> None:
     data = yaml.safe_load(form_template_bytes("leading-group-notice", "yaml"))
     assert data["发文字号"] == "教体基〔2020〕9号"
