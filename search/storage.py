@@ -28,6 +28,7 @@ Pitfalls of whoosh this class closes (see NOTES.md):
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import re
 import secrets
@@ -50,6 +51,8 @@ TMP_SUFFIX = ".gtmp"
 # whoosh's TOC temp name: "_MAIN_3.toc.1732838400.123"
 _WHOOSH_TOC_TMP = re.compile(r"^_.+_[0-9]+\.toc\.[0-9.]+$")
 
+_MAP_MIN = 1 << 20  # files from 1 MiB up are decrypted from a map of the ciphertext
+
 REINDEX_HINT = "索引是派生数据，可执行 guanai reindex 由目录重建；档案目录本身不受影响。"
 
 
@@ -62,17 +65,22 @@ def seal_bytes(key: bytes, index_id: str, name: str, data: bytes) -> bytes:
     return MAGIC + nonce + AESGCM(key).encrypt(nonce, data, file_aad(index_id, name))
 
 
-def open_bytes(key: bytes, index_id: str, name: str, blob: bytes, where: str) -> bytes:
+def open_bytes(key: bytes, index_id: str, name: str, blob: bytes | memoryview, where: str) -> bytes:
     """Verify and decrypt one sealed file; IntegrityError names the index and the file."""
-    if len(blob) < len(MAGIC) + NONCE_LEN + TAG_LEN or blob[: len(MAGIC)] != MAGIC:
+    if len(blob) < len(MAGIC) + NONCE_LEN + TAG_LEN or bytes(blob[: len(MAGIC)]) != MAGIC:
         raise IntegrityError(f"全文索引 {where} 的文件 {name} 已损坏（格式不符或被截断）。", REINDEX_HINT)
-    nonce = blob[len(MAGIC) : len(MAGIC) + NONCE_LEN]
+    view = memoryview(blob)  # no copy of a possibly large file just to skip its header
+    nonce = bytes(view[len(MAGIC) : len(MAGIC) + NONCE_LEN])
+    body = view[len(MAGIC) + NONCE_LEN :]
     try:
-        return AESGCM(key).decrypt(nonce, blob[len(MAGIC) + NONCE_LEN :], file_aad(index_id, name))
+        return AESGCM(key).decrypt(nonce, body, file_aad(index_id, name))
     except InvalidTag as err:
         raise IntegrityError(
             f"全文索引 {where} 的文件 {name} 未通过完整性校验（被篡改、损坏或不属于本索引）。", REINDEX_HINT
         ) from err
+    finally:
+        body.release()
+        view.release()
 
 
 def atomic_write(path: str, data: bytes) -> None:
@@ -197,12 +205,22 @@ class SealedStorage(FileStorage):
         return seal_bytes(self._key, self.index_id, name, data)
 
     def read_plain(self, name: str) -> bytes:
-        try:
-            with open(self._fpath(name), "rb") as f:
-                blob = f.read()
-        except FileNotFoundError:
-            raise
-        return open_bytes(self._key, self.index_id, name, blob, self.where)
+        """Verify and decrypt a whole file into memory.
+
+        Large files are decrypted straight from a read-only map of the *sealed* file (the
+        ciphertext, so this is not the whoosh mmap the class turns off): no second in-memory
+        copy of the ciphertext, which matters for a 500 MB index at open.
+        """
+        with open(self._fpath(name), "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < _MAP_MIN:
+                return open_bytes(self._key, self.index_id, name, f.read(), self.where)
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                view = memoryview(mm)
+                try:
+                    return open_bytes(self._key, self.index_id, name, view, self.where)
+                finally:
+                    view.release()
 
     def write_plain(self, name: str, data: bytes) -> None:
         atomic_write(self._fpath(name), self.seal(name, data))

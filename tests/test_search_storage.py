@@ -137,3 +137,20 @@ def test_one_writer_at_a_time_and_searcher_refresh(tmp_path: Path) -> None:
     assert state is not None and state.generation == 2 and state.count == 31
     other.update_docs(["f" * 32], generation=3)  # a bare id deletes
     assert matching_ids(six, "紫色气球") == set()
+
+
+def test_large_files_tamper_and_truncation(tmp_path: Path) -> None:
+    """Files from 1 MiB up are decrypted from a map of the ciphertext: same checks apply."""
+    st = SealedStorage(tmp_path, KEY, "ix")
+    payload = os.urandom(3 << 20)
+    st.write_plain("big.seg", payload)
+    assert st.read_plain("big.seg") == payload
+    raw = bytearray((tmp_path / "big.seg").read_bytes())
+    raw[len(raw) // 2] ^= 1
+    (tmp_path / "big.seg").write_bytes(bytes(raw))
+    with pytest.raises(IntegrityError, match="big.seg"):
+        st.read_plain("big.seg")
+    st.write_plain("big.seg", payload)
+    (tmp_path / "big.seg").write_bytes((tmp_path / "big.seg").read_bytes()[: 2 << 20])
+    with pytest.raises(IntegrityError, match="big.seg"):
+        st.read_plain("big.seg")
