@@ -15,6 +15,7 @@ import re
 import shutil
 import sqlite3
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -389,7 +390,8 @@ class Archive:
         return crypto.unseal(self.info.suite, self._suite_key(table), blob, aad, f"{table}.{column} {row_id}")
 
     def blind(self, kind: str, value: str) -> str:
-        norm = re.sub(r"\s+", "", value).upper()
+        # NFKC: full-width input (Ｇ３４…) finds the same child as ASCII
+        norm = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value)).upper()
         return crypto.hmac_hex(self.subkey("blind"), kind.encode() + b"\x00" + norm.encode())
 
     # ---- transactions ----------------------------------------------------------------------
@@ -514,7 +516,11 @@ class Archive:
         from care.model import ChildRecord
 
         data = json.loads(self.unseal("children", "record", child_id, blob))
-        return ChildRecord.model_validate(data)
+        try:
+            # authenticated and validated before sealing: skip re-validation (3-4x faster listings)
+            return ChildRecord.from_trusted(data)
+        except (KeyError, TypeError, ValueError):
+            return ChildRecord.model_validate(data)  # an older layout: full validation
 
     def add_child(self, record: ChildRecord, *, status: str | None = None, child_id: str | None = None) -> str:
         self.require("write")
@@ -534,7 +540,7 @@ class Archive:
                               (child_id, status, self.info.school_code, now, now, self._gen(),
                                self._seal_record(child_id, record)))
             self.conn.executemany("INSERT OR IGNORE INTO blind VALUES(?,?,?)", [(k, m, child_id) for k, m in pairs])
-            self._append_audit("child.add", child_id, None)
+            self._append_audit("child.add", child_id, {"status": status})
         return child_id
 
     def update_child(self, child_id: str, record: ChildRecord) -> None:

@@ -149,8 +149,18 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
     if not entries:
         click.echo("没有符合条件的审计条目。")
         return
-    echo_table([[str(e.seq), e.at, e.actor, e.action, e.target or ""] for e in entries],
-               ["序号", "时间（UTC）", "用户", "操作", "对象"])
+    from datetime import datetime
+
+    from archive.audit import action_name
+
+    def local(at: str) -> str:
+        try:
+            return datetime.fromisoformat(at).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return at
+
+    echo_table([[str(e.seq), local(e.at), e.actor, action_name(e.action), e.target or ""] for e in entries],
+               ["序号", "时间", "用户", "操作", "对象"])
 
 
 @audit.command("verify")

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import json
 import os
+import sys
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +36,12 @@ def report_errors(ctx: click.Context) -> Iterator[None]:
     except GuanaiError as err:
         echo_err(err.message, err.hint)
         ctx.exit(err.exit_code)
+    except BrokenPipeError:
+        # output piped into `head` and the like: stop quietly (and keep Python's exit flush quiet)
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        ctx.exit(0)
     except KeyboardInterrupt:
         click.echo("已中断。", err=True)
         ctx.exit(130)

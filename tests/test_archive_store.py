@@ -163,6 +163,8 @@ def test_children_blind_lookup_and_duplicates(make_archive) -> None:
         arc.add_child(b)
         assert arc.get_child(a.student_id).id == ida
         assert arc.get_child(a.student_id.lower()).id == ida
+        fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in a.student_id)  # Ｇ３４… typed with a CJK IME
+        assert arc.get_child(fullwidth).id == ida
         if a.id_number:
             assert arc.get_child(a.id_number).id == ida
         with pytest.raises(StateError, match="不能重复登记"):

@@ -147,6 +147,8 @@ def test_verify_audit_cli(arc_path: Path, runner: CliRunner) -> None:
     r = runner.invoke(cli, ["audit", "show", "--json"])
     actions = [e["action"] for e in json.loads(r.output)]
     assert actions[:2] == ["archive.init", "child.add"] and "archive.verify" in actions
+    r = runner.invoke(cli, ["audit", "show"])
+    assert r.exit_code == 0 and "创建档案库" in r.output and "登记儿童" in r.output and "child.add" not in r.output
     # tamper → both verify and audit verify fail, naming the entry
     import sqlite3
 
