@@ -175,6 +175,17 @@ def document_filename(kind: Kind, model: FormBase) -> str:
     return safe_name(base) + ".docx"
 
 
+def _free_name(name: str, existing: set[str]) -> str:
+    """``name`` or ``name-2``, ``name-3``... such that neither the .docx nor its .pdf exists yet."""
+    stem = name[:-5]
+    candidate, n = stem, 2
+    while f"{candidate}.docx" in existing or f"{candidate}.pdf" in existing:
+        candidate = f"{stem}-{n}"
+        n += 1
+    existing.update((f"{candidate}.docx", f"{candidate}.pdf"))
+    return f"{candidate}.docx"
+
+
 def _unique(name: str, used: set[str]) -> str:
     stem, dot, ext = name.rpartition(".")
     candidate, n = name, 2
@@ -364,7 +375,9 @@ def generate_batch(
             else:
                 it.pdf = res.pdf
 
-    # 5. store and write
+    # 5. store and write; never overwrite a file already in the output folder (it may be a copy
+    # the secretary edited in Word/WPS): a second run writes 名称-2.docx beside it
+    existing = {p.name for p in out_dir.iterdir()} if out_dir is not None else set()
     for it in items:
         if it.error is not None:
             result.failed.append(it.error)
@@ -388,10 +401,11 @@ def generate_batch(
                         child_id=it.child_id, form=form, text=text,
                         doc_date=d.isoformat() if d else None, meta={**meta, "pdf_of": gen.doc_id})
             if out_dir is not None:
-                gen.out_path = out_dir / name
+                out_name = _free_name(name, existing)
+                gen.out_path = out_dir / out_name
                 atomic_write(gen.out_path, it.rendered.data)
                 if it.pdf is not None:
-                    gen.pdf_path = out_dir / (name[:-5] + ".pdf")
+                    gen.pdf_path = out_dir / (out_name[:-5] + ".pdf")
                     atomic_write(gen.pdf_path, it.pdf)
         except GuanaiError as err:
             result.failed.append(_to_failed(it.row.label, err))

@@ -296,7 +296,7 @@ def new_document(*, official: bool, title: str) -> Doc:
     cp.title = title
     cp.author = "guanai"
     cp.last_modified_by = "guanai"
-    cp.comments = "由 guanai 生成的模板：双花括号内为填写项，编辑时请勿拆分。"
+    cp.comments = "由 guanai（关爱档案）生成。用作模板时：双花括号内为填写项，编辑时请勿拆分。"
     cp.created = FIXED_TIME
     cp.modified = FIXED_TIME
     cp.revision = 1

@@ -256,3 +256,16 @@ def test_stored_text_keeps_a_broken_title_whole(arc_env: tuple[Path, str], tmp_p
         title = sample("leading-group-notice")["标题"]
         assert title in (arc.document_text(doc.id) or "")
         assert title not in docx_text(arc.read_document(doc.id)).replace("\n\n", "")  # printed in lines
+
+
+def test_generate_never_overwrites_a_file_in_the_output_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    form = _yaml(tmp_path, "帮扶.yaml", sample("care-record"))
+    assert run("generate", "care-record", str(form), "--no-archive", "--out", "输出")[0] == 0
+    (first,) = (tmp_path / "输出").iterdir()
+    first.write_bytes(b"edited in WPS")  # the secretary's own edits
+    code, out = run("generate", "care-record", str(form), "--no-archive", "--out", "输出")
+    assert code == 0, out
+    assert first.read_bytes() == b"edited in WPS"
+    second = first.with_name(first.stem + "-2.docx")
+    assert second.is_file() and second.name in out and "李红梅" in docx_text(second.read_bytes())
