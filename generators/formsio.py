@@ -51,9 +51,13 @@ def read_forms(path: Path | str) -> list[FormRow]:
     """All forms in a file (format by extension: .json .yaml/.yml .csv .xlsx)."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-    except OSError as err:
-        raise InputError(f"无法读取表单文件 {p}：{err.strerror}。", "检查文件路径。") from err
+        return _read_forms(p)
+    except OSError as err:  # missing, a directory, no permission: said in Chinese, not by the OS
+        raise InputError(f"{p.name}：无法读取表单文件（{error_detail(err)}）。", f"检查文件路径：{p}") from err
+
+
+def _read_forms(p: Path) -> list[FormRow]:
+    size = p.stat().st_size
     if size > MAX_FORM_FILE:
         raise InputError(f"表单文件 {p.name} 过大（{size // 1024 // 1024} MB）。", "一个表单文件不应超过 20 MB，可拆分后分批生成。")
     ext = p.suffix.lower()
@@ -76,8 +80,38 @@ def _load_json(p: Path) -> Any:
     except UnicodeDecodeError as err:
         raise InputError(f"{p.name} 不是 UTF-8 编码的文本。", "用 UTF-8 编码保存后再试。") from err
     except json.JSONDecodeError as err:
-        raise InputError(f"{p.name} 第{err.lineno}行第{err.colno}列：JSON 格式错误（{err.msg}）。",
+        raise InputError(f"{p.name} 第{err.lineno}行第{err.colno}列：JSON 格式错误（{_json_reason(err.msg)}）。",
                          "检查引号、逗号和括号是否成对。") from err
+
+
+_JSON_REASONS = {
+    "Expecting ',' delimiter": "缺少逗号",
+    "Expecting ':' delimiter": "缺少冒号",
+    "Expecting property name enclosed in double quotes": "字段名应放在英文双引号中，或多了一个逗号",
+    "Expecting value": "缺少值，或有多余的逗号",
+    "Unterminated string starting at": "引号没有闭合",
+    "Invalid control character at": "文字中有换行等控制字符",
+    "Extra data": "末尾有多余的内容",
+    "Invalid \\escape": "反斜杠 \\ 用法不对",
+}
+_YAML_REASONS = {
+    "mapping values are not allowed here": "此处不能出现“: ”（值中含冒号时请给整个值加引号）",
+    "could not find expected ':'": "缺少冒号",
+    "found character '\\t' that cannot start any token": "含有制表符（缩进只能用空格）",
+    "found undefined alias": "含有未定义的 * 引用",
+    "did not find expected key": "缩进不一致",
+    "did not find expected '-' indicator": "列表缩进不一致",
+    "found unexpected end of stream": "引号或括号没有闭合",
+}
+
+
+def _json_reason(msg: str) -> str:
+    return next((cn for en, cn in _JSON_REASONS.items() if msg.startswith(en)), "格式不正确")
+
+
+def _yaml_reason(problem: object) -> str:
+    text = str(problem or "")
+    return next((cn for en, cn in _YAML_REASONS.items() if text.startswith(en)), "格式不正确")
 
 
 def _load_yaml(p: Path) -> Any:
@@ -88,7 +122,7 @@ def _load_yaml(p: Path) -> Any:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"第{mark.line + 1}行第{mark.column + 1}列：" if mark is not None else ""
-        raise InputError(f"{p.name} {where}YAML 格式错误（{getattr(err, 'problem', err)}）。",
+        raise InputError(f"{p.name} {where}YAML 格式错误（{_yaml_reason(getattr(err, 'problem', None))}）。",
                          "检查缩进和冒号（冒号后要有空格）。") from err
 
 

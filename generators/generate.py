@@ -283,7 +283,10 @@ def generate_batch(
             try:
                 rows = read_forms(src)
             except GuanaiError as err:
-                result.failed.append(_to_failed(str(src), err))
+                failed = _to_failed(Path(src).name, err)
+                # the message already starts with the file name: do not print it twice
+                failed.message = failed.message.removeprefix(Path(src).name).lstrip("： ") or failed.message
+                result.failed.append(failed)
                 continue
             if not rows:
                 result.failed.append(Failed(Path(src).name, "文件中没有表单（除表头外都是空行）。", "填写至少一行后再试。"))

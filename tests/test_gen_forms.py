@@ -126,6 +126,37 @@ def test_broken_json(tmp_path: Path, content: str, needle: str) -> None:
         read_forms(path)
 
 
+@pytest.mark.parametrize(("name", "content", "reason"), [
+    ("a.json", '{"学校": "x"\n"儿童姓名": "y"}', "缺少逗号"),
+    ("b.json", '{"学校": "x",}', "双引号"),
+    ("c.json", '{"学校": "x', "引号没有闭合"),
+    ("d.yaml", "学校: 萧县: 实验小学\n", "冒号"),
+    ("e.yaml", "学校:\n\t- x\n", "制表符"),
+    ("f.yaml", "学校: [1,\n b", "格式"),
+])
+def test_syntax_errors_are_explained_in_chinese(tmp_path: Path, name: str, content: str, reason: str) -> None:
+    import re
+
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_forms(path)
+    message = info.value.message.removeprefix(name)
+    assert reason in message and re.search(r"第\d+行第\d+列", message), message
+    assert not re.search(r"[A-Za-z]{3,}", message.replace("JSON", "").replace("YAML", "")), message
+
+
+def test_missing_or_unreadable_form_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="文件不存在") as info:
+        read_forms(tmp_path / "没有.yaml")
+    assert "No such" not in info.value.message
+    (tmp_path / "目录.json").mkdir()
+    with pytest.raises(InputError, match="目录"):
+        read_forms(tmp_path / "目录.json")
+    res = generate_batch(None, "care-record", [tmp_path / "没有.yaml"], store=False)
+    assert res.failed[0].label == "没有.yaml" and not res.failed[0].message.startswith("没有.yaml")
+
+
 def test_broken_yaml_and_unknown_extension(tmp_path: Path) -> None:
     p = tmp_path / "x.yaml"
     p.write_text("a: [1,\n b", encoding="utf-8")
