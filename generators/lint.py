@@ -819,7 +819,7 @@ def lint_file(path: str | Path) -> LintReport:
     except IsADirectoryError as err:
         raise InputError(f"{p} 是目录，不是 .docx 文件。", "给出 .docx 文件的路径。") from err
     except OSError as err:
-        raise InputError(f"无法读取 {p}：{err.strerror or err}", "检查文件权限。") from err
+        raise InputError(f"无法读取 {p}（{error_detail(err)}）。", "检查文件权限。") from err
     return lint_docx(data, name=str(path))
 
 

@@ -181,7 +181,7 @@ def _run_soffice(soffice: str, files: list[Path], outdir: Path, profile: Path, t
             start_new_session=True,  # own process group: a timeout kills soffice.bin too
         )
     except OSError as err:
-        raise ExternalToolError(f"无法启动 LibreOffice（{soffice}）：{err.strerror or err}", INSTALL_HINT) from err
+        raise ExternalToolError(f"无法启动 LibreOffice（{soffice}）：{error_detail(err)}。", INSTALL_HINT) from err
     try:
         _, err_bytes = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -331,7 +331,7 @@ def _load_inputs(docx_files: Sequence[tuple[str, bytes]] | Sequence[Path] | Sequ
             try:
                 items.append((path.name, path.read_bytes()))
             except OSError as err:
-                raise InputError(f"无法读取 {path}：{err.strerror or err}", "检查文件路径与权限。") from err
+                raise InputError(f"无法读取 {path}（{error_detail(err)}）。", "检查文件路径与权限。") from err
     return items
 
 
