@@ -77,7 +77,7 @@ def demo(directory: str, force: bool) -> None:
             run(arc, work, DEMO_PASSPHRASE, echo)
 
         _step(echo, "附件、四性检测、备份与恢复")
-        children = arc.list_children()
+        children = arc.list_children(status="在册")
         if children:
             child = children[0]
             scan = b"%PDF-1.4\n% demo scan\n"
