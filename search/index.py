@@ -466,7 +466,8 @@ class SearchIndex:
                 return 0
             changes = arc.changes_since(state.generation)
             child_ids = list(dict.fromkeys(c.id for c in changes if c.entity == "child"))
-            doc_ids = list(dict.fromkeys(c.id for c in changes if c.entity == "document"))
+            # a tombstone ('deleted') is a document id that no longer opens: archive_docs deletes it
+            doc_ids = list(dict.fromkeys(c.id for c in changes if c.entity in ("document", "deleted")))
             for cid in child_ids:  # the child's fields live in each of its documents too
                 for d in arc.list_documents(child_id=cid):
                     if d.id not in doc_ids:

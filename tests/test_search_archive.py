@@ -75,6 +75,21 @@ def test_catch_up_after_catalog_writes(filled: tuple[Path, str, dict[str, Any]])
         assert six.verify(arc) == []
 
 
+def test_deleted_document_leaves_the_index_at_catch_up(filled: tuple[Path, str, dict[str, Any]]) -> None:
+    path, pw, info = filled
+    cid, _rec = info["children"][1]
+    with Archive.open(path, user="admin", passphrase=pw, write=True) as arc:
+        did = arc.put_document(kind="home-visit", title="待删记录", content=DOCX, filename="b.docx",
+                               mime="application/octet-stream", child_id=cid, text="一只紫色的纸飞机")
+        six = sindex.open_index(arc)
+        assert matching_ids(six, "紫色的纸飞机") == {did}
+        arc.delete_document(did, "转出后按保留策略删除")
+        sindex.reset_cache()
+        six = sindex.open_index(arc)  # the tombstone reaches the index at catch-up
+        assert matching_ids(six, "紫色的纸飞机") == set()
+        assert six.verify(arc) == []
+
+
 def test_tampered_index_file_named_and_reindex_recovers(filled: tuple[Path, str, dict[str, Any]],
                                                          cli_env: Callable[..., None]) -> None:
     path, pw, info = filled
