@@ -12,6 +12,7 @@ from cli.common import archive_dir, echo_json, echo_table, get_passphrase, json_
 
 if TYPE_CHECKING:
     from archive.store import Archive
+    from archive.verify import VerifyReport
 
 
 @click.command("init")
@@ -79,6 +80,7 @@ def verify(arc: Archive, as_json: bool) -> None:
 
     if as_json:
         rep = verify_archive(arc)
+        _add_index_problems(arc, rep)
         echo_json(rep.to_json())
     else:
         bar_cm: Any = click.progressbar(length=100, label="检测中", file=sys.stderr)
@@ -94,6 +96,7 @@ def verify(arc: Archive, as_json: bool) -> None:
                     state["pct"] = pct
 
             rep = verify_archive(arc, progress)
+            _add_index_problems(arc, rep)
             bar.update(100 - state["pct"])
         c = rep.counts
         click.echo(f"儿童记录 {c.get('children', 0)} 条，文档 {c.get('documents', 0)} 份，"
@@ -108,6 +111,22 @@ def verify(arc: Archive, as_json: bool) -> None:
     arc.audit("archive.verify", None, {"ok": rep.ok, "problems": len(rep.problems)})
     if not rep.ok:
         raise SystemExit(6)
+
+
+def _add_index_problems(arc: Archive, rep: VerifyReport) -> None:
+    """The search index is derived data, but a damaged or stale one is still worth naming."""
+    from archive.errors import GuanaiError
+
+    if not (arc.path / "index").is_dir():
+        return
+    try:
+        from search.index import index_for
+
+        problems = index_for(arc).verify(arc)
+    except GuanaiError as err:
+        problems = [err.message]
+    for p in problems:
+        rep.add("完整性", "全文索引", f"{p}（可用 guanai reindex 重建，目录数据不受影响）")
 
 
 @click.group("audit")

@@ -285,3 +285,25 @@ def test_click_usage_errors_are_chinese(runner: CliRunner) -> None:
     assert "Error" not in r.output and "Invalid value" not in r.output
     r = runner.invoke(cli, ["nosuch"])
     assert r.exit_code == 2 and "没有命令" in r.output
+
+
+def test_verify_names_a_tampered_search_index(arc_path: Path, runner: CliRunner) -> None:
+    _add_child(arc_path)
+    r = runner.invoke(cli, ["search", "萧县"])
+    assert r.exit_code == 0, r.output
+    from search import index as sindex
+
+    segs = sorted((arc_path / "index").glob("*.seg"))
+    assert segs
+    data = bytearray(segs[0].read_bytes())
+    data[len(data) // 2] ^= 0x01
+    segs[0].write_bytes(bytes(data))
+    sindex.reset_cache()
+    r = runner.invoke(cli, ["verify"])
+    assert r.exit_code == 6
+    assert "全文索引" in r.output and "reindex" in r.output
+    r = runner.invoke(cli, ["reindex"])
+    assert r.exit_code == 0, r.output
+    sindex.reset_cache()
+    r = runner.invoke(cli, ["verify"])
+    assert r.exit_code == 0 and "检测通过" in r.output
