@@ -261,6 +261,96 @@ def _docx_problem(data: bytes) -> str | None:
     return None
 
 
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_W = "{" + W_NS + "}"
+#: Elements whose ``w:val`` names a style (paragraph, run, table, numbering links, settings).
+_STYLE_REF_TAGS = frozenset(
+    _W + t
+    for t in ("pStyle", "rStyle", "tblStyle", "numStyle", "styleLink", "numStyleLink", "clickAndTypeStyle",
+              "defaultTableStyle")
+)
+#: Above this much XML a document is converted as it is: trimming would cost more than it saves.
+MAX_TRIM_XML_BYTES = 8 * 1024 * 1024
+
+
+def _xml_parser() -> Any:
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=False)
+
+
+def style_references(xml: bytes) -> set[str] | None:
+    """Style ids a part refers to; None when the part is not well-formed XML."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(xml, _xml_parser())
+    except etree.XMLSyntaxError:
+        return None
+    return {el.get(_W + "val") or "" for el in root.iter(*_STYLE_REF_TAGS)}
+
+
+def slim_styles(styles_xml: bytes, used: set[str]) -> bytes | None:
+    """``word/styles.xml`` without latent styles and without styles nothing uses; None if unchanged.
+
+    python-docx's default package (and Word's) carries ~350 KB of style definitions: ~160
+    styles and 276 latent-style entries that only feed Word's style gallery. LibreOffice parses
+    and imports every one of them for each document, ~100 ms of CPU per one-page document on
+    this machine: more than laying out and exporting the page. Styles referenced by ``used``,
+    the default styles and everything they inherit from or link to are kept, so rendering is
+    unchanged; Word/WPS supply their built-in definitions when a user picks another style.
+    """
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(styles_xml, _xml_parser())
+    except etree.XMLSyntaxError:
+        return None
+    if root.tag != _W + "styles":
+        return None
+    changed = False
+    for latent in root.findall(_W + "latentStyles"):
+        root.remove(latent)
+        changed = True
+    styles = {s.get(_W + "styleId"): s for s in root.findall(_W + "style")}
+    keep = {sid for sid in used if sid in styles}
+    keep |= {sid for sid, s in styles.items() if s.get(_W + "default") in ("1", "true", "on")}
+    todo = list(keep)
+    while todo:
+        style = styles[todo.pop()]
+        for tag in ("basedOn", "link", "next"):
+            ref = style.find(_W + tag)
+            target = None if ref is None else ref.get(_W + "val")
+            if target is not None and target in styles and target not in keep:
+                keep.add(target)
+                todo.append(target)
+    for sid, style in styles.items():
+        if sid not in keep:
+            root.remove(style)
+            changed = True
+    if not changed:
+        return None
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
+
+
+def _slim_package_styles(zin: zipfile.ZipFile, parts: dict[str, bytes]) -> bytes | None:
+    """Trimmed styles.xml of a package (``parts`` overrides members already rewritten); None to keep it."""
+    xml_parts = [i for i in zin.infolist() if i.filename.startswith("word/") and i.filename.endswith(".xml")]
+    if "word/styles.xml" not in {i.filename for i in xml_parts}:
+        return None
+    if sum(i.file_size for i in xml_parts) > MAX_TRIM_XML_BYTES:
+        return None
+    used: set[str] = set()
+    for info in xml_parts:
+        if info.filename == "word/styles.xml":
+            continue
+        refs = style_references(parts.get(info.filename) or zin.read(info))
+        if refs is None:
+            return None  # a part we cannot read: do not guess which styles it needs
+        used |= refs
+    return slim_styles(parts.get("word/styles.xml") or zin.read("word/styles.xml"), used)
+
+
 _DOC_GRID = re.compile(rb"<w:docGrid\b[^>]*/>")
 _GRID_ATTR = re.compile(rb'w:(type|linePitch|charSpace)="([^"]*)"')
 _JC_BOTH = re.compile(rb'<w:jc w:val="both"\s*/>')
@@ -277,7 +367,7 @@ def _fix_grid(m: re.Match[bytes]) -> bytes:
 
 
 def _lo_compat(data: bytes) -> bytes:
-    """Work around two LibreOffice 7.4 rendering bugs, on the copy handed to it only.
+    """Work around two LibreOffice 7.4 rendering bugs and trim unused styles, on the copy handed to it only.
 
     1. GB/T 9704 templates get 28 characters per line in Word/WPS with a character grid
        (``w:docGrid w:type="linesAndChars" w:charSpace="-819"``: 16 pt - 0.2 pt pitch).
@@ -287,6 +377,8 @@ def _lo_compat(data: bytes) -> bytes:
     2. In a justified paragraph (``w:jc w:val="both"``) LibreOffice drops a punctuation mark that
        hangs past the line end (``，`` after a full line) from the PDF: text is lost. Left
        alignment keeps it; for CJK text the lines look the same.
+    3. Latent and unused styles are dropped (``slim_styles``): they cost LibreOffice more time
+       than the page itself and do not change the rendering.
     The stored .docx is untouched.
     """
     if not data.startswith(b"PK"):
@@ -307,6 +399,9 @@ def _lo_compat(data: bytes) -> bytes:
                     new = _DOC_GRID.sub(_fix_grid, new)
                 if new != xml:
                     changed[name] = new
+            slim = _slim_package_styles(zin, changed)
+            if slim is not None:
+                changed["word/styles.xml"] = slim
             if not changed:
                 return data
             out = io.BytesIO()
