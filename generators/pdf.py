@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import io
 import os
 import re
@@ -131,6 +132,68 @@ def _profile_slot() -> Iterator[Path]:
     raise ExternalToolError("LibreOffice 配置目录全部被占用（并发转换过多）。", "稍后重试。")
 
 
+_VERSION = re.compile(r"LibreOffice\s+(\d+)\.(\d+)")
+_LAST_VERSION_ITEM = (
+    '<item oor:path="/org.openoffice.Setup/Product"><prop oor:name="ooSetupLastVersion" oor:op="fuse">'
+    "<value>{version}</value></prop></item>\n"
+)
+_EMPTY_XCU = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+    'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+    "</oor:items>\n"
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _lo_version(soffice: str, profile: Path) -> str | None:
+    """``"7.4"`` for LibreOffice 7.4.x (``soffice --version``); None if it cannot be told."""
+    env = dict(os.environ, FONTCONFIG_FILE=str(FONTS_CONF))
+    try:
+        out = subprocess.run(
+            [soffice, f"-env:UserInstallation={profile.as_uri()}", f"--infilter={DOCX_INFILTER}", "--version"],
+            stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=60, check=False,
+        ).stdout.decode("utf-8", "replace")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = _VERSION.search(out)
+    return f"{m.group(1)}.{m.group(2)}" if m else None
+
+
+def _prepare_profile(soffice: str, profile: Path) -> None:
+    """Record the running version as the profile's last version, once per profile.
+
+    LibreOffice runs its ~100 "graphics render tests" at every start whose profile has an
+    older (or no) ``ooSetupLastVersion``; only the GUI's what's-new check ever records the
+    version, so a headless profile pays them at every start: ~1 s of CPU, more than
+    converting ten one-page documents. Recording the version skips them.
+    """
+    xcu = profile / "user" / "registrymodifications.xcu"
+
+    def current() -> str | None:
+        try:
+            text = xcu.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return _EMPTY_XCU
+        except (OSError, UnicodeDecodeError):
+            return None
+        return None if "ooSetupLastVersion" in text or "</oor:items>" not in text else text
+
+    if current() is None:
+        return
+    version = _lo_version(soffice, profile)
+    text = current()  # read again: the version call may have created the profile
+    if version is None or text is None:
+        return
+    text = text.replace("</oor:items>", _LAST_VERSION_ITEM.format(version=version) + "</oor:items>", 1)
+    try:
+        xcu.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = xcu.with_name(xcu.name + ".guanai-tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(xcu)
+    except OSError:
+        return  # only a speed-up: convert with the profile as it is
+
+
 def _pdf_complete(path: Path) -> bytes | None:
     try:
         data = path.read_bytes()
@@ -150,6 +213,7 @@ class _BatchOutcome:
 
 
 def _run_soffice(soffice: str, files: list[Path], outdir: Path, profile: Path, timeout: float) -> _BatchOutcome:
+    _prepare_profile(soffice, profile)
     cmd = [
         soffice,
         "--headless",

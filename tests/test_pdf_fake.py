@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 import time
 import zipfile
@@ -21,6 +22,9 @@ from generators import pdf as P
 FAKE = """#!{python}
 import os, re, sys, time, pathlib
 args = sys.argv[1:]
+if "--version" in args:
+    print("LibreOffice 7.4.7.2 40(Build:2)")
+    sys.exit(0)
 log = os.environ.get("FAKE_SOFFICE_LOG")
 if log:
     with open(log, "a") as fh:
@@ -139,6 +143,30 @@ def test_unreadable_path_is_input_error(tmp_path: Path) -> None:
     assert "没有这个文件.docx" in info.value.message
 
 
+def test_profiles_record_the_version_so_soffice_skips_its_render_tests(
+    fake_soffice: Path, tmp_path: Path
+) -> None:
+    # a headless profile never records ooSetupLastVersion: LibreOffice then runs its graphics
+    # render tests (~1 s of CPU) at every start
+    profiles = tmp_path / "profiles"
+    kept = profiles / "profile-1" / "user" / "registrymodifications.xcu"
+    kept.parent.mkdir(parents=True)
+    kept.write_text(P._EMPTY_XCU.replace("</oor:items>", '<item oor:path="/x"><prop oor:name="y"/></item>\n</oor:items>'))
+    assert all(r.ok for r in P.convert_results([(f"{i}.docx", _doc(f"ok-{i}")) for i in range(4)], workers=2))
+    for slot in ("profile-0", "profile-1"):
+        xcu = (profiles / slot / "user" / "registrymodifications.xcu").read_text(encoding="utf-8")
+        assert xcu.count('<prop oor:name="ooSetupLastVersion" oor:op="fuse"><value>7.4</value>') == 1, xcu
+        assert xcu.rstrip().endswith("</oor:items>")
+    assert '<item oor:path="/x">' in kept.read_text(encoding="utf-8")
+    # once recorded, nothing is rewritten (no version call either)
+    xcus = sorted(profiles.glob("profile-*/user/registrymodifications.xcu"))
+    before = [x.stat().st_mtime_ns for x in xcus]
+    P._lo_version.cache_clear()
+    assert P.convert_results([("a.docx", _doc("ok-1"))], workers=1)[0].ok
+    assert [x.stat().st_mtime_ns for x in xcus] == before
+    assert P._lo_version.cache_info().currsize == 0
+
+
 def test_empty_batch() -> None:
     assert P.convert_batch([]) == []
 
@@ -192,3 +220,49 @@ def test_progress_is_reported_while_a_batch_converts(fake_soffice: Path, monkeyp
     assert [r.ok for r in results] == [False, True, True, True]
     assert sum(steps) == len(items) and len(steps) >= 3, steps
     assert all(n > 0 for n in steps)
+
+
+def test_slim_styles_keeps_what_is_used_and_what_it_inherits() -> None:
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+    def style(sid: str, extra: str = "", default: bool = False) -> str:
+        d = ' w:default="1"' if default else ""
+        return f'<w:style w:type="paragraph"{d} w:styleId="{sid}"><w:name w:val="{sid}"/>{extra}</w:style>'
+
+    styles = (
+        f"<w:styles {w}><w:docDefaults/><w:latentStyles w:count=\"1\"><w:lsdException w:name=\"x\"/></w:latentStyles>"
+        + style("Normal", default=True)
+        + style("Base", '<w:basedOn w:val="Normal"/>')
+        + style("Body", '<w:basedOn w:val="Base"/><w:next w:val="After"/><w:link w:val="BodyChar"/>')
+        + style("After")
+        + style("BodyChar")
+        + style("Unused", '<w:basedOn w:val="Normal"/>')
+        + style("Heading1")
+        + "</w:styles>"
+    ).encode()
+    body = f'<w:document {w}><w:body><w:p><w:pPr><w:pStyle w:val="Body"/></w:pPr></w:p></w:body></w:document>'
+    used = P.style_references(body.encode())
+    assert used == {"Body"}
+    slim = P.slim_styles(styles, used)
+    assert slim is not None
+    kept = set(re.findall(rb'w:styleId="([^"]*)"', slim))
+    assert kept == {b"Normal", b"Base", b"Body", b"After", b"BodyChar"}
+    assert b"latentStyles" not in slim and b"docDefaults" in slim
+    assert P.slim_styles(slim, used) is None  # nothing left to drop
+    assert P.slim_styles(b"<w:styles><broken", used) is None
+    assert P.style_references(b"<broken") is None
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("word/document.xml", body)
+        zf.writestr("word/styles.xml", styles)
+    with zipfile.ZipFile(io.BytesIO(P._lo_compat(buf.getvalue()))) as zf:
+        assert zf.read("word/styles.xml") == slim
+        assert zf.read("word/document.xml") == body.encode()
+    # a part that is not XML: nothing is guessed, styles stay as they are
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("word/document.xml", body)
+        zf.writestr("word/footer1.xml", "<w:ftr><broken")
+        zf.writestr("word/styles.xml", styles)
+    assert P._lo_compat(buf.getvalue()) == buf.getvalue()
