@@ -79,21 +79,31 @@ def bench_guanai_full(models_in: list[dict[str, Any]]) -> float:
     return (time.perf_counter() - t0) / len(models_in) * 1000
 
 
-def bench_pdf(docs: list[bytes], naive: int) -> tuple[float, float]:
+def _children_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def bench_pdf(docs: list[bytes], naive: int) -> tuple[float, float, float, float]:
+    """(batch wall, batch soffice CPU, naive wall, naive soffice CPU), ms per document."""
     from generators.pdf import convert_results
 
     items = [(f"{i:04d}.docx", d) for i, d in enumerate(docs)]
-    t0 = time.perf_counter()
+    c0, t0 = _children_cpu(), time.perf_counter()
     res = convert_results(items, workers=2)
     batch = (time.perf_counter() - t0) / len(items) * 1000
+    batch_cpu = (_children_cpu() - c0) / len(items) * 1000
     assert all(r.ok for r in res), [r.error for r in res if not r.ok]
-    single = bench_naive_soffice(docs[:naive]) if naive else float("nan")
-    return batch, single
+    single, single_cpu = bench_naive_soffice(docs[:naive]) if naive else (float("nan"), float("nan"))
+    return batch, batch_cpu, single, single_cpu
 
 
-def bench_naive_soffice(docs: list[bytes]) -> float:
+def bench_naive_soffice(docs: list[bytes]) -> tuple[float, float]:
     """The naive peer: one plain ``soffice --headless --convert-to pdf FILE`` call per document
-    (same PDF/A filter and font mapping, a warm profile of its own), as a script would do it."""
+    (same PDF/A filter and font mapping, a warm profile of its own), as a script would do it.
+    (wall, soffice CPU) ms per document."""
     import subprocess
     import tempfile
 
@@ -111,13 +121,13 @@ def bench_naive_soffice(docs: list[bytes]) -> float:
             paths.append(path)
         warm = [soffice, profile, "--headless", "--convert-to", PDF_FILTER, "--outdir", str(base / "warm"), str(paths[0])]
         subprocess.run(warm, env=env, capture_output=True, timeout=300, check=True)  # first start creates the profile
-        t0 = time.perf_counter()
+        c0, t0 = _children_cpu(), time.perf_counter()
         for path in paths:
             cmd = [soffice, profile, "--headless", "--convert-to", PDF_FILTER, "--outdir", str(base / "out"), str(path)]
             subprocess.run(cmd, env=env, capture_output=True, timeout=300, check=True)
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, _children_cpu() - c0
         assert len(list((base / "out").glob("*.pdf"))) == len(paths)
-    return elapsed / len(docs) * 1000
+    return elapsed / len(docs) * 1000, cpu / len(docs) * 1000
 
 
 def main() -> int:
@@ -161,11 +171,13 @@ def main() -> int:
             print("PDF: generators.pdf not available; skipped")
             return 0
         docs = [render("child-card", f) for f in raw[: args.pdf]]
-        batch, single = bench_pdf(docs, args.naive_pdf)
-        print(f"{'PDF/A conversion':46} {'ms/doc':>8}")
-        print(f"{f'guanai batches ({len(docs)} cards, 2 workers)':46} {batch:8.0f}")
-        print(f"{f'naive: one soffice call per file ({args.naive_pdf})':46} {single:8.0f}")
+        batch, batch_cpu, single, single_cpu = bench_pdf(docs, args.naive_pdf)
+        print(f"{'PDF/A conversion':46} {'ms/doc':>8} {'CPU ms':>8}")
+        print(f"{f'guanai batches ({len(docs)} cards, 2 workers)':46} {batch:8.0f} {batch_cpu:8.0f}")
+        print(f"{f'naive: one soffice call per file ({args.naive_pdf})':46} {single:8.0f} {single_cpu:8.0f}")
         print(f"ratio naive/guanai: {single / batch:.1f}x   (target: <= 100 ms/doc; naive ~900 ms/doc)")
+        print(f"  (CPU: soffice user+system time per document; load average {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} CPUs)")
     elif args.pdf:
         print("PDF: soffice not installed; skipped")
     return 0
