@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import os
 import secrets
@@ -35,8 +36,9 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
 from archive.errors import BusyError, FormatError, IntegrityError, NotFoundError
-from search.analysis import BigramTokenizer, CompactPositions, JiebaTokenizer
+from search.analysis import BigramTokenizer, CompactPositions, JiebaTokenizer, PositionalText
 from search.storage import REINDEX_HINT, SealedStorage, atomic_write
+from search.whoosh_tuning import FastSegmentWriter
 from search.whoosh_tuning import apply as _tune_whoosh
 
 if TYPE_CHECKING:
@@ -55,13 +57,15 @@ CHILD_KIND = "child"
 # documents per whoosh commit while (re)building: bounds the in-memory posting pool
 BATCH = int(os.environ.get("GUANAI_INDEX_BATCH", "5000"))
 WRITER_MB = int(os.environ.get("GUANAI_INDEX_MB", "256"))
+# worker processes for a fresh build (each writes its own sealed segment); 1 = in-process only
+PROCS = max(1, int(os.environ.get("GUANAI_INDEX_PROCS", str(min(2, os.cpu_count() or 1)))))
 LOCK_TIMEOUT = float(os.environ.get("GUANAI_INDEX_LOCK_TIMEOUT", "10"))
 
 Progress = Callable[[int, int], None]
 
 
 def _text_field(analyzer: Any) -> TEXT:
-    f = TEXT(analyzer=analyzer, phrase=True)
+    f = PositionalText(analyzer=analyzer, phrase=True)
     f.format = CompactPositions(field_boost=1.0)
     return f
 
@@ -232,6 +236,7 @@ class SearchIndex:
         self._mutex = threading.RLock()
         self.schema = make_schema()
         self.filter_cache: dict[tuple[Any, ...], Any] = {}
+        self._lock_fd: int | None = None
 
     # -- files -----------------------------------------------------------------------------
     @property
@@ -297,7 +302,11 @@ class SearchIndex:
                 st = self.storage()
                 if st is not None:
                     st.sweep()  # leftovers of a writer killed mid-commit (sealed, but not ours to keep)
-                yield
+                self._lock_fd = fd
+                try:
+                    yield
+                finally:
+                    self._lock_fd = None
         finally:
             os.close(fd)
 
@@ -385,14 +394,24 @@ class SearchIndex:
 
     def write_docs(self, docs: Iterable[IndexDoc | str], *, fresh: bool, total: int = 0,
                    progress: Progress | None = None) -> int:
-        """Add/replace docs (a bare id deletes), committing every BATCH docs. Caller holds the lock."""
+        """Add/replace docs (a bare id deletes), committing every BATCH docs. Caller holds the lock.
+
+        A fresh build of more than one batch is split over PROCS forked worker processes, each
+        writing whole sealed segments; the segments join the index in one TOC commit at the end.
+        """
+        if fresh and PROCS > 1:
+            it = iter(docs)
+            first = [d for d in itertools.islice(it, BATCH) if not isinstance(d, str)]
+            if len(first) >= BATCH:
+                return self._write_parallel(itertools.chain(first, it), total, progress)
+            docs = first
         ix = self._index()
         done = 0
         writer = None
         try:
             for item in docs:
                 if writer is None:
-                    writer = ix.writer(limitmb=WRITER_MB)
+                    writer = FastSegmentWriter(ix, limitmb=WRITER_MB)
                 if isinstance(item, str):
                     writer.delete_by_term("id", item)
                 elif fresh:
@@ -411,6 +430,71 @@ class SearchIndex:
         finally:
             if writer is not None:
                 writer.cancel()
+        if progress is not None:
+            progress(done, total)
+        return done
+
+    def _write_parallel(self, docs: Iterable[IndexDoc | str], total: int, progress: Progress | None) -> int:
+        """Fresh build: batches go to forked workers; the parent commits their segments at the end."""
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        ix = self._index()
+        writer: FastSegmentWriter | None = FastSegmentWriter(ix, limitmb=WRITER_MB)  # holds whoosh's lock; commits the TOC
+        running: list[tuple[Any, Any]] = []
+        segments: list[Any] = []
+
+        def collect(proc: Any, conn: Any) -> None:
+            try:
+                status, payload = conn.recv()
+            except EOFError:
+                status, payload = "error", f"exit code {proc.exitcode}"
+            finally:
+                conn.close()
+                proc.join()
+            if status != "ok":
+                raise RuntimeError(f"index worker failed: {payload}")
+            segments.append(payload)
+
+        def start(batch: list[IndexDoc]) -> None:
+            while len(running) >= PROCS:
+                collect(*running.pop(0))
+            parent_conn, child_conn = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_segment_worker, args=(self, ix, batch, child_conn, os.getpid()), daemon=True)
+            proc.start()
+            child_conn.close()
+            running.append((proc, parent_conn))
+
+        done = 0
+        try:
+            batch: list[IndexDoc] = []
+            for item in docs:
+                if isinstance(item, str):
+                    continue  # a deletion means nothing in a fresh index
+                batch.append(item)
+                done += 1
+                if len(batch) >= BATCH:
+                    start(batch)
+                    batch = []
+                if progress is not None and (done % 200 == 0):
+                    progress(done, total)
+            if batch:
+                start(batch)
+            while running:
+                collect(*running.pop(0))
+            w, writer = writer, None
+            assert w is not None
+            w._close_segment()
+            w._commit_toc(list(w.segments) + segments)
+            w._finish()
+        finally:
+            for proc, conn in running:
+                with contextlib.suppress(Exception):
+                    proc.kill()
+                    proc.join()
+                    conn.close()
+            if writer is not None:
+                writer.cancel()  # the workers' segment files are swept by the next commit
         if progress is not None:
             progress(done, total)
         return done
@@ -507,6 +591,43 @@ class SearchIndex:
         if state.generation == arc.generation and indexed != expected:
             problems.append(f"全文索引 {self.where} 与目录不一致：缺 {len(expected - indexed)} 条，多 {len(indexed - expected)} 条。")
         return problems
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGKILL this process when the parent dies (a killed build leaves no writer behind)."""
+    import signal
+
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _segment_worker(six: SearchIndex, ix: Any, batch: list[IndexDoc], conn: Any, parent: int) -> None:
+    """In a forked child: write ``batch`` as one sealed segment and send back its descriptor."""
+    import random
+
+    _die_with_parent(parent)
+    if six._lock_fd is not None:
+        # the parent's flock is shared through the inherited descriptor: let it go with the parent
+        os.close(six._lock_fd)
+    random.seed(os.urandom(16))  # whoosh names segments with `random`: forked twins must differ
+    try:
+        w = FastSegmentWriter(ix, _lk=False, limitmb=WRITER_MB)
+        for i, d in enumerate(batch):
+            if i % 256 == 0 and os.getppid() != parent:
+                os._exit(1)  # the parent died (kill -9): stop writing
+            w.add_document(**d.fields())
+        seg = w._finalize_segment()
+        w._tempstorage.destroy()
+        conn.send(("ok", seg))
+    except BaseException as err:  # noqa: BLE001 - reported to the parent, which raises
+        conn.send(("error", f"{type(err).__name__}: {err}"))
+    finally:
+        conn.close()
 
 
 # ---- one index object per archive per process --------------------------------------------------
