@@ -399,7 +399,8 @@ def slim_styles(styles_xml: bytes, used: set[str]) -> bytes | None:
 
 def _slim_package_styles(zin: zipfile.ZipFile, parts: dict[str, bytes]) -> bytes | None:
     """Trimmed styles.xml of a package (``parts`` overrides members already rewritten); None to keep it."""
-    xml_parts = [i for i in zin.infolist() if i.filename.startswith("word/") and i.filename.endswith(".xml")]
+    xml_parts = [i for i in zin.infolist() if i.filename.startswith("word/") and i.filename.endswith(".xml")
+                 and not i.filename.startswith("word/stylesWithEffects")]  # Word 2010's copy of the styles
     if "word/styles.xml" not in {i.filename for i in xml_parts}:
         return None
     if sum(i.file_size for i in xml_parts) > MAX_TRIM_XML_BYTES:
@@ -525,14 +526,22 @@ def convert_results(
         indir = tmp_path / "in"
         indir.mkdir()
         to_convert: list[tuple[int, Path]] = []
-        for i, (name, data) in enumerate(items):
-            problem = _docx_problem(data)
+
+        def prepare(i: int) -> tuple[int, Path | None, str | None]:
+            problem = _docx_problem(items[i][1])
             if problem:
-                results[i] = ConversionResult(name, None, problem, "input")
-                continue
+                return i, None, problem
             path = indir / f"{i:05d}.docx"  # neutral names: no user-chosen path reaches soffice
-            path.write_bytes(_lo_compat(data))
-            to_convert.append((i, path))
+            path.write_bytes(_lo_compat(items[i][1]))
+            return i, path, None
+
+        # lxml parses without the GIL: trimming foreign documents' styles goes twice as fast on two threads
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as prep_pool:
+            for i, path, problem in prep_pool.map(prepare, range(len(items))):
+                if path is None:
+                    results[i] = ConversionResult(items[i][0], None, problem, "input")
+                else:
+                    to_convert.append((i, path))
         n_workers = max(1, min(workers, len(to_convert)))
         # Contiguous chunks: each worker converts its share with one soffice process per batch.
         size = -(-len(to_convert) // n_workers) if to_convert else 0
