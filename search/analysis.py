@@ -168,6 +168,7 @@ def _add(poses: dict[str, list[int]], word: str, pos: int) -> None:
 def bigram_positions(text: str) -> dict[str, list[int]]:
     """{token: positions} of normalised text at index time (as :func:`bigram_spans`)."""
     poses: dict[str, list[int]] = {}
+    get = poses.get
     pos = 0
     for m in _RUN_RE.finditer(text):
         run = m.group(1)
@@ -182,7 +183,12 @@ def bigram_positions(text: str) -> dict[str, list[int]]:
             continue
         _add(poses, run[0], pos)
         for k in range(n - 1):
-            _add(poses, run[k : k + 2], pos + k)
+            w = run[k : k + 2]
+            lst = get(w)
+            if lst is None:
+                poses[w] = [pos + k]
+            elif lst[-1] != pos + k:
+                lst.append(pos + k)
         pos += n - 1
         _add(poses, run[-1], pos - 1)
     return poses
@@ -200,7 +206,11 @@ def jieba_positions(text: str) -> dict[str, list[int]]:
             if len(keep) < 200_000:
                 keep[w] = k
         if k:
-            _add(poses, w, pos)
+            lst = poses.get(w)
+            if lst is None:
+                poses[w] = [pos]
+            elif lst[-1] != pos:
+                lst.append(pos)
             pos += 1
     return poses
 
@@ -342,3 +352,32 @@ class PositionalText(TEXT):
             n = len(plist)
             out.append((word.encode("utf-8"), n, n * fb, _PACK_I(plist[0]) if n == 1 else enc(plist)))
         return out
+
+    def index_into(self, value: str, terms: dict[str, list[Any]], docnum: int) -> int | None:
+        """Add this document's postings to a writer's pool ({word: [doc, weight, vbytes, ...]}).
+
+        Returns the field length, or None when the fast path does not apply (use ``index``).
+        """
+        fmt = self.format
+        ana = self.analyzer
+        if not (isinstance(fmt, CompactPositions) and isinstance(ana, _BaseTokenizer) and isinstance(value, str)):
+            return None
+        fb = fmt.field_boost
+        enc = fmt.encode
+        pack = _PACK_I
+        get = terms.get
+        length = 0
+        for word, plist in ana.positions(normalize(value)).items():
+            n = len(plist)
+            length += n
+            lst = get(word)
+            if n == 1:
+                if lst is None:
+                    terms[word] = [docnum, fb, pack(plist[0])]
+                else:
+                    lst += (docnum, fb, pack(plist[0]))
+            elif lst is None:
+                terms[word] = [docnum, n * fb, enc(plist)]
+            else:
+                lst += (docnum, n * fb, enc(plist))
+        return length

@@ -84,11 +84,16 @@ def apply() -> None:
 # format: readers, merges and the sealed storage see no difference.
 
 
+SMALL_BLOCK = 256  # pickled bytes below which a postings block is not compressed
+
+
 class FastPool:
     """Postings grouped by field and term in memory: {field: {tbytes: [doc, weight, vbytes, ...]}}."""
 
     def __init__(self) -> None:
         self.fields: dict[str, dict[bytes, list[Any]]] = {}
+        # postings of our analysed text fields, keyed by the word itself (encoded once, at flush)
+        self.words: dict[str, dict[str, list[Any]]] = {}
         self.fieldnames: set[str] = set()
 
     def add(self, item: tuple[Any, ...]) -> None:
@@ -108,6 +113,24 @@ class FastPool:
 
     def cleanup(self) -> None:
         self.fields = {}
+        self.words = {}
+
+    def merged_fields(self) -> dict[str, dict[bytes, list[Any]]]:
+        """Byte-keyed postings of every field (word-keyed ones encoded; lists in doc order)."""
+        out = self.fields
+        for fieldname, words in self.words.items():
+            terms = out.setdefault(fieldname, {})
+            for w, flat in words.items():
+                tb = w.encode("utf-8")
+                old = terms.get(tb)
+                if old is None:
+                    terms[tb] = flat
+                else:  # both paths wrote this term (a merge and new documents): sort by doc
+                    triples = sorted(zip(old[0::3] + flat[0::3], old[1::3] + flat[1::3], old[2::3] + flat[2::3],
+                                         strict=True), key=lambda t: t[0])
+                    terms[tb] = [x for t in triples for x in t]
+        self.words = {}
+        return out
 
 
 def _write_pool(fieldwriter: Any, schema: Any, pdr: Any, pool: FastPool) -> None:
@@ -119,8 +142,9 @@ def _write_pool(fieldwriter: Any, schema: Any, pdr: Any, pool: FastPool) -> None
     from whoosh.system import pack_ushort
     from whoosh.util.numeric import length_to_byte
 
-    for fieldname in sorted(pool.fields):
-        terms = pool.fields[fieldname]
+    fields = pool.merged_fields()
+    for fieldname in sorted(fields):
+        terms = fields[fieldname]
         fieldobj = schema[fieldname]
         fieldwriter.start_field(fieldname, fieldobj)
         pw = fieldwriter._postwriter
@@ -183,9 +207,13 @@ def _write_pool(fieldwriter: Any, schema: Any, pdr: Any, pool: FastPool) -> None
                 else:
                     vs = b"".join(bvalues)
                 databytes = dumps((ids, mw, vs), 2)
-                if comp:
-                    databytes = zlib.compress(databytes, comp)
-                infobytes = dumps((len(bdocs), bdocs[-1], maxweight, comp,
+                # zlib costs ~10 us per call whatever the size: small blocks (most terms of a
+                # batch have a handful of postings) stay uncompressed; readers honour the
+                # per-block flag. Level 1: 25% faster than 3 on a full block, 0.2% larger.
+                bcomp = 1 if comp and len(databytes) >= SMALL_BLOCK else 0
+                if bcomp:
+                    databytes = zlib.compress(databytes, bcomp)
+                infobytes = dumps((len(bdocs), bdocs[-1], maxweight, bcomp,
                                    length_to_byte(minlength), length_to_byte(maxlength)), 2)
                 blocklength = len(infobytes) + len(databytes)
                 if start + blocklimit >= total:
@@ -211,6 +239,7 @@ class FastSegmentWriter(SegmentWriter):
         schema = self.schema
         docnum = self.docnum
         pool_fields = self.pool.fields
+        pool_words = self.pool.words
         fieldnames = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, fieldnames)
         perdocwriter.start_doc(docnum)
@@ -221,7 +250,17 @@ class FastSegmentWriter(SegmentWriter):
                     continue
                 field = schema[fieldname]
                 length = 0
-                if field.indexed:
+                fast = getattr(field, "index_into", None)
+                flen = None
+                if fast is not None and field.indexed:
+                    words = pool_words.get(fieldname)
+                    if words is None:
+                        words = pool_words[fieldname] = {}
+                        self.pool.fieldnames.add(fieldname)
+                    flen = fast(value, words, docnum)
+                if flen is not None:
+                    length = flen if field.scorable else 0
+                elif field.indexed:
                     terms = pool_fields.get(fieldname)
                     if terms is None:
                         terms = pool_fields[fieldname] = {}
