@@ -717,6 +717,9 @@ def _drop_references(name: str, xml: bytes) -> bytes:
     return text.encode("utf-8")
 
 
+OFFICIAL_STYLES = (G.STYLE_TITLE, G.STYLE_BODY, G.STYLE_HEADING1, G.STYLE_HEADING2, G.STYLE_DOC_NUMBER, G.STYLE_DATE)
+
+
 def _slim_styles(src: zipfile.ZipFile) -> bytes | None:
     """styles.xml without python-docx's latent styles and the styles no part of ours uses.
 
@@ -724,7 +727,9 @@ def _slim_styles(src: zipfile.ZipFile) -> bytes | None:
     Word's gallery); LibreOffice spends ~100 ms importing it for every PDF. Word/WPS use their
     built-in definitions for any style a secretary picks later.
     """
-    used: set[str] = set()
+    # our 公文 styles stay even where a template does not use them yet: a secretary editing it in
+    # Word/WPS picks them from the style list (python-docx's style id is the name without spaces)
+    used = {name.replace(" ", "") for name in OFFICIAL_STYLES}
     for name in src.namelist():
         if name.startswith("word/") and name.endswith(".xml") and name != "word/styles.xml":
             refs = style_references(src.read(name))

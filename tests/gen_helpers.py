@@ -64,7 +64,8 @@ def pdf_facts(pdf: bytes) -> dict[str, Any]:
     sizes, not_embedded = set(), set()
     for page in reader.pages:
         sizes.add((round(float(page.mediabox.width) * 25.4 / 72), round(float(page.mediabox.height) * 25.4 / 72)))
-        fonts: Any = page["/Resources"].get_object().get("/Font", {})
+        resources: Any = page["/Resources"].get_object()
+        fonts: Any = resources.get("/Font", {})
         for ref in fonts.get_object().values():
             font = ref.get_object()
             if font.get("/Subtype") == "/Type0":

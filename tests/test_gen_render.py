@@ -109,6 +109,28 @@ def test_fonts_east_asian_everywhere_no_theme_fonts(kind: str) -> None:
     assert b"w:evenAndOddHeaders" in settings
 
 
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_templates_carry_only_the_styles_they_use(kind: str) -> None:
+    # python-docx's default styles.xml (350 KB, latent styles) cost LibreOffice ~100 ms per PDF
+    from generators import gbt9704 as G
+    from generators.pdf import style_references
+
+    with zipfile.ZipFile(TEMPLATE_DIR / f"{kind}.docx") as zf:
+        styles = zf.read("word/styles.xml")
+        used: set[str] = set()
+        for name in zf.namelist():
+            if name.startswith("word/") and name.endswith(".xml") and name != "word/styles.xml":
+                used |= style_references(zf.read(name)) or set()
+        official = G.STYLE_BODY in zf.read("word/document.xml").decode()
+    assert b"latentStyles" not in styles and len(styles) < 16_000
+    defined = set(re.findall(r'w:styleId="([^"]*)"', styles.decode()))
+    assert used <= defined, used - defined
+    assert "Normal" in defined and "TableNormal" in defined
+    if official:  # every 公文 style stays available to a secretary editing the template in Word/WPS
+        assert {G.STYLE_TITLE, G.STYLE_BODY, G.STYLE_HEADING1, G.STYLE_HEADING2, G.STYLE_DOC_NUMBER,
+                G.STYLE_DATE} <= defined
+
+
 def test_page_numbers_odd_right_even_left_for_official() -> None:
     with zipfile.ZipFile(io.BytesIO(render("circular", sample("circular")))) as zf:
         footers = {n: zf.read(n).decode() for n in zf.namelist() if n.startswith("word/footer")}
