@@ -159,8 +159,25 @@ def _lo_version(soffice: str, profile: Path) -> str | None:
     return f"{m.group(1)}.{m.group(2)}" if m else None
 
 
+_LAST_VERSION_RE = re.compile(
+    r'<item oor:path="/org.openoffice.Setup/Product"><prop oor:name="ooSetupLastVersion"[^>]*>'
+    r"(?:<value>[^<]*</value>)?</prop></item>\n?"
+)
+#: Profile file holding the identity of the LibreOffice install whose version was recorded.
+STAMP_NAME = "guanai-lo-install"
+
+
+def _install_stamp(soffice: str) -> str | None:
+    """Identity of the LibreOffice install (changes when a package upgrade replaces it)."""
+    try:
+        st = os.stat(os.path.realpath(soffice))
+    except OSError:
+        return None
+    return f"{os.path.realpath(soffice)}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def _prepare_profile(soffice: str, profile: Path) -> None:
-    """Record the running version as the profile's last version, once per profile.
+    """Record the running version as the profile's last version (again after an upgrade).
 
     LibreOffice runs its ~100 "graphics render tests" at every start whose profile has an
     older (or no) ``ooSetupLastVersion``; only the GUI's what's-new check ever records the
@@ -168,6 +185,8 @@ def _prepare_profile(soffice: str, profile: Path) -> None:
     converting ten one-page documents. Recording the version skips them.
     """
     xcu = profile / "user" / "registrymodifications.xcu"
+    stamp_file = profile / STAMP_NAME
+    stamp = _install_stamp(soffice)
 
     def current() -> str | None:
         try:
@@ -176,20 +195,29 @@ def _prepare_profile(soffice: str, profile: Path) -> None:
             return _EMPTY_XCU
         except (OSError, UnicodeDecodeError):
             return None
-        return None if "ooSetupLastVersion" in text or "</oor:items>" not in text else text
+        return text if "</oor:items>" in text else None
 
-    if current() is None:
+    text = current()
+    if text is None or stamp is None:
+        return
+    try:
+        recorded = stamp_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        recorded = None
+    if recorded == stamp and "ooSetupLastVersion" in text:
         return
     version = _lo_version(soffice, profile)
     text = current()  # read again: the version call may have created the profile
     if version is None or text is None:
         return
+    text = _LAST_VERSION_RE.sub("", text)
     text = text.replace("</oor:items>", _LAST_VERSION_ITEM.format(version=version) + "</oor:items>", 1)
     try:
         xcu.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = xcu.with_name(xcu.name + ".guanai-tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(xcu)
+        stamp_file.write_text(stamp, encoding="utf-8")
     except OSError:
         return  # only a speed-up: convert with the profile as it is
 

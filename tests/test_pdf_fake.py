@@ -165,6 +165,13 @@ def test_profiles_record_the_version_so_soffice_skips_its_render_tests(
     assert P.convert_results([("a.docx", _doc("ok-1"))], workers=1)[0].ok
     assert [x.stat().st_mtime_ns for x in xcus] == before
     assert P._lo_version.cache_info().currsize == 0
+    # after an upgrade of LibreOffice (the install changed) the new version replaces the old one
+    exe = Path(os.environ["PATH"]) / "soffice"
+    exe.write_text(exe.read_text().replace("LibreOffice 7.4.7.2", "LibreOffice 24.2.0.3"))
+    os.utime(exe, ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
+    assert P.convert_results([("a.docx", _doc("ok-1"))], workers=1)[0].ok
+    xcu = (profiles / "profile-0" / "user" / "registrymodifications.xcu").read_text(encoding="utf-8")
+    assert "<value>24.2</value>" in xcu and xcu.count("ooSetupLastVersion") == 1, xcu
 
 
 def test_empty_batch() -> None:
