@@ -621,8 +621,9 @@ def _segment_worker(six: SearchIndex, ix: Any, batch: list[IndexDoc], conn: Any,
             if i % 256 == 0 and os.getppid() != parent:
                 os._exit(1)  # the parent died (kill -9): stop writing
             w.add_document(**d.fields())
+        # the temp storage is left alone: with a plain FileStorage (benchmark twin) it is one
+        # directory shared with the parent and the other workers; the parent's commit removes it
         seg = w._finalize_segment()
-        w._tempstorage.destroy()
         conn.send(("ok", seg))
     except BaseException as err:  # noqa: BLE001 - reported to the parent, which raises
         conn.send(("error", f"{type(err).__name__}: {err}"))

@@ -112,3 +112,14 @@ def test_parallel_build_equals_serial(tmp_path: Path, monkeypatch: pytest.Monkey
     assert Q.matching_ids(par, "甲乙丙") == {d.id}
     assert par.doc_count() == 600
     assert isinstance(par.storage(), SealedStorage)
+
+
+def test_parallel_build_with_shared_disk_temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain FileStorage (the benchmark's twin) gives every writer the same MAIN.tmp directory."""
+    corpus = make_corpus(300, seed=9)
+    monkeypatch.setattr(sindex, "BATCH", 60)
+    monkeypatch.setattr(sindex, "PROCS", 2)
+    six = SearchIndex(tmp_path / "plain", KEY, "a", storage_cls=_Plain)
+    assert six.build_from(corpus.docs) == 300
+    assert six.doc_count() == 300
+    assert Q.matching_ids(six, "韩思雨") == {d.id for d in corpus.docs if "韩思雨" in d.text}
