@@ -32,7 +32,10 @@ def scan_plaintext(root: Path, values: list[str]) -> list[tuple[str, str]]:
     hits: list[tuple[str, str]] = []
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
-            data = Path(dirpath, name).read_bytes()
+            try:
+                data = Path(dirpath, name).read_bytes()
+            except FileNotFoundError:
+                continue  # removed while we walked (a vanished file holds nothing)
             for v, variants in needles.items():
                 if any(n in data for n in variants):
                     hits.append((os.path.join(dirpath, name), v))

@@ -152,6 +152,27 @@ print("done", flush=True)
 
 
 @pytest.mark.slow
+def _wait_for_orphans(marker: str, timeout: float = 10.0) -> None:
+    """Forked build workers die with their parent (PR_SET_PDEATHSIG), but asynchronously: wait."""
+    deadline = time.monotonic() + timeout
+    me = os.getpid()
+    while time.monotonic() < deadline:
+        alive = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == me:
+                continue
+            try:
+                cmd = Path("/proc", pid, "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in cmd:
+                alive.append(pid)
+        if not alive:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"index build workers still alive after the kill: {alive}")
+
+
 def test_kill_9_during_indexing_then_catch_up(make_archive: Callable[..., tuple[Path, str]]) -> None:
     path, pw = make_archive()
     info = fill_archive(path, pw, n_children=40, docs_per_child=3)
@@ -169,6 +190,7 @@ def test_kill_9_during_indexing_then_catch_up(make_archive: Callable[..., tuple[
             killed += 1
         proc.wait(timeout=60)
         proc.stdout.close()
+        _wait_for_orphans(str(path))
         # whatever was on disk at the kill: sealed, no plaintext temp files
         assert scan_plaintext(path / "index", values) == []
         assert not [p.name for p in (path / "index").iterdir() if p.name.endswith(".tmp")]
