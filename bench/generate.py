@@ -1,6 +1,6 @@
 """Benchmark: child cards rendered by guanai's renderer vs the plain docxtpl loop; PDF batching.
 
-Run: ``.venv/bin/python bench/generate.py [--n 500] [--pdf 20] [--naive-pdf 3]``
+Run: ``.venv/bin/python bench/generate.py [--n 500] [--pdf 60] [--naive-pdf 3]``
 
 Side by side on the same template and the same data, pinned to one core:
   - plain docxtpl: ``DocxTemplate(path)``, ``render(ctx, autoescape=True)``, ``save`` per card;
@@ -133,7 +133,7 @@ def bench_naive_soffice(docs: list[bytes]) -> tuple[float, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=500)
-    ap.add_argument("--pdf", type=int, default=20, help="documents for the batched PDF figure (0: skip)")
+    ap.add_argument("--pdf", type=int, default=60, help="documents for the batched PDF figure (0: skip)")
     ap.add_argument("--naive-pdf", type=int, default=3, help="documents converted one soffice call each")
     args = ap.parse_args()
 
