@@ -20,10 +20,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never a half."""
+def atomic_write(path: Path | str, data: bytes, mode: int = 0o600, suffix: str = ".tmp") -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a half.
+
+    The temp file is ``.<name>.<random><suffix>`` beside the target (callers that sweep crash
+    leftovers choose the suffix they sweep).
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -31,7 +31,6 @@ import io
 import mmap
 import os
 import re
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +39,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.filedb.structfile import BufferFile, StructFile
 
+from archive import fsutil
 from archive.errors import IntegrityError
 
 MAGIC = b"GIX1"
@@ -84,21 +84,8 @@ def open_bytes(key: bytes, index_id: str, name: str, blob: bytes | memoryview, w
 
 
 def atomic_write(path: str, data: bytes) -> None:
-    """Temp file in the same directory, fsync, rename: a crash leaves the old file or the new."""
-    tmp = f"{path}.{secrets.token_hex(4)}{TMP_SUFFIX}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Temp file in the same directory, fsync, rename; the temp name ends in TMP_SUFFIX (swept at open)."""
+    fsutil.atomic_write(path, data, 0o600, suffix=TMP_SUFFIX)
 
 
 class _SealingBuffer(io.BytesIO):
