@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archive.errors import FormatError, InputError, IntegrityError, StateError
-from archive.fsutil import fsync_dir
+from archive.fsutil import fsync_dir, publish_dir
 
 if TYPE_CHECKING:
     from archive.store import Archive, ArchiveInfo
@@ -146,11 +146,7 @@ def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
             conn.execute("PRAGMA journal_mode=WAL")
         finally:
             conn.close()
-        (tmp / ".lock").touch(mode=0o600)
-        if dest.exists():
-            dest.rmdir()
-        os.rename(tmp, dest)
-        fsync_dir(parent)
+        publish_dir(tmp, dest)
         return info
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -42,3 +42,12 @@ def atomic_write(path: Path | str, data: bytes, mode: int = 0o600, suffix: str =
             pass
         raise
     fsync_dir(path.parent)
+
+
+def publish_dir(tmp: Path, dest: Path) -> None:
+    """Move a fully built directory into place (``dest`` absent or an empty directory)."""
+    (tmp / ".lock").touch(mode=0o600)
+    if dest.exists():
+        dest.rmdir()
+    os.rename(tmp, dest)
+    fsync_dir(dest.resolve().parent)

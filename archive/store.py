@@ -36,7 +36,7 @@ from archive.errors import (
     PermissionDenied,
     StateError,
 )
-from archive.fsutil import atomic_write, fsync_dir
+from archive.fsutil import atomic_write, publish_dir
 
 if TYPE_CHECKING:
     from care.model import ChildRecord
@@ -223,11 +223,7 @@ def init_archive(path: Path | str, *, school_code: str, school_name: str, passph
             arc.audit("archive.init", None, {"school_code": school_code, "suite": suite, "kind": kind})
         finally:
             arc.close()
-        (tmp / ".lock").touch(mode=0o600)
-        if path.exists():
-            path.rmdir()
-        os.rename(tmp, path)
-        fsync_dir(parent)
+        publish_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -337,16 +337,7 @@ def _latin_font(levels: list[_Level]) -> str | None:
 
 
 def _rpr_val(levels: list[_Level], tag: str, attr: str = "val") -> str | None:
-    for lv in reversed(levels):
-        if lv.el is None:
-            continue
-        el = lv.el.find(W + tag)
-        if el is not None and el.get(W + attr) is not None:
-            return str(el.get(W + attr))
-    return None
-
-
-def _ppr_attr(levels: list[_Level], tag: str, attr: str) -> str | None:
+    """The innermost level's ``w:<tag> w:<attr>`` (run or paragraph properties alike)."""
     for lv in reversed(levels):
         if lv.el is None:
             continue
@@ -555,7 +546,7 @@ class _Checker:
         return out
 
     def _align(self, p: etree._Element) -> str:
-        jc = _ppr_attr(self.styles.para_levels(p), "jc", "val")
+        jc = _rpr_val(self.styles.para_levels(p), "jc", "val")
         if jc in ("right", "end"):
             return "right"
         if jc == "center":
@@ -621,8 +612,8 @@ class _Checker:
 
     def _check_spacing(self, p: etree._Element, label: str, where: str) -> None:
         levels = self.styles.para_levels(p)
-        rule = _ppr_attr(levels, "spacing", "lineRule")
-        line = _int(_ppr_attr(levels, "spacing", "line"))
+        rule = _rpr_val(levels, "spacing", "lineRule")
+        line = _int(_rpr_val(levels, "spacing", "line"))
         expected = f"固定值 {G.LINE_SPACING_PT} 磅（每页 {G.LINES_PER_PAGE} 行）"
         if rule == "exact" and line is not None:
             if abs(line / 20 - G.LINE_SPACING_PT) > G.LINE_SPACING_TOLERANCE_PT:
