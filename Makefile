@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei
 
-.PHONY: setup system-deps demo test lint bench clean
+.PHONY: setup system-deps demo test static lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,21 +33,23 @@ demo: setup
 	rm -rf demo-archive
 	$(VENV)/bin/guanai demo demo-archive
 
-test: setup
+# mypy and import-linter read the installed layout through a symlink view (tools/view.sh).
+static: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	@tools/view.sh >/dev/null
 	$(VENV)/bin/mypy
+	cd build/view && ../../$(VENV)/bin/lint-imports ../../pyproject.toml
+
+test: setup static
 	$(PY) -m pytest -q -x -p no:cacheprovider
 
-lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check . || true
-	$(VENV)/bin/mypy
+lint: static
 
 bench: setup
-	$(PY) bench/archive.py
-	$(PY) bench/generate.py
-	$(PY) bench/search.py
-	$(PY) bench/transfer.py
+	$(PY) -m bench.archive
+	$(PY) -m bench.generate
+	$(PY) -m bench.search
+	$(PY) -m bench.transfer
 
 clean:
 	rm -rf $(VENV) demo-archive build *.egg-info .pytest_cache .mypy_cache .ruff_cache

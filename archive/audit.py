@@ -7,11 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from archive import crypto
-from archive.errors import IntegrityError
+from guanai.archive import crypto
+from guanai.base.errors import IntegrityError
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
 GENESIS = "0" * 64
 
@@ -39,7 +39,7 @@ def next_prev(last_mac: str | None) -> str:
 
 
 def entry_body(seq: int, at: str, actor: str, action: str, target: str | None, detail: dict[str, Any] | None) -> bytes:
-    from archive.store import canonical_json
+    from guanai.archive.store import canonical_json
 
     return canonical_json({"seq": seq, "at": at, "actor": actor, "action": action, "target": target,
                            "detail": detail})

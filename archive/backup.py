@@ -20,11 +20,11 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archive.errors import FormatError, InputError, IntegrityError, StateError
-from archive.fsutil import fsync_dir, publish_dir
+from guanai.base.errors import FormatError, InputError, IntegrityError, StateError
+from guanai.base.fsutil import fsync_dir, publish_dir
 
 if TYPE_CHECKING:
-    from archive.store import Archive, ArchiveInfo
+    from guanai.archive.store import Archive, ArchiveInfo
 
 MAX_MEMBER = 64 * 1024 * 1024 * 1024
 _MEMBER_RE = re.compile(r"^(archive\.json|backup\.json|catalog\.sqlite|keys/[\w.\-\u4e00-\u9fff]{1,32}\.json)$")
@@ -40,7 +40,7 @@ def _sha256_file(path: Path) -> str:
 
 def backup(arc: Archive, out: Path | str) -> dict[str, Any]:
     """Write a consistent backup of ``arc`` to ``out`` (which must not exist)."""
-    from archive.store import now_iso
+    from guanai.archive.store import now_iso
 
     arc.require("export")
     out = Path(out)
@@ -83,7 +83,7 @@ def backup(arc: Archive, out: Path | str) -> dict[str, Any]:
 
 def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
     """Restore a backup into a new directory; every member is checked before anything is kept."""
-    from archive.store import read_info
+    from guanai.archive.store import read_info
 
     backup_file, dest = Path(backup_file), Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):

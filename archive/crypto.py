@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from archive.errors import InputError, IntegrityError
+from guanai.base.errors import InputError, IntegrityError
 
 SEALED_VERSION = 0x01
 NONCE_LEN = 12

@@ -17,12 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from archive import crypto
-from archive.errors import FormatError, InputError, IntegrityError, NotFoundError, StateError
-from archive.identity import Card, canonical_json, card_from_dict, check_code, get_identity, now_iso, verify
+from guanai.archive import crypto
+from guanai.archive.identity import (
+    Card,
+    canonical_json,
+    card_from_dict,
+    check_code,
+    get_identity,
+    now_iso,
+    verify,
+)
+from guanai.base.errors import FormatError, InputError, IntegrityError, NotFoundError, StateError
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
 DIRECTORY_FORMAT = "guanai-directory"
 DIRECTORY_VERSION = 1
@@ -74,7 +82,7 @@ def _save_county_state(arc: Archive, state: dict[str, Any]) -> None:
 
 def add_card(arc: Archive, data: bytes, where: str = "身份卡") -> Card:
     """County: add (or replace) a school's card."""
-    from archive.identity import parse_card
+    from guanai.archive.identity import parse_card
 
     _require_county(arc)
     arc.require("write")
@@ -194,7 +202,7 @@ class ImportResult:
 def import_directory(arc: Archive, data: bytes, *, county_fingerprint: str | None = None,
                      confirm: Callable[[Directory], bool] | None = None) -> ImportResult:
     """School: import a directory (trust the county key on first use only after confirmation)."""
-    from archive.identity import normalize_fingerprint
+    from guanai.archive.identity import normalize_fingerprint
 
     arc.require("write")
     d = parse_directory(data)

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from archive import crypto
-from archive.errors import FormatError, InputError, IntegrityError, PermissionDenied
+from guanai.archive import crypto
+from guanai.base.errors import FormatError, InputError, IntegrityError, PermissionDenied
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
 CARD_FORMAT = "guanai-card"
 CARD_VERSION = 1

@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive import crypto
-from archive.errors import AuthError, InputError, IntegrityError, NotFoundError
-from archive.fsutil import atomic_write
+from guanai.archive import crypto
+from guanai.base.errors import AuthError, InputError, IntegrityError, NotFoundError
+from guanai.base.fsutil import atomic_write
 
 ROLES = ("admin", "secretary", "archivist", "inspector")
 ROLE_NAMES = {"admin": "管理员", "secretary": "文书", "archivist": "档案员", "inspector": "督查员"}

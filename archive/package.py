@@ -33,9 +33,9 @@ from xml.sax.saxutils import escape
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 
-from archive import crypto
-from archive.errors import FormatError, InputError, IntegrityError
-from archive.identity import HPKE_SUITE, Card, Identity, canonical_json, verify
+from guanai.archive import crypto
+from guanai.archive.identity import HPKE_SUITE, Card, Identity, canonical_json, verify
+from guanai.base.errors import FormatError, InputError, IntegrityError
 
 MAGIC = b"GTP\x00\x00\x00\x00\x01"  # "GTP", format version 1 in the last byte
 FORMAT_VERSION = 1

@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archive import crypto, keys
-from archive.errors import (
+from guanai.archive import crypto, keys
+from guanai.base.errors import (
     ArchiveMissing,
     AuthError,
     BusyError,
@@ -36,10 +36,10 @@ from archive.errors import (
     PermissionDenied,
     StateError,
 )
-from archive.fsutil import atomic_write, publish_dir
+from guanai.base.fsutil import atomic_write, publish_dir
 
 if TYPE_CHECKING:
-    from care.model import ChildRecord
+    from guanai.care.model import ChildRecord
 
 FORMAT_NAME = "guanai-archive"
 FORMAT_VERSION = 1
@@ -446,7 +446,7 @@ class Archive:
 
     def _append_audit(self, action: str, target: str | None, detail: dict[str, Any] | None,
                       actor: str | None = None, at: str | None = None) -> None:
-        from archive.audit import entry_mac, next_prev
+        from guanai.archive.audit import entry_mac, next_prev
 
         actor = actor or self.user
         last = self.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -509,7 +509,7 @@ class Archive:
         return self.seal("children", "record", child_id, canonical_json(record.to_json_dict()))
 
     def _load_record(self, child_id: str, blob: bytes) -> ChildRecord:
-        from care.model import ChildRecord
+        from guanai.care.model import ChildRecord
 
         data = json.loads(self.unseal("children", "record", child_id, blob))
         try:

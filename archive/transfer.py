@@ -26,11 +26,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archive.directory import Directory, require_directory
-from archive.errors import InputError, IntegrityError, NotFoundError, StateError
-from archive.fsutil import atomic_write
-from archive.identity import Card, canonical_json, get_identity, now_iso
-from archive.package import (
+from guanai.archive.directory import Directory, require_directory
+from guanai.archive.identity import Card, canonical_json, get_identity, now_iso
+from guanai.archive.package import (
     DEFAULT_LIMITS,
     SLIP_NAME,
     BagContents,
@@ -51,9 +49,11 @@ from archive.package import (
     verify_envelope,
     verify_receipt,
 )
+from guanai.base.errors import InputError, IntegrityError, NotFoundError, StateError
+from guanai.base.fsutil import atomic_write
 
 if TYPE_CHECKING:
-    from archive.store import Archive, ChildEntry
+    from guanai.archive.store import Archive, ChildEntry
 
 OUT_SETTING = "transfer.outgoing"
 IN_SETTING = "transfer.imported"
@@ -426,7 +426,7 @@ def open_package(arc: Archive, path: Path, limits: Limits = DEFAULT_LIMITS,
 
     ``for_reject``: skip the checks that only matter when accepting (records valid, not yet held).
     """
-    from care.model import parse_child
+    from guanai.care.model import parse_child
 
     arc.require("transfer")
     path = Path(path)
@@ -680,7 +680,7 @@ def confirm(arc: Archive, receipt_path: Path, retention: Retention | None = None
 
 def _reduce_to_minimal(arc: Archive, e: ChildEntry) -> int:
     """Minimal record + only the receipt(s); the child must be editable (在册). Returns documents deleted."""
-    from care.model import ChildRecord
+    from guanai.care.model import ChildRecord
 
     full = e.record.to_json_dict()
     arc.update_child(e.id, ChildRecord.model_validate({k: full[k] for k in _MINIMAL_KEYS if k in full}))

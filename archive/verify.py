@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archive import crypto, keys
-from archive.errors import GuanaiError, IntegrityError
+from guanai.archive import crypto, keys
+from guanai.base.errors import GuanaiError, IntegrityError
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
 AUTH, INTEG, USAB, SECUR = "真实性", "完整性", "可用性", "安全性"
 ENCODINGS = ("utf-8", "gb18030", "utf-16-le", "utf-16-be")
@@ -65,7 +65,7 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyReport:
     """Check everything, collecting every problem rather than stopping at the first."""
-    from archive.audit import walk
+    from guanai.archive.audit import walk
 
     arc.require("verify")
     progress = progress or _noop
@@ -104,7 +104,7 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
             if blind_rows.get(pair) != cid:
                 rep.add(INTEG, f"儿童 {cid}", "学籍号/身份证号检索索引缺失或指向他人")
         needles.update(_personal_values(record))
-        from archive.store import STATUSES
+        from guanai.archive.store import STATUSES
 
         if status not in STATUSES:
             rep.add(INTEG, f"儿童 {cid}", f"状态值无效：{status}")
@@ -172,7 +172,7 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
         except GuanaiError as err:
             rep.add(AUTH, f"keys/{kf.name}", err.message)
     try:
-        from archive.store import read_info
+        from guanai.archive.store import read_info
 
         read_info(arc.path)
     except GuanaiError as err:
@@ -209,7 +209,7 @@ def usability_problem(filename: str, mime: str, data: bytes) -> str | None:
 
 def _personal_values(record: Any) -> Iterable[str]:
     try:
-        from care.model import personal_values
+        from guanai.care.model import personal_values
 
         return [v for v in personal_values(record) if v]
     except ImportError:  # pragma: no cover - care/ is part of the distribution

@@ -16,13 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 
-from archive.store import Archive, init_archive  # noqa: E402
-from archive.verify import verify_archive  # noqa: E402
-from care.synth import synth_children  # noqa: E402
+from guanai.archive.store import Archive, init_archive  # noqa: E402
+from guanai.archive.verify import verify_archive  # noqa: E402
+from guanai.care.synth import synth_children  # noqa: E402
 
 PW = "bench-passphrase-2026"
 
@@ -129,8 +127,8 @@ def main() -> None:
             print(f"    [{p.category}] {p.obj}: {p.message}")
         arc.close()
 
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        guanai = [sys.executable, "-c", "import sys; from cli.main import main; sys.argv=['guanai','--help']; main()"]
+        env = dict(os.environ)
+        guanai = [sys.executable, "-c", "import sys; from guanai.cli.main import main; sys.argv=['guanai','--help']; main()"]
         subprocess.run(guanai, env=env, capture_output=True, check=True)
         hs = []
         for _ in range(5):

@@ -23,16 +23,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def forms(n: int) -> list[dict[str, Any]]:
     """n child-card forms: demo children's records + the sample's plan and follow-ups."""
     import yaml
 
-    from care.synth import synth_children
-    from generators.generate import child_prefill
-    from generators.kinds import get_kind
+    from guanai.care.synth import synth_children
+    from guanai.generators.generate import child_prefill
+    from guanai.generators.kinds import get_kind
 
     sample = yaml.safe_load((ROOT / "templates" / "samples" / "child-card.yaml").read_text(encoding="utf-8"))
     kind = get_kind("child-card")
@@ -60,7 +59,7 @@ def bench_docxtpl(path: Path, contexts: list[dict[str, Any]]) -> float:
 
 
 def bench_guanai(path: Path, contexts: list[dict[str, Any]]) -> float:
-    from generators.render import _CACHE, compile_template, render_compiled
+    from guanai.generators.render import _CACHE, compile_template, render_compiled
 
     _CACHE.clear()
     t0 = time.perf_counter()
@@ -71,7 +70,7 @@ def bench_guanai(path: Path, contexts: list[dict[str, Any]]) -> float:
 
 
 def bench_guanai_full(models_in: list[dict[str, Any]]) -> float:
-    from generators.render import render_document
+    from guanai.generators.render import render_document
 
     t0 = time.perf_counter()
     for form in models_in:
@@ -88,7 +87,7 @@ def _children_cpu() -> float:
 
 def bench_pdf(docs: list[bytes], naive: int) -> tuple[float, float, float, float]:
     """(batch wall, batch soffice CPU, naive wall, naive soffice CPU), ms per document."""
-    from generators.pdf import convert_results
+    from guanai.generators.pdf import convert_results
 
     items = [(f"{i:04d}.docx", d) for i, d in enumerate(docs)]
     c0, t0 = _children_cpu(), time.perf_counter()
@@ -107,7 +106,7 @@ def bench_naive_soffice(docs: list[bytes]) -> tuple[float, float]:
     import subprocess
     import tempfile
 
-    from generators.pdf import FONTS_CONF, PDF_FILTER, find_soffice
+    from guanai.generators.pdf import FONTS_CONF, PDF_FILTER, find_soffice
 
     soffice = find_soffice()
     env = {**os.environ, "FONTCONFIG_FILE": str(FONTS_CONF)}
@@ -137,8 +136,8 @@ def main() -> int:
     ap.add_argument("--naive-pdf", type=int, default=3, help="documents converted one soffice call each")
     args = ap.parse_args()
 
-    from generators.kinds import get_kind
-    from generators.render import render, template_file
+    from guanai.generators.kinds import get_kind
+    from guanai.generators.render import render, template_file
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
@@ -166,7 +165,7 @@ def main() -> int:
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))  # PDF uses both cores
         try:
-            import generators.pdf  # noqa: F401
+            import guanai.generators.pdf  # noqa: F401
         except ImportError:
             print("PDF: generators.pdf not available; skipped")
             return 0

@@ -15,19 +15,16 @@ import json
 import os
 import resource
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from docx import Document  # noqa: E402
 from docx.oxml.ns import qn  # noqa: E402
 from docx.shared import Pt  # noqa: E402
 
-from generators import pdf as P  # noqa: E402
+from guanai.generators import pdf as P  # noqa: E402
 
 
 def sample_docs(n: int) -> list[tuple[str, bytes]]:

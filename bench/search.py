@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 KINDS = ("term", "and", "phrase", "name", "id")
 TARGET_P95_MS = 100.0
@@ -40,7 +39,7 @@ TARGET_P95_MS = 100.0
 
 def make_queries(corpus: Any, n: int, seed: int = 1) -> dict[str, list[tuple[str, list[str]]]]:
     """Per kind: (query text, substrings that must all occur) — the truth is exact substring."""
-    from search.corpus import CITIES, SENTENCES
+    from bench.corpus import CITIES, SENTENCES
 
     rng = random.Random(seed)
     words = ["学习", "安全", "辅导", "心理疏导", "补助", "劝返", "视频", "画画", "危房", "作业", "成绩", "监护"]
@@ -91,7 +90,7 @@ def cpu_seconds() -> float:
 def _plain_storage_cls() -> Any:
     from whoosh.filedb.filestore import FileStorage
 
-    from search.storage import SealedStorage
+    from guanai.search.storage import SealedStorage
 
     class PlainStorage(FileStorage):
         """Plain whoosh FileStorage (mmap on, temp files on disk) with the same helper API."""
@@ -118,9 +117,9 @@ def _plain_storage_cls() -> Any:
 def run_whoosh(engine: str, corpus: Any, queries: dict[str, list[tuple[str, list[str]]]], workdir: Path,
                recall_n: int, index_path: Path | None = None, key: bytes = b"\x01" * 32,
                archive_id: str = "bench") -> dict[str, Any]:
-    from search import query as Q
-    from search.index import SearchIndex
-    from search.storage import SealedStorage
+    from guanai.search import query as Q
+    from guanai.search.index import SearchIndex
+    from guanai.search.storage import SealedStorage
 
     cls = SealedStorage if engine == "encrypted" else _plain_storage_cls()
     path = index_path or (workdir / engine)
@@ -164,7 +163,7 @@ def run_whoosh(engine: str, corpus: Any, queries: dict[str, list[tuple[str, list
 
 
 def _fts_query(q: str) -> str:
-    from search.analysis import query_bigrams
+    from guanai.search.analysis import query_bigrams
 
     def phrase(s: str) -> str:
         toks = query_bigrams(s)
@@ -226,7 +225,7 @@ def query_seq(text: str) -> list[str]:
     FTS5 has no same-position tokens, so the index-time unigrams of whoosh's bigram field are
     left out; single-character queries use FTS5 prefix search instead.
     """
-    from search.analysis import bigram_spans, normalize
+    from guanai.search.analysis import bigram_spans, normalize
 
     return [t for t, _p, _s, _e in bigram_spans(normalize(text), query=True)]
 
@@ -234,9 +233,9 @@ def query_seq(text: str) -> list[str]:
 def compare(corpus: Any, queries: dict[str, list[tuple[str, list[str]]]], workdir: Path,
             archive: str, passphrase: str) -> dict[str, Any]:
     """Encrypted vs plain in one process, queries interleaved: a fair ratio on a busy machine."""
-    from archive.store import Archive
-    from search import query as Q
-    from search.index import SearchIndex
+    from guanai.archive.store import Archive
+    from guanai.search import query as Q
+    from guanai.search.index import SearchIndex
 
     with Archive.open(archive, user="admin", passphrase=passphrase) as arc:
         key, aid = arc.subkey("index"), arc.info.archive_id
@@ -265,7 +264,7 @@ def compare(corpus: Any, queries: dict[str, list[tuple[str, list[str]]]], workdi
 
 
 def worker(args: argparse.Namespace) -> None:
-    from search.corpus import make_corpus
+    from bench.corpus import make_corpus
 
     corpus = make_corpus(args.size, seed=42)
     queries = make_queries(corpus, args.queries)
@@ -277,14 +276,14 @@ def worker(args: argparse.Namespace) -> None:
     if engine == "sqlite-fts5":
         res = run_fts(corpus, queries, workdir, args.recall)
     elif engine == "encrypted" and args.archive:
-        from archive.store import Archive
+        from guanai.archive.store import Archive
 
         with Archive.open(args.archive, user="admin", passphrase=args.passphrase) as arc:
             key, aid, gen = arc.subkey("index"), arc.info.archive_id, arc.generation
         res = run_whoosh("encrypted", corpus, queries, workdir, args.recall,
                          index_path=Path(args.archive) / "index", key=key, archive_id=aid)
         # record the archive's generation so `guanai search` does not try to catch up
-        from search.index import IndexState, SearchIndex
+        from guanai.search.index import IndexState, SearchIndex
 
         six = SearchIndex(Path(args.archive) / "index", key, aid)
         six._write_state(IndexState(gen, len(corpus.docs)))
@@ -353,7 +352,7 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
-    from archive.store import init_archive
+    from guanai.archive.store import init_archive
 
     all_results: dict[str, Any] = {}
     for size in [int(s) for s in args.sizes.split(",")]:

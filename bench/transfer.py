@@ -22,12 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from archive import transfer  # noqa: E402
-from archive.directory import add_card, import_directory, publish  # noqa: E402
-from archive.identity import get_identity  # noqa: E402
-from archive.store import Archive, init_archive  # noqa: E402
+from guanai.archive import transfer  # noqa: E402
+from guanai.archive.directory import add_card, import_directory, publish  # noqa: E402
+from guanai.archive.identity import get_identity  # noqa: E402
+from guanai.archive.store import Archive, init_archive  # noqa: E402
 
 PASS = "bench-口令-transfer-2026"
 SENDER, RECEIVER = ("3413220001", "萧县龙城镇中心小学"), ("3413220101", "萧县实验中学")
@@ -35,7 +33,7 @@ TEXT = "学生在校表现良好，班主任与帮扶教师每月家访一次，
 
 
 def setup(root: Path, n: int, docs: int, grade: str) -> tuple[Path, Path, int]:
-    from care.synth import synth_children
+    from guanai.care.synth import synth_children
 
     county, a, b = root / "county", root / "sender", root / "receiver"
     init_archive(county, school_code="341322", school_name="萧县教育体育局", passphrase=PASS, kind="county")
@@ -104,7 +102,7 @@ def main() -> int:
             del opened
             t_import = time.perf_counter() - t
             try:
-                from search.index import open_index
+                from guanai.search.index import open_index
 
                 t = time.perf_counter()
                 open_index(arc)
@@ -125,7 +123,7 @@ def main() -> int:
 
         # single child, end to end, as the CLI does it (each step opens the archive: Argon2 included)
         with Archive.open(a, user="admin", passphrase=PASS, write=True) as arc:
-            from care.synth import synth_children
+            from guanai.care.synth import synth_children
 
             rec = synth_children(1, seed=999)[0].model_copy(update={"grade": "五年级", "school": SENDER[1]})
             cid = arc.add_child(rec)
@@ -155,7 +153,7 @@ def main() -> int:
         # 3 unlocks is the minimum: export and confirm run at the sender days apart, import at the
         # receiver. Their cost is the archive's KDF setting (64 MiB, t=3, p=4), not the transfer's;
         # one bare derivation measured now shows how loaded this machine is (idle: ~0.1 s, NOTES.md).
-        from archive import crypto
+        from guanai.archive import crypto
 
         t = time.perf_counter()
         crypto.argon2id(PASS, crypto.KdfParams(salt=os.urandom(16)))

@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from archive.errors import InputError
-from care import ids
+from guanai.base.errors import InputError
+from guanai.care import ids
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -474,7 +474,7 @@ class ChildRecord(BaseModel):
 
     def age_on(self, on: date) -> int:
         """Full years (周岁) on a date, counted from the day after the birthday (see care.rules)."""
-        from care.rules import full_years
+        from guanai.care.rules import full_years
 
         assert self.birth_date is not None
         return full_years(self.birth_date, on)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from archive.errors import InputError
-from care.model import (
+from guanai.base.errors import InputError
+from guanai.care.model import (
     CARE_CAPACITIES,
     DISABILITY_GRADES,
     DISABILITY_KINDS,

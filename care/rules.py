@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from archive.errors import InputError
-from care.model import NO_GUARDIAN_CAPACITY, ChildRecord, Parent
+from guanai.base.errors import InputError
+from guanai.care.model import NO_GUARDIAN_CAPACITY, ChildRecord, Parent
 
 LEFT_BEHIND = "留守儿童"
 HARDSHIP = "困境儿童"

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from care.ids import XIAO_COUNTY, XIAO_TOWNSHIPS, make_id_number
-from care.model import Carer, ChildRecord, Health, Parent
+from guanai.care.ids import XIAO_COUNTY, XIAO_TOWNSHIPS, make_id_number
+from guanai.care.model import Carer, ChildRecord, Health, Parent
 
 M = TypeVar("M", bound=BaseModel)
 

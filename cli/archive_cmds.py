@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.common import archive_dir, echo_json, echo_table, get_passphrase, json_option, with_archive
+from guanai.cli.common import archive_dir, echo_json, echo_table, get_passphrase, json_option, with_archive
 
 if TYPE_CHECKING:
-    from archive.store import Archive
-    from archive.verify import VerifyReport
+    from guanai.archive.store import Archive
+    from guanai.archive.verify import VerifyReport
 
 
 @click.command("init")
@@ -37,8 +37,8 @@ def init_cmd(ctx: click.Context, school_code: str | None, school_name: str | Non
       guanai --archive 龙城小学档案 init --school-code 3413220001 --school-name 萧县龙城镇中心小学
       guanai --archive 县局档案 init --kind county --county-code 341322 --name 萧县教育体育局
     """
-    from archive.errors import InputError
-    from archive.store import init_archive
+    from guanai.archive.store import init_archive
+    from guanai.base.errors import InputError
 
     name = school_name or unit_name
     code = school_code or (county_code if kind == "county" else None)
@@ -76,7 +76,7 @@ def verify(arc: Archive, as_json: bool) -> None:
       guanai verify
       guanai verify --json > 检测报告.json
     """
-    from archive.verify import verify_archive
+    from guanai.archive.verify import verify_archive
 
     if as_json:
         rep = verify_archive(arc)
@@ -115,12 +115,12 @@ def verify(arc: Archive, as_json: bool) -> None:
 
 def _add_index_problems(arc: Archive, rep: VerifyReport) -> None:
     """The search index is derived data, but a damaged or stale one is still worth naming."""
-    from archive.errors import GuanaiError
+    from guanai.base.errors import GuanaiError
 
     if not (arc.path / "index").is_dir():
         return
     try:
-        from search.index import index_for
+        from guanai.search.index import index_for
 
         problems = index_for(arc).verify(arc)
     except GuanaiError as err:
@@ -152,7 +152,7 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
     示例：
       guanai audit show --child G341322201001011234 --json
     """
-    from archive.audit import walk
+    from guanai.archive.audit import walk
 
     arc.require("verify")
     entries, _ = walk(arc)
@@ -170,7 +170,7 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
         return
     from datetime import datetime
 
-    from archive.audit import action_name
+    from guanai.archive.audit import action_name
 
     def local(at: str) -> str:
         try:
@@ -191,7 +191,7 @@ def audit_verify(arc: Archive) -> None:
     示例：
       guanai audit verify
     """
-    from archive.audit import walk
+    from guanai.archive.audit import walk
 
     arc.require("verify")
     entries, problems = walk(arc)
@@ -215,7 +215,7 @@ def backup(arc: Archive, out: str) -> None:
     示例：
       guanai backup /media/U盘/关爱档案-2026-11-29.gab
     """
-    from archive.backup import backup as do_backup
+    from guanai.archive.backup import backup as do_backup
 
     manifest = do_backup(arc, Path(out))
     size = Path(out).stat().st_size
@@ -233,7 +233,7 @@ def restore(backup_file: str, dest: str) -> None:
       guanai restore 关爱档案-2026-11-29.gab 恢复的档案
       guanai --archive 恢复的档案 verify
     """
-    from archive.backup import restore as do_restore
+    from guanai.archive.backup import restore as do_restore
 
     info = do_restore(Path(backup_file), Path(dest))
     click.echo(f"已恢复档案库到 {dest}：{info.school_name}（{info.school_code}）。")

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from archive.errors import InputError, StateError
-from cli.common import echo_json, echo_table, json_option, with_archive
+from guanai.base.errors import InputError, StateError
+from guanai.cli.common import echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
-    from archive.store import Archive, ChildEntry
-    from care.model import ChildRecord
+    from guanai.archive.store import Archive, ChildEntry
+    from guanai.care.model import ChildRecord
 
 REASON_MAX = 500
 
@@ -23,7 +23,7 @@ REASON_MAX = 500
 def _on_date(value: str | None) -> date:
     if not value:
         return date.today()
-    from care.model import parse_date
+    from guanai.care.model import parse_date
 
     try:
         return parse_date(value)
@@ -37,7 +37,7 @@ def _reason(value: str) -> str:
         raise InputError("原因不能为空。", "用 --reason 写明原因，如 --reason 父母返乡")
     if len(text) > REASON_MAX:
         raise InputError(f"原因过长（{len(text)} 个字符，上限 {REASON_MAX}）。", "简要写明原因即可。")
-    from care.model import check_one_line
+    from guanai.care.model import check_one_line
 
     try:
         check_one_line(text)  # control characters, bidi overrides, zero-width characters
@@ -71,14 +71,14 @@ def _read_file(file: str, limit: int, what: str) -> tuple[bytes, str]:
 
 
 def _load_records(file: str) -> list[ChildRecord]:
-    from care.roster import MAX_RECORD_FILE, read_record_bytes
+    from guanai.care.roster import MAX_RECORD_FILE, read_record_bytes
 
     raw, name = _read_file(file, MAX_RECORD_FILE, "儿童记录文件")
     return read_record_bytes(raw, "标准输入" if file == "-" else name)
 
 
 def _categories(record: ChildRecord, on: date) -> list[str]:
-    from care.rules import classify
+    from guanai.care.rules import classify
 
     return [c.name for c in classify(record, on)]
 
@@ -156,7 +156,7 @@ def import_cmd(arc: Archive, file: str, check_only: bool, as_json: bool) -> None
       guanai child import 2026秋季花名册.xlsx
       guanai child import 花名册.csv --check
     """
-    from care.roster import MAX_FILE_BYTES, RowError, parse_roster
+    from guanai.care.roster import MAX_FILE_BYTES, RowError, parse_roster
 
     raw, name = _read_file(file, MAX_FILE_BYTES, "花名册")
     tty = sys.stderr.isatty()
@@ -232,9 +232,9 @@ def template(fmt: str | None, output: str | None) -> None:
       guanai child template --xlsx -o 花名册模板.xlsx
       guanai child template --yaml -o 张小明.yaml
     """
-    from archive.fsutil import atomic_write
-    from care.roster import roster_csv_bytes, roster_xlsx_bytes
-    from care.synth import example_record
+    from guanai.base.fsutil import atomic_write
+    from guanai.care.roster import roster_csv_bytes, roster_xlsx_bytes
+    from guanai.care.synth import example_record
 
     if fmt is None:
         raise InputError("请选择模板格式。", "加 --json、--yaml、--xlsx 或 --csv 之一。")
@@ -261,7 +261,7 @@ def template(fmt: str | None, output: str | None) -> None:
 def _yaml_template(example: ChildRecord) -> str:
     import yaml
 
-    from care.model import (
+    from guanai.care.model import (
         CARE_CAPACITIES,
         DISABILITY_GRADES,
         DISABILITY_KINDS,
@@ -349,7 +349,7 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
       guanai child show G341322201403050219
       guanai child show G341322201403050219 --json
     """
-    from care.rules import care_gaps, classify
+    from guanai.care.rules import care_gaps, classify
 
     when = _on_date(on)
     entry = arc.get_child(ref)
@@ -401,8 +401,8 @@ def update(arc: Archive, ref: str, file: str) -> None:
       guanai child update G341322201403050219 改动.yaml
       （改动.yaml 内容如：  父亲: {状况: 在家}）
     """
-    from care.model import parse_child, to_aliases
-    from care.roster import MAX_RECORD_FILE, parse_record_bytes
+    from guanai.care.model import parse_child, to_aliases
+    from guanai.care.roster import MAX_RECORD_FILE, parse_record_bytes
 
     entry = arc.get_child(ref)
     _check_open(entry, "修改")
@@ -437,7 +437,7 @@ def classify_cmd(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
     示例：
       guanai child classify G341322201403050219 --on 2026-09-01
     """
-    from care.rules import care_gaps, classify
+    from guanai.care.rules import care_gaps, classify
 
     when = _on_date(on)
     entry = arc.get_child(ref)

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from archive.errors import GuanaiError, InputError
+from guanai.base.errors import GuanaiError, InputError
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,7 +91,7 @@ def user_name(ctx: click.Context) -> str:
 @contextlib.contextmanager
 def open_archive_ctx(ctx: click.Context, *, write: bool = False) -> Iterator[Archive]:
     """Open the archive named by the global options (one place: version, lock, passphrase)."""
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
     path = archive_dir(ctx)
     Archive.check_exists(path)

@@ -13,10 +13,10 @@ import click
 DEMO_PASSPHRASE = "演示口令-guanai-2026"
 # (module, Chinese title) — each module has run_demo(arc, workdir, passphrase, echo)
 STEPS = [
-    ("care.demo", "儿童档案：登记、花名册导入、分类"),
-    ("generators.demo", "规范文书：由表单生成各类文书"),
-    ("search.demo", "全文检索"),
-    ("archive.transfer_demo", "档案转接：签名加密的转接包与回执"),
+    ("guanai.cli.demos.children", "儿童档案：登记、花名册导入、分类"),
+    ("guanai.cli.demos.documents", "规范文书：由表单生成各类文书"),
+    ("guanai.cli.demos.search", "全文检索"),
+    ("guanai.cli.demos.transfer", "档案转接：签名加密的转接包与回执"),
 ]
 
 
@@ -38,10 +38,10 @@ def demo(directory: str, force: bool) -> None:
       guanai demo
       guanai demo /tmp/演示档案 --force
     """
-    from archive.backup import backup, restore
-    from archive.errors import StateError
-    from archive.store import Archive, init_archive
-    from archive.verify import verify_archive
+    from guanai.archive.backup import backup, restore
+    from guanai.archive.store import Archive, init_archive
+    from guanai.archive.verify import verify_archive
+    from guanai.base.errors import StateError
 
     root = Path(directory)
     if root.exists() and any(root.iterdir()):

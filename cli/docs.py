@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.common import echo_json, echo_table, json_option, with_archive
+from guanai.cli.common import echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
 @click.command("attach")
 @click.argument("child_ref")
@@ -26,8 +26,8 @@ def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date:
     示例：
       guanai attach G341322201501011234 低保证明.pdf --title 低保证明
     """
-    from archive.errors import InputError
-    from archive.store import MAX_DOCUMENT_BYTES
+    from guanai.archive.store import MAX_DOCUMENT_BYTES
+    from guanai.base.errors import InputError
 
     path = Path(file)
     if path.stat().st_size > MAX_DOCUMENT_BYTES:
@@ -76,7 +76,7 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, as_json: boo
     if not docs:
         click.echo("没有文档。")
         return
-    from generators.labels import kind_label
+    from guanai.generators.labels import kind_label
 
     echo_table([[d.id, kind_label(d.kind), d.title, d.doc_date or d.created_at[:10], f"{d.size / 1024:.0f} KB"]
                 for d in docs],
@@ -96,8 +96,8 @@ def doc_get(arc: Archive, doc_id: str, out: str, force: bool) -> None:
     示例：
       guanai doc get 3f2a…c9 -o 家访记录.docx
     """
-    from archive.errors import StateError
-    from archive.fsutil import atomic_write
+    from guanai.base.errors import StateError
+    from guanai.base.fsutil import atomic_write
 
     path = Path(out)
     if path.exists() and not force:

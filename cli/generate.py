@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from archive.errors import InputError
-from cli.common import echo_err, echo_json, echo_table, json_option, open_archive_ctx
+from guanai.base.errors import InputError
+from guanai.cli.common import echo_err, echo_json, echo_table, json_option, open_archive_ctx
 
 if TYPE_CHECKING:
-    from archive.store import Archive
-    from generators.generate import BatchResult
+    from guanai.archive.store import Archive
+    from guanai.generators.generate import BatchResult
 
 
 def _kind_ids() -> list[str]:
-    from generators.kinds import KINDS
+    from guanai.generators.kinds import KINDS
 
     return list(KINDS)
 
@@ -48,7 +48,7 @@ def form_kinds(as_json: bool) -> None:
       guanai form kinds
       guanai form kinds --json
     """
-    from generators.kinds import KINDS
+    from guanai.generators.kinds import KINDS
 
     rows: list[dict[str, Any]] = [
         {"kind": k.id, "name": k.name, "official": k.official, "to_family": k.to_family, "per_child": k.per_child}
@@ -78,8 +78,8 @@ def form_template(kind: str, fmt: str | None, output: str) -> None:
       guanai form template child-card --xlsx -o 档案卡台账.xlsx
       guanai form template dropout-report --yaml -o 辍学报告.yaml
     """
-    from generators.formsio import write_form_template
-    from generators.kinds import get_kind
+    from guanai.generators.formsio import write_form_template
+    from guanai.generators.kinds import get_kind
 
     k = get_kind(kind)
     if fmt is None:
@@ -130,9 +130,9 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_ref: s
       guanai generate child-card --child G341322201203050012 补充.yaml
       guanai generate leading-group-notice 通知.json --no-archive --out 输出
     """
-    from generators.formsio import FormRow, prompt_form
-    from generators.generate import generate_batch
-    from generators.kinds import get_kind
+    from guanai.generators.formsio import FormRow, prompt_form
+    from guanai.generators.generate import generate_batch
+    from guanai.generators.kinds import get_kind
 
     k = get_kind(kind)
     sources: list[Any] = list(forms)
@@ -161,7 +161,7 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_ref: s
 
 def _count(sources: list[Any]) -> int:
     # rough total for the progress bar (files are read again by the batch; cheap next to rendering)
-    from generators.formsio import read_forms
+    from guanai.generators.formsio import read_forms
 
     n = 0
     for s in sources:
@@ -176,7 +176,7 @@ def _count(sources: list[Any]) -> int:
 
 
 def _report(result: BatchResult, as_json: bool, *, stored: bool) -> None:
-    from generators.kinds import get_kind
+    from guanai.generators.kinds import get_kind
 
     if as_json:
         echo_json({
@@ -236,9 +236,9 @@ def template_use(ctx: click.Context, directory: str | None, clear: bool) -> None
       guanai template use /home/文书/我校模板
       guanai template use --clear
     """
-    from generators.generate import TEMPLATES_SETTING
-    from generators.kinds import KINDS, get_kind
-    from generators.render import check_template
+    from guanai.generators.generate import TEMPLATES_SETTING
+    from guanai.generators.kinds import KINDS, get_kind
+    from guanai.generators.render import check_template
 
     if clear == bool(directory):
         raise InputError("请给出模板目录，或用 --clear 恢复自带模板（二者选一）。", "例如：guanai template use 我校模板")
@@ -281,8 +281,8 @@ def template_check(ctx: click.Context, file: str, kind: str, as_json: bool) -> N
       guanai template check 我校档案卡.docx --kind child-card
       guanai template check 我校档案卡.docx --kind child-card --json
     """
-    from generators.kinds import get_kind
-    from generators.render import bundled_template_dir, check_template
+    from guanai.generators.kinds import get_kind
+    from guanai.generators.render import bundled_template_dir, check_template
 
     k = get_kind(kind)
     report = check_template(Path(file), k)

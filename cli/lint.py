@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from archive.errors import GuanaiError
-from cli.common import echo_err, echo_json, echo_table, json_option
+from guanai.base.errors import GuanaiError
+from guanai.cli.common import echo_err, echo_json, echo_table, json_option
 
 #: Exit status when a file was read but breaks the format (unreadable files use the error's own).
 EXIT_VIOLATIONS = 1
@@ -28,7 +28,7 @@ def lint(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
       guanai lint 关于成立领导小组的通知.docx
       guanai lint 输出/*.docx --json
     """
-    from generators.lint import lint_file
+    from guanai.generators.lint import lint_file
 
     reports = []
     errors: list[tuple[str, GuanaiError]] = []

@@ -12,33 +12,33 @@ from typing import Any
 
 import click
 
-from cli.i18n import install as _install_zh
+from guanai.cli.i18n import install as _install_zh
 
 _install_zh()
 
 # name -> ("module:attribute", short Chinese help shown by `guanai --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("cli.archive_cmds:init_cmd", "创建新的加密档案库"),
-    "user": ("cli.users:user", "管理用户（添加、改口令、列表、删除）"),
-    "child": ("cli.child:child", "儿童档案：添加、导入、查看、更新、分类、结案"),
-    "attach": ("cli.docs:attach", "把已有文件（如扫描件）存入某个儿童的档案"),
-    "doc": ("cli.docs:doc", "文档：列表、导出"),
-    "form": ("cli.generate:form", "表单：文书种类、空白表单模板"),
-    "generate": ("cli.generate:generate", "由表单生成规范文书（.docx / PDF）并归档"),
-    "template": ("cli.generate:template", "检查学校自定义的文书模板"),
-    "lint": ("cli.lint:lint", "按 GB/T 9704-2012 检查公文格式"),
-    "search": ("cli.search:search", "全文检索（中文分词，加密索引）"),
-    "show": ("cli.search:show", "显示文档的信息与正文"),
-    "open": ("cli.search:open_cmd", "导出文档原件到文件"),
-    "reindex": ("cli.search:reindex", "由目录重建全文索引"),
-    "identity": ("cli.transfer:identity", "本校身份（签名与加密公钥）"),
-    "directory": ("cli.transfer:directory", "县级学校目录：添加、发布、导入、吊销"),
-    "transfer": ("cli.transfer:transfer", "档案转接：导出、查看、导入、回执确认"),
-    "verify": ("cli.archive_cmds:verify", "四性检测：真实性、完整性、可用性、安全性"),
-    "audit": ("cli.archive_cmds:audit", "审计日志：查看、校验"),
-    "backup": ("cli.archive_cmds:backup", "备份档案库（使用中亦可）"),
-    "restore": ("cli.archive_cmds:restore", "由备份恢复档案库到新目录"),
-    "demo": ("cli.demo:demo", "创建演示档案库并演示全部功能"),
+    "init": ("guanai.cli.archive_cmds:init_cmd", "创建新的加密档案库"),
+    "user": ("guanai.cli.users:user", "管理用户（添加、改口令、列表、删除）"),
+    "child": ("guanai.cli.child:child", "儿童档案：添加、导入、查看、更新、分类、结案"),
+    "attach": ("guanai.cli.docs:attach", "把已有文件（如扫描件）存入某个儿童的档案"),
+    "doc": ("guanai.cli.docs:doc", "文档：列表、导出"),
+    "form": ("guanai.cli.generate:form", "表单：文书种类、空白表单模板"),
+    "generate": ("guanai.cli.generate:generate", "由表单生成规范文书（.docx / PDF）并归档"),
+    "template": ("guanai.cli.generate:template", "检查学校自定义的文书模板"),
+    "lint": ("guanai.cli.lint:lint", "按 GB/T 9704-2012 检查公文格式"),
+    "search": ("guanai.cli.search:search", "全文检索（中文分词，加密索引）"),
+    "show": ("guanai.cli.search:show", "显示文档的信息与正文"),
+    "open": ("guanai.cli.search:open_cmd", "导出文档原件到文件"),
+    "reindex": ("guanai.cli.search:reindex", "由目录重建全文索引"),
+    "identity": ("guanai.cli.transfer:identity", "本校身份（签名与加密公钥）"),
+    "directory": ("guanai.cli.transfer:directory", "县级学校目录：添加、发布、导入、吊销"),
+    "transfer": ("guanai.cli.transfer:transfer", "档案转接：导出、查看、导入、回执确认"),
+    "verify": ("guanai.cli.archive_cmds:verify", "四性检测：真实性、完整性、可用性、安全性"),
+    "audit": ("guanai.cli.archive_cmds:audit", "审计日志：查看、校验"),
+    "backup": ("guanai.cli.archive_cmds:backup", "备份档案库（使用中亦可）"),
+    "restore": ("guanai.cli.archive_cmds:restore", "由备份恢复档案库到新目录"),
+    "demo": ("guanai.cli.demo:demo", "创建演示档案库并演示全部功能"),
 }
 
 
@@ -64,7 +64,7 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         # The one place where library errors become user output (message, hint, exit code).
-        from cli.common import report_errors
+        from guanai.cli.common import report_errors
 
         with report_errors(ctx):
             return super().invoke(ctx)

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.common import echo_json, json_option, with_archive
+from guanai.cli.common import echo_json, json_option, with_archive
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
 ENTITY_NAMES = {"child": "儿童档案", "document": "文档"}
 
@@ -71,8 +71,8 @@ def search(arc: Archive, query: tuple[str, ...], kind: str | None, school: str |
       guanai search '"连续三天未到校"' --category 留守儿童 --json
       guanai search '(韩思 OR 韩梅) AND 劝返'
     """
-    from search.api import resolve_child, run_search
-    from search.query import Filters
+    from guanai.search.api import resolve_child, run_search
+    from guanai.search.query import Filters
 
     filters = Filters(kind=kind, school=school, child=resolve_child(arc, child_ref), date_from=date_from,
                       date_to=date_to, status=status, category=category)
@@ -112,7 +112,7 @@ def show(arc: Archive, doc_id: str, as_json: bool) -> None:
       guanai show 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f
       guanai show 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f --json
     """
-    from search.api import show as show_entry
+    from guanai.search.api import show as show_entry
 
     info = show_entry(arc, doc_id)
     if as_json:
@@ -152,7 +152,7 @@ def open_cmd(arc: Archive, doc_id: str, output: str, force: bool) -> None:
       guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 家访记录.docx
       guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 导出目录/
     """
-    from search.api import export
+    from guanai.search.api import export
 
     target = export(arc, doc_id, Path(output), force=force)
     click.echo(f"已导出：{target}")
@@ -168,7 +168,7 @@ def reindex(arc: Archive) -> None:
     示例：
       guanai reindex
     """
-    from search.api import reindex as rebuild
+    from guanai.search.api import reindex as rebuild
 
     with _progress("重建全文索引") as cb:
         n = rebuild(arc, progress=cb)

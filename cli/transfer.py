@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.common import echo_err, echo_json, echo_table, json_option, with_archive
+from guanai.cli.common import echo_err, echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
-    from archive.directory import Directory
-    from archive.store import Archive
+    from guanai.archive.directory import Directory
+    from guanai.archive.store import Archive
 
 
 _DECISION = {"accepted": "已接收", "rejected": "已拒收"}
@@ -55,7 +55,7 @@ class _Bar:
 
 def _read_small(path: Path, what: str, limit: int = 64 * 1024) -> bytes:
     """Read a small input file without loading an arbitrarily large one first."""
-    from archive.errors import InputError
+    from guanai.base.errors import InputError
 
     with open(path, "rb") as f:
         data = f.read(limit + 1)
@@ -65,7 +65,7 @@ def _read_small(path: Path, what: str, limit: int = 64 * 1024) -> bytes:
 
 
 def _identity(arc: Archive) -> Any:
-    from archive.identity import get_identity, has_identity
+    from guanai.archive.identity import get_identity, has_identity
 
     if not has_identity(arc):
         arc.require("write")  # first use creates the keys
@@ -75,7 +75,7 @@ def _identity(arc: Archive) -> Any:
 def _catch_up_index(arc: Archive) -> str | None:
     """Bring the search index up to date after an import (when the search package is installed)."""
     try:
-        from search.index import open_index
+        from guanai.search.index import open_index
     except ImportError:
         return None
     open_index(arc)
@@ -84,7 +84,7 @@ def _catch_up_index(arc: Archive) -> str | None:
 
 def _rebuild_index(arc: Archive) -> None:
     try:
-        from search.index import index_for
+        from guanai.search.index import index_for
     except ImportError:
         return
     six = index_for(arc)
@@ -121,7 +121,7 @@ def identity_show(arc: Archive, as_json: bool) -> None:
       guanai identity show
       guanai identity show --json
     """
-    from archive.identity import group_fingerprint
+    from guanai.archive.identity import group_fingerprint
 
     card = _identity(arc).card
     if as_json:
@@ -146,8 +146,8 @@ def identity_export(arc: Archive, output: str, as_json: bool) -> None:
     示例：
       guanai identity export -o 龙城小学身份卡.json
     """
-    from archive.fsutil import atomic_write
-    from archive.identity import group_fingerprint
+    from guanai.archive.identity import group_fingerprint
+    from guanai.base.fsutil import atomic_write
 
     card = _identity(arc).card
     atomic_write(Path(output), card.to_json(), 0o644)
@@ -187,8 +187,8 @@ def directory_add(arc: Archive, card: str, as_json: bool) -> None:
     示例：
       guanai --archive 县局档案 directory add 龙城小学身份卡.json
     """
-    from archive.directory import add_card
-    from archive.identity import group_fingerprint
+    from guanai.archive.directory import add_card
+    from guanai.archive.identity import group_fingerprint
 
     c = add_card(arc, _read_small(Path(card), "身份卡"), where=f"文件“{card}”")
     if as_json:
@@ -211,7 +211,7 @@ def directory_revoke(arc: Archive, code: str, reason: str, as_json: bool) -> Non
     示例：
       guanai --archive 县局档案 directory revoke 3413220001 --reason 电脑被盗
     """
-    from archive.directory import revoke
+    from guanai.archive.directory import revoke
 
     c = revoke(arc, code, reason)
     if as_json:
@@ -231,9 +231,9 @@ def directory_publish(arc: Archive, output: str, as_json: bool) -> None:
     示例：
       guanai --archive 县局档案 directory publish -o 萧县学校目录.json
     """
-    from archive.directory import publish
-    from archive.fsutil import atomic_write
-    from archive.identity import get_identity, group_fingerprint
+    from guanai.archive.directory import publish
+    from guanai.archive.identity import get_identity, group_fingerprint
+    from guanai.base.fsutil import atomic_write
 
     data, serial = publish(arc)
     atomic_write(Path(output), data, 0o644)
@@ -263,9 +263,9 @@ def directory_import(arc: Archive, file: str, county_fingerprint: str | None, ye
       guanai directory import 萧县学校目录.json
       guanai directory import 萧县学校目录.json --county-fingerprint "AB12 CD34 ..."
     """
-    from archive.directory import import_directory
-    from archive.errors import InputError
-    from archive.identity import group_fingerprint
+    from guanai.archive.directory import import_directory
+    from guanai.archive.identity import group_fingerprint
+    from guanai.base.errors import InputError
 
     def ask(d: Directory) -> bool:
         click.echo(f"目录由 {d.county.name}（{d.county.code}）签发，第 {d.serial} 版。", err=as_json)
@@ -278,7 +278,7 @@ def directory_import(arc: Archive, file: str, county_fingerprint: str | None, ye
         except click.Abort:
             return False
 
-    from archive.directory import MAX_DIRECTORY
+    from guanai.archive.directory import MAX_DIRECTORY
 
     res = import_directory(arc, _read_small(Path(file), "目录文件", MAX_DIRECTORY),
                            county_fingerprint=county_fingerprint, confirm=ask)
@@ -302,8 +302,8 @@ def directory_list(arc: Archive, as_json: bool) -> None:
       guanai directory list
       guanai directory list --json
     """
-    from archive.directory import county_listing, held_directory
-    from archive.identity import group_fingerprint
+    from guanai.archive.directory import county_listing, held_directory
+    from guanai.archive.identity import group_fingerprint
 
     if arc.info.kind == "county":
         data = county_listing(arc)
@@ -371,8 +371,8 @@ def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None
       guanai transfer export G341322201203050012 --to 3413220002 -o 张小明.gtp
       guanai transfer export --grade 六年级 --by-destination 升学包 --mapping 去向.csv
     """
-    from archive.errors import InputError
-    from archive.transfer import export_by_destination, export_package
+    from guanai.archive.transfer import export_by_destination, export_package
+    from guanai.base.errors import InputError
 
     if grade or out_dir or mapping:
         if children or to_code or output:
@@ -432,7 +432,7 @@ def transfer_inspect(arc: Archive, file: str, as_json: bool) -> None:
       guanai transfer inspect 张小明.gtp
       guanai transfer inspect 张小明.gtp --json
     """
-    from archive.transfer import inspect_package
+    from guanai.archive.transfer import inspect_package
 
     info = inspect_package(arc, Path(file))
     if as_json:
@@ -465,8 +465,8 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
       guanai transfer import 张小明.gtp --accept --yes
       guanai transfer import 张小明.gtp --reject "该生未到我校报到"
     """
-    from archive.errors import InputError
-    from archive.transfer import accept, open_package, reject
+    from guanai.archive.transfer import accept, open_package, reject
+    from guanai.base.errors import InputError
 
     if do_accept and reject_reason is not None:
         raise InputError("--accept 与 --reject 只能选一个。")
@@ -524,7 +524,7 @@ def transfer_confirm(arc: Archive, receipt: str, retention: str, keep_years: int
       guanai transfer confirm 张小明.gtp.receipt
       guanai transfer confirm 张小明.gtp.receipt --retention minimal
     """
-    from archive.transfer import Retention, confirm
+    from guanai.archive.transfer import Retention, confirm
 
     res = confirm(arc, Path(receipt), Retention(retention, keep_years))
     if res.deleted_documents:
@@ -561,7 +561,7 @@ def transfer_expire(arc: Archive, dry_run: bool, as_json: bool) -> None:
       guanai transfer expire --check
       guanai transfer expire
     """
-    from archive.transfer import expire_retention
+    from guanai.archive.transfer import expire_retention
 
     due = expire_retention(arc, dry_run=dry_run)
     if not dry_run and any(x.deleted_documents for x in due):
@@ -590,7 +590,7 @@ def transfer_list(arc: Archive, as_json: bool) -> None:
       guanai transfer list
       guanai transfer list --json
     """
-    from archive.transfer import list_transfers
+    from guanai.archive.transfer import list_transfers
 
     data = list_transfers(arc)
     if as_json:

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.common import echo_json, echo_table, json_option, with_archive
+from guanai.cli.common import echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
 
 def _new_passphrase(name: str) -> str:
@@ -77,7 +77,7 @@ def user_list(arc: Archive, as_json: bool) -> None:
     示例：
       guanai user list --json
     """
-    from archive.keys import ROLE_NAMES
+    from guanai.archive.keys import ROLE_NAMES
 
     rows = arc.users()
     if as_json:

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from archive.errors import InputError
+from guanai.base.errors import InputError
 
 # ---------------------------------------------------------------------------------------------
 # value normalisation
@@ -395,7 +395,7 @@ class OfficialBase(FormBase):
         return self.date
 
     def context(self) -> dict[str, Any]:
-        from generators.gbt9704 import title_lines
+        from guanai.generators.gbt9704 import title_lines
 
         ctx = super().context()
         ctx["doc_title"] = title_lines(self.doc_title)  # even lines, not 20 + 20 + 1 characters

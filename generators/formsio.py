@@ -19,10 +19,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel
 
-from archive.errors import InputError
-from generators.forms import FormBase, cn_date
-from generators.kinds import Kind, get_kind
-from generators.text import error_detail
+from guanai.base.errors import InputError
+from guanai.generators.forms import FormBase, cn_date
+from guanai.generators.kinds import Kind, get_kind
+from guanai.generators.text import error_detail
 
 MAX_FORM_FILE = 20 * 1024 * 1024
 MAX_ROWS = 5000
@@ -289,7 +289,7 @@ def _strip_optional(ann: Any) -> Any:
 
 def example_form(kind: Kind | str) -> dict[str, Any]:
     """The shipped sample form of a kind (Chinese keys), valid as it is."""
-    from templates import sample_path
+    from guanai.generators.assets import sample_path
 
     k = get_kind(kind) if isinstance(kind, str) else kind
     data = yaml.safe_load(sample_path(k.id).read_text(encoding="utf-8"))
@@ -330,7 +330,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def form_template_bytes(kind: Kind | str, fmt: Literal["xlsx", "json", "yaml"]) -> bytes:
-    from templates import sample_path
+    from guanai.generators.assets import sample_path
 
     k = get_kind(kind) if isinstance(kind, str) else kind
     sample = example_form(k)

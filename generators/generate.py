@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archive.errors import GuanaiError, InputError
-from generators.forms import FormBase, cn_date, find_labels
-from generators.formsio import FormRow, atomic_write, read_forms
-from generators.kinds import Kind, get_kind
-from generators.render import (
+from guanai.base.errors import GuanaiError, InputError
+from guanai.generators.forms import FormBase, cn_date, find_labels
+from guanai.generators.formsio import FormRow, atomic_write, read_forms
+from guanai.generators.kinds import Kind, get_kind
+from guanai.generators.render import (
     Rendered,
     bundled_template_dir,
     compile_template,
@@ -25,10 +25,10 @@ from generators.render import (
     render_isolated,
     validate,
 )
-from generators.text import visible_text
+from guanai.generators.text import visible_text
 
 if TYPE_CHECKING:
-    from archive.store import Archive, ChildEntry
+    from guanai.archive.store import Archive, ChildEntry
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_MIME = "application/pdf"
@@ -116,7 +116,7 @@ def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None) -> d
     fields = kind.model.model_fields
     if "categories" in fields:
         try:
-            from care.rules import classify
+            from guanai.care.rules import classify
         except ImportError:  # care/ is optional
             classify = None  # type: ignore[assignment]
         if classify is not None:
@@ -223,7 +223,7 @@ def _searchable_text(model: FormBase, text: str) -> str:
     a search for words across the break still finds it."""
     title = getattr(model, "doc_title", None)
     if isinstance(title, str):
-        from generators.gbt9704 import title_lines
+        from guanai.generators.gbt9704 import title_lines
 
         broken = title_lines(title)
         if broken != title:
@@ -233,7 +233,7 @@ def _searchable_text(model: FormBase, text: str) -> str:
 
 
 def _to_failed(label: str, err: GuanaiError) -> Failed:
-    from generators.forms import FormError
+    from guanai.generators.forms import FormError
 
     if isinstance(err, FormError):  # the label already names file and row
         return Failed(label, "表单有误：" + err.short_text, err.hint, err.exit_code)
@@ -368,7 +368,7 @@ def generate_batch(
     if pdf and progress and len(ready) < len(items):
         progress(len(items) - len(ready))  # the PDF step counts one unit per form too
     if pdf and ready:
-        from generators.pdf import convert_results
+        from guanai.generators.pdf import convert_results
 
         results = convert_results([(names[id(it)], it.rendered.data) for it in ready if it.rendered is not None],
                                   progress=progress)

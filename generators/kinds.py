@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive.errors import InputError
-from generators import forms
+from guanai.base.errors import InputError
+from guanai.generators import forms
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ OTHER_KINDS = {
 
 def kind_label(kind: str) -> str:
     """The Chinese name of a document kind; the id itself when unknown (e.g. a newer kind)."""
-    from generators.kinds import KINDS
+    from guanai.generators.kinds import KINDS
 
     k = KINDS.get(kind)
     return k.name if k is not None else OTHER_KINDS.get(kind, kind)

@@ -29,9 +29,9 @@ from typing import Any
 
 from lxml import etree
 
-from archive.errors import InputError
-from generators import gbt9704 as G
-from generators.text import error_detail
+from guanai.base.errors import InputError
+from guanai.generators import gbt9704 as G
+from guanai.generators.text import error_detail
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

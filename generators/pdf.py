@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from archive.errors import ExternalToolError, InputError
-from generators.text import error_detail
+from guanai.base.errors import ExternalToolError, InputError
+from guanai.generators.text import error_detail
 
 if TYPE_CHECKING:
     from pypdf import PdfReader

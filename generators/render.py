@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import zipfile
 import zlib
@@ -40,10 +40,11 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from lxml import etree
 from pydantic import ValidationError
 
-from archive.errors import InputError
-from generators.forms import FormBase, FormError, normalise_text, problems_from
-from generators.kinds import Kind, get_kind
-from generators.text import error_detail
+from guanai.base.errors import InputError
+from guanai.base.proc import scrubbed_env
+from guanai.generators.forms import FormBase, FormError, normalise_text, problems_from
+from guanai.generators.kinds import Kind, get_kind
+from guanai.generators.text import error_detail
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MAX_TEMPLATE_BYTES = 20 * 1024 * 1024
@@ -52,7 +53,7 @@ _DOS_TIME, _DOS_DATE = 0, (0 << 9) | (1 << 5) | 1  # 1980-01-01 00:00
 
 
 def bundled_template_dir() -> Path:
-    from templates import TEMPLATE_DIR
+    from guanai.generators.assets import TEMPLATE_DIR
 
     return TEMPLATE_DIR
 
@@ -301,7 +302,7 @@ def render_compiled(compiled: CompiledTemplate, ctx: Mapping[str, Any]) -> Rende
         if m.template is not None:
             xml, root = _render_part(m, ctx, compiled.path.name)
             if m.name == b"word/document.xml":
-                from generators.text import xml_text
+                from guanai.generators.text import xml_text
 
                 text = xml_text(root)
             data = _deflate(xml)
@@ -343,7 +344,7 @@ def validate(kind: Kind | str, form: FormBase | Mapping[str, Any], *, source: st
 
 def check_no_labels(kind: Kind, form: FormBase, *, source: str = "表单", row: int | None = None) -> None:
     """避免标签化: documents for families/posted must not call a child 留守 or 困境."""
-    from generators.forms import Problem, find_labels
+    from guanai.generators.forms import Problem, find_labels
 
     problems = []
     data = form.to_form_dict()
@@ -416,13 +417,13 @@ def render_isolated(kind: Kind | str, forms: Sequence[FormBase], template: Path,
     limit = timeout or (ISOLATED_STARTUP_SECONDS + ISOLATED_SECONDS_PER_DOC * len(forms))
     payload = json.dumps({"kind": k.id, "template": str(template),
                           "forms": [f.model_dump(mode="json") for f in forms]}, ensure_ascii=False)
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
+        # -I: isolated mode (no current-directory or user-site imports, PYTHON* variables ignored);
+        # the environment is scrubbed so the worker never sees the passphrase.
         proc = subprocess.run(
-            [sys.executable, "-m", "generators.render", "--worker"],
-            input=payload.encode("utf-8"), capture_output=True, timeout=limit, env=env,
+            [sys.executable, "-I", "-m", "guanai.generators.render", "--worker"],
+            input=payload.encode("utf-8"), capture_output=True, timeout=limit, env=scrubbed_env(),
+            cwd=tempfile.gettempdir(),
             preexec_fn=lambda: _limit_resources(int(limit) + 1), check=False,
         )
     except subprocess.TimeoutExpired:
@@ -485,7 +486,7 @@ class TemplateReport:
 def check_template(path: Path, kind: Kind | str, *, trial: bool = True) -> TemplateReport:
     """Unknown variables, unused required fields, syntax/safety errors and a trial render
     (in a child process) with the kind's sample form."""
-    from generators.formsio import example_form
+    from guanai.generators.formsio import example_form
 
     k = get_kind(kind) if isinstance(kind, str) else kind
     sample = k.model.model_validate(example_form(k))

@@ -12,7 +12,7 @@ from typing import Any
 
 from lxml import etree
 
-from archive.errors import InputError
+from guanai.base.errors import InputError
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _P, _T, _TAB, _BR, _CR = W + "p", W + "t", W + "tab", W + "br", W + "cr"

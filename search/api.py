@@ -10,12 +10,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archive.errors import InputError, NotFoundError, StateError
-from search.index import Progress, open_index
-from search.query import Filters, Result, search, snippet
+from guanai.base.errors import InputError, NotFoundError, StateError
+from guanai.search.index import Progress, open_index
+from guanai.search.query import Filters, Result, search, snippet
 
 if TYPE_CHECKING:
-    from archive.store import Archive, ChildEntry
+    from guanai.archive.store import Archive, ChildEntry
 
 KIND_NAMES = {"child": "儿童档案"}
 
@@ -52,7 +52,7 @@ class SearchView:
 
 def _child_text(entry: ChildEntry) -> str:
     try:
-        from care.model import search_fields
+        from guanai.care.model import search_fields
 
         return search_fields(entry.record).get("text", "")
     except Exception:  # noqa: BLE001 - unexpected record shape: show the name only
@@ -124,7 +124,7 @@ def show(arc: Archive, ref: str) -> dict[str, Any]:
 
 def export(arc: Archive, doc_id: str, out: Path, force: bool = False) -> Path:
     """Write a document's original file to ``out`` (a file, or a directory to put it in), atomically."""
-    from archive.fsutil import atomic_write
+    from guanai.base.fsutil import atomic_write
 
     arc.require("export")
     entry = arc.get_document(doc_id)
@@ -143,7 +143,7 @@ def export(arc: Archive, doc_id: str, out: Path, force: bool = False) -> Path:
 
 def reindex(arc: Archive, progress: Progress | None = None) -> int:
     """Rebuild the index from the catalog; returns the number of entries indexed."""
-    from search.index import index_for
+    from guanai.search.index import index_for
 
     arc.require("read")
     n = index_for(arc).rebuild(arc, progress)

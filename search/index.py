@@ -35,14 +35,14 @@ from whoosh import index as windex
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
-from archive.errors import BusyError, FormatError, IntegrityError, NotFoundError
-from search.analysis import BigramTokenizer, CompactPositions, JiebaTokenizer, PositionalText
-from search.storage import REINDEX_HINT, SealedStorage, atomic_write
-from search.whoosh_tuning import FastSegmentWriter
-from search.whoosh_tuning import apply as _tune_whoosh
+from guanai.base.errors import BusyError, FormatError, IntegrityError, NotFoundError
+from guanai.search.analysis import BigramTokenizer, CompactPositions, JiebaTokenizer, PositionalText
+from guanai.search.storage import REINDEX_HINT, SealedStorage, atomic_write
+from guanai.search.whoosh_tuning import FastSegmentWriter
+from guanai.search.whoosh_tuning import apply as _tune_whoosh
 
 if TYPE_CHECKING:
-    from archive.store import Archive, ChildEntry, DocumentEntry
+    from guanai.archive.store import Archive, ChildEntry, DocumentEntry
 
 _tune_whoosh()
 
@@ -126,7 +126,7 @@ class IndexDoc:
 def _categories(record: Any) -> list[str]:
     cats: list[str] = []
     try:
-        from care.rules import classify
+        from guanai.care.rules import classify
 
         cats += [c.name for c in classify(record, on=date.today())]
     except Exception:  # noqa: BLE001 - care.rules is optional; the record's own fields still count
@@ -140,7 +140,7 @@ def _categories(record: Any) -> list[str]:
 def _child_parts(record: Any) -> tuple[str, list[str], list[str], list[str]]:
     """(free text, exact names, other people, id numbers) of a child record."""
     try:
-        from care.model import search_fields
+        from guanai.care.model import search_fields
 
         sf = search_fields(record)
         text = " ".join(v for k, v in sf.items() if k not in ("status",) and v)

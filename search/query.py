@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any
 
 from whoosh import query as wq
 
-from archive.errors import InputError
-from search.analysis import normalize, query_bigrams
+from guanai.base.errors import InputError
+from guanai.search.analysis import normalize, query_bigrams
 
 if TYPE_CHECKING:
-    from search.index import SearchIndex
+    from guanai.search.index import SearchIndex
 
 MAX_QUERY_LEN = 500
 MAX_TERMS = 32
@@ -276,7 +276,7 @@ def _field_query(fld: str, text: str, phrase: bool) -> wq.Query:
         raise InputError(f"日期“{value}”格式不对。", "日期写成 2024-03-01，或 2024-03 表示整月，范围写成 a..b。")
     if fld in ("text", "title"):
         # jieba words field: word-level match (a name inside a longer name does not match)
-        from search.analysis import query_words
+        from guanai.search.analysis import query_words
 
         words = list(query_words(value))
         if not words:

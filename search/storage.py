@@ -39,8 +39,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.filedb.structfile import BufferFile, StructFile
 
-from archive import fsutil
-from archive.errors import IntegrityError
+from guanai.base import fsutil
+from guanai.base.errors import IntegrityError
 
 MAGIC = b"GIX1"
 NONCE_LEN = 12

@@ -1,17 +1,3 @@
-"""The .docx templates (built by ``templates/build.py``) and sample forms; locating files only."""
+"""Files only: the .docx templates (built by ``tools/build_templates.py``) and sample forms.
 
-from __future__ import annotations
-
-from pathlib import Path
-
-TEMPLATE_DIR = Path(__file__).resolve().parent
-SAMPLES_DIR = TEMPLATE_DIR / "samples"
-
-
-def template_path(name: str, template_dir: Path | None = None) -> Path:
-    """Path of template file ``name`` in ``template_dir`` (default: the bundled templates)."""
-    return (template_dir or TEMPLATE_DIR) / name
-
-
-def sample_path(kind_id: str) -> Path:
-    return SAMPLES_DIR / f"{kind_id}.yaml"
+Code locates them through :mod:`guanai.generators.assets`."""

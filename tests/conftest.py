@@ -40,7 +40,7 @@ def passphrase() -> str:
 @pytest.fixture
 def make_archive(tmp_path: Path) -> Callable[..., tuple[Path, str]]:
     """Create an initialised archive in tmp_path; returns (path, passphrase)."""
-    from archive.store import init_archive
+    from guanai.archive.store import init_archive
 
     counter = {"n": 0}
 

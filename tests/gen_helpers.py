@@ -10,7 +10,7 @@ from typing import Any
 import docx
 import yaml
 
-from templates import SAMPLES_DIR, TEMPLATE_DIR
+from guanai.generators.assets import SAMPLES_DIR, TEMPLATE_DIR
 
 
 def sample(kind: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from generators import gbt9704 as G
+from guanai.generators import gbt9704 as G
 
 
 @dataclass(frozen=True)

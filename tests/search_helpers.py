@@ -69,9 +69,9 @@ def visit_text(record: Any, i: int) -> str:
 
 def fill_archive(path: Path, passphrase: str, n_children: int, docs_per_child: int = 2,
                  seed: int = 0) -> dict[str, Any]:
-    """Children from care.synth plus home-visit documents with text; returns what was written."""
-    from archive.store import Archive
-    from care.synth import synth_children
+    """Children from guanai.care.synth plus home-visit documents with text; returns what was written."""
+    from guanai.archive.store import Archive
+    from guanai.care.synth import synth_children
 
     kids = synth_children(n_children, seed=seed)
     info: dict[str, Any] = {"children": [], "docs": []}

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archive.errors import BusyError, IntegrityError
-from archive.store import Archive
-from archive.verify import ENCODINGS, verify_archive
-from care.model import parse_child
-from care.synth import synth_children
+from guanai.archive.store import Archive
+from guanai.archive.verify import ENCODINGS, verify_archive
+from guanai.base.errors import BusyError, IntegrityError
+from guanai.care.model import parse_child
+from guanai.care.synth import synth_children
 
 DISTINCT = {
     "姓名": "欧阳翠花",
@@ -190,7 +190,7 @@ def test_truncated_key_file_is_clear_error(make_archive) -> None:
 
 WRITER = textwrap.dedent("""
     import os, sys
-    from archive.store import Archive
+    from guanai.archive.store import Archive
     arc = Archive.open(sys.argv[1], user="admin", passphrase=sys.argv[2])
     i = 0
     while True:
@@ -206,7 +206,7 @@ def test_sigkill_at_random_points_loses_nothing_committed(make_archive) -> None:
     path, pw = make_archive()
     rng = random.Random(1234)
     committed: list[str] = []
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = dict(os.environ)
     for _ in range(12):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), pw], stdout=subprocess.PIPE, env=env,
                                 text=True)
@@ -227,7 +227,7 @@ def test_sigkill_at_random_points_loses_nothing_committed(make_archive) -> None:
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from archive.store import Archive
+    from guanai.archive.store import Archive
     arc = Archive.open(sys.argv[1], user="admin", passphrase=sys.argv[2])
     with arc.transaction():
         arc.put_document(kind="attachment", title="held", content=b"x", filename="x.bin", mime="a/b")
@@ -241,7 +241,7 @@ def test_second_writer_gets_busy_and_readers_still_work(make_archive, monkeypatc
     path, pw = make_archive()
     with Archive.open(path, user="admin", passphrase=pw) as arc:
         arc.add_child(synth_children(1, seed=2)[0])
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = dict(os.environ)
     proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), pw], stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
@@ -264,9 +264,9 @@ def test_second_writer_gets_busy_and_readers_still_work(make_archive, monkeypatc
 def test_backup_restore_roundtrip_and_tamper(make_archive, tmp_path: Path) -> None:
     import tarfile
 
-    from archive.backup import backup, restore
-    from archive.errors import IntegrityError as IE
-    from archive.errors import StateError
+    from guanai.archive.backup import backup, restore
+    from guanai.base.errors import IntegrityError as IE
+    from guanai.base.errors import StateError
 
     path, pw, cid, docs = _populated(make_archive)
     with Archive.open(path, user="admin", passphrase=pw) as arc:
@@ -317,8 +317,8 @@ def test_backup_restore_roundtrip_and_tamper(make_archive, tmp_path: Path) -> No
 @given(docs=st.lists(st.tuples(st.text(min_size=1, max_size=30).filter(lambda s: s.strip() and s.isprintable()),
                                st.binary(max_size=3000)), min_size=1, max_size=5))
 def test_backup_restore_roundtrip_property(tmp_path_factory: pytest.TempPathFactory, docs) -> None:  # type: ignore[no-untyped-def]
-    from archive.backup import backup, restore
-    from archive.store import init_archive
+    from guanai.archive.backup import backup, restore
+    from guanai.archive.store import init_archive
 
     base = tmp_path_factory.mktemp("bp")
     pw = "property-pass-1"
@@ -333,10 +333,10 @@ def test_backup_restore_roundtrip_property(tmp_path_factory: pytest.TempPathFact
 
 
 def test_backup_while_another_process_writes_is_consistent(make_archive, tmp_path: Path) -> None:
-    from archive.backup import backup, restore
+    from guanai.archive.backup import backup, restore
 
     path, pw = make_archive()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = dict(os.environ)
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), pw], stdout=subprocess.PIPE, env=env, text=True)
     try:
         assert proc.stdout is not None

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archive import crypto
-from archive.audit import walk
-from archive.errors import (
+from guanai.archive import crypto
+from guanai.archive.audit import walk
+from guanai.archive.store import Archive, init_archive
+from guanai.base.errors import (
     ArchiveMissing,
     AuthError,
     FormatError,
@@ -21,8 +22,7 @@ from archive.errors import (
     PermissionDenied,
     StateError,
 )
-from archive.store import Archive, init_archive
-from care.synth import synth_children
+from guanai.care.synth import synth_children
 
 
 def open_arc(path: Path, passphrase: str, user: str = "admin") -> Archive:
@@ -291,7 +291,7 @@ def test_sm4_archive_works_end_to_end(make_archive) -> None:
 
 
 def test_delete_document_leaves_tombstone_and_audit(make_archive) -> None:
-    from archive.verify import verify_archive
+    from guanai.archive.verify import verify_archive
 
     path, pw = make_archive()
     with open_arc(path, pw) as arc:

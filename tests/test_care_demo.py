@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from archive.store import Archive
-from care.demo import DIRECT, ROSTER, run_demo
-from care.roster import Roster, parse_roster
+from guanai.archive.store import Archive
+from guanai.care.roster import Roster, parse_roster
+from guanai.cli.demos.children import DIRECT, ROSTER, run_demo
 
 
 def read_roster(path: Path) -> Roster:

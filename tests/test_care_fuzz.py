@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archive.errors import InputError
-from care.model import ChildRecord, RecordError, parse_child
-from care.roster import (
+from guanai.base.errors import InputError
+from guanai.care.model import ChildRecord, RecordError, parse_child
+from guanai.care.roster import (
     Roster,
     parse_record_bytes,
     parse_roster,
@@ -19,7 +19,7 @@ from care.roster import (
     roster_csv_bytes,
     roster_xlsx_bytes,
 )
-from care.synth import example_dict, synth_children
+from guanai.care.synth import example_dict, synth_children
 
 
 def read_roster(path: Path) -> Roster:

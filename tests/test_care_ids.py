@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from care.ids import (
+from guanai.care.ids import (
     XIAO_COUNTY,
     XIAO_TOWNSHIPS,
     id_check_char,

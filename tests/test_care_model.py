@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from care.ids import XIAO_COUNTY, make_id_number, parse_id_number
-from care.model import (
+from guanai.care.ids import XIAO_COUNTY, make_id_number, parse_id_number
+from guanai.care.model import (
     FREE_MAX,
     HARDSHIPS,
     NAME_MAX,
@@ -21,8 +21,8 @@ from care.model import (
     personal_values,
     search_fields,
 )
-from care.rules import classify
-from care.synth import SCENARIOS, example_dict, example_record, synth_child_dicts, synth_children
+from guanai.care.rules import classify
+from guanai.care.synth import SCENARIOS, example_dict, example_record, synth_child_dicts, synth_children
 
 BOY_ID = make_id_number(XIAO_COUNTY, date(2014, 3, 5), 21)
 
@@ -297,7 +297,7 @@ def test_synth_speed() -> None:
 
 @pytest.mark.parametrize("text", ["2014-03-05", "2014/3/5", "2014.3.5", "2014年3月5日", "20140305", " 2014 - 03 - 05 "])
 def test_date_formats(text: str) -> None:
-    from care.model import parse_date
+    from guanai.care.model import parse_date
 
     assert parse_date(text) == date(2014, 3, 5)
 
@@ -307,7 +307,7 @@ def test_date_formats(text: str) -> None:
     ("05/03/2014", "格式应为"), ("三月五日", "格式应为"), ("2014-3", "格式应为"), ("9" * 100, "格式应为"),
 ])
 def test_bad_dates(text: str, message: str) -> None:
-    from care.model import parse_date
+    from guanai.care.model import parse_date
 
     with pytest.raises(ValueError, match=message):
         parse_date(text)
@@ -316,7 +316,7 @@ def test_bad_dates(text: str, message: str) -> None:
 
 
 def test_leap_day_accepted() -> None:
-    from care.model import parse_date
+    from guanai.care.model import parse_date
 
     assert parse_date("2024-02-29") == date(2024, 2, 29)
 

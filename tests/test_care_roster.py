@@ -11,9 +11,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from archive.errors import InputError
-from care.model import RecordError
-from care.roster import (
+from guanai.base.errors import InputError
+from guanai.care.model import RecordError
+from guanai.care.roster import (
     COLUMNS,
     EXAMPLE_MARK,
     REQUIRED_HEADERS,
@@ -26,7 +26,7 @@ from care.roster import (
     roster_csv_bytes,
     roster_xlsx_bytes,
 )
-from care.synth import example_dict, example_record, synth_children
+from guanai.care.synth import example_dict, example_record, synth_children
 
 
 def read_roster(path: Path) -> Roster:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from archive.errors import InputError
-from care.ids import XIAO_COUNTY, make_id_number
-from care.model import ChildRecord, parse_child
-from care.rules import anniversary, classify, full_years, reaches_age_on
+from guanai.base.errors import InputError
+from guanai.care.ids import XIAO_COUNTY, make_id_number
+from guanai.care.model import ChildRecord, parse_child
+from guanai.care.rules import anniversary, classify, full_years, reaches_age_on
 
 BIRTH = date(2010, 9, 1)
 
@@ -141,7 +141,7 @@ def test_classify_is_pure() -> None:
 
 
 def test_care_gaps() -> None:
-    from care.rules import care_gaps
+    from guanai.care.rules import care_gaps
 
     on = date(2020, 10, 1)
     bare = child()
@@ -158,7 +158,7 @@ def test_care_gaps() -> None:
 
 
 def test_dropout_escalation() -> None:
-    from care.rules import dropout_actions
+    from guanai.care.rules import dropout_actions
 
     start = date(2020, 10, 12)
     early = dropout_actions(start, date(2020, 10, 17), failed_persuasions=2)
@@ -178,7 +178,7 @@ def test_dropout_escalation() -> None:
 
 
 def test_screening_deadline() -> None:
-    from care.rules import screening_deadline
+    from guanai.care.rules import screening_deadline
 
     assert screening_deadline(date(2026, 9, 1)) == date(2026, 9, 7)
     assert screening_deadline(date(2026, 2, 24)) == date(2026, 3, 2)
@@ -187,7 +187,7 @@ def test_screening_deadline() -> None:
 
 
 def test_coverage_figures() -> None:
-    from care.rules import coverage
+    from guanai.care.rules import coverage
 
     on = date(2020, 10, 1)
     recs = [child(帮扶教师="李老师"), child(困境情形=["低保家庭"]), child(father="在家", mother="在家"),

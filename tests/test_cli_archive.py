@@ -13,9 +13,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from archive.store import Archive
-from care.synth import synth_children
-from cli.main import COMMANDS, cli
+from guanai.archive.store import Archive
+from guanai.care.synth import synth_children
+from guanai.cli.main import COMMANDS, cli
 
 PW = "cli-test-passphrase"
 
@@ -206,8 +206,8 @@ def test_every_command_in_readme() -> None:
 
 
 def test_top_level_help_is_fast_and_lists_commands() -> None:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    code = "import sys; from cli.main import main; sys.argv=['guanai','--help']; main()"
+    env = dict(os.environ)
+    code = "import sys; from guanai.cli.main import main; sys.argv=['guanai','--help']; main()"
     subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=False)  # warm caches
     t = time.perf_counter()
     p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
@@ -223,12 +223,13 @@ def test_top_level_help_is_fast_and_lists_commands() -> None:
 
 
 def test_unexpected_error_has_no_traceback(arc_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
-    import archive.store
+    import guanai.archive.store
+
 
     def boom(*a: object, **k: object) -> None:
         raise ValueError("synthetic failure")
 
-    monkeypatch.setattr(archive.store.Archive, "list_documents", boom)
+    monkeypatch.setattr(guanai.archive.store.Archive, "list_documents", boom)
     r = runner.invoke(cli, ["doc", "list"])
     assert r.exit_code == 1
     assert "内部错误" in r.output and "GUANAI_DEBUG" in r.output and "Traceback" not in r.output
@@ -237,7 +238,7 @@ def test_unexpected_error_has_no_traceback(arc_path: Path, runner: CliRunner, mo
 def test_template_use_sets_and_clears_archive_templates(arc_path: Path, runner: CliRunner, tmp_path: Path) -> None:
     import shutil
 
-    from templates import template_path
+    from guanai.generators.assets import template_path
 
     school = tmp_path / "我校模板"
     school.mkdir()
@@ -270,7 +271,7 @@ def test_demo_walks_through_everything(runner: CliRunner, tmp_path: Path, monkey
     assert "—— 通过" in r.output
     r2 = runner.invoke(cli, ["demo", str(tmp_path / "演示")])
     assert r2.exit_code == 11 and "--force" in r2.output
-    from cli.demo import DEMO_PASSPHRASE
+    from guanai.cli.demo import DEMO_PASSPHRASE
 
     with Archive.open(tmp_path / "演示" / "档案库", user="admin", passphrase=DEMO_PASSPHRASE) as arc:
         kinds = {d.kind for d in arc.list_documents()}
@@ -291,7 +292,7 @@ def test_verify_names_a_tampered_search_index(arc_path: Path, runner: CliRunner)
     _add_child(arc_path)
     r = runner.invoke(cli, ["search", "萧县"])
     assert r.exit_code == 0, r.output
-    from search import index as sindex
+    from guanai.search import index as sindex
 
     segs = sorted((arc_path / "index").glob("*.seg"))
     assert segs

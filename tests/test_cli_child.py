@@ -14,11 +14,11 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from archive.store import Archive
-from care.ids import parse_student_id
-from care.roster import COLUMNS, record_to_row, roster_xlsx_bytes
-from care.synth import example_dict, example_record, synth_children
-from cli.main import cli
+from guanai.archive.store import Archive
+from guanai.care.ids import parse_student_id
+from guanai.care.roster import COLUMNS, record_to_row, roster_xlsx_bytes
+from guanai.care.synth import example_dict, example_record, synth_children
+from guanai.cli.main import cli
 
 HEADERS = [h for h, _ in COLUMNS]
 EX = example_dict()
@@ -149,7 +149,7 @@ def test_import_check_only_and_clean_roster(arc: tuple[Path, str], tmp_path: Pat
 
 
 def test_import_csv_gb18030(arc: tuple[Path, str], tmp_path: Path) -> None:
-    from care.roster import roster_csv_bytes
+    from guanai.care.roster import roster_csv_bytes
 
     recs = synth_children(3, seed=41)
     path = tmp_path / "r.csv"
@@ -369,7 +369,7 @@ def test_inspector_cannot_add(arc: tuple[Path, str], tmp_path: Path, monkeypatch
 
 
 def test_help_in_chinese_with_examples() -> None:
-    from cli.child import child
+    from guanai.cli.child import child
 
     for name in child.commands:
         r = run("child", name, "--help")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from archive import crypto
-from archive.audit import entry_mac
-from archive.errors import IntegrityError
+from guanai.archive import crypto
+from guanai.archive.audit import entry_mac
+from guanai.base.errors import IntegrityError
 
 FORMAT = Path(__file__).resolve().parents[1] / "archive" / "FORMAT.md"
 

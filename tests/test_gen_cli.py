@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from gen_helpers import docx_text, sample
 from openpyxl import load_workbook
 
-from cli.main import cli
-from generators.formsio import write_form_template
-from generators.kinds import KINDS
+from guanai.cli.main import cli
+from guanai.generators.formsio import write_form_template
+from guanai.generators.kinds import KINDS
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str]:
@@ -30,7 +30,7 @@ def arc_env(make_archive: Callable[..., tuple[Path, str]], cli_env: Callable[...
 
 
 def _open(path: Path, pw: str, write: bool = False):  # type: ignore[no-untyped-def]
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
     return Archive.open(path, user="admin", passphrase=pw, write=write)
 
@@ -101,7 +101,7 @@ def test_bad_rows_reported_good_rows_stored_exit_nonzero(arc_env: tuple[Path, st
 
 
 def _add_child(path: Path, pw: str) -> tuple[str, str, str]:
-    from care.synth import synth_children
+    from guanai.care.synth import synth_children
 
     rec = synth_children(1, seed=3)[0]
     with _open(path, pw, write=True) as arc:
@@ -122,7 +122,7 @@ def test_child_card_from_the_childs_record(arc_env: tuple[Path, str], tmp_path: 
         text = docx_text(arc.read_document(doc.id))
         rec = arc.get_child(cid).record
     assert name in text and sid in text and "每两周谈心" in text
-    from care.rules import classify
+    from guanai.care.rules import classify
 
     for cat in classify(rec, __import__("datetime").date.today()):
         assert cat.name in text
@@ -175,7 +175,7 @@ def test_generate_without_archive_says_how(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_template_check_command(tmp_path: Path) -> None:
-    from templates import TEMPLATE_DIR
+    from guanai.generators.assets import TEMPLATE_DIR
 
     code, out = run("template", "check", str(TEMPLATE_DIR / "care-record.docx"), "--kind", "care-record")
     assert code == 0 and "检查通过" in out
@@ -217,8 +217,8 @@ def test_interactive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_demo_generates_every_kind(make_archive: Callable[..., tuple[Path, str]], tmp_path: Path) -> None:
-    from care.synth import synth_children
-    from generators.demo import run_demo
+    from guanai.care.synth import synth_children
+    from guanai.cli.demos.documents import run_demo
 
     path, pw = make_archive()
     lines: list[str] = []
@@ -233,7 +233,7 @@ def test_demo_generates_every_kind(make_archive: Callable[..., tuple[Path, str]]
 
 @pytest.mark.pdf
 def test_generate_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from generators.pdf import normalize_text, pdf_text
+    from guanai.generators.pdf import normalize_text, pdf_text
 
     monkeypatch.chdir(tmp_path)
     forms = [str(_yaml(tmp_path, f"{k}.yaml", sample(k))) for k in ("care-record",)]

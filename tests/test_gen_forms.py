@@ -10,12 +10,12 @@ import yaml
 from gen_helpers import docx_text, sample
 from openpyxl import Workbook, load_workbook
 
-from archive.errors import InputError
-from generators.forms import FormError
-from generators.formsio import form_template_bytes, prompt_form, read_forms, write_form_template
-from generators.generate import generate_batch
-from generators.kinds import KINDS
-from generators.render import validate
+from guanai.base.errors import InputError
+from guanai.generators.forms import FormError
+from guanai.generators.formsio import form_template_bytes, prompt_form, read_forms, write_form_template
+from guanai.generators.generate import generate_batch
+from guanai.generators.kinds import KINDS
+from guanai.generators.render import validate
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -47,7 +47,7 @@ def test_excel_template_has_chinese_headers_dropdowns_and_example(tmp_path: Path
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_every_enumeration_has_a_dropdown_holding_the_example(tmp_path: Path, kind: str) -> None:
     # each field with fixed values (one, or several like 督查方式) gets a list; the example row obeys it
-    from generators.formsio import field_specs
+    from guanai.generators.formsio import field_specs
 
     path = tmp_path / "台账.xlsx"
     write_form_template(kind, "xlsx", path)

@@ -11,11 +11,11 @@ from gen_helpers import docx_text, patched_template, sample
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archive.errors import InputError
-from generators.forms import FormError, normalise_text
-from generators.generate import generate_batch, safe_name
-from generators.render import check_template, compile_template, render, render_isolated, validate
-from generators.text import docx_text as fast_text
+from guanai.base.errors import InputError
+from guanai.generators.forms import FormError, normalise_text
+from guanai.generators.generate import generate_batch, safe_name
+from guanai.generators.render import check_template, compile_template, render, render_isolated, validate
+from guanai.generators.text import docx_text as fast_text
 
 HOSTILE = [
     "A&B<C>",
@@ -132,7 +132,7 @@ def test_template_syntax_error_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["truncate", "not_zip", "no_document"])
 def test_broken_template_files(tmp_path: Path, damage: str) -> None:
-    from templates import TEMPLATE_DIR
+    from guanai.generators.assets import TEMPLATE_DIR
 
     src = (TEMPLATE_DIR / "care-record.docx").read_bytes()
     path = tmp_path / f"{damage}.docx"
@@ -198,7 +198,7 @@ def test_family_document_refuses_labels_hidden_by_spaces(value: str) -> None:
 
 
 def test_label_check_does_not_join_lines() -> None:
-    from generators.forms import find_labels
+    from guanai.generators.forms import find_labels
 
     assert find_labels("请保留\n守护好孩子") == []  # 留 at a line end, 守 on the next line: not a word
     assert find_labels("困 境") == ["困境"]
@@ -232,9 +232,9 @@ def test_reading_errors_are_explained_in_chinese(tmp_path: Path) -> None:
     # broken, truncated and mislabelled files: the message a secretary sees has no English in it
     import re
 
-    from generators.formsio import read_forms
-    from generators.lint import lint_docx
-    from generators.pdf import pdf_text
+    from guanai.generators.formsio import read_forms
+    from guanai.generators.lint import lint_docx
+    from guanai.generators.pdf import pdf_text
 
     good = render("circular", sample("circular"))  # a 公文: lint reads all of it
     broken_xml = io.BytesIO()

@@ -13,14 +13,14 @@ import pytest
 from gen_helpers import docx_text, leaf_values, pdf_facts, sample
 from lxml import etree
 
-from generators.forms import cn_date, find_labels
-from generators.generate import child_prefill
-from generators.kinds import KINDS
-from generators.lint import lint_docx
-from generators.render import cn_num, render, render_document
-from generators.text import docx_text as fast_text
-from generators.text import visible_text
-from templates import TEMPLATE_DIR
+from guanai.generators.assets import TEMPLATE_DIR
+from guanai.generators.forms import cn_date, find_labels
+from guanai.generators.generate import child_prefill
+from guanai.generators.kinds import KINDS
+from guanai.generators.lint import lint_docx
+from guanai.generators.render import cn_num, render, render_document
+from guanai.generators.text import docx_text as fast_text
+from guanai.generators.text import visible_text
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 POLICY = Path("/work/shared/policy/xiao-county-2020-care-plan.txt")
@@ -72,8 +72,8 @@ def test_forms_are_marked_as_no_official_document(kind: str) -> None:
 @pytest.mark.parametrize("kind", [k.id for k in KINDS.values() if k.to_family])
 def test_family_documents_do_not_label_children(kind: str) -> None:
     # a child who is both 留守 and 困境, filled in from the record as `generate --child` does
-    from care.rules import classify
-    from care.synth import synth_children
+    from guanai.care.rules import classify
+    from guanai.care.synth import synth_children
 
     rec = synth_children(10, seed=3)[9]
     assert {c.name for c in classify(rec, dt.date(2020, 9, 10))} == {"留守儿童", "困境儿童"}
@@ -112,8 +112,8 @@ def test_fonts_east_asian_everywhere_no_theme_fonts(kind: str) -> None:
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_templates_carry_only_the_styles_they_use(kind: str) -> None:
     # python-docx's default styles.xml (350 KB, latent styles) cost LibreOffice ~100 ms per PDF
-    from generators import gbt9704 as G
-    from generators.pdf import style_references
+    from guanai.generators import gbt9704 as G
+    from guanai.generators.pdf import style_references
 
     with zipfile.ZipFile(TEMPLATE_DIR / f"{kind}.docx") as zf:
         styles = zf.read("word/styles.xml")
@@ -140,7 +140,7 @@ def test_page_numbers_odd_right_even_left_for_official() -> None:
 
 
 def test_templates_build_reproducibly(tmp_path: Path) -> None:
-    from templates.build import main
+    from tools.build_templates import main
 
     main([str(tmp_path)])
     for kind in KINDS.values():
@@ -166,7 +166,7 @@ def test_leading_group_notice_reproduces_the_county_notice() -> None:
 
 
 def test_long_official_titles_are_broken_into_even_lines() -> None:
-    from generators.gbt9704 import TITLE_CHARS_PER_LINE, title_lines
+    from guanai.generators.gbt9704 import TITLE_CHARS_PER_LINE, title_lines
 
     title = sample("leading-group-notice")["标题"]
     lines = title_lines(title).split("\n")
@@ -202,7 +202,7 @@ def test_render_document_text_matches_content() -> None:
 
 @pytest.mark.pdf
 def test_libreoffice_opens_every_kind_and_pdf_text_has_the_values() -> None:
-    from generators.pdf import convert_results, normalize_text, pdf_text, pdfa_claim
+    from guanai.generators.pdf import convert_results, normalize_text, pdf_text, pdfa_claim
 
     kinds = list(KINDS)
     results = convert_results([(f"{k}.docx", render(k, sample(k))) for k in kinds])

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from generators.kinds import KINDS
-from generators.labels import OTHER_KINDS, kind_label
+from guanai.generators.kinds import KINDS
+from guanai.generators.labels import OTHER_KINDS, kind_label
 
 
 def test_every_kind_has_a_chinese_label() -> None:
@@ -17,7 +17,7 @@ def test_every_audit_action_in_the_code_has_a_chinese_name() -> None:
     import re
     from pathlib import Path
 
-    from archive.audit import ACTION_NAMES
+    from guanai.archive.audit import ACTION_NAMES
 
     root = Path(__file__).resolve().parents[1]
     used = set()

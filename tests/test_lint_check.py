@@ -1,4 +1,4 @@
-"""generators.lint: a correct 公文 passes; each deliberately broken property is caught and named."""
+"""guanai.generators.lint: a correct 公文 passes; each deliberately broken property is caught and named."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from lint_helpers import build_gongwen, part, rezip
 
-from generators.lint import LintReport, Violation, lint_docx
+from guanai.generators.lint import LintReport, Violation, lint_docx
 
 
 def _find(report: LintReport, element: str) -> list[Violation]:
@@ -131,7 +131,7 @@ def test_theme_font_at_run_level_beats_docdefaults_name() -> None:
 
 def test_explicit_style_names_take_precedence() -> None:
     # A paragraph styled 公文标题 is checked as a title even where the heuristics would not look.
-    from generators import gbt9704 as G
+    from guanai.generators import gbt9704 as G
 
     docx = build_gongwen()
     styles = part(docx, "word/styles.xml").decode()

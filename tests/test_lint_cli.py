@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from lint_helpers import build_gongwen
 
-from cli.main import cli
+from guanai.cli.main import cli
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> str:
@@ -82,7 +82,7 @@ def test_generated_forms_are_named_not_checked_and_a_relabelled_form_is_checked(
     from gen_helpers import sample
     from lint_helpers import part, rezip
 
-    from generators.render import render
+    from guanai.generators.render import render
 
     form = render("home-visit", sample("home-visit"))
     notice = render("circular", sample("circular"))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generators import gbt9704 as G
+from guanai.generators import gbt9704 as G
 
 
 def test_geometry_matches_the_standard() -> None:

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lint_helpers import build_gongwen, part, rezip
 
-from archive.errors import InputError
-from generators import lint as L
-from generators.lint import lint_docx
+from guanai.base.errors import InputError
+from guanai.generators import lint as L
+from guanai.generators.lint import lint_docx
 
 GOOD = build_gongwen()
 

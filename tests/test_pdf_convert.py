@@ -12,9 +12,9 @@ import pytest
 from docx import Document
 from lint_helpers import build_gongwen, part, rezip
 
-from archive.errors import InputError
-from generators.lint import lint_docx
-from generators.pdf import (
+from guanai.base.errors import InputError
+from guanai.generators.lint import lint_docx
+from guanai.generators.pdf import (
     ConversionFailed,
     convert_batch,
     convert_one,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.errors import ExternalToolError, InputError
-from generators import pdf as P
+from guanai.base.errors import ExternalToolError, InputError
+from guanai.generators import pdf as P
 
 FAKE = """#!{python}
 import os, re, sys, time, pathlib

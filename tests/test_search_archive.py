@@ -16,11 +16,11 @@ import pytest
 from click.testing import CliRunner
 from search_helpers import DOCX, fill_archive, scan_plaintext
 
-from archive.errors import IntegrityError
-from archive.store import Archive
-from cli.main import cli
-from search import index as sindex
-from search.query import Filters, matching_ids, search
+from guanai.archive.store import Archive
+from guanai.base.errors import IntegrityError
+from guanai.cli.main import cli
+from guanai.search import index as sindex
+from guanai.search.query import Filters, matching_ids, search
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,7 +46,7 @@ def run(*args: str) -> Any:
 
 
 def personal(info: dict[str, Any]) -> list[str]:
-    from care.model import personal_values
+    from guanai.care.model import personal_values
 
     vals: list[str] = []
     for _cid, rec in info["children"]:
@@ -141,9 +141,8 @@ def test_truncated_or_swapped_index_files(filled: tuple[Path, str, dict[str, Any
 
 _CHILD = """
 import os, sys
-sys.path.insert(0, {root!r})
-from archive.store import Archive
-from search import index as sindex
+from guanai.archive.store import Archive
+from guanai.search import index as sindex
 arc = Archive.open({path!r}, user="admin", passphrase={pw!r})
 print("start", flush=True)
 sindex.open_index(arc)
@@ -206,7 +205,7 @@ def test_kill_9_during_indexing_then_catch_up(make_archive: Callable[..., tuple[
 
 def test_cli_search_show_open_are_audited(filled: tuple[Path, str, dict[str, Any]],
                                          cli_env: Callable[..., None], tmp_path: Path) -> None:
-    from archive.audit import walk
+    from guanai.archive.audit import walk
 
     path, pw, info = filled
     cli_env(path, pw)
@@ -273,7 +272,7 @@ def test_search_results_match_library(filled: tuple[Path, str, dict[str, Any]]) 
 
 
 def test_demo_step_prints_hits(filled: tuple[Path, str, dict[str, Any]]) -> None:
-    from search.demo import run_demo
+    from guanai.cli.demos.search import run_demo
 
     path, pw, info = filled
     lines: list[str] = []

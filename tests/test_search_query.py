@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive.errors import InputError
-from search import query as Q
-from search.analysis import bigram_spans, jieba_words, normalize, query_bigrams
-from search.corpus import Corpus, make_corpus
-from search.index import SearchIndex
+from bench.corpus import Corpus, make_corpus
+from guanai.base.errors import InputError
+from guanai.search import query as Q
+from guanai.search.analysis import bigram_spans, jieba_words, normalize, query_bigrams
+from guanai.search.index import SearchIndex
 
 KEY = bytes(range(32))
 
@@ -147,7 +147,7 @@ def test_snippet_marks_terms() -> None:
 
 
 def test_jieba_positions_are_sequential() -> None:
-    from search.analysis import JiebaTokenizer
+    from guanai.search.analysis import JiebaTokenizer
 
     toks = [(t.text, t.pos) for t in JiebaTokenizer()("萧县上河家村韩思雨的家访记录", positions=True)]
     assert [p for _t, p in toks] == list(range(len(toks)))

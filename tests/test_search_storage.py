@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from search_helpers import scan_plaintext
 
-from archive.errors import IntegrityError
-from search.corpus import make_corpus
-from search.index import SearchIndex
-from search.query import matching_ids
-from search.storage import MemoryTempStorage, SealedStorage, open_bytes, seal_bytes
+from bench.corpus import make_corpus
+from guanai.base.errors import IntegrityError
+from guanai.search.index import SearchIndex
+from guanai.search.query import matching_ids
+from guanai.search.storage import MemoryTempStorage, SealedStorage, open_bytes, seal_bytes
 
 KEY = bytes(range(32))
 
@@ -116,8 +116,8 @@ def test_index_dir_holds_no_plaintext_and_no_temp_files(tmp_path: Path) -> None:
 
 
 def test_one_writer_at_a_time_and_searcher_refresh(tmp_path: Path) -> None:
-    from archive.errors import BusyError
-    from search.index import IndexDoc
+    from guanai.base.errors import BusyError
+    from guanai.search.index import IndexDoc
 
     corpus = make_corpus(30)
     six = SearchIndex(tmp_path / "index", KEY, "arc")

@@ -11,12 +11,19 @@ from hypothesis import strategies as st
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import SegmentWriter
 
-from search import index as sindex
-from search import query as Q
-from search.analysis import _add, _jieba_spans, bigram_positions, bigram_spans, jieba_positions, normalize
-from search.corpus import make_corpus
-from search.index import SearchIndex
-from search.storage import SealedStorage
+from bench.corpus import make_corpus
+from guanai.search import index as sindex
+from guanai.search import query as Q
+from guanai.search.analysis import (
+    _add,
+    _jieba_spans,
+    bigram_positions,
+    bigram_spans,
+    jieba_positions,
+    normalize,
+)
+from guanai.search.index import SearchIndex
+from guanai.search.storage import SealedStorage
 
 KEY = bytes(range(32))
 

@@ -19,8 +19,8 @@ from transfer_helpers import (
     scenario,
 )
 
-from archive.store import Archive, init_archive
-from cli.main import cli
+from guanai.archive.store import Archive, init_archive
+from guanai.cli.main import cli
 
 __all__ = ["scenario", "_scenario_template"]
 

@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive import package as pkg
-from archive.errors import FormatError, InputError, IntegrityError
-from archive.identity import Card, Identity, canonical_json, card_from_dict, parse_card
-from archive.package import ChildItem, DocItem, Limits
+from guanai.archive import package as pkg
+from guanai.archive.identity import Card, Identity, canonical_json, card_from_dict, parse_card
+from guanai.archive.package import ChildItem, DocItem, Limits
+from guanai.base.errors import FormatError, InputError, IntegrityError
 
 PID = "0123456789abcdef0123456789abcdef"
 XJH = "G341322201610175006"
@@ -308,11 +308,10 @@ def test_sigterm_during_bagit_validation_wipes_the_copy(tmp_path: Path) -> None:
     marker = tmp_path / "inside"
     script = f"""
 import sys, time
-sys.path.insert(0, {str(Path(__file__).parent)!r})
 import bagit
 from pathlib import Path
 import test_transfer_package as t
-from archive import package as pkg
+from guanai.archive import package as pkg
 def slow(self, **kw):
     Path({str(marker)!r}).write_text(str(self.path))
     time.sleep(30)
@@ -321,7 +320,7 @@ pkg.validate_with_bagit(dict(t.read_files(t.bag_bytes())), t.PID)
 """
     errlog = tmp_path / "stderr.txt"
     with open(errlog, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent.parent,
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent,
                                 stdout=subprocess.DEVNULL, stderr=err)
     try:
         deadline = time.time() + 60

@@ -29,13 +29,13 @@ from transfer_helpers import (
     scenario,
 )
 
-from archive import package as pkg
-from archive import transfer
-from archive.audit import walk
-from archive.directory import add_card, import_directory, publish, revoke
-from archive.errors import GuanaiError, InputError, IntegrityError, NotFoundError, StateError
-from archive.identity import get_identity
-from archive.store import Archive, init_archive
+from guanai.archive import package as pkg
+from guanai.archive import transfer
+from guanai.archive.audit import walk
+from guanai.archive.directory import add_card, import_directory, publish, revoke
+from guanai.archive.identity import get_identity
+from guanai.archive.store import Archive, init_archive
+from guanai.base.errors import GuanaiError, InputError, IntegrityError, NotFoundError, StateError
 
 __all__ = ["scenario", "_scenario_template"]  # fixtures, re-exported for pytest
 
@@ -113,8 +113,8 @@ def test_round_trip_aes_to_sm4(scenario: Scenario, tmp_path: Path) -> None:
                 assert hashlib.sha512(content).hexdigest() in xml
         assert ("transfer.import", res.package_id) in audit_actions(b)
         # searchable at the receiver
-        from search.index import open_index
-        from search.query import search
+        from guanai.search.index import open_index
+        from guanai.search.query import search
 
         six = open_index(b)
         name = next(iter(sent.values())).record.name
@@ -319,7 +319,7 @@ def craft(s: Scenario, tmp: Path, mutate: Callable[[list[tuple[str, bytes]], str
 
     with s.open_a() as a:
         me = get_identity(a)
-        from archive.directory import require_directory
+        from guanai.archive.directory import require_directory
 
         rcpt = require_directory(a).lookup(CODE_B)
         items = [transfer._child_item(a, a.get_child(cid), {}) for cid in s.child_ids[:1]]
@@ -466,7 +466,7 @@ def test_minimal_retention_keeps_only_receipt_and_minimal_record(scenario: Scena
         (doc,) = a.list_documents(child_id=e.id)
         assert doc.kind == "transfer-receipt"
         assert json.loads(a.read_document(doc.id, audit=False))["body"]["package_id"] == out.package_id
-        from archive.verify import verify_archive
+        from guanai.archive.verify import verify_archive
 
         assert verify_archive(a).ok
 
@@ -541,10 +541,9 @@ def test_kill_midway_leaves_receiver_unchanged(scenario: Scenario, tmp_path: Pat
     marker = tmp_path / "midway"
     script = textwrap.dedent(f"""
         import sys, time
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
         from pathlib import Path
-        from archive.store import Archive
-        from archive import transfer
+        from guanai.archive.store import Archive
+        from guanai.archive import transfer
         calls = {{"n": 0}}
         orig = Archive.put_document
         def slow(self, **kw):
@@ -559,7 +558,7 @@ def test_kill_midway_leaves_receiver_unchanged(scenario: Scenario, tmp_path: Pat
     """)
     errlog = tmp_path / "stderr.txt"
     with open(errlog, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent.parent,
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent,
                                 stdout=subprocess.DEVNULL, stderr=err)
     try:
         deadline = time.time() + 60
@@ -576,7 +575,7 @@ def test_kill_midway_leaves_receiver_unchanged(scenario: Scenario, tmp_path: Pat
     assert proc.returncode == -signal.SIGKILL
     with s.open_b() as b:
         assert snapshot(b) == before
-        from archive.verify import verify_archive
+        from guanai.archive.verify import verify_archive
 
         assert verify_archive(b).ok
         # and the same package imports cleanly afterwards (no replay record was left behind)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.store import Archive, init_archive
+from guanai.archive.store import Archive, init_archive
 
 PASS_A = "甲校口令-alpha 2026"
 PASS_B = "乙校口令-bravo 2026"
@@ -58,7 +58,7 @@ def doc_bytes(i: int, size: int = 3000) -> bytes:
 
 def add_children(arc: Archive, n: int, docs_per_child: int, seed: int = 7, size: int = 3000,
                  grade: str | None = None) -> list[str]:
-    from care.synth import synth_children
+    from guanai.care.synth import synth_children
 
     ids = []
     for k, rec in enumerate(synth_children(n, seed=seed)):
@@ -77,8 +77,8 @@ def add_children(arc: Archive, n: int, docs_per_child: int, seed: int = 7, size:
 
 
 def build_scenario(root: Path) -> Scenario:
-    from archive.directory import add_card, import_directory, publish
-    from archive.identity import get_identity
+    from guanai.archive.directory import add_card, import_directory, publish
+    from guanai.archive.identity import get_identity
 
     root.mkdir(parents=True, exist_ok=True)
     county, a, b, x = root / "county", root / "a", root / "b", root / "x"

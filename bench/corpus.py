@@ -12,7 +12,7 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from search.index import IndexDoc
+from guanai.search.index import IndexDoc
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方邹熊白孟秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
 GIVEN = "思雨欣怡子涵梓轩浩宇一诺佳琪俊杰梦瑶紫萱雨桐晨曦博文家豪嘉怡宇航明轩若汐诗涵天佑可馨文博雅静志强海燕春花秋菊建国建华丽娟秀英玉兰桂芳振华德明"

@@ -7,17 +7,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
 
 def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str], None]) -> None:
     """Create a county and a second school under ``workdir`` and transfer one child of ``arc`` to it."""
     import shutil
 
-    from archive import transfer
-    from archive.directory import add_card, import_directory, publish
-    from archive.identity import get_identity, group_fingerprint
-    from archive.store import Archive, init_archive
+    from guanai.archive import transfer
+    from guanai.archive.directory import add_card, import_directory, publish
+    from guanai.archive.identity import get_identity, group_fingerprint
+    from guanai.archive.store import Archive, init_archive
 
     workdir = Path(workdir)
     county_path, school_path = workdir / "县教体局档案库", workdir / "转入学校档案库"

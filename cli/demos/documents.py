@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generators.formsio import FormRow, example_form
-from generators.generate import child_prefill, generate_batch
-from generators.kinds import KINDS
+from guanai.generators.formsio import FormRow, example_form
+from guanai.generators.generate import child_prefill, generate_batch
+from guanai.generators.kinds import KINDS
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
 CARDS = 5  # child cards generated in the demo (one per child, for the first children)
 

@@ -1,6 +1,6 @@
 """Build every .docx template (python-docx + lxml), reproducibly.
 
-Run: ``.venv/bin/python -m templates.build`` (writes ``templates/*.docx``; the built files are
+Run: ``.venv/bin/python -m tools.build_templates`` (writes ``templates/*.docx``; the built files are
 committed). The output is byte-for-byte the same on every run: fixed core properties, fixed zip
 timestamps.
 
@@ -31,10 +31,10 @@ from docx.oxml.ns import qn
 from docx.shared import Mm
 from docx.table import Table, _Cell
 
-from generators import gbt9704 as G
-from generators.pdf import slim_styles, style_references
+from guanai.generators import gbt9704 as G
+from guanai.generators.pdf import slim_styles, style_references
 
-OUT_DIR = Path(__file__).resolve().parent
+OUT_DIR = Path(__file__).resolve().parents[1] / "templates"
 FIXED_TIME = dt.datetime(2020, 4, 20, 8, 0, 0)
 
 BODY = G.FONT_BODY

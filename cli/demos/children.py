@@ -8,20 +8,20 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from care.roster import parse_roster, roster_xlsx_bytes
-from care.rules import HARDSHIP, LEFT_BEHIND, classify, coverage
-from care.synth import SCENARIOS, example_record, synth_children
+from guanai.care.roster import parse_roster, roster_xlsx_bytes
+from guanai.care.rules import HARDSHIP, LEFT_BEHIND, classify, coverage
+from guanai.care.synth import SCENARIOS, example_record, synth_children
 
 if TYPE_CHECKING:
-    from archive.store import Archive
-    from care.model import ChildRecord
+    from guanai.archive.store import Archive
+    from guanai.care.model import ChildRecord
 
 DIRECT = 30
 ROSTER = 12
 
 
 def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str], None]) -> None:
-    from archive.fsutil import atomic_write
+    from guanai.base.fsutil import atomic_write
 
     today = date.today()
     children = synth_children(DIRECT + ROSTER, seed=2026)
@@ -77,7 +77,7 @@ def _roster_with_one_typo(records: list[ChildRecord]) -> bytes:
 
     import openpyxl
 
-    from care.roster import COLUMNS
+    from guanai.care.roster import COLUMNS
 
     wb = openpyxl.load_workbook(io.BytesIO(roster_xlsx_bytes(records, example=example_record())))
     ws = wb["花名册"]

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from search.api import reindex, run_search
+from guanai.search.api import reindex, run_search
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from guanai.archive.store import Archive
 
 
 def _village(arc: Archive) -> str | None:
