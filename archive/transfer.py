@@ -212,7 +212,7 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, pu
     # "sent" package behind; a failed commit removes the file, so no package exists unrecorded.
     atomic_write(out, data, 0o600)
     try:
-        _record_export(arc, package_id, recipient, data, created_at, purpose, entries, n_docs)
+        _record_export(arc, package_id, recipient, data, created_at, purpose, entries, n_docs, resend)
     except BaseException:
         out.unlink(missing_ok=True)
         raise
@@ -221,8 +221,16 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, pu
 
 
 def _record_export(arc: Archive, package_id: str, recipient: Card, data: bytes, created_at: str, purpose: str,
-                   entries: list[ChildEntry], n_docs: int) -> None:
+                   entries: list[ChildEntry], n_docs: int, resend: bool = False) -> None:
     with arc.transaction():
+        # check again under the writer lock: another command may have exported one of these
+        # children since the check above (check and act in one transaction)
+        pending = {} if resend else _pending(arc)
+        for e in entries:
+            now = arc.get_child(e.id)
+            _check_exportable(now)
+            if now.id in pending:
+                raise StateError(_pending_problem(now, *pending[now.id]) + "（另一个命令刚刚导出）。", _PENDING_HINT)
         outgoing = _load(arc, OUT_SETTING)
         outgoing[package_id] = {
             "recipient": recipient.code, "recipient_name": recipient.name, "recipient_fp": recipient.fingerprint,
@@ -642,6 +650,11 @@ def confirm(arc: Archive, receipt_path: Path, retention: Retention | None = None
     retain_until: str | None = None
     deleted = 0
     with arc.transaction():
+        # applied once: re-read under the writer lock (another confirm may have just applied it)
+        outgoing = _load(arc, OUT_SETTING)
+        entry = outgoing.get(rc.package_id) or entry
+        if entry.get("state") in ("accepted", "rejected"):
+            raise StateError(f"转接包 {rc.package_id} 的回执已于 {entry.get('confirmed_at', '')} 确认过。", "无需重复确认。")
         for cid in entry["children"]:
             e = arc.find_child(cid)
             if e is None:
