@@ -9,12 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
+from transfer_helpers import CODE_B, PASS_A, Scenario, _scenario_template, scenario
 
 from guanai.archive import transfer
 from guanai.archive.audit import walk, walk_all
 from guanai.archive.store import Archive, _WriterLock
 from guanai.base.errors import AuthError
-from transfer_helpers import CODE_B, PASS_A, Scenario, _scenario_template, scenario  # noqa: F401
+
+__all__ = ["scenario", "_scenario_template"]  # fixtures, re-exported for pytest
 
 # Each worker announces every write transaction it is about to start, so the test can hold the
 # writer lock until every worker has done its checks outside the lock: the race is then certain.
