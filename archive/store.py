@@ -73,6 +73,9 @@ class AuthTable:
     name: str
     key: tuple[str, ...]
     columns: tuple[str, ...]
+    # for a table added after v2 archives exist: its CREATE TABLE (and indexes), run by the first
+    # write transaction on a catalog that lacks it (an empty table adds nothing to the state)
+    ddl: str = ""
 
 
 AUTH_TABLES: dict[str, AuthTable] = {t.name: t for t in (
@@ -634,6 +637,7 @@ class Archive:
             self._absorbed = None
             try:
                 self._check_fresh()
+                self._ensure_tables()
                 self._absorb_journal()
                 yield
                 self._seal_state()
@@ -658,6 +662,20 @@ class Archive:
         if body is None or str(body.get("commit")) != str(self._meta("commit")):
             raise IntegrityError(f"档案库状态异常，拒绝写入：{problem or '版本计数与签名状态不符'}",
                                  "运行 guanai verify 查看全部问题。")
+
+    def _ensure_tables(self) -> None:
+        """Create registered tables this catalog predates (with their triggers), once per open."""
+        if getattr(self, "_tables_checked", False):
+            return
+        have = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for t in AUTH_TABLES.values():
+            if t.name not in have and t.ddl:
+                for stmt in t.ddl.split(";"):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
+                for stmt in trigger_sql(t).strip().split("\n"):
+                    self.conn.execute(stmt)
+        self._tables_checked = True
 
     def _row_event(self, table: str, sign: int, *values: Any) -> None:
         """Called by the triggers for every inserted (+1) or deleted (-1) row of an authenticated table."""

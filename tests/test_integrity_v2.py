@@ -461,3 +461,20 @@ def test_table_registry_makes_a_new_table_covered(tmp_path: Path, monkeypatch: p
     assert _problems(path) == []
     _sql(path, "UPDATE records SET kind='absence'")
     assert any("records 表的行 r1" in p for p in _problems(path))
+
+
+def test_registered_table_added_to_an_existing_archive(arc_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table added by a later release (one AuthTable with ddl): created at the next write, then covered."""
+    from guanai.archive import store
+
+    extra = store.AuthTable("records", ("id",), ("id", "kind", "body"),
+                            ddl="CREATE TABLE records(id TEXT PRIMARY KEY, kind TEXT NOT NULL, body BLOB NOT NULL)")
+    monkeypatch.setitem(store.AUTH_TABLES, "records", extra)
+    assert _problems(arc_copy) == []  # not there yet: nothing to report
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc, arc.transaction():
+        arc.conn.execute("INSERT INTO records VALUES('r1', 'mentor', ?)", (arc.seal("records", "body", "r1", b"{}"),))
+    assert _problems(arc_copy) == []
+    _sql(arc_copy, "DELETE FROM records")
+    problems = _problems(arc_copy)
+    assert any("records 表的行 r1" in p and "删除" in p for p in problems), problems
+    assert any(p.startswith("records 表") and "行集合" in p for p in problems), problems
