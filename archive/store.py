@@ -498,6 +498,16 @@ class Archive:
             return None, "签名状态的签名无效（不是有写入权限的用户写入的）"
         return d, None
 
+    def head(self) -> dict[str, Any] | None:
+        """This archive's current head (commit, generation, state hash) for backups and receipts."""
+        if self.info.format_version < 2:
+            return None
+        body, _problem = self.read_state()
+        if body is None:
+            return None
+        h = self.state_head(body)
+        return {"archive_id": h.archive_id, "commit": h.commit, "generation": h.generation, "state": h.state}
+
     def state_head(self, body: dict[str, Any]) -> heads.Head:
         return heads.Head(archive_id=self.info.archive_id, commit=int(body.get("commit", -1)),
                           generation=int(body.get("generation", -1)),

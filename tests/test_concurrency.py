@@ -89,6 +89,11 @@ def test_a_receipt_is_applied_once_by_concurrent_confirms(scenario: Scenario, tm
     with s.open_b() as b:
         transfer.accept(b, transfer.open_package(b, pkg))
     receipt = tmp_path / "p.gtp.receipt"
+    import json
+
+    head = json.loads(receipt.read_bytes())["body"]["archive_head"]  # the recipient's head, signed
+    with s.open_b(write=False) as b:
+        assert head["archive_id"] == b.info.archive_id and 0 < head["commit"] < b.head()["commit"]  # type: ignore[index]
     results = _race([["confirm", str(s.a), PASS_A, str(receipt), "-"] for _ in range(3)], s.a / ".lock")
     assert sorted(r.split()[1] for r in results) == ["ok", "refused", "refused"], results
     with s.open_a(write=False) as a:

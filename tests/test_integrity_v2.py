@@ -478,3 +478,22 @@ def test_registered_table_added_to_an_existing_archive(arc_copy: Path, monkeypat
     problems = _problems(arc_copy)
     assert any("records 表的行 r1" in p and "删除" in p for p in problems), problems
     assert any(p.startswith("records 表") and "行集合" in p for p in problems), problems
+
+
+def test_backup_carries_the_head_and_restore_accepts_it(arc_copy: Path, tmp_path: Path) -> None:
+    import tarfile
+
+    from guanai.archive.backup import backup, restore
+
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc:
+        head = arc.head()
+        backup(arc, tmp_path / "b.gab")
+        arc.set_setting("x", b"newer")
+    with tarfile.open(tmp_path / "b.gab") as tar:
+        f = tar.extractfile("backup.json")
+        assert f is not None
+        manifest = json.loads(f.read())
+    assert head is not None and manifest["head"]["commit"] == head["commit"]
+    assert manifest["head"]["state"] == head["state"]
+    restore(tmp_path / "b.gab", tmp_path / "r")  # a deliberate return to an older state
+    assert _problems(tmp_path / "r") == []
