@@ -48,6 +48,7 @@ STATUSES = ("在册", "转出", "存档备查", "毕业")
 CLOSED_STATUSES = ("转出", "存档备查", "毕业")
 KINDS = ("school", "county")
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+HEAD_INTERVAL = 2.0  # seconds between two records of the head outside the archive while writing
 
 # role -> permissions; enforced here, in the library, and cryptographically (FORMAT.md §4):
 # only write roles hold the writer signing key, only admins the admin signing key.
@@ -391,6 +392,14 @@ class Archive:
         self._row_events: list[tuple[str, int, str, str]] = []
         self._absorbed: tuple[str, int] | None = None
         self._state_body: dict[str, Any] = {}
+        self._unrecorded_head: heads.Head | None = None
+        # caches valid while the catalog's commit counter is the one this object signed last
+        self._own_commit: str | None = None
+        self._accum_cache: dict[str, tuple[int, int]] = {}
+        self._txn_accum: dict[str, tuple[int, int]] = {}
+        self._digest_cache: dict[tuple[str, int], str] = {}
+        self._journal: sqlite3.Connection | None = None
+        self._head_recorded_at = 0.0
         try:
             self.conn = _connect(self.path / "catalog.sqlite")
             self.conn.create_function("guanai_row", -1, self._row_event)
@@ -449,6 +458,11 @@ class Archive:
         self.close()
 
     def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._record_head()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
         if self.conn is not None:
             self.conn.close()
         self._lock.release()
@@ -653,9 +667,13 @@ class Archive:
                 self._seal_state()
             except BaseException:
                 self.conn.execute("ROLLBACK")
+                self._own_commit = None
+                self._accum_cache = {}
+                self._txn_accum = {}
                 raise
             else:
                 self.conn.execute("COMMIT")
+                self._own_commit = str(self._state_body.get("commit"))
                 self._after_commit()
             finally:
                 self._depth = 0
@@ -666,10 +684,14 @@ class Archive:
 
     def _check_fresh(self) -> None:
         """Another process may have written since open: its state must still be signed."""
+        commit = self._meta("commit")
+        if commit is not None and commit == self._own_commit:
+            return  # the state is the one this object signed last (the writer lock was held since)
+        self._accum_cache = {}
         if self.conn.execute("SELECT 1 FROM state").fetchone() is None:
             return  # a new catalog: the first transaction authenticates it
         body, problem = self.read_state()
-        if body is None or str(body.get("commit")) != str(self._meta("commit")):
+        if body is None or str(body.get("commit")) != str(commit):
             raise IntegrityError(f"档案库状态异常，拒绝写入：{problem or '版本计数与签名状态不符'}",
                                  "运行 guanai verify 查看全部问题。")
 
@@ -708,8 +730,12 @@ class Archive:
         touched: dict[str, tuple[int, int]] = {}
         for table, sign, pk, mac in self._row_events:
             if table not in touched:
-                row = self.conn.execute("SELECT rows, acc FROM accum WHERE tbl=?", (table,)).fetchone()
-                touched[table] = (row[0], int.from_bytes(row[1], "little")) if row else (0, 0)
+                cached = self._accum_cache.get(table)
+                if cached is not None:
+                    touched[table] = cached
+                else:
+                    row = self.conn.execute("SELECT rows, acc FROM accum WHERE tbl=?", (table,)).fetchone()
+                    touched[table] = (row[0], int.from_bytes(row[1], "little")) if row else (0, 0)
             n, acc = touched[table]
             e = crypto.set_element(table, pk, mac)
             if sign > 0:
@@ -721,10 +747,13 @@ class Archive:
         for table, (n, acc) in touched.items():
             self.conn.execute("INSERT OR REPLACE INTO accum VALUES(?,?,?)",
                               (table, n, acc.to_bytes(crypto.SET_HASH_BYTES, "little")))
+            self._txn_accum[table] = (n, acc)
         self._row_events = []
 
     def _authenticate_all(self) -> None:
         """Compute every row MAC and set digest from the rows themselves (new or upgraded catalog)."""
+        self._accum_cache = {}
+        self._txn_accum = {}
         self.conn.execute("DELETE FROM rowmac")
         self.conn.execute("DELETE FROM accum")
         for t in AUTH_TABLES.values():
@@ -737,9 +766,20 @@ class Archive:
         self._row_events = []
 
     def _state_row(self) -> tuple[str, str]:
+        if not self._accum_cache or not set(self._txn_accum) <= set(self._accum_cache):
+            self._accum_cache = {tbl: (n, int.from_bytes(acc, "little"))
+                                 for tbl, n, acc in self.conn.execute("SELECT tbl, rows, acc FROM accum")}
+        self._accum_cache.update(self._txn_accum)
+        self._txn_accum = {}
         tables = {}
-        for tbl, n, acc in self.conn.execute("SELECT tbl, rows, acc FROM accum ORDER BY tbl"):
-            tables[tbl] = {"rows": n, "digest": crypto.set_digest(int.from_bytes(acc, "little"))}
+        for tbl in sorted(self._accum_cache):
+            n, acc = self._accum_cache[tbl]
+            digest = self._digest_cache.get((tbl, acc))
+            if digest is None:
+                digest = crypto.set_digest(acc)
+                self._digest_cache = {k: v for k, v in self._digest_cache.items() if k[0] != tbl}
+                self._digest_cache[(tbl, acc)] = digest
+            tables[tbl] = {"rows": n, "digest": digest}
         last = self.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         body = {"format": "guanai-state", "version": FORMAT_VERSION, "archive_id": self.info.archive_id,
                 "generation": int(self._meta("generation") or 0), "commit": int(self._meta("commit") or 0),
@@ -751,7 +791,10 @@ class Archive:
         return raw.decode(), crypto.sign(self._grant.writer_seed, "state", raw).hex()
 
     def _after_commit(self) -> None:
-        heads.record(self.state_head(self._state_body))
+        # the head outside the archive: at most every HEAD_INTERVAL seconds while writing, and at close
+        self._unrecorded_head = self.state_head(self._state_body)
+        if time.monotonic() - self._head_recorded_at >= HEAD_INTERVAL:
+            self._record_head()
         if self._absorbed is not None:
             jid, upto = self._absorbed
             with contextlib.suppress(sqlite3.DatabaseError, OSError):
@@ -764,6 +807,12 @@ class Archive:
                             jc.execute("DELETE FROM pending WHERE id <= ?", (upto,))
                     finally:
                         jc.close()
+
+    def _record_head(self) -> None:
+        if self._unrecorded_head is not None:
+            heads.record(self._unrecorded_head)
+            self._unrecorded_head = None
+        self._head_recorded_at = time.monotonic()
 
     def _gen(self) -> int:
         """The generation of the current write transaction (bumped once per transaction)."""
@@ -797,8 +846,8 @@ class Archive:
                 with self.transaction(wait=0):
                     self._append_audit(action, target, detail)
                 return
-            except BusyError:
-                pass
+            except (BusyError, IntegrityError):
+                pass  # busy, or a state this user will not sign over: the journal still records it
         self._journal_entry(action, target, detail)
 
     def _journal_entry(self, action: str, target: str | None, detail: dict[str, Any] | None) -> None:
@@ -828,21 +877,24 @@ class Archive:
 
     def _absorb_journal(self) -> None:
         """Chain the journal's entries (readers' entries, failed unlocks) in this transaction."""
-        from guanai.archive.audit import journal_connect, journal_id, journal_rows, open_journal_row
+        from guanai.archive.audit import JOURNAL, journal_id, journal_rows, open_journal_row
 
+        if self._journal is None:
+            if not (self.path / JOURNAL).exists():
+                return
+            try:
+                self._journal = sqlite3.connect(self.path / JOURNAL, isolation_level=None, timeout=30,
+                                                check_same_thread=False)
+            except sqlite3.DatabaseError:
+                return
+        jc = self._journal
         try:
-            jc = journal_connect(self.path, create=False)
-        except sqlite3.DatabaseError:
-            return
-        if jc is None:
-            return
-        try:
+            if jc.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is None:
+                return  # the usual case: nothing waiting
             jid = journal_id(jc)
             rows = journal_rows(jc, self.journal_absorbed(jid))
         except sqlite3.DatabaseError:
             return
-        finally:
-            jc.close()
         if not rows:
             return
         for row in rows:

@@ -136,8 +136,9 @@ def export(arc: Archive, doc_id: str, out: Path, force: bool = False) -> Path:
     if not target.parent.is_dir():
         raise InputError(f"目录不存在：{target.parent}", "先创建该目录，或换一个输出路径。")
     data = arc.read_document(entry.id, audit=False)
-    atomic_write(target, data)
+    # audited before the plaintext leaves the process (a journal entry when a writer holds the lock)
     arc.audit("doc.export", entry.id, {"path": str(target), "size": len(data)})
+    atomic_write(target, data)
     return target
 
 
