@@ -497,3 +497,29 @@ def test_backup_carries_the_head_and_restore_accepts_it(arc_copy: Path, tmp_path
     assert manifest["head"]["state"] == head["state"]
     restore(tmp_path / "b.gab", tmp_path / "r")  # a deliberate return to an older state
     assert _problems(tmp_path / "r") == []
+
+
+@pytest.mark.parametrize("table", sorted(AUTH_TABLES))
+def test_any_row_of_any_table_deleted_is_reported(arc_copy: Path, table: str) -> None:
+    conn = _conn(arc_copy)
+    key = AUTH_TABLES[table].key[0]
+    (k,) = conn.execute(f"SELECT {key} FROM {table} ORDER BY rowid DESC LIMIT 1").fetchone()
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute(f"DELETE FROM {table} WHERE {key}=?", (k,))
+    conn.close()
+    problems = _open_problems(arc_copy) if table == "meta" else _problems(arc_copy)
+    assert any(p.startswith(f"{table} 表") or "被删除" in p or "缺失" in p for p in problems), problems
+    assert any("删除" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("table", sorted(AUTH_TABLES))
+def test_any_row_of_any_table_duplicated_is_reported(arc_copy: Path, table: str) -> None:
+    t = AUTH_TABLES[table]
+    conn = _conn(arc_copy)
+    cols = ", ".join(f"{c}||'d'" if c in t.key and c != "seq" else ("seq+1000" if c == "seq" else c)
+                     for c in t.columns)
+    conn.execute(f"INSERT INTO {table} SELECT {cols} FROM {table} ORDER BY rowid LIMIT 1")
+    conn.close()
+    problems = _problems(arc_copy)
+    assert any("行没有校验记录" in p for p in problems), problems
+    assert any(p.startswith(f"{table} 表") and "行集合" in p for p in problems), problems
