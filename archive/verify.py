@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanai.archive import crypto, keys
-from guanai.base.errors import GuanaiError, IntegrityError
+from guanai.base.errors import GuanaiError, IntegrityError, Problem
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -28,14 +28,14 @@ MIN_NEEDLE_BYTES = 6
 CHUNK = 16 * 1024 * 1024
 
 
-@dataclass
-class Problem:
-    category: str
-    obj: str
-    message: str
+#: Problem.code of each of the four properties (DA/T 70), and back to its Chinese name
+CODES = {AUTH: "verify.authenticity", INTEG: "verify.integrity", USAB: "verify.usability", SECUR: "verify.security"}
+CATEGORIES = {code: name for name, code in CODES.items()}
 
-    def to_json(self) -> dict[str, str]:
-        return {"category": self.category, "object": self.obj, "message": self.message}
+
+def category(problem: Problem) -> str:
+    """The property (真实性, 完整性, 可用性, 安全性) a verify problem belongs to."""
+    return CATEGORIES.get(problem.code, "")
 
 
 @dataclass
@@ -48,8 +48,9 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
-    def add(self, category: str, obj: str, message: str) -> None:
-        self.problems.append(Problem(category, obj, message))
+    def add(self, category: str, obj: str, message: str, hint: str = "") -> None:
+        """A problem with ``obj`` (where) under one of AUTH, INTEG, USAB, SECUR."""
+        self.problems.append(Problem(obj, message, hint, CODES[category]))
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "counts": self.counts, "seconds": round(self.seconds, 3),
