@@ -39,13 +39,15 @@ def json_requested(ctx: click.Context) -> bool:
 def report_errors(ctx: click.Context) -> Iterator[None]:
     """Turn library errors into a Chinese message, every problem, a hint and the error's exit code.
 
-    Under ``--json`` the error also goes to stdout as one JSON object (``GuanaiError.to_json``).
+    Under ``--json`` the error also goes to stdout as one JSON object (``GuanaiError.to_json``),
+    unless the command already wrote its JSON report (which then carries the problems itself).
     """
     try:
         yield
     except GuanaiError as err:
         echo_err(err.message, err.hint, err.problems)
-        if json_requested(ctx):
+        obj = ctx.find_root().obj or {}
+        if json_requested(ctx) and not obj.get("json_written"):  # stdout stays one JSON document
             echo_json(err.to_json())
         ctx.exit(err.exit_code)
     except BrokenPipeError:
@@ -144,6 +146,11 @@ def json_option(fn: F) -> F:
 
 
 def echo_json(obj: Any) -> None:
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        root = ctx.find_root()
+        root.ensure_object(dict)
+        root.obj["json_written"] = True
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 

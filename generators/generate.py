@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guanai.base.errors import GuanaiError, InputError
+from guanai.base.errors import GuanaiError, InputError, Problem
 from guanai.generators.forms import FormBase, cn_date, find_labels
 from guanai.generators.formsio import FormRow, atomic_write, read_forms
 from guanai.generators.kinds import Kind, get_kind
@@ -53,6 +53,7 @@ class Failed:
     message: str
     hint: str | None = None
     exit_code: int = 2
+    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -236,8 +237,8 @@ def _to_failed(label: str, err: GuanaiError) -> Failed:
     from guanai.generators.forms import FormError
 
     if isinstance(err, FormError):  # the label already names file and row
-        return Failed(label, "表单有误：" + err.short_text, err.hint, err.exit_code)
-    return Failed(label, err.message, err.hint, err.exit_code)
+        return Failed(label, "表单有误：" + err.short_text, err.hint, err.exit_code, err.problems)
+    return Failed(label, err.message, err.hint, err.exit_code, err.problems)
 
 
 def generate_batch(

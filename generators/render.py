@@ -344,14 +344,15 @@ def validate(kind: Kind | str, form: FormBase | Mapping[str, Any], *, source: st
 
 def check_no_labels(kind: Kind, form: FormBase, *, source: str = "表单", row: int | None = None) -> None:
     """避免标签化: documents for families/posted must not call a child 留守 or 困境."""
-    from guanai.generators.forms import Problem, find_labels
+    from guanai.generators.forms import FieldProblem, find_labels
 
     problems = []
     data = form.to_form_dict()
     for field, value in _walk(data):
         for word in find_labels(value):
-            problems.append(Problem(source, row, None, field,
-                                    f"含有“{word}”字样；{kind.name}送给家庭，不得给儿童贴“留守”“困境”标签"))
+            problems.append(FieldProblem(source, row, None, field,
+                                         f"含有“{word}”字样；{kind.name}送给家庭，不得给儿童贴“留守”“困境”标签",
+                                         "form.label"))
     if problems:
         raise FormError(problems, "改用中性的说法（如“外出务工家庭”），避免标签化。")
 

@@ -36,7 +36,9 @@ def problems_of(data: Any) -> list[str]:
         parse_child(data, "测试.json")
     assert "测试.json" in exc.value.message
     assert exc.value.exit_code == 2
-    return exc.value.problems
+    assert len(exc.value.problems) == len(exc.value.messages)  # every line is a Problem too
+    assert all(p.code == "record.invalid" and p.where.startswith("测试.json") for p in exc.value.problems)
+    return exc.value.messages
 
 
 def test_minimal_record_derives_birth_and_gender() -> None:
