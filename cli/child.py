@@ -91,9 +91,9 @@ def _summary(entry: ChildEntry, on: date) -> dict[str, Any]:
 
 
 def _check_open(entry: ChildEntry, action: str) -> None:
-    if entry.status != "在册":
-        raise StateError(f"{entry.record.name}（{entry.record.student_id}）的档案状态为“{entry.status}”，只读，不能{action}。",
-                         f"如确需{action}，先执行 guanai child reopen {entry.id} --reason 原因")
+    from guanai.archive.children import require_open
+
+    require_open(entry, action)
 
 
 @click.group("child")
@@ -378,18 +378,6 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
     click.echo(f"创建：{entry.created_at}    更新：{entry.updated_at}")
 
 
-def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        elif value is None:
-            out.pop(key, None)
-        else:
-            out[key] = value
-    return out
-
-
 @child.command("update")
 @click.argument("ref")
 @click.argument("file")
@@ -404,27 +392,13 @@ def update(arc: Archive, ref: str, file: str) -> None:
       guanai child update G341322201403050219 改动.yaml
       （改动.yaml 内容如：  父亲: {状况: 在家}）
     """
-    from guanai.care.model import parse_child, to_aliases
+    from guanai.archive.children import patch_child
     from guanai.care.roster import MAX_RECORD_FILE, parse_record_bytes
 
     entry = arc.get_child(ref)
-    _check_open(entry, "修改")
+    _check_open(entry, "修改")  # before reading the file: a read-only dossier is refused first
     raw, name = _read_file(file, MAX_RECORD_FILE, "儿童记录文件")
-    patch = parse_record_bytes(raw, name)
-    if not isinstance(patch, dict):
-        raise InputError(f"{name} 应为一个儿童记录（键值对象）。", "如：父亲: {状况: 在家}")
-    patch = to_aliases(patch)  # English field names allowed, as in child add
-    new_status = patch.get("状态")
-    if new_status is not None and new_status != entry.status:
-        raise InputError("状态不能用 update 修改。",
-                         "结案用 guanai child close，重新启用用 child reopen，毕业用 child graduate。")
-    merged = _merge(entry.record.to_json_dict(), patch)
-    if "出生日期" not in patch and ("身份证号" in patch or "学籍号" in patch):
-        merged.pop("出生日期", None)  # re-derived from the new number
-    if "性别" not in patch and ("身份证号" in patch or "学籍号" in patch):
-        merged.pop("性别", None)
-    record = parse_child(merged, name)
-    arc.update_child(entry.id, record)
+    entry, record = patch_child(arc, entry.id, parse_record_bytes(raw, name), name)
     click.echo(f"已更新：{record.name}（编号 {entry.id}）")
 
 
