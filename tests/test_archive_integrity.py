@@ -232,7 +232,7 @@ HOLDER = textwrap.dedent("""
     with arc.transaction():
         arc.put_document(kind="attachment", title="held", content=b"x", filename="x.bin", mime="a/b")
         print("holding", flush=True)
-        time.sleep(4)
+        sys.stdin.readline()  # hold the writer lock until the test says so (no fixed sleep)
     print("done", flush=True)
 """)
 
@@ -242,7 +242,8 @@ def test_second_writer_gets_busy_and_readers_still_work(make_archive, monkeypatc
     with Archive.open(path, user="admin", passphrase=pw) as arc:
         arc.add_child(synth_children(1, seed=2)[0])
     env = dict(os.environ)
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), pw], stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), pw], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "holding"
@@ -254,6 +255,9 @@ def test_second_writer_gets_busy_and_readers_still_work(make_archive, monkeypatc
                 arc.put_document(kind="attachment", title="t", content=b"y", filename="y.bin", mime="a/b")
             assert time.monotonic() - t < 3
     finally:
+        assert proc.stdin is not None
+        proc.stdin.write("release\n")
+        proc.stdin.close()
         proc.wait(timeout=20)
         if proc.stdout is not None:
             proc.stdout.close()
