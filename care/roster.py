@@ -2,7 +2,7 @@
 
 Parsing keeps every good row and reports every bad row with its row number and reason. The
 bytes are checked before parsing: size, and for .xlsx the zip's uncompressed size and ratio
-(a small file must not expand into gigabytes). No file I/O here (DESIGN.md: ``care/`` does no
+(a small file must not expand into gigabytes). No file I/O here (docs/ARCHITECTURE.md: ``care/`` does no
 I/O): the CLI reads the file and passes its bytes.
 """
 

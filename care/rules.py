@@ -1,4 +1,4 @@
-"""The county plan's rules (教体基〔2020〕9号, DESIGN.md §5): who is 留守 / 困境, with reasons.
+"""The county plan's rules (教体基〔2020〕9号, docs/POLICY.md): who is 留守 / 困境, with reasons.
 
 Pure functions: the same record and date always give the same answer.
 

@@ -1,7 +1,7 @@
 """Fast, sandboxed docxtpl-compatible renderer: ``render(kind, form) -> .docx bytes``.
 
 Semantics are docxtpl's (same tag syntax: ``{{ }}``, ``{% %}``, ``{%p %}``, ``{%tr %}``; the XML is
-prepared with docxtpl's own ``patch_xml``), with these differences, all deliberate (NOTES.md):
+prepared with docxtpl's own ``patch_xml``), with these differences, all deliberate (docs/NOTES.md):
 
 - Jinja runs in an ``ImmutableSandboxedEnvironment`` with autoescape and ``StrictUndefined``;
   templates are checked statically for ``_``-attributes before they are compiled, so
@@ -284,7 +284,7 @@ def _render_part(member: _Member, ctx: Mapping[str, Any], template_name: str) ->
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as err:
-        # Never "recover": a recovering parser silently drops whole tables (NOTES.md).
+        # Never "recover": a recovering parser silently drops whole tables (docs/NOTES.md).
         raise InputError(
             f"模板 {template_name} 渲染出的 {member.name.decode()} 不是合法的 XML（{err.msg}），未生成文档。",
             "模板中的标签可能拆开了 Word 的段落或表格结构；用项目自带模板对比检查。",
