@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +52,7 @@ def key_path(root: Path, user: str) -> Path:
 def make_key_file(archive_id: str, user: str, role: str, passphrase: str, master: bytes,
                   kdf: crypto.KdfParams | None = None) -> KeyFile:
     check_passphrase(passphrase)
-    kdf = kdf or crypto.KdfParams(salt=os.urandom(16))
+    kdf = kdf or crypto.KdfParams.new()
     kek = crypto.argon2id(passphrase, kdf)
     wrapped = crypto.seal("aes-256-gcm", kek, master, _wrap_aad(archive_id, user, role))
     return KeyFile(user=user, role=role, kdf=kdf, wrapped=wrapped)

@@ -76,7 +76,7 @@ def verify(arc: Archive, as_json: bool) -> None:
       guanai verify
       guanai verify --json > 检测报告.json
     """
-    from guanai.archive.verify import verify_archive
+    from guanai.archive.verify import category, verify_archive
 
     if as_json:
         rep = verify_archive(arc)
@@ -107,7 +107,7 @@ def verify(arc: Archive, as_json: bool) -> None:
         else:
             click.echo(f"发现 {len(rep.problems)} 个问题：")
             for p in rep.problems:
-                click.echo(f"  [{p.category}] {p.obj}：{p.message}")
+                click.echo(f"  [{category(p)}] {p}" + (f"（{p.hint}）" if p.hint else ""))
     arc.audit("archive.verify", None, {"ok": rep.ok, "problems": len(rep.problems)})
     if not rep.ok:
         raise SystemExit(6)
@@ -115,6 +115,7 @@ def verify(arc: Archive, as_json: bool) -> None:
 
 def _add_index_problems(arc: Archive, rep: VerifyReport) -> None:
     """The search index is derived data, but a damaged or stale one is still worth naming."""
+    from guanai.archive.verify import INTEG
     from guanai.base.errors import GuanaiError
 
     if not (arc.path / "index").is_dir():
@@ -126,7 +127,7 @@ def _add_index_problems(arc: Archive, rep: VerifyReport) -> None:
     except GuanaiError as err:
         problems = [err.message]
     for p in problems:
-        rep.add("完整性", "全文索引", f"{p}（可用 guanai reindex 重建，目录数据不受影响）")
+        rep.add(INTEG, "全文索引", p, "可用 guanai reindex 重建，目录数据不受影响")
 
 
 @click.group("audit")
