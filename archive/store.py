@@ -36,6 +36,7 @@ from guanai.base.errors import (
     PermissionDenied,
     StateError,
 )
+from guanai.base.faults import translate
 from guanai.base.fsutil import atomic_write, publish_dir
 
 if TYPE_CHECKING:
@@ -290,8 +291,9 @@ class Archive:
         try:
             self.conn = _connect(self.path / "catalog.sqlite")
         except sqlite3.DatabaseError as err:
-            raise IntegrityError(f"目录数据库 catalog.sqlite 无法打开：{err}",
-                                 "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复（guanai restore）。") from err
+            raise translate(err, self.path, "打开档案库") or IntegrityError(
+                f"目录数据库 catalog.sqlite 无法打开：{err}",
+                "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复（guanai restore）。") from err
         self._lock = _WriterLock(self.path / ".lock")
         self._depth = 0
         self._txn_gen: int | None = None
@@ -350,8 +352,9 @@ class Archive:
         try:
             rows = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as err:
-            raise IntegrityError(f"目录数据库 catalog.sqlite 无法读取：{err}",
-                                 "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复。") from err
+            raise translate(err, self.path, "读取档案库") or IntegrityError(
+                f"目录数据库 catalog.sqlite 无法读取：{err}",
+                "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复。") from err
         if rows.get("format_version") != str(FORMAT_VERSION):
             raise FormatError(f"目录数据库格式版本 {rows.get('format_version')!r} 不受支持。", "请使用相符的 guanai 版本。")
         if rows.get("archive_id") != self.info.archive_id:

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import json
 import os
+import sqlite3
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -47,16 +48,28 @@ def report_errors(ctx: click.Context) -> Iterator[None]:
         ctx.exit(130)
     except (click.exceptions.Exit, click.ClickException, click.Abort):
         raise
-    except OSError as err:
+    except (OSError, sqlite3.Error) as err:
+        from guanai.base.faults import translate
+
+        known = translate(err, archive_dir(ctx))
+        if known is not None:
+            echo_err(known.message, known.hint)
+            ctx.exit(known.exit_code)
+        if not isinstance(err, OSError):
+            _internal(ctx, err)
         echo_err(f"文件操作失败：{err.strerror or err}（{err.filename or ''}）",
                  "检查路径是否存在、磁盘空间与权限。")
         ctx.exit(1)
     except Exception as err:  # noqa: BLE001 - last resort: never a traceback for users
-        if os.environ.get("GUANAI_DEBUG"):
-            traceback.print_exc()
-        echo_err(f"内部错误：{type(err).__name__}: {err}",
-                 "请设置 GUANAI_DEBUG=1 重试以查看详细信息，并报告此问题。")
-        ctx.exit(1)
+        _internal(ctx, err)
+
+
+def _internal(ctx: click.Context, err: BaseException) -> None:
+    if os.environ.get("GUANAI_DEBUG"):
+        traceback.print_exc()
+    echo_err(f"内部错误：{type(err).__name__}: {err}",
+             "请设置 GUANAI_DEBUG=1 重试以查看详细信息，并报告此问题。")
+    ctx.exit(1)
 
 
 def get_passphrase(ctx: click.Context, prompt: str = "口令", confirm: bool = False) -> str:
@@ -64,6 +77,7 @@ def get_passphrase(ctx: click.Context, prompt: str = "口令", confirm: bool = F
     obj = ctx.find_root().obj or {}
     path = obj.get("passphrase_file")
     if path:
+        _warn_if_readable(Path(path))
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as err:
@@ -76,6 +90,17 @@ def get_passphrase(ctx: click.Context, prompt: str = "口令", confirm: bool = F
     if env:
         return env
     return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm and "再次输入口令"))
+
+
+def _warn_if_readable(path: Path) -> None:
+    """A passphrase file others can read (group/world bits) gets a warning on stderr."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        click.echo(f"警告：口令文件 {path} 其他用户也能读取（权限 {mode & 0o777:o}）。"
+                   f"请执行 chmod 600 {path}，只让自己读取。", err=True)
 
 
 def archive_dir(ctx: click.Context) -> Path:
