@@ -30,6 +30,7 @@ from guanai.base.errors import (
     AuthError,
     BusyError,
     FormatError,
+    GuanaiError,
     InputError,
     IntegrityError,
     NotFoundError,
@@ -297,6 +298,8 @@ class Archive:
         self._lock = _WriterLock(self.path / ".lock")
         self._depth = 0
         self._txn_gen: int | None = None
+        #: id -> problem, for rows a listing had to leave out (see ``_tolerant``; run verify)
+        self.damaged: dict[str, str] = {}
         self._check_meta()
 
     # ---- opening -------------------------------------------------------------------------
@@ -602,7 +605,18 @@ class Archive:
         if status:
             sql += " WHERE status=?"
             args = (status,)
-        return [self._entry(r) for r in self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall()]
+        return self._tolerant(self._entry, self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall())
+
+    def _tolerant(self, make: Any, rows: list[tuple[Any, ...]]) -> list[Any]:
+        """Entries of ``rows``; a row that does not open is left out and noted in ``self.damaged``
+        (one damaged record must not block listing, searching or exporting the others)."""
+        out = []
+        for r in rows:
+            try:
+                out.append(make(r))
+            except (GuanaiError, ValueError, TypeError, KeyError, AttributeError) as err:
+                self.damaged[str(r[0])] = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
+        return out
 
     # ---- documents -----------------------------------------------------------------------------
     def put_document(self, *, kind: str, title: str, content: bytes, filename: str, mime: str,
@@ -718,7 +732,7 @@ class Archive:
             args.append(kind)
         if cond:
             sql += " WHERE " + " AND ".join(cond)
-        return [self._doc_entry(r) for r in self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall()]
+        return self._tolerant(self._doc_entry, self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall())
 
     # ---- users ---------------------------------------------------------------------------------
     def add_user(self, name: str, role: str, passphrase: str) -> None:

@@ -123,9 +123,57 @@ def open_archive_ctx(ctx: click.Context, *, write: bool = False) -> Iterator[Arc
     passphrase = get_passphrase(ctx)
     arc = Archive.open(path, user=user_name(ctx), passphrase=passphrase, write=write)
     try:
-        yield arc
+        gen = arc.generation if write else None
+        try:
+            yield arc
+        finally:
+            _report_damaged(arc)
+        if write and arc.generation != gen:
+            _index_writes(arc)
     finally:
         arc.close()
+
+
+def _report_damaged(arc: Archive) -> None:
+    """Rows a listing had to leave out are shown as damaged (the others were processed)."""
+    damaged = getattr(arc, "damaged", None)
+    if not damaged:
+        return
+    click.echo(f"注意：{len(damaged)} 条记录已损坏，无法打开，未包含在上面的结果中：", err=True)
+    for rid, problem in list(damaged.items())[:20]:
+        click.echo(f"  已损坏  {rid}  {problem}", err=True)
+    if len(damaged) > 20:
+        click.echo(f"  …… 另有 {len(damaged) - 20} 条", err=True)
+    click.echo("提示：运行 guanai verify 查看损坏详情；其他记录不受影响。", err=True)
+
+
+def _index_writes(arc: Archive) -> None:
+    """Index what this command wrote, before it returns (search never pays for it)."""
+    from guanai.base.errors import BusyError
+
+    try:
+        from guanai.search.api import index_changes
+    except ImportError:  # pragma: no cover - the search package is part of the distribution
+        return
+    bars: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        if total < 200 or not sys.stderr.isatty():
+            return
+        if not bars:
+            bars.append(click.progressbar(length=total, label="更新全文索引", file=sys.stderr))
+            bars[0].__enter__()
+        bars[0].update(done - bars[0].pos)
+
+    try:
+        index_changes(arc, progress)
+    except BusyError:
+        click.echo("提示：全文索引正被其他程序更新，本次写入的内容稍后编入索引；检索结果会注明索引是否落后。", err=True)
+    except GuanaiError as err:
+        click.echo(f"警告：数据已保存，但全文索引未能更新：{err.message}（可运行 guanai reindex 重建）", err=True)
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
 
 
 def with_archive(write: bool = False) -> Callable[[F], F]:
