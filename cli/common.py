@@ -57,6 +57,7 @@ def report_errors(ctx: click.Context) -> Iterator[None]:
             ctx.exit(known.exit_code)
         if not isinstance(err, OSError):
             _internal(ctx, err)
+            return
         echo_err(f"文件操作失败：{err.strerror or err}（{err.filename or ''}）",
                  "检查路径是否存在、磁盘空间与权限。")
         ctx.exit(1)

@@ -36,8 +36,8 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
 from guanai.base.errors import BusyError, FormatError, GuanaiError, IntegrityError, NotFoundError
-from guanai.search.analysis import BigramTokenizer, CompactPositions, JiebaTokenizer, PositionalText
 from guanai.base.fsutil import fsync_dir
+from guanai.search.analysis import BigramTokenizer, CompactPositions, JiebaTokenizer, PositionalText
 from guanai.search.storage import REINDEX_HINT, SealedStorage, atomic_write
 from guanai.search.whoosh_tuning import FastSegmentWriter
 from guanai.search.whoosh_tuning import apply as _tune_whoosh
