@@ -104,6 +104,13 @@ def cli(ctx: click.Context, archive_dir: str, user: str, passphrase_file: str | 
       guanai --archive 我校档案 search 张小明
     """
     ctx.ensure_object(dict)
+    # plaintext temporaries of a process killed with SIGKILL do not outlive the next command
+    import contextlib
+
+    from guanai.base.privtmp import sweep_stale
+
+    with contextlib.suppress(OSError):
+        sweep_stale()
     ctx.obj["archive_dir"] = archive_dir
     ctx.obj["user"] = user
     ctx.obj["passphrase_file"] = passphrase_file
