@@ -232,8 +232,18 @@ def init_archive(path: Path | str, *, school_code: str, school_name: str, passph
     return info
 
 
+def _text(raw: bytes) -> str:
+    """Invalid UTF-8 in a TEXT cell becomes surrogates (flagged as damage) instead of an
+    exception that would abort a whole listing or ``verify``."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "surrogateescape")
+
+
 def _connect(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db, isolation_level=None, timeout=30, check_same_thread=False)
+    conn.text_factory = _text
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -613,6 +623,9 @@ class Archive:
         out = []
         for r in rows:
             try:
+                for v in r:
+                    if isinstance(v, str):
+                        v.encode("utf-8")  # surrogates: the cell held invalid UTF-8
                 out.append(make(r))
             except (GuanaiError, ValueError, TypeError, KeyError, AttributeError) as err:
                 self.damaged[str(r[0])] = getattr(err, "message", None) or f"{type(err).__name__}: {err}"

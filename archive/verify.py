@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanai.archive import crypto, keys
-from guanai.base.errors import GuanaiError, IntegrityError
+from guanai.base.errors import GuanaiError
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -49,7 +49,10 @@ class VerifyReport:
         return not self.problems
 
     def add(self, category: str, obj: str, message: str) -> None:
-        self.problems.append(Problem(category, obj, message))
+        def printable(v: str) -> str:  # invalid UTF-8 from a damaged cell is shown escaped
+            return str(v).encode("utf-8", "backslashreplace").decode("utf-8")
+
+        self.problems.append(Problem(category, printable(obj), printable(message)))
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "counts": self.counts, "seconds": round(self.seconds, 3),
@@ -124,8 +127,13 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
             rep.add(INTEG, obj, f"所属儿童 {child_id} 不存在")
         try:
             meta = json.loads(arc.unseal("documents", "meta", did, mblob))
+            if not isinstance(meta, dict):
+                raise TypeError("meta is not an object")
         except GuanaiError as err:
             rep.add(INTEG, obj, f"元数据无法打开：{err.message}")
+            continue
+        except Exception as err:  # noqa: BLE001 - malformed cell (wrong type, bad UTF-8): a problem, go on
+            rep.add(INTEG, obj, f"元数据格式异常：{type(err).__name__}")
             continue
         if did not in content_ids:
             rep.add(INTEG, obj, "内容缺失")
@@ -137,9 +145,12 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
         except GuanaiError as err:
             rep.add(INTEG, obj, f"内容无法打开：{err.message}")
             continue
-        if len(data) != size or not crypto.ct_equal(hashlib.sha256(data).hexdigest(), meta.get("sha256", "")):
+        except Exception as err:  # noqa: BLE001 - malformed cell: a problem, go on
+            rep.add(INTEG, obj, f"内容格式异常：{type(err).__name__}")
+            continue
+        if len(data) != size or not crypto.ct_equal(hashlib.sha256(data).hexdigest(), str(meta.get("sha256", ""))):
             rep.add(INTEG, obj, "内容与登记的大小或 SHA-256 不符")
-        problem = usability_problem(meta.get("filename", ""), meta.get("mime", ""), data)
+        problem = usability_problem(str(meta.get("filename", "")), str(meta.get("mime", "")), data)
         if problem:
             rep.add(USAB, obj, problem)
     for orphan in content_ids - {d[0] for d in docs}:
@@ -150,19 +161,26 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
     for (name,) in conn.execute("SELECT name FROM settings").fetchall():
         try:
             arc.get_setting(name)
-        except IntegrityError as err:
+        except GuanaiError as err:
             rep.add(INTEG, f"设置 {name}", err.message)
+        except Exception as err:  # noqa: BLE001 - malformed cell: a problem, go on
+            rep.add(INTEG, f"设置 {name}", f"格式异常：{type(err).__name__}")
 
     # generation counter covers every row
     gen = arc.generation
     max_gen = conn.execute("SELECT max(g) FROM (SELECT max(gen) g FROM children UNION ALL "
                            "SELECT max(gen) FROM documents)").fetchone()[0] or 0
-    if max_gen > gen:
+    if not isinstance(max_gen, int):
+        rep.add(INTEG, "catalog.sqlite", f"版本计数列含非整数值：{max_gen!r}")
+    elif max_gen > gen:
         rep.add(INTEG, "catalog.sqlite", f"版本计数（{gen}）小于记录中的最大值（{max_gen}）")
 
     # authenticity: audit chain and key files
     progress("audit", 0, 1)
-    entries, chain_problems = walk(arc)
+    try:
+        entries, chain_problems = walk(arc)
+    except Exception as err:  # noqa: BLE001 - a malformed audit cell must not stop the other checks
+        entries, chain_problems = [], [f"审计日志无法逐条校验（格式异常：{getattr(err, 'message', None) or type(err).__name__}）"]
     for p in chain_problems:
         rep.add(AUTH, "审计日志", p)
     rep.counts["audit_entries"] = len(entries)

@@ -210,6 +210,8 @@ def backup(arc: Archive, out: str) -> None:
     """备份档案库到一个文件（使用中亦可，得到一致的快照）。
 
     备份中的个人信息与档案库一样是加密的；全文索引不备份，恢复后自动重建。
+    备份先写入临时文件（仅本人可读）、读回校验后才改为正式文件名；上次被中断留下的临时文件会被清除。
+    被备份的档案库检测出问题时给出警告（备份仍会写入）。
 
     \b
     示例：
@@ -220,6 +222,12 @@ def backup(arc: Archive, out: str) -> None:
     manifest = do_backup(arc, Path(out))
     size = Path(out).stat().st_size
     click.echo(f"已备份到 {out}（{size / 1024 / 1024:.1f} MB，{len(manifest['files'])} 个文件，版本 {manifest['generation']}）。")
+    problems = manifest.get("source_problems") or []
+    if problems:
+        click.echo(f"警告：被备份的档案库本身有 {len(problems)} 个问题（备份已照原样写入并校验）：", err=True)
+        for p in problems[:10]:
+            click.echo(f"  {p}", err=True)
+        click.echo("提示：运行 guanai verify 查看详情；请保留此前的备份，不要用这份备份覆盖它们。", err=True)
 
 
 @click.command("restore")
