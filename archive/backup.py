@@ -45,7 +45,7 @@ _LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.(sqlite|t
 
 def sweep_leftovers(folder: Path) -> list[str]:
     """Remove temp files of a backup that was killed (its process is gone); returns their names."""
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(folder)
     except OSError:
@@ -87,7 +87,7 @@ def _check_written(tmp: Path, manifest: dict[str, Any]) -> None:
             if src is None:
                 raise IntegrityError(f"写入的备份无法读回：{m.name}", "检查目标磁盘后重试。")
             h = hashlib.sha256()
-            for block in iter(lambda: src.read(1 << 20), b""):
+            while block := src.read(1 << 20):
                 h.update(block)
             seen[m.name] = h.hexdigest()
     for name, digest in manifest["files"].items():
@@ -160,7 +160,7 @@ def backup(arc: Archive, out: Path | str, *, check_source: bool = True) -> dict[
                     "created_at": now_iso(), "generation": arc.generation,
                     "files": {name: _sha256_file(p) for name, p in members}}
         _private_file(tmp)
-        with open(tmp, "r+b") as f, tarfile.open(fileobj=f, mode="w") as tar:
+        with open(tmp, "r+b") as out_f, tarfile.open(fileobj=out_f, mode="w") as tar:
             data = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
             ti = tarfile.TarInfo("backup.json")
             ti.size = len(data)
@@ -168,8 +168,8 @@ def backup(arc: Archive, out: Path | str, *, check_source: bool = True) -> dict[
             tar.addfile(ti, io.BytesIO(data))
             for name, p in members:
                 tar.add(p, arcname=name, recursive=False)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
+        with open(tmp, "rb") as done_f:
+            os.fsync(done_f.fileno())
         _check_written(tmp, manifest)
         os.replace(tmp, out)
         fsync_dir(out.parent)
