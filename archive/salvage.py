@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +52,7 @@ class TableReport:
 class SalvageReport:
     source: str
     dest: str
-    method: str  # 'copy' (catalog sound), 'recover' (sqlite3 .recover), 'scan' (row by row)
+    method: str  # 'copy' (catalog sound), 'scan' (damaged: scanned and probed row by row)
     tables: dict[str, TableReport] = field(default_factory=dict)
 
     @property
@@ -75,6 +74,7 @@ def _readable_copy(src: Path, work: Path) -> tuple[sqlite3.Connection, str]:
         if (src / f"catalog.sqlite{suffix}").exists():
             shutil.copyfile(src / f"catalog.sqlite{suffix}", work / f"source.sqlite{suffix}")
     os.chmod(copy, 0o600)
+    _pad_pages(copy)
     try:
         conn = sqlite3.connect(copy)
         conn.text_factory = _text
@@ -83,42 +83,66 @@ def _readable_copy(src: Path, work: Path) -> tuple[sqlite3.Connection, str]:
         conn.close()
     except sqlite3.DatabaseError:
         pass
-    shell = shutil.which("sqlite3")
-    if shell:
-        recovered = work / "recovered.sqlite"
-        try:
-            dump = subprocess.run([shell, str(copy), ".recover"], capture_output=True, timeout=600, check=False)
-            load = subprocess.run([shell, str(recovered)], input=dump.stdout, capture_output=True, timeout=600,
-                                  check=False)
-            if load.returncode == 0 and recovered.exists():
-                conn = sqlite3.connect(recovered)
-                conn.text_factory = _text
-                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                return conn, "recover"
-        except (OSError, subprocess.SubprocessError, sqlite3.DatabaseError):
-            pass
     conn = sqlite3.connect(copy)
     conn.text_factory = _text
     return conn, "scan"
 
 
+def _pad_pages(db: Path) -> None:
+    """A truncated file ends mid-page and is shorter than its header says: SQLite then refuses
+    every page. Padded with zeros to the header's page count, the sound pages read again."""
+    with open(db, "r+b") as f:
+        head = f.read(100)
+        if len(head) < 100 or not head.startswith(b"SQLite format 3\x00"):
+            return
+        page = int.from_bytes(head[16:18], "big")
+        page = 65536 if page == 1 else page
+        if page < 512 or page & (page - 1):
+            return
+        pages = int.from_bytes(head[28:32], "big")
+        size = os.fstat(f.fileno()).st_size
+        want = max(-(-size // page), pages) * page
+        if want > size and want - size < 1 << 34:
+            f.truncate(want)
+
+
+#: after the last row found, how many rowids a damaged table is probed further
+PROBE_WINDOW = 5000
+
+
 def _rows(conn: sqlite3.Connection, table: str, cols: str, rep: TableReport) -> list[tuple[Any, ...]]:
-    """Every row the damage lets us read (a scan that stops midway marks the table)."""
-    out: list[tuple[Any, ...]] = []
+    """Every row the damage lets us read.
+
+    A plain scan first; when it stops at a damaged page, every rowid is probed on its own (a
+    lookup only reads the pages on its path, so rows on sound pages after the damage are still
+    found), up to :data:`PROBE_WINDOW` past the last row found.
+    """
+    out: dict[int, tuple[Any, ...]] = {}
     try:
-        cur = conn.execute(f"SELECT {cols} FROM {table}")
+        cur = conn.execute(f"SELECT rowid, {cols} FROM {table} ORDER BY rowid")
         while True:
-            try:
-                row = cur.fetchone()
-            except sqlite3.DatabaseError:
-                rep.unreadable = True
-                break
+            row = cur.fetchone()
             if row is None:
-                break
-            out.append(row)
+                return list(out.values())
+            out[int(row[0])] = tuple(row[1:])
     except sqlite3.DatabaseError:
         rep.unreadable = True
-    return out
+    try:
+        hi = int(conn.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0)
+    except (sqlite3.DatabaseError, TypeError, ValueError):
+        hi = 0
+    rid, last_hit = 1, max(out, default=0)
+    while rid <= max(hi, last_hit + PROBE_WINDOW):
+        if rid not in out:
+            try:
+                row = conn.execute(f"SELECT {cols} FROM {table} WHERE rowid=?", (rid,)).fetchone()
+            except sqlite3.DatabaseError:
+                row = None
+            if row is not None:
+                out[rid] = tuple(row)
+                last_hit = rid
+        rid += 1
+    return [out[k] for k in sorted(out)]
 
 
 def salvage(src: Path | str, dest: Path | str, *, user: str, passphrase: str) -> SalvageReport:

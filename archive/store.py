@@ -244,7 +244,17 @@ def _text(raw: bytes) -> str:
 def _connect(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db, isolation_level=None, timeout=30, check_same_thread=False)
     conn.text_factory = _text
-    conn.execute("PRAGMA journal_mode=WAL")
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as err:
+        from guanai.base.faults import readonly_fallback
+
+        ro = readonly_fallback(db, err)  # a full disk: reads keep working
+        if ro is None:
+            raise
+        conn.close()
+        ro.text_factory = _text
+        return ro
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     # never spill sorts or temp tables to /tmp; overwrite freed pages

@@ -286,8 +286,8 @@ def salvage(ctx: click.Context, source: str, dest: str, as_json: bool) -> None:
     if as_json:
         echo_json(report.to_json())
     else:
-        method = {"copy": "数据库结构完好，逐条校验后复制", "recover": "数据库已损坏，用 sqlite3 .recover 读出后逐条校验",
-                  "scan": "数据库已损坏，逐行读到损坏处为止"}[report.method]
+        method = {"copy": "数据库结构完好，逐条校验后复制",
+                  "scan": "数据库已损坏，逐页逐行读出仍完好的记录并逐条校验"}[report.method]
         click.echo(f"已抢救到 {dest}（{method}）：")
         for t in report.tables.values():
             more = "；读取在损坏处中止，之后的记录无法读出" if t.unreadable else ""

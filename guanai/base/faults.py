@@ -74,12 +74,27 @@ def is_disk_full(err: BaseException) -> bool:
     return False
 
 
+#: below this much free space an SQLite I/O error (growing the -shm or -wal file, a write, an
+#: fsync) is taken to be the full disk it almost certainly is
+LOW_SPACE = 1024 * 1024
+SQLITE_READONLY = 8
+
+
+def low_space(where: Path | str) -> bool:
+    try:
+        return shutil.disk_usage(mount_point(where)).free < LOW_SPACE
+    except OSError:
+        return False
+
+
 def translate(err: BaseException, where: Path | str, what: str = "读写档案库") -> GuanaiError | None:
     """A GuanaiError for a low-level fault, or None when it is not one of ours to explain."""
     if isinstance(err, GuanaiError):
         return err
     if is_disk_full(err):
         return disk_full(where)
+    if isinstance(err, sqlite3.Error | OSError) and _io_like(err) and low_space(where):
+        return disk_full(where)  # SQLITE_IOERR_SHMSIZE and friends on a full disk
     if isinstance(err, OSError) and err.errno in _TRANSIENT_ERRNOS:
         return transient(what, err.strerror or str(err))
     if isinstance(err, sqlite3.Error):
@@ -95,3 +110,31 @@ def translate(err: BaseException, where: Path | str, what: str = "读写档案�
                                   "运行 guanai verify 查看损坏范围；用 guanai salvage 抢救仍可打开的记录，"
                                   "或由备份恢复（guanai restore）。")
     return None
+
+
+def _io_like(err: BaseException) -> bool:
+    if isinstance(err, OSError):
+        return err.errno in _TRANSIENT_ERRNOS
+    code = getattr(err, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(err)
+    return primary in (SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_READONLY) or "disk I/O error" in text \
+        or "readonly database" in text
+
+
+def readonly_fallback(db: Path, err: BaseException) -> sqlite3.Connection | None:
+    """On a full disk SQLite cannot even create its ``-shm`` file to read: open the catalog
+    read-only and immutable instead (only when no ``-wal`` holds newer data), so reads keep
+    working; any write through it fails and is reported as the full disk."""
+    if not (_io_like(err) and low_space(db.parent)):
+        return None
+    wal = db.with_name(db.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return None
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro&immutable=1", uri=True, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.Error:
+        return None

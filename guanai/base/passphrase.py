@@ -49,5 +49,7 @@ def check_passphrase(passphrase: str) -> None:
         raise InputError("口令太简单：全是同一类字符（只有数字、只有字母或只有汉字）。",
                          "请混用汉字、字母、数字或符号中的至少两类。" + EXAMPLE)
     norm = _norm(passphrase)
-    if norm in common_passwords() or len(set(norm)) <= 2:
+    # a common password with digits or symbols tacked on (P@ssw0rd1234, admin888!) is still common
+    stem = norm.rstrip("0123456789!@#$%^&*.,-_~")
+    if norm in common_passwords() or stem in common_passwords() or len(set(norm)) <= 2:
         raise InputError("口令太常见，容易被猜中。", EXAMPLE)
