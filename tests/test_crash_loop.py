@@ -216,3 +216,7 @@ def test_crash_loop(scenario: Scenario, tmp_path: Path) -> None:  # noqa: F811
     assert list(private.iterdir()) == []
     assert not [p for p in s.b.iterdir() if p.name.startswith(".index.build-")]
     assert not [p for p in backups.iterdir() if p.name.startswith(".")]
+    # secret or personal files are private: backups and receipts 0600
+    assert all(p.stat().st_mode & 0o077 == 0 for p in backups.iterdir())
+    receipts = [Path(f"{p}.receipt") for p in pkgs if Path(f"{p}.receipt").exists()]
+    assert receipts and all(r.stat().st_mode & 0o077 == 0 for r in receipts)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from transfer_helpers import _scenario_template, scenario  # noqa: F401 - fixtures
 
 from guanai.archive.store import Archive
 from guanai.base import faults
@@ -617,3 +618,22 @@ def test_invisible_and_bidi_characters_are_removed_before_the_label_check() -> N
     assert normalise_text(hostile) == "张三留守儿童"
     assert find_labels("留\u034f守") == ["留守"] and find_labels("困\u3164境") == ["困境"]
     assert strip_invisible("第1行\n第2行\t") == "第1行\n第2行\t"  # line breaks and tabs are not invisible here
+
+
+def test_transfer_export_of_others_works_beside_a_damaged_document(scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from transfer_helpers import CODE_B
+
+    from guanai.archive import transfer
+
+
+    s = scenario
+    with s.open_a() as a:
+        bad_doc = a.list_documents(child_id=s.child_ids[0])[0].id
+    _damage(s.a, "UPDATE content SET data=? WHERE doc_id=?", (b"\x00broken", bad_doc))
+    _damage(s.a, "UPDATE documents SET meta=? WHERE id=?", (b"\x00broken", bad_doc))
+    with s.open_a() as a:
+        res = transfer.export_package(a, [s.child_ids[1]], CODE_B, tmp_path / "ok.gtp")
+        assert res.children == 1 and (tmp_path / "ok.gtp").exists()
+        with pytest.raises(IntegrityError, match="已损坏"):
+            transfer.export_package(a, [s.child_ids[0]], CODE_B, tmp_path / "bad.gtp")
+    assert not (tmp_path / "bad.gtp").exists()
