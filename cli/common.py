@@ -170,8 +170,13 @@ def _index_writes(arc: Archive) -> None:
         index_changes(arc, progress)
     except BusyError:
         click.echo("提示：全文索引正被其他程序更新，本次写入的内容稍后编入索引；检索结果会注明索引是否落后。", err=True)
-    except GuanaiError as err:
-        click.echo(f"警告：数据已保存，但全文索引未能更新：{err.message}（可运行 guanai reindex 重建）", err=True)
+    except Exception as err:  # noqa: BLE001 - the write is committed: never report it as failed
+        from guanai.base.faults import translate
+
+        known = translate(err, arc.path, "更新全文索引")
+        why = known.message if known is not None else f"{type(err).__name__}: {err}"
+        click.echo(f"警告：数据已保存，但全文索引未能更新：{why}（检索结果会注明索引落后；可稍后运行 guanai reindex）",
+                   err=True)
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)

@@ -637,3 +637,36 @@ def test_transfer_export_of_others_works_beside_a_damaged_document(scenario, tmp
         with pytest.raises(IntegrityError, match="已损坏"):
             transfer.export_package(a, [s.child_ids[0]], CODE_B, tmp_path / "bad.gtp")
     assert not (tmp_path / "bad.gtp").exists()
+
+
+def test_private_tmp_is_wiped_on_sigterm(tmp_path: Path) -> None:
+    env = dict(os.environ, GUANAI_TMPDIR=str(tmp_path))
+    code = ("import time; from guanai.base.privtmp import private_tmpdir\n"
+            "with private_tmpdir('guanai-pdf-') as d:\n"
+            "    (d / 'plain.docx').write_bytes(b'personal data')\n"
+            "    print(d, flush=True); time.sleep(30)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    assert p.stdout is not None
+    left = Path(p.stdout.readline().strip())
+    assert (left / "plain.docx").exists()
+    p.send_signal(15)
+    assert p.wait(20) == 128 + 15
+    p.stdout.close()
+    assert not left.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_write_is_reported_saved_when_only_indexing_fails(arc_path: Path, runner: CliRunner, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from guanai.search import api
+
+    kids, _ = _fill(arc_path, 1, docs=False)
+    f = tmp_path / "证明.pdf"
+    f.write_bytes(b"%PDF-1.4 x")
+
+    def full(*a, **k):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(api, "index_changes", full)
+    r = runner.invoke(cli, ["attach", kids[0], str(f)])
+    assert r.exit_code == 0, r.output
+    assert "已存入" in r.stdout and "数据已保存" in r.stderr and "磁盘已满" in r.stderr

@@ -83,15 +83,52 @@ def sweep_stale(base: str | None = None) -> int:
     return removed
 
 
+class _Terminated(BaseException):
+    """Raised by the SIGTERM/SIGHUP handler so that ``finally`` blocks wipe the plaintext."""
+
+
+@contextlib.contextmanager
+def terminate_cleanly() -> Iterator[None]:
+    """While plaintext exists, turn SIGTERM/SIGHUP into an exception so cleanup runs.
+
+    SIGINT already raises KeyboardInterrupt; SIGKILL cannot be caught (its leftovers are swept
+    by the next command). Handlers can only be set in the main thread, and only replace the
+    default action.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise _Terminated(signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    except _Terminated as err:
+        raise SystemExit(128 + int(err.args[0])) from None
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 @contextlib.contextmanager
 def private_tmpdir(prefix: str = "guanai-priv-") -> Iterator[Path]:
-    """A fresh 0700 directory for plaintext, wiped when the block ends (however it ends)."""
+    """A fresh 0700 directory for plaintext, wiped when the block ends (however it ends,
+    SIGTERM and SIGHUP included)."""
     if prefix not in PREFIXES:
         raise ValueError(f"unknown private temp prefix {prefix!r}")
-    base = tmp_base()
-    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=base))
-    os.chmod(path, 0o700)
-    try:
-        yield path
-    finally:
-        wipe_tree(path)
+    with terminate_cleanly():
+        base = tmp_base()
+        path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=base))
+        os.chmod(path, 0o700)
+        try:
+            yield path
+        finally:
+            wipe_tree(path)
