@@ -107,13 +107,37 @@ def ct_equal(a: str | bytes, b: str | bytes) -> bool:
 
 
 @dataclass(frozen=True)
+class KdfCost:
+    """The cost part of Argon2id parameters."""
+
+    iterations: int
+    lanes: int
+    memory_cost: int  # KiB
+
+
+#: The cost new key files get (FORMAT.md §4): ~0.1 s and 64 MiB per passphrase check.
+PRODUCTION_KDF_COST = KdfCost(iterations=3, lanes=4, memory_cost=65536)
+#: The lowest cost the format accepts (``KdfParams.check``): only for tests that are not about the KDF.
+MIN_KDF_COST = KdfCost(iterations=1, lanes=1, memory_cost=8 * 1024)
+#: Cost of key files created from now on in this process. The product never changes it; the test
+#: suite lowers it to MIN_KDF_COST (tests/conftest.py) except for the tests of the KDF itself.
+KDF_COST = PRODUCTION_KDF_COST
+
+
+@dataclass(frozen=True)
 class KdfParams:
     """Argon2id parameters, bounded so a tampered key file cannot hang or exhaust memory."""
 
     salt: bytes
-    iterations: int = 3
-    lanes: int = 4
-    memory_cost: int = 65536  # KiB
+    iterations: int = PRODUCTION_KDF_COST.iterations
+    lanes: int = PRODUCTION_KDF_COST.lanes
+    memory_cost: int = PRODUCTION_KDF_COST.memory_cost  # KiB
+
+    @classmethod
+    def new(cls) -> KdfParams:
+        """Fresh parameters for a new key file: a random salt and the current ``KDF_COST``."""
+        return cls(salt=os.urandom(16), iterations=KDF_COST.iterations, lanes=KDF_COST.lanes,
+                   memory_cost=KDF_COST.memory_cost)
 
     def check(self) -> None:
         ok = (

@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 

@@ -243,7 +243,7 @@ def _verify_new(tmp: Path, user: str, passphrase: str) -> None:
 
     with Archive.open(tmp, user=user, passphrase=passphrase) as arc:
         rep = verify_archive(arc)
-    problems = [p for p in rep.problems if p.obj != "档案库目录"]
+    problems = [p for p in rep.problems if p.where != "档案库目录"]
     if problems:
-        raise IntegrityError("升级后的档案库未通过检测，原档案库保持不变：" + "；".join(
-            f"{p.obj}：{p.message}" for p in problems[:5]), "先运行 guanai verify 修复旧档案库的问题，再升级。")
+        raise IntegrityError("升级后的档案库未通过检测，原档案库保持不变",
+                             "先运行 guanai verify 修复旧档案库的问题，再升级。", problems)

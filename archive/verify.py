@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanai.archive import crypto, keys
-from guanai.base.errors import GuanaiError, IntegrityError
+from guanai.base.errors import GuanaiError, Problem
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -28,14 +28,14 @@ MIN_NEEDLE_BYTES = 6
 CHUNK = 16 * 1024 * 1024
 
 
-@dataclass
-class Problem:
-    category: str
-    obj: str
-    message: str
+#: Problem.code of each of the four properties (DA/T 70), and back to its Chinese name
+CODES = {AUTH: "verify.authenticity", INTEG: "verify.integrity", USAB: "verify.usability", SECUR: "verify.security"}
+CATEGORIES = {code: name for name, code in CODES.items()}
 
-    def to_json(self) -> dict[str, str]:
-        return {"category": self.category, "object": self.obj, "message": self.message}
+
+def category(problem: Problem) -> str:
+    """The property (真实性, 完整性, 可用性, 安全性) a verify problem belongs to."""
+    return CATEGORIES.get(problem.code, "")
 
 
 @dataclass
@@ -48,8 +48,13 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
-    def add(self, category: str, obj: str, message: str) -> None:
-        self.problems.append(Problem(category, obj, message))
+    def add(self, category: str, obj: str, message: str, hint: str = "") -> None:
+        """A problem with ``obj`` (where) under one of AUTH, INTEG, USAB, SECUR."""
+
+        def printable(v: str) -> str:  # invalid UTF-8 from a damaged cell is shown escaped
+            return str(v).encode("utf-8", "backslashreplace").decode("utf-8")
+
+        self.problems.append(Problem(printable(obj), printable(message), hint, CODES[category]))
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "counts": self.counts, "seconds": round(self.seconds, 3),
@@ -64,29 +69,45 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 
 def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyReport:
-    """Check everything, collecting every problem rather than stopping at the first."""
-    from guanai.archive.audit import walk
+    """Check everything, collecting every problem rather than stopping at the first.
 
+    Phases: the database file, children, documents, settings and the generation counter
+    (integrity); the audit chain and key files (authenticity); documents open (usability,
+    inside the documents phase); no personal value in clear anywhere (security).
+    """
     arc.require("verify")
     progress = progress or _noop
     t0 = time.perf_counter()
     rep = VerifyReport()
-    conn = arc.conn
+    names: dict[str, str] = {}  # child id -> "儿童 张三", document id -> "文档《…》"
+    if _check_database(arc, rep):
+        needles = _check_children(arc, rep, progress, names)
+        _check_documents(arc, rep, progress, names)
+        _check_settings_and_generation(arc, rep)
+        _check_authenticity(arc, rep, progress, names)
+        _check_security(arc, rep, progress, needles)
+    rep.seconds = time.perf_counter() - t0
+    return rep
 
-    # integrity: the database file itself
+
+def _check_database(arc: Archive, rep: VerifyReport) -> bool:
+    """Integrity of the SQLite file itself; False when it cannot be read at all (nothing else can run)."""
     try:
-        for (msg,) in conn.execute("PRAGMA quick_check").fetchall():
+        for (msg,) in arc.conn.execute("PRAGMA quick_check").fetchall():
             if msg != "ok":
                 rep.add(INTEG, "catalog.sqlite", f"数据库结构检查失败：{msg}")
     except sqlite3.DatabaseError as err:
         rep.add(INTEG, "catalog.sqlite", f"数据库无法读取：{err}")
-        rep.seconds = time.perf_counter() - t0
-        return rep
+        return False
+    return True
 
+
+def _check_children(arc: Archive, rep: VerifyReport, progress: Progress, names: dict[str, str]) -> set[str]:
+    """Records open in their row, the blind index agrees; returns the personal values to scan for."""
+    from guanai.archive.store import STATUSES
+
+    conn = arc.conn
     needles: set[str] = set()
-    names: dict[str, str] = {}  # child id -> "儿童 张三", document id -> "文档《…》"
-
-    # children: records open in their row, blind index agrees
     rows = conn.execute("SELECT id, status, record FROM children").fetchall()
     blind_rows = {(k, m): c for k, m, c in conn.execute("SELECT kind, mac, child_id FROM blind")}
     expected_blind: set[tuple[str, str]] = set()
@@ -106,19 +127,21 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
             if blind_rows.get(pair) != cid:
                 rep.add(INTEG, f"儿童 {cid}", "学籍号/身份证号检索索引缺失或指向他人")
         needles.update(_personal_values(record))
-        from guanai.archive.store import STATUSES
-
         if status not in STATUSES:
             rep.add(INTEG, f"儿童 {cid}", f"状态值无效：{status}")
     for pair, cid in blind_rows.items():
         if pair not in expected_blind:
             rep.add(INTEG, f"检索索引 {pair[0]}", f"多余的索引项（指向 {cid}）")
     rep.counts["children"] = len(rows)
+    return needles
 
-    # documents: meta, content, hash, usability
+
+def _check_documents(arc: Archive, rep: VerifyReport, progress: Progress, names: dict[str, str]) -> None:
+    """Metadata and content open, size and SHA-256 match, the file opens (usability), no orphans."""
+    conn = arc.conn
     docs = conn.execute("SELECT id, child_id, kind, size, meta FROM documents").fetchall()
     content_ids = {r[0] for r in conn.execute("SELECT doc_id FROM content")}
-    child_ids = {r[0] for r in rows}
+    child_ids = {r[0] for r in conn.execute("SELECT id FROM children")}
     for i, (did, child_id, _kind, size, mblob) in enumerate(docs):
         progress("documents", i, len(docs))
         obj = f"文档 {did}"
@@ -126,8 +149,13 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
             rep.add(INTEG, obj, f"所属儿童 {child_id} 不存在")
         try:
             meta = json.loads(arc.unseal("documents", "meta", did, mblob))
+            if not isinstance(meta, dict):
+                raise TypeError("meta is not an object")
         except GuanaiError as err:
             rep.add(INTEG, obj, f"元数据无法打开：{err.message}")
+            continue
+        except Exception as err:  # noqa: BLE001 - malformed cell (wrong type, bad UTF-8): a problem, go on
+            rep.add(INTEG, obj, f"元数据格式异常：{type(err).__name__}")
             continue
         obj = names[did] = f"文档《{meta.get('title', '')}》（{did}）"
         if did not in content_ids:
@@ -140,32 +168,49 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
         except GuanaiError as err:
             rep.add(INTEG, obj, f"内容无法打开：{err.message}")
             continue
-        if len(data) != size or not crypto.ct_equal(hashlib.sha256(data).hexdigest(), meta.get("sha256", "")):
+        except Exception as err:  # noqa: BLE001 - malformed cell: a problem, go on
+            rep.add(INTEG, obj, f"内容格式异常：{type(err).__name__}")
+            continue
+        if len(data) != size or not crypto.ct_equal(hashlib.sha256(data).hexdigest(), str(meta.get("sha256", ""))):
             rep.add(INTEG, obj, "内容与登记的大小或 SHA-256 不符")
-        problem = usability_problem(meta.get("filename", ""), meta.get("mime", ""), data)
+        problem = usability_problem(str(meta.get("filename", "")), str(meta.get("mime", "")), data)
         if problem:
             rep.add(USAB, obj, problem)
     for orphan in content_ids - {d[0] for d in docs}:
         rep.add(INTEG, f"内容 {orphan}", "没有对应的文档目录项")
     rep.counts["documents"] = len(docs)
 
-    # settings
+
+def _check_settings_and_generation(arc: Archive, rep: VerifyReport) -> None:
+    conn = arc.conn
     for (name,) in conn.execute("SELECT name FROM settings").fetchall():
         try:
             arc.get_setting(name)
-        except IntegrityError as err:
+        except GuanaiError as err:
             rep.add(INTEG, f"设置 {name}", err.message)
+        except Exception as err:  # noqa: BLE001 - malformed cell: a problem, go on
+            rep.add(INTEG, f"设置 {name}", f"格式异常：{type(err).__name__}")
 
-    # generation counter covers every row
+    # the generation counter covers every row
     gen = arc.generation
     max_gen = conn.execute("SELECT max(g) FROM (SELECT max(gen) g FROM children UNION ALL "
                            "SELECT max(gen) FROM documents)").fetchone()[0] or 0
-    if max_gen > gen:
+    if not isinstance(max_gen, int):
+        rep.add(INTEG, "catalog.sqlite", f"版本计数列含非整数值：{max_gen!r}")
+    elif max_gen > gen:
         rep.add(INTEG, "catalog.sqlite", f"版本计数（{gen}）小于记录中的最大值（{max_gen}）")
 
-    # authenticity: audit chain and key files
+
+def _check_authenticity(arc: Archive, rep: VerifyReport, progress: Progress, names: dict[str, str]) -> None:
+    """The audit hash chain, the key files and archive.json."""
+    from guanai.archive.audit import walk
+    from guanai.archive.store import read_info
+
     progress("audit", 0, 1)
-    entries, chain_problems = walk(arc)
+    try:
+        entries, chain_problems = walk(arc)
+    except Exception as err:  # noqa: BLE001 - a malformed audit cell must not stop the other checks
+        entries, chain_problems = [], [f"审计日志无法逐条校验（格式异常：{getattr(err, 'message', None) or type(err).__name__}）"]
     for p in chain_problems:
         rep.add(AUTH, "审计日志", p)
     rep.counts["audit_entries"] = len(entries)
@@ -188,22 +233,20 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
             except GuanaiError as err:
                 rep.add(AUTH, f"keys/{kf.name}", err.message)
     try:
-        from guanai.archive.store import read_info
-
         read_info(arc.path)
     except GuanaiError as err:
         rep.add(AUTH, "archive.json", err.message)
 
-    # security: no personal value in clear anywhere under the archive directory.
+
+def _check_security(arc: Archive, rep: VerifyReport, progress: Progress, needles: set[str]) -> None:
+    """No personal value in clear anywhere under the archive directory."""
     # Fold the WAL into the database first (best effort) so page images are not scanned twice.
     with contextlib.suppress(sqlite3.DatabaseError):
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        arc.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     progress("scan", 0, 1)
     for obj, message in scan_plaintext(arc.path, needles):
         rep.add(SECUR, obj, message)
     rep.counts["scanned_values"] = len(needles)
-    rep.seconds = time.perf_counter() - t0
-    return rep
 
 
 def _row_name(t: str, pk: str, names: dict[str, str]) -> str:

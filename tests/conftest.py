@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "pdf" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _min_kdf_cost() -> Iterator[None]:
+    """New key files use the format's minimum Argon2id cost (Argon2 at production cost was most of
+    the suite's time). Session-wide, so session fixtures (prepared archives) get it too; tests of the
+    KDF itself are marked ``production_kdf``. Processes a test starts (the ``guanai`` command) always
+    use the production cost."""
+    from guanai.archive import crypto
+
+    crypto.KDF_COST = crypto.MIN_KDF_COST
+    yield
+    crypto.KDF_COST = crypto.PRODUCTION_KDF_COST
+
+
+@pytest.fixture(autouse=True)
+def _production_kdf_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guanai.archive import crypto
+
+    if request.node.get_closest_marker("production_kdf") is not None:
+        monkeypatch.setattr(crypto, "KDF_COST", crypto.PRODUCTION_KDF_COST)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from pathlib import Path
 from guanai.archive import transfer
 from guanai.archive.store import Archive
 from guanai.base.errors import GuanaiError
+from guanai.generators.slip import render_slip
 
 orig = Archive.transaction
 def announced(self, *a, **k):
@@ -38,7 +39,7 @@ op, path, pw, arg, out = sys.argv[1:6]
 try:
     with Archive.open(path, user="admin", passphrase=pw) as arc:
         if op == "export":
-            transfer.export_package(arc, [arg], "3413220002", Path(out))
+            transfer.export_package(arc, [arg], "3413220002", Path(out), render_slip=render_slip)
         else:
             transfer.confirm(arc, Path(arg))
     print("result ok", flush=True)
@@ -52,21 +53,27 @@ def _race(args: list[list[str]], lock_path: Path) -> list[str]:
     env = {**os.environ, "GUANAI_LOCK_TIMEOUT": "60"}
     lock = _WriterLock(lock_path)
     lock.acquire(10)
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, *a], stdout=subprocess.PIPE, text=True, env=env,
-                              cwd=Path(__file__).resolve().parents[1]) for a in args]
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, *a], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env, cwd=Path(__file__).resolve().parents[1]) for a in args]
     try:
+        try:
+            for p in procs:
+                assert p.stdout is not None
+                line = p.stdout.readline()
+                assert line.strip() == "txn", (line, p.communicate(timeout=60)[1][-2000:])
+            time.sleep(0.3)  # all are now blocked on the lock, their checks done
+        finally:
+            lock.release()
+        results = []
         for p in procs:
-            assert p.stdout is not None
-            line = p.stdout.readline()
-            assert line.strip() == "txn", line
-        time.sleep(0.3)  # both are now blocked on the lock, their checks done
+            out, _ = p.communicate(timeout=120)
+            results.append([ln for ln in out.splitlines() if ln.startswith("result")][-1])
+        return results
     finally:
-        lock.release()
-    results = []
-    for p in procs:
-        out, _ = p.communicate(timeout=120)
-        results.append([ln for ln in out.splitlines() if ln.startswith("result")][-1])
-    return results
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
 
 
 def test_one_child_is_exported_once_by_two_concurrent_commands(scenario: Scenario, tmp_path: Path) -> None:
@@ -78,14 +85,18 @@ def test_one_child_is_exported_once_by_two_concurrent_commands(scenario: Scenari
     assert any("StateError" in r and "另一个命令刚刚导出" in r for r in results), results
     assert len(list(tmp_path.glob("p*.gtp"))) == 1  # the refused one left no package file
     with s.open_a(write=False) as a:
-        assert list(transfer._pending(a)) == [cid]  # one package awaits its receipt
+        from guanai.archive.transfer.state import pending_children
+
+        assert list(pending_children(a)) == [cid]  # one package awaits its receipt
 
 
 def test_a_receipt_is_applied_once_by_concurrent_confirms(scenario: Scenario, tmp_path: Path) -> None:
     s = scenario
     pkg = tmp_path / "p.gtp"
+    from guanai.generators.slip import render_slip
+
     with s.open_a() as a:
-        transfer.export_package(a, s.child_ids[:1], CODE_B, pkg)
+        transfer.export_package(a, s.child_ids[:1], CODE_B, pkg, render_slip=render_slip)
     with s.open_b() as b:
         transfer.accept(b, transfer.open_package(b, pkg))
     receipt = tmp_path / "p.gtp.receipt"

@@ -52,7 +52,7 @@ def test_v1_fixture_is_readable_but_not_writable(v1: Path) -> None:
         with pytest.raises(FormatError, match="upgrade"):
             arc.put_document(kind="note", title="t", content=b"x", filename="a.txt", mime="text/plain")
         rep = verify_archive(arc)
-        assert [p.obj for p in rep.problems] == ["archive.json"] and "v1" in rep.problems[0].message
+        assert [p.where for p in rep.problems] == ["archive.json"] and "v1" in rep.problems[0].what
 
 
 def test_upgrade_keeps_every_child_document_and_audit_entry(v1: Path) -> None:
