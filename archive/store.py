@@ -1287,6 +1287,11 @@ class Archive:
             keys.remove_key_file(self.path, name)
 
     def users(self) -> list[tuple[str, str]]:
+        """(name, role) of every user: the admin-signed registry in v2 (a stray key file is no user)."""
+        if self.info.format_version >= 2:
+            registry, problem = self.registry()
+            if problem is None:
+                return sorted((name, str(e.get("role"))) for name, e in registry.items())
         return keys.list_users(self.path)
 
 

@@ -357,6 +357,8 @@ def test_inspector_hand_made_admin_key_file_is_reported(arc_copy: Path) -> None:
         with pytest.raises(IntegrityError, match="拒绝写入"):
             boss.set_setting("x", b"1")
     assert any("keys/boss.json" in p and "登记表" in p for p in _problems(arc_copy))
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc:
+        assert "boss" not in dict(arc.users())  # a stray key file is no user
 
 
 # ---- roles: what an inspector's or secretary's own keys can produce -------------------------
