@@ -525,3 +525,27 @@ def test_any_row_of_any_table_duplicated_is_reported(arc_copy: Path, table: str)
     problems = _problems(arc_copy)
     assert any("行没有校验记录" in p for p in problems), problems
     assert any(p.startswith(f"{table} 表") and "行集合" in p for p in problems), problems
+
+
+def test_cli_warns_of_a_rolled_back_archive_and_refuses_writes(arc_copy: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from guanai.cli.main import cli
+
+    old = tmp_path / "old"
+    shutil.copytree(arc_copy, old)
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc:
+        arc.set_setting("x", b"newer")
+    shutil.rmtree(arc_copy)
+    shutil.copytree(old, arc_copy)
+    monkeypatch.setenv("GUANAI_ARCHIVE", str(arc_copy))
+    monkeypatch.setenv("GUANAI_PASSPHRASE", PW)
+    monkeypatch.setenv("GUANAI_USER", "admin")
+    runner = CliRunner()
+    r = runner.invoke(cli, ["child", "list"])
+    assert r.exit_code == 0 and "档案库状态异常（只读打开）" in r.output and "回滚" in r.output
+    r = runner.invoke(cli, ["verify"])
+    assert r.exit_code == 6 and "回滚" in r.output
+    r = runner.invoke(cli, ["user", "add", "新老师", "--role", "secretary"], env={"GUANAI_NEW_PASSPHRASE": PW})
+    assert r.exit_code == 6 and "拒绝写入" in r.output and "Traceback" not in r.output

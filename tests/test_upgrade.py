@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -217,3 +218,28 @@ def test_upgrade_cli_wrong_passphrase(v1: Path, monkeypatch: pytest.MonkeyPatch)
     assert r.exit_code == 4 and "口令错误" in r.output
     with Archive.open(v1, user="admin", passphrase=PW) as arc:
         assert arc.info.format_version == 1
+
+
+def test_upgrade_cli_asks_other_users_passphrases(v1: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guanai.cli.main import cli
+
+    monkeypatch.setenv("GUANAI_ARCHIVE", str(v1))
+    monkeypatch.setenv("GUANAI_PASSPHRASE", PW)
+    monkeypatch.setenv("GUANAI_USER", "admin")
+    r = CliRunner().invoke(cli, ["upgrade", "--ask-passphrases", "--json"], input=PW + "\n")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output[r.output.index("{"):])
+    assert out["kept"] == ["admin", "dudao"] and out["temporary_passphrases"] == {}
+    with Archive.open(v1, user="dudao", passphrase=PW) as arc:  # the inspector keeps their passphrase
+        assert arc.role == "inspector"
+
+
+def test_write_on_v1_archive_through_cli_names_the_upgrade(v1: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guanai.cli.main import cli
+
+    monkeypatch.setenv("GUANAI_ARCHIVE", str(v1))
+    monkeypatch.setenv("GUANAI_PASSPHRASE", PW)
+    monkeypatch.setenv("GUANAI_USER", "admin")
+    r = CliRunner().invoke(cli, ["user", "add", "新老师", "--role", "secretary"], env={"GUANAI_NEW_PASSPHRASE": PW})
+    assert r.exit_code == 8, r.output
+    assert "guanai upgrade" in r.output and "Traceback" not in r.output
