@@ -549,3 +549,27 @@ def test_cli_warns_of_a_rolled_back_archive_and_refuses_writes(arc_copy: Path, t
     assert r.exit_code == 6 and "回滚" in r.output
     r = runner.invoke(cli, ["user", "add", "新老师", "--role", "secretary"], env={"GUANAI_NEW_PASSPHRASE": PW})
     assert r.exit_code == 6 and "拒绝写入" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("table", sorted(AUTH_TABLES))
+def test_any_table_rolled_back_with_its_row_macs_is_reported(base: Base, arc_copy: Path, table: str) -> None:
+    """A thorough attacker restores a whole table *and* its rowmac entries from an older copy."""
+    old = _snapshot_rows(arc_copy, table, "1")
+    old_macs = _snapshot_rows(arc_copy, "rowmac", f"tbl='{table}'")
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc:
+        cid = arc.add_child(synth_children(1, seed=77)[0])  # children, blind, audit, settings, meta
+        arc.put_document(kind="note", title="新增", content=b"x", filename="n.txt", mime="text/plain",
+                         child_id=cid)  # documents, content
+        arc.delete_document(base.docs[1], "测试")  # tombstones
+    conn = _conn(arc_copy)
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute(f"DELETE FROM {table}")
+    for r in old:
+        conn.execute(f"INSERT INTO {table} VALUES({','.join('?' * len(r))})", r)
+    conn.execute("DELETE FROM rowmac WHERE tbl=?", (table,))
+    for r in old_macs:
+        conn.execute("INSERT INTO rowmac VALUES(?,?,?)", r)
+    conn.close()
+    problems = _open_problems(arc_copy) if table == "meta" else _problems(arc_copy)
+    assert any(p.startswith(f"{table} 表") and "行集合" in p for p in problems) or (
+        table == "meta" and any("版本计数" in p or "计数" in p for p in problems)), problems
