@@ -882,13 +882,21 @@ class Archive:
         eid, at = uuid.uuid4().hex, now_iso()
         body = self.seal("journal", "body", eid, canonical_json(
             {"actor": self.user, "action": action, "target": target, "detail": detail}))
-        conn = journal_connect(self.path)
-        assert conn is not None
         try:
-            jid = journal_id(conn)
-        finally:
-            conn.close()
-        journal_append(self.path, "entry", at, body, eid, journal_mac(self.subkey("audit"), jid, eid, at, "entry", body))
+            conn = journal_connect(self.path)
+            assert conn is not None
+            try:
+                jid = journal_id(conn)
+            finally:
+                conn.close()
+            journal_append(self.path, "entry", at, body, eid,
+                           journal_mac(self.subkey("audit"), jid, eid, at, "entry", body))
+        except (sqlite3.Error, OSError) as err:
+            # nothing is read or exported unaudited: the caller's operation stops here
+            from guanai.base.faults import translate
+
+            raise translate(err, self.path, "记录审计日志") or StateError(
+                f"审计记录无法写入（{err}），操作未执行。", "检查档案库目录的磁盘空间与写权限。") from err
 
     def journal_absorbed(self, jid: str) -> int:
         """How far the journal ``jid`` has been chained (FORMAT.md §7.2)."""

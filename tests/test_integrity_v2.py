@@ -573,3 +573,12 @@ def test_any_table_rolled_back_with_its_row_macs_is_reported(base: Base, arc_cop
     problems = _open_problems(arc_copy) if table == "meta" else _problems(arc_copy)
     assert any(p.startswith(f"{table} 表") and "行集合" in p for p in problems) or (
         table == "meta" and any("版本计数" in p or "计数" in p for p in problems)), problems
+
+
+def test_read_that_cannot_be_audited_is_not_done(base: Base, arc_copy: Path) -> None:
+    from guanai.base.errors import GuanaiError
+
+    (arc_copy / "journal.sqlite").mkdir()  # the journal cannot be written
+    with Archive.open(arc_copy, user="dudao", passphrase=PW) as arc:
+        with pytest.raises(GuanaiError):
+            arc.read_document(base.docs[0])
