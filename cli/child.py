@@ -190,10 +190,14 @@ def import_cmd(arc: Archive, file: str, check_only: bool, as_json: bool) -> None
         with arc.transaction():
             with click.progressbar(length=len(good), label="导入", file=stream, show_pos=True,
                                    hidden=not stream.isatty()) as bar:
+                added = []
                 for _row, rec in good:
-                    arc.add_child(rec)
+                    added.append(arc.add_child(rec))
                     stored += 1
                     bar.update(1)
+            from guanai.archive.workflow import mark_screened
+
+            mark_screened(arc, added, date.today(), required=False)  # a roster import during a screening round
     if as_json:
         echo_json({"文件": roster.source, "数据行": roster.total_rows, "已导入": stored,
                    "可导入": len(good), "跳过示例行": roster.skipped_examples, "缺少的列": roster.missing_columns,
@@ -300,8 +304,11 @@ def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str 
       guanai child list --status 在册
       guanai child list --category 留守儿童 --json
     """
+    from guanai.archive.workflow import case_labels
+
     today = date.today()
-    rows = [_summary(e, today) for e in arc.list_children(status=status)]
+    labels = case_labels(arc)  # 旷课中 / 辍学 / 去向不明 while a 控辍保学 case is open
+    rows = [_summary(e, today) | {"控辍保学": labels.get(e.id, "")} for e in arc.list_children(status=status)]
     if grade:
         rows = [r for r in rows if r["年级"] == grade.strip()]
     if category:
@@ -312,7 +319,8 @@ def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str 
     if not rows:
         click.echo("没有符合条件的儿童。")
         return
-    echo_table([[r["编号"], r["姓名"], r["学籍号"], r["年级"], r["班级"], r["状态"], "、".join(r["类别"]) or "—"]
+    echo_table([[r["编号"], r["姓名"], r["学籍号"], r["年级"], r["班级"],
+                 r["状态"] + (f"·{r['控辍保学']}" if r["控辍保学"] else ""), "、".join(r["类别"]) or "—"]
                 for r in rows], ["编号", "姓名", "学籍号", "年级", "班级", "状态", "类别"])
     click.echo(f"共 {len(rows)} 名。")
 
@@ -421,7 +429,11 @@ def update(arc: Archive, ref: str, file: str) -> None:
     if "性别" not in patch and ("身份证号" in patch or "学籍号" in patch):
         merged.pop("性别", None)
     record = parse_child(merged, name)
-    arc.update_child(entry.id, record)
+    from guanai.archive.workflow import mark_screened
+
+    with arc.transaction():
+        arc.update_child(entry.id, record)
+        mark_screened(arc, [entry.id], date.today(), required=False)  # an update during a screening round
     click.echo(f"已更新：{record.name}（编号 {entry.id}）")
 
 

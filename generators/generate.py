@@ -252,8 +252,12 @@ def generate_batch(
     store: bool = True,
     progress: Callable[[int], None] | None = None,
     today: dt.date | None = None,
+    postprocess: Callable[[FormBase, bytes], bytes] | None = None,
 ) -> BatchResult:
     """Generate one document per form (file, Excel/CSV row, or dict); see module doc.
+
+    ``postprocess(model, docx)`` may change each rendered .docx before the checks, the PDF and
+    storage (e.g. embed a chart).
 
     ``progress(n)`` counts n forms done: one unit per form read, plus one more per form with
     ``pdf`` (the PDF step is the long one).
@@ -344,6 +348,13 @@ def generate_batch(
                 progress(1)
     if template_note:
         result.notes.append(template_note)
+    if postprocess is not None:
+        for it in items:
+            if it.rendered is not None and it.error is None and it.model is not None:
+                try:
+                    it.rendered = Rendered(postprocess(it.model, it.rendered.data), it.rendered.text)
+                except GuanaiError as err:
+                    it.error, it.rendered = _to_failed(it.row.label, err), None
 
     # 避免标签化: a customised template could still print the words, in the body or in a header,
     # footer, note or the document properties; check everything a reader sees.
