@@ -40,6 +40,14 @@ def _d(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
+def _form_date(form: dict[str, Any], key: str) -> date | None:
+    """A date field of a stored form (ISO text), None when absent or unreadable."""
+    try:
+        return _d(form.get(key))
+    except (TypeError, ValueError):
+        return None
+
+
 def _need(value: Any) -> date:
     d = _d(value)
     assert d is not None
@@ -129,27 +137,24 @@ def load_state(arc: Archive) -> wf.State:
     children: dict[str, wf.ChildState] = {}
     for e in arc.list_children():
         children[e.id] = wf.ChildState(e.id, e.record, e.status, _d(e.created_at[:10]))
-    for doc in arc.list_documents(kind="home-visit"):
-        c = children.get(doc.child_id or "")
-        if c is None or not doc.doc_date:
+    for _did, child_id, form in arc.document_forms("home-visit"):
+        c = children.get(child_id or "")
+        visit = _form_date(form, "家访日期")
+        if c is None or visit is None:
             continue
-        c.visits.append(_need(doc.doc_date))
-        form = arc.document_form(doc.id) or {}
-        if form.get("已告知村（居）委会") and form.get("告知日期"):
-            c.village_informed.append(_need(form["告知日期"]))
-    for doc in arc.list_documents(kind="care-record"):
-        c = children.get(doc.child_id or "")
-        if c is None or not doc.doc_date:
-            continue
-        area = (arc.document_form(doc.id) or {}).get("帮扶方面")
-        if area:
-            c.care.setdefault(str(area), []).append(_need(doc.doc_date))
-    for doc in arc.list_documents(kind="entrusted-care"):
-        c = children.get(doc.child_id or "")
-        if c is None:
-            continue
-        end = _d((arc.document_form(doc.id) or {}).get("委托结束日期"))
-        if end is not None and (c.entrusted_until is None or end > c.entrusted_until):
+        c.visits.append(visit)
+        told = _form_date(form, "告知日期")
+        if form.get("已告知村（居）委会") and told is not None:
+            c.village_informed.append(told)
+    for _did, child_id, form in arc.document_forms("care-record"):
+        c = children.get(child_id or "")
+        on = _form_date(form, "日期")
+        if c is not None and on is not None and form.get("帮扶方面"):
+            c.care.setdefault(str(form["帮扶方面"]), []).append(on)
+    for _did, child_id, form in arc.document_forms("entrusted-care"):
+        c = children.get(child_id or "")
+        end = _form_date(form, "委托结束日期")
+        if c is not None and end is not None and (c.entrusted_until is None or end > c.entrusted_until):
             c.entrusted_until = end
     state = wf.State(children=list(children.values()))
     for r in arc.list_records():
