@@ -153,6 +153,20 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
         except IntegrityError as err:
             rep.add(INTEG, f"设置 {name}", err.message)
 
+    # workflow records (screening rounds, 控辍保学 cases, mentors, contacts, duties): each opens
+    if arc._has_records():
+        rec_rows = conn.execute("SELECT id, kind, child_id, created, gen, sealed FROM records").fetchall()
+        for rrow in rec_rows:
+            try:
+                arc._record_entry(rrow)
+            except GuanaiError as err:
+                rep.add(INTEG, f"工作记录 {rrow[0]}", f"无法打开：{err.message}")
+            except ValueError:
+                rep.add(INTEG, f"工作记录 {rrow[0]}", "内容无效")
+            if rrow[2] is not None and rrow[2] not in child_ids:
+                rep.add(INTEG, f"工作记录 {rrow[0]}", f"所属儿童 {rrow[2]} 不存在")
+        rep.counts["records"] = len(rec_rows)
+
     # generation counter covers every row
     gen = arc.generation
     max_gen = conn.execute("SELECT max(g) FROM (SELECT max(gen) g FROM children UNION ALL "

@@ -7,6 +7,7 @@ import json
 import sys
 import zipfile
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -169,3 +170,21 @@ def test_from_stats_report_has_the_figures_and_a_chart(ids: dict[str, str], tmp_
     assert r.exit_code == 0 and "龙小〔2026〕2号" not in r.output  # numbering reads the archive
     r = run("generate", "home-visit", "--from-stats")
     assert r.exit_code != 0 and "只用于督查报告" in r.output
+
+
+def test_roster_import_and_update_during_a_round_mark_children_screened(ids: dict[str, str], tmp_path: Path) -> None:
+    from workflow_helpers import child
+
+    from guanai.care.roster import roster_xlsx_bytes
+
+    assert run("screening", "start", "--term-start", "2026-09-01").exit_code == 0
+    patch = tmp_path / "改动.yaml"
+    patch.write_text("父亲: {状况: 在家}\n", encoding="utf-8")
+    assert run("child", "update", ids["A"], str(patch)).exit_code == 0
+    roster = tmp_path / "花名册.xlsx"
+    roster.write_bytes(roster_xlsx_bytes([child("孙小雨", date(2015, 4, 2), 65)]))
+    r = run("child", "import", str(roster))
+    assert r.exit_code == 0, r.output
+    st = json.loads(run("screening", "status", "--json").output)
+    assert sorted(c["姓名"] for c in st["已排查"]) == ["孙小雨", "张小明"]
+    assert len(st["未排查"]) == 3

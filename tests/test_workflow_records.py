@@ -110,3 +110,21 @@ def test_bad_input_and_permissions(make_archive: Callable[..., tuple[Path, str]]
             insp.put_record("duty", {})
         with pytest.raises(PermissionDenied):
             insp.update_record(rid, {})
+
+
+def test_verify_reports_a_tampered_record(make_archive: Callable[..., tuple[Path, str]]) -> None:
+    from guanai.archive.verify import verify_archive
+
+    path, pw, arc = _arc(make_archive)
+    with arc:
+        cid = arc.add_child(school()["A"])
+        rid = arc.put_record("contact", {"on": "2026-09-28", "with": "外出父母", "how": "电话"}, child_id=cid)
+        assert verify_archive(arc).counts["records"] == 1
+        assert not [p for p in verify_archive(arc).problems if "工作记录" in str(p)]
+    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn.execute("UPDATE records SET kind='duty' WHERE id=?", (rid,))
+    conn.commit()
+    conn.close()
+    with Archive.open(path, user="admin", passphrase=pw) as arc:
+        problems = [str(p) for p in verify_archive(arc).problems]
+    assert any("工作记录" in p and rid in p for p in problems), problems
