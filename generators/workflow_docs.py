@@ -78,17 +78,18 @@ def issue_persuasion(arc: Archive, child_ref: str, on: dt.date, by: str, result:
     return_by = return_by or on + dt.timedelta(days=3)
     batch = None
     doc_id = None
-    if attempt <= 2:
-        _need_contact(settings)
-        form: dict[str, Any] = {"未到校起始日期": case.since, "劝返次数": attempt, "返校期限": return_by,
-                                "学校联系人": settings.contact, "联系电话": settings.contact_phone, "发出日期": on}
-        who = guardian or (entry.record.guardian.name if entry.record.guardian else None)
-        if who:
-            form["监护人"] = who
-        batch = generate_batch(arc, "persuasion-notice", [form], child_ref=entry.id, pdf=pdf, today=on)
-        _first_error(batch)
-        doc_id = batch.ok[0].doc_id
-    case = awf.add_persuasion(arc, entry.id, on, by, result, method=method, return_by=return_by, doc_id=doc_id)
+    with arc.transaction():  # the notice and the persuasion record: both or neither
+        if attempt <= 2:
+            _need_contact(settings)
+            form: dict[str, Any] = {"未到校起始日期": case.since, "劝返次数": attempt, "返校期限": return_by,
+                                    "学校联系人": settings.contact, "联系电话": settings.contact_phone, "发出日期": on}
+            who = guardian or (entry.record.guardian.name if entry.record.guardian else None)
+            if who:
+                form["监护人"] = who
+            batch = generate_batch(arc, "persuasion-notice", [form], child_ref=entry.id, pdf=pdf, today=on)
+            _first_error(batch)
+            doc_id = batch.ok[0].doc_id
+        case = awf.add_persuasion(arc, entry.id, on, by, result, method=method, return_by=return_by, doc_id=doc_id)
     return case, batch
 
 
@@ -131,9 +132,10 @@ def issue_report(arc: Archive, child_ref: str, on: dt.date, *, reason: str = "",
         form.update({"标题": f"关于{name}同学辍学情况的报告", "主送机关": township,
                      "未到校起始日期": case.since, "辍学原因": reason, "劝返记录": attempts,
                      "请求事项": "请乡（镇）人民政府启动劝返复学程序，督促其父母或其他监护人送其返校复学。"})
-    batch = generate_batch(arc, kind, [form], child_ref=entry.id, pdf=pdf, today=on)
-    _first_error(batch)
-    case = awf.add_report(arc, entry.id, report_kind, on, batch.ok[0].doc_id)
+    with arc.transaction():  # the report and its entry in the case: both or neither
+        batch = generate_batch(arc, kind, [form], child_ref=entry.id, pdf=pdf, today=on)
+        _first_error(batch)
+        case = awf.add_report(arc, entry.id, report_kind, on, batch.ok[0].doc_id)
     return case, batch
 
 

@@ -188,3 +188,20 @@ def test_roster_import_and_update_during_a_round_mark_children_screened(ids: dic
     st = json.loads(run("screening", "status", "--json").output)
     assert sorted(c["姓名"] for c in st["已排查"]) == ["孙小雨", "张小明"]
     assert len(st["未排查"]) == 3
+
+
+def test_a_refused_notice_leaves_nothing_behind(ids: dict[str, str]) -> None:
+    run("settings", "set", "--contact", "王丽", "--contact-phone", "0557-5011234")
+    run("absence", "open", ids["A"], "--since", "2026-10-08")
+    # the return-by date before the issue date is refused by the form: no document, no persuasion
+    r = run("absence", "persuade", ids["A"], "--date", "2026-10-08", "--by", "王丽", "--result", "未返校",
+            "--return-by", "2026-10-07")
+    assert r.exit_code != 0 and "Traceback" not in r.output
+    assert json.loads(run("absence", "list", "--json").output)[0]["劝返"] == []
+    assert json.loads(run("doc", "list", "--json").output) == []
+    # a notice that renders but whose persuasion is refused (dated before the previous one): rolled back
+    assert run("absence", "persuade", ids["A"], "--date", "2026-10-10", "--by", "王丽", "--result", "未返校").exit_code == 0
+    r = run("absence", "persuade", ids["A"], "--date", "2026-10-09", "--by", "王丽", "--result", "未返校")
+    assert r.exit_code != 0 and "早于上一次劝返" in r.output
+    assert len(json.loads(run("absence", "list", "--json").output)[0]["劝返"]) == 1
+    assert len(json.loads(run("doc", "list", "--json").output)) == 1
