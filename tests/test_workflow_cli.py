@@ -205,3 +205,18 @@ def test_a_refused_notice_leaves_nothing_behind(ids: dict[str, str]) -> None:
     assert r.exit_code != 0 and "早于上一次劝返" in r.output
     assert len(json.loads(run("absence", "list", "--json").output)[0]["劝返"]) == 1
     assert len(json.loads(run("doc", "list", "--json").output)) == 1
+
+
+@pytest.mark.pdf
+def test_from_stats_chart_is_in_the_pdf(ids: dict[str, str], tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    run("settings", "set", "--doc-prefix", "龙小")
+    r = run("generate", "circular", "--from-stats", "--as-of", "2026-09-10", "--pdf", "--out", str(tmp_path), "--json")
+    assert r.exit_code == 0, r.output
+    pdf = json.loads(r.output)["generated"][0]["pdf_path"]
+    reader = PdfReader(pdf)
+    images = [img for page in reader.pages for img in page.images]
+    assert images, "the bar chart is missing from the PDF"
+    text = "".join(page.extract_text() for page in reader.pages).replace(" ", "")
+    assert "图1" in text and "主要指标" in text
