@@ -102,7 +102,14 @@ def set_settings(arc: Archive, **changes: Any) -> wf.Settings:
             raise InputError(f"未知设置：{key}")
         if value is None:
             continue
-        current[key] = value if isinstance(value, int) else clean_text(key, str(value), 60, required=False)
+        label = wf.SETTING_LABELS[key]
+        if key in wf.INT_SETTINGS:
+            try:
+                current[key] = int(value)
+            except (TypeError, ValueError):
+                raise InputError(f"{label}应为整数：{value!r}") from None
+        else:
+            current[key] = clean_text(label, str(value), 60, required=False)
     new = wf.Settings.from_dict(current)
     with arc.transaction():
         arc.set_setting(SETTINGS_NAME, json.dumps(new.to_dict(), ensure_ascii=False).encode())

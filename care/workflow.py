@@ -30,6 +30,13 @@ DUTY_KINDS = ("家长会", "家长学校", "法制宣讲", "请销假检查")
 REQUIRED_DUTIES = ("家长会", "家长学校")
 
 
+SETTING_LABELS = {"home_visit_days": "家访期限（天）", "contact_days": "家长联系间隔（天）",
+                  "psych_teacher": "心理健康辅导教师", "township": "乡（镇）人民政府", "police": "派出所",
+                  "contact": "学校联系人", "contact_phone": "联系电话", "doc_prefix": "发文机关代字",
+                  "county_org": "主管部门"}
+INT_SETTINGS = ("home_visit_days", "contact_days")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The school's own settings for the workflow (stored in the archive)."""

@@ -68,6 +68,7 @@ def due(arc: Archive, as_of: str | None, xlsx: str | None, as_json: bool) -> Non
     day = parse_day(as_of, "--as-of 日期")
     items = awf.due(arc, day)
     if xlsx:
+        arc.require("export")
         from guanai.generators.ledger import due_sheet
 
         write_xlsx(xlsx, [due_sheet(items)])
@@ -108,6 +109,7 @@ def stats(arc: Archive, as_of: str | None, by: str | None, xlsx: str | None, as_
     day = parse_day(as_of, "--as-of 日期")
     st = awf.stats(arc, day, by)
     if xlsx:
+        arc.require("export")
         from guanai.generators.ledger import stats_sheets
 
         write_xlsx(xlsx, stats_sheets(st))
@@ -158,17 +160,14 @@ def settings() -> None:
     """
 
 
-_LABELS = {"home_visit_days": "家访期限（天）", "contact_days": "家长联系间隔（天）", "psych_teacher": "心理健康辅导教师",
-           "township": "乡（镇）人民政府", "police": "派出所", "contact": "学校联系人", "contact_phone": "联系电话",
-           "doc_prefix": "发文机关代字", "county_org": "主管部门"}
-
-
 def _show(values: dict[str, Any], as_json: bool) -> None:
+    from guanai.care.workflow import SETTING_LABELS
+
     if as_json:
-        echo_json({_LABELS[k]: v for k, v in values.items()})
+        echo_json({SETTING_LABELS[k]: v for k, v in values.items()})
         return
     for k, v in values.items():
-        click.echo(f"{_LABELS[k]}：{v if v not in ('', None) else '（未设置）'}")
+        click.echo(f"{SETTING_LABELS[k]}：{v if v not in ('', None) else '（未设置）'}")
 
 
 @settings.command("show")

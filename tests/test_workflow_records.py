@@ -128,3 +128,20 @@ def test_verify_reports_a_tampered_record(make_archive: Callable[..., tuple[Path
     with Archive.open(path, user="admin", passphrase=pw) as arc:
         problems = [str(p) for p in verify_archive(arc).problems]
     assert any("工作记录" in p and rid in p for p in problems), problems
+
+
+def test_settings_are_checked_and_sealed(make_archive: Callable[..., tuple[Path, str]]) -> None:
+    from guanai.archive import workflow as awf
+
+    path, pw, arc = _arc(make_archive)
+    with arc:
+        assert awf.get_settings(arc).home_visit_days == 7
+        with pytest.raises(InputError, match="家访期限"):
+            awf.set_settings(arc, home_visit_days="七")
+        with pytest.raises(InputError, match="心理健康辅导教师"):
+            awf.set_settings(arc, psych_teacher="陈\x00静")
+        with pytest.raises(InputError, match="未知设置"):
+            awf.set_settings(arc, colour="red")
+        assert awf.set_settings(arc, home_visit_days="5", psych_teacher="陈静老师").home_visit_days == 5
+    raw = (path / "catalog.sqlite").read_bytes()
+    assert "陈静老师".encode() not in raw
