@@ -28,6 +28,18 @@ CONTACT_HOW = ("电话", "视频", "上门", "来校", "其他")
 # Term duties the plan names (三（六）, 三（七）): every term, a 家长会 and a 家长学校 talk.
 DUTY_KINDS = ("家长会", "家长学校", "法制宣讲", "请销假检查")
 REQUIRED_DUTIES = ("家长会", "家长学校")
+LEAVE_CHECK = "请销假检查"  # required where the school has boarding pupils (三（二）请销假制度)
+_DUTY_RULES = {"家长会": ("duty-meeting", "召开家长会"), "家长学校": ("duty-parent-school", "举办家长学校专题讲座"),
+               LEAVE_CHECK: ("duty-leave-check", "检查寄宿生请销假记录（班主任、宿管人员与监护人核实）")}
+_DUTY_BASIS = {LEAVE_CHECK: "实施方案三（二）：寄宿制学生临时请假离开校园的，班主任及宿管人员要与其监护人或委托监护人核实后方可同意"}
+
+
+def required_duties(active: Iterable[ChildState]) -> list[str]:
+    """The term duties the plan requires of this school: 请销假检查 only with boarding pupils."""
+    out = list(REQUIRED_DUTIES)
+    if any(c.record.boarding for c in active):
+        out.append(LEAVE_CHECK)
+    return out
 
 
 SETTING_LABELS = {"home_visit_days": "家访期限（天）", "contact_days": "家长联系间隔（天）",
@@ -362,12 +374,11 @@ def _school_obligations(state: State, active: list[ChildState], as_of: date, set
                               "实施方案三（六）：实现每所学校至少要有 1 名专兼职心理健康辅导教师", term_start, as_of,
                               "guanai settings set --psych-teacher 姓名"))
     done = {d.kind for d in state.duties if term_start <= d.on <= min(term_end, as_of)}
-    for kind in REQUIRED_DUTIES:
+    for kind in required_duties(active):
         if kind not in done:
-            out.append(Obligation(f"duty-{'meeting' if kind == '家长会' else 'parent-school'}",
-                                  f"{term}{'召开家长会' if kind == '家长会' else '举办家长学校专题讲座'}",
-                                  "实施方案三（七）：每学期都要召开家长会，举办家长委员会及家长学校系列专题讲座",
-                                  term_end, as_of, f"guanai duty add {kind} --date 日期"))
+            rule, title = _DUTY_RULES[kind]
+            basis = _DUTY_BASIS.get(kind, "实施方案三（七）：每学期都要召开家长会，举办家长委员会及家长学校系列专题讲座")
+            out.append(Obligation(rule, f"{term}{title}", basis, term_end, as_of, f"guanai duty add {kind} --date 日期"))
     return out
 
 
@@ -512,7 +523,7 @@ def stats(state: State, as_of: date, settings: Settings, by: str | None = None) 
                          "已排查": screened, "应排查": len(ids), "完成率": _rate(screened, len(ids)),
                          "已结束": rnd.closed is not None and rnd.closed <= as_of}
     _, term_start, term_end = term_of(as_of)
-    out.duties_required = list(REQUIRED_DUTIES)
+    out.duties_required = required_duties(active)
     out.duties_done = sorted({d.kind for d in state.duties if term_start <= d.on <= min(term_end, as_of)})
     out.psych_teacher = settings.psych_teacher
     return out

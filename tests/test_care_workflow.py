@@ -179,3 +179,15 @@ def test_stats_grouping_and_unknown_group() -> None:
     with pytest.raises(InputError, match="分组依据"):
         wf.stats(st, D(2026, 9, 2), S, by="town")
     assert wf.stats(wf.State(), D(2026, 9, 2), S).to_dict()["家访率"] is None  # no child: no rate, not 100 %
+
+
+def test_boarding_pupils_add_the_leave_check_duty() -> None:
+    rec = child("甲", D(2014, 3, 5), 21)
+    st = wf.State(children=[wf.ChildState("c1", rec)])
+    assert "duty-leave-check" not in {o.rule for o in wf.due(st, D(2026, 9, 10), S)}
+    st.children[0].record = rec.model_copy(update={"boarding": True})
+    due = {o.rule: o for o in wf.due(st, D(2026, 9, 10), S)}
+    assert due["duty-leave-check"].due == D(2027, 1, 31) and "寄宿" in due["duty-leave-check"].basis
+    assert wf.stats(st, D(2026, 9, 10), S).duties_required == ["家长会", "家长学校", "请销假检查"]
+    st.duties.append(wf.Duty("请销假检查", D(2026, 9, 9)))
+    assert "duty-leave-check" not in {o.rule for o in wf.due(st, D(2026, 9, 10), S)}
