@@ -176,6 +176,17 @@ class State:
     teachers: list[str] = field(default_factory=list)
 
 
+# Short Chinese names of the rules (for summaries and the browser UI's filters).
+RULE_NAMES = {
+    "home-visit": "家访", "mentor": "帮扶教师", "entrusted-carer": "委托照护人", "carer-capacity": "照护能力",
+    "entrusted-ending": "委托到期", "parent-contact": "联系外出家长", "village": "通报村（居）委会",
+    "screening": "开学排查", "screening-close": "结束排查", "screening-start": "开始排查",
+    "persuade-1": "第一次劝返", "persuade-2": "第二次劝返", "dropout-report": "上报辍学", "missing-report": "报告去向不明",
+    "psych-teacher": "心理健康辅导教师", "duty-meeting": "家长会", "duty-parent-school": "家长学校",
+    "duty-leave-check": "请销假检查",
+}
+
+
 @dataclass(frozen=True)
 class Obligation:
     """One open obligation in 待办: its rule, due date and the command that resolves it."""

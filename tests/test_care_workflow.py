@@ -191,3 +191,14 @@ def test_boarding_pupils_add_the_leave_check_duty() -> None:
     assert wf.stats(st, D(2026, 9, 10), S).duties_required == ["家长会", "家长学校", "请销假检查"]
     st.duties.append(wf.Duty("请销假检查", D(2026, 9, 9)))
     assert "duty-leave-check" not in {o.rule for o in wf.due(st, D(2026, 9, 10), S)}
+
+
+def test_every_rule_has_a_short_name() -> None:
+    import inspect
+
+    source = inspect.getsource(wf)
+    import re
+
+    rules = set(re.findall(r'add\("([a-z-]+)"', source)) | set(re.findall(r'Obligation\("([a-z-]+)"', source))
+    rules |= {"persuade-1", "persuade-2", "duty-meeting", "duty-parent-school", "duty-leave-check"}
+    assert rules <= set(wf.RULE_NAMES), rules - set(wf.RULE_NAMES)
