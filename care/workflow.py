@@ -437,6 +437,7 @@ class Stats:
     enrolled: int = 0  # 在册 children in the archive
     figures: Figures = field(default_factory=Figures)
     groups: dict[str, Figures] = field(default_factory=dict)
+    group_enrolled: dict[str, int] = field(default_factory=dict)  # 在册 per grade / class
     by: str | None = None
     cases_open: int = 0
     cases_closed: int = 0
@@ -458,7 +459,8 @@ class Stats:
         out["学期工作"] = {"应完成": list(self.duties_required), "已完成": list(self.duties_done),
                        "心理健康辅导教师": self.psych_teacher or None}
         if self.by:
-            out["分组"] = {"依据": self.by, "各组": {k: v.to_dict() for k, v in self.groups.items()}}
+            out["分组"] = {"依据": self.by, "各组": {k: {"在册学生": self.group_enrolled.get(k), **v.to_dict()}
+                                                    for k, v in self.groups.items()}}
         return out
 
     def chart_values(self) -> list[tuple[str, float]]:
@@ -509,6 +511,9 @@ def stats(state: State, as_of: date, settings: Settings, by: str | None = None) 
     out.enrolled = len(active)
     for child in active:
         cats = categories(child, as_of)
+        if by in ("grade", "class"):
+            for key in _group_keys(child, cats, by):
+                out.group_enrolled[key] = out.group_enrolled.get(key, 0) + 1
         if not cats:
             continue
         f = child_figures(child, cats, identified_on(child, state.rounds), as_of, settings)

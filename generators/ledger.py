@@ -83,8 +83,8 @@ def stats_sheets(st: wf.Stats) -> list[Sheet]:
     sheets: list[Sheet] = [("统计", ["项目", "数值"], rows)]
     if st.by and st.groups:
         names = list(wf.Figures().to_dict())
-        sheets.append((f"分组（{st.by}）", ["分组", *names],
-                       [[k, *g.to_dict().values()] for k, g in st.groups.items()]))
+        sheets.append((f"分组（{st.by}）", ["分组", "在册学生", *names],
+                       [[k, st.group_enrolled.get(k, ""), *g.to_dict().values()] for k, g in st.groups.items()]))
     return sheets
 
 

@@ -190,7 +190,8 @@ def stats_form(arc: Archive, kind_id: str, as_of: dt.date, by: str | None = None
     rows: list[dict[str, Any]] = []
     if by and st.groups:
         for key, g in st.groups.items():
-            rows.append({"学校": key, "在册人数": "", "建档人数": str(g.filed), "结对帮扶人数": str(g.mentored),
+            enrolled = st.group_enrolled.get(key)
+            rows.append({"学校": key, "在册人数": "" if enrolled is None else str(enrolled), "建档人数": str(g.filed), "结对帮扶人数": str(g.mentored),
                          "家访人数": str(g.visited)})
     rows.append({"学校": school if not rows else "合计", "在册人数": str(st.enrolled), "建档人数": str(f.filed),
                  "结对帮扶人数": str(f.mentored), "家访人数": str(f.visited)})

@@ -202,3 +202,12 @@ def test_every_rule_has_a_short_name() -> None:
     rules = set(re.findall(r'add\("([a-z-]+)"', source)) | set(re.findall(r'Obligation\("([a-z-]+)"', source))
     rules |= {"persuade-1", "persuade-2", "duty-meeting", "duty-parent-school", "duty-leave-check"}
     assert rules <= set(wf.RULE_NAMES), rules - set(wf.RULE_NAMES)
+
+
+def test_grouping_by_grade_counts_enrolled_children_too() -> None:
+    kids = [wf.ChildState("a", child("甲", D(2014, 3, 5), 21, grade="五年级")),
+            wf.ChildState("b", child("乙", D(2014, 4, 5), 32, father="在家", mother="在家", grade="五年级")),
+            wf.ChildState("c", child("丙", D(2012, 4, 5), 43, grade="六年级"))]
+    s = wf.stats(wf.State(children=kids), D(2026, 9, 2), S, by="grade").to_dict()["分组"]["各组"]
+    assert (s["五年级"]["在册学生"], s["五年级"]["建档儿童"]) == (2, 1)
+    assert (s["六年级"]["在册学生"], s["六年级"]["建档儿童"]) == (1, 1)
