@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("guanai.cli.workflow:stats", "统计：家访率、结对帮扶率、控辍保学等"),
     "ledger": ("guanai.cli.workflow:ledger", "导出台账工作簿（.xlsx）"),
     "settings": ("guanai.cli.workflow:settings", "关爱工作设置（家访期限、心理健康辅导教师等）"),
+    "upgrade": ("guanai.cli.archive_cmds:upgrade", "把旧格式 v1 档案库升级为 v2"),
     "demo": ("guanai.cli.demo:demo", "创建演示档案库并演示全部功能"),
 }
 
