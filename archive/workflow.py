@@ -247,10 +247,10 @@ class RoundStatus:
         return (self.round.deadline - self.as_of).days
 
     def to_dict(self) -> dict[str, Any]:
-        return {"开学日期": self.round.term_start.isoformat(), "截止日期": self.round.deadline.isoformat(),
-                "剩余天数": self.days_left, "已结束": self.round.closed is not None,
-                "已排查": [{"编号": i, "姓名": n, "日期": d} for i, n, d in self.screened],
-                "未排查": [{"编号": i, "姓名": n} for i, n in self.not_screened]}
+        return {"term_start": self.round.term_start.isoformat(), "deadline": self.round.deadline.isoformat(),
+                "days_left": self.days_left, "closed": self.round.closed is not None,
+                "screened": [{"id": i, "name": n, "date": d} for i, n, d in self.screened],
+                "not_screened": [{"id": i, "name": n} for i, n in self.not_screened]}
 
 
 def round_status(arc: Archive, as_of: date) -> RoundStatus:
@@ -471,12 +471,12 @@ def mentor_overview(arc: Archive, as_of: date) -> dict[str, Any]:
         if e.record.mentor:
             per.setdefault(e.record.mentor, []).append(e.record.name)
         elif e.record.birth_date and wf.categories(wf.ChildState(e.id, e.record), as_of):
-            without.append({"编号": e.id, "姓名": e.record.name, "年级": e.record.grade})
-    history = [{"儿童编号": r.child_id, "教师": r.data["teacher"], "起": r.data["from"], "止": r.data.get("to")}
+            without.append({"id": e.id, "name": e.record.name, "grade": e.record.grade})
+    history = [{"child_id": r.child_id, "teacher": r.data["teacher"], "from": r.data["from"], "to": r.data.get("to")}
                for r in arc.list_records(kind=ASSIGNMENT)]
-    return {"教师": [{"姓名": n, "电话": teachers.get(n, {}).get("phone", ""), "登记": n in teachers,
-                    "帮扶人数": len(kids), "帮扶儿童": kids} for n, kids in per.items()],
-            "缺帮扶教师": without, "指派记录": history}
+    return {"teachers": [{"name": n, "phone": teachers.get(n, {}).get("phone", ""), "registered": n in teachers,
+                          "count": len(kids), "children": kids} for n, kids in per.items()],
+            "without_mentor": without, "history": history}
 
 
 # --- contacts and duties ------------------------------------------------------------------------
@@ -498,9 +498,9 @@ def add_contact(arc: Archive, child_ref: str, on: date, with_whom: str, how: str
 def list_contacts(arc: Archive, child_ref: str | None = None) -> list[dict[str, Any]]:
     child_id = arc.get_child(child_ref).id if child_ref else None
     names = {e.id: e.record.name for e in arc.list_children()}
-    return [{"编号": r.id, "儿童编号": r.child_id, "儿童": names.get(r.child_id or "", ""), "日期": r.data["on"],
-             "联系对象": r.data["with"], "方式": r.data["how"], "商定事项": r.data.get("agreed", ""),
-             "记录人": r.data.get("by", "")}
+    return [{"id": r.id, "child_id": r.child_id, "child_name": names.get(r.child_id or "", ""), "date": r.data["on"],
+             "with": r.data["with"], "how": r.data["how"], "agreed": r.data.get("agreed", ""),
+             "by": r.data.get("by", "")}
             for r in arc.list_records(kind=CONTACT, child_id=child_id)]
 
 
@@ -512,5 +512,5 @@ def add_duty(arc: Archive, kind: str, on: date, note: str = "") -> str:
 
 
 def list_duties(arc: Archive) -> list[dict[str, Any]]:
-    return [{"编号": r.id, "工作": r.data["kind"], "日期": r.data["on"], "记录": r.data.get("note", "")}
+    return [{"id": r.id, "kind": r.data["kind"], "date": r.data["on"], "note": r.data.get("note", "")}
             for r in arc.list_records(kind=DUTY)]

@@ -205,9 +205,9 @@ class Obligation:
         return max(0, (self.as_of - self.due).days)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"规则": self.rule, "事项": self.title, "依据": self.basis, "期限": self.due.isoformat(),
-                "逾期天数": self.overdue_days, "儿童编号": self.child_id, "儿童": self.child_name,
-                "办理命令": self.command}
+        return {"rule": self.rule, "title": self.title, "basis": self.basis, "due": self.due.isoformat(),
+                "overdue_days": self.overdue_days, "child_id": self.child_id, "child_name": self.child_name,
+                "command": self.command}
 
 
 # --- dates --------------------------------------------------------------------------------------
@@ -421,12 +421,13 @@ class Figures:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "建档儿童": self.filed, "留守儿童": self.left_behind, "困境儿童": self.hardship, "留守且困境": self.both,
-            "按期家访": self.visited_in_time, "已家访": self.visited, "家访率": _rate(self.visited_in_time, self.filed),
-            "结对帮扶": self.mentored, "结对帮扶率": _rate(self.mentored, self.filed),
-            "心理疏导": self.psych, "心理疏导覆盖率": _rate(self.psych, self.filed),
-            "委托照护已登记": self.entrusted, "委托照护登记率": _rate(self.entrusted, self.left_behind),
-            "家长已联系": self.parents_reached, "家长联系率": _rate(self.parents_reached, self.left_behind),
+            "filed": self.filed, "left_behind": self.left_behind, "hardship": self.hardship, "both": self.both,
+            "visited_in_time": self.visited_in_time, "visited": self.visited,
+            "visit_rate": _rate(self.visited_in_time, self.filed),
+            "mentored": self.mentored, "mentor_rate": _rate(self.mentored, self.filed),
+            "psych": self.psych, "psych_rate": _rate(self.psych, self.filed),
+            "entrusted": self.entrusted, "entrusted_rate": _rate(self.entrusted, self.left_behind),
+            "parents_reached": self.parents_reached, "parent_contact_rate": _rate(self.parents_reached, self.left_behind),
         }
 
 
@@ -449,33 +450,46 @@ class Stats:
     psych_teacher: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"统计日期": self.as_of.isoformat(), "在册学生": self.enrolled}
+        out: dict[str, Any] = {"as_of": self.as_of.isoformat(), "enrolled": self.enrolled}
         out.update(self.figures.to_dict())
-        out["家访期限（天）"] = self.settings.home_visit_days
-        out["家长联系间隔（天）"] = self.settings.contact_days
-        out["控辍保学"] = {"进行中": self.cases_open, "已结案": self.cases_closed, "已上报乡镇": self.cases_reported,
-                       "去向不明": self.cases_missing}
-        out["排查"] = dict(self.screening)
-        out["学期工作"] = {"应完成": list(self.duties_required), "已完成": list(self.duties_done),
-                       "心理健康辅导教师": self.psych_teacher or None}
+        out["home_visit_days"] = self.settings.home_visit_days
+        out["contact_days"] = self.settings.contact_days
+        out["cases"] = {"open": self.cases_open, "closed": self.cases_closed, "reported": self.cases_reported,
+                        "whereabouts_unknown": self.cases_missing}
+        out["screening"] = dict(self.screening)
+        out["term_duties"] = {"required": list(self.duties_required), "done": list(self.duties_done),
+                              "psych_teacher": self.psych_teacher or None}
         if self.by:
-            out["分组"] = {"依据": self.by, "各组": {k: {"在册学生": self.group_enrolled.get(k), **v.to_dict()}
+            out["groups"] = {"by": self.by, "groups": {k: {"enrolled": self.group_enrolled.get(k), **v.to_dict()}
                                                     for k, v in self.groups.items()}}
         return out
 
     def chart_values(self) -> list[tuple[str, float]]:
         """(label, percentage) pairs for the bar chart."""
         d = self.figures.to_dict()
-        labels = [("家访率", "家访率"), ("结对帮扶率", "结对帮扶率"), ("心理疏导覆盖率", "心理疏导"),
-                  ("委托照护登记率", "委托照护登记"), ("家长联系率", "家长联系")]
+        labels = [("visit_rate", "家访率"), ("mentor_rate", "结对帮扶率"), ("psych_rate", "心理疏导"),
+                  ("entrusted_rate", "委托照护登记"), ("parent_contact_rate", "家长联系")]
         out = [(label, round(100 * d[key], 1)) for key, label in labels if d[key] is not None]
-        done = self.screening.get("完成率")
+        done = self.screening.get("completion")
         if done is not None:
             out.append(("排查完成", round(100 * done, 1)))
         return out
 
 
 GROUP_BY = ("grade", "class", "category")
+
+# Chinese labels of the figures' keys (text output, workbooks, reports)
+FIGURE_LABELS = {
+    "as_of": "统计日期", "enrolled": "在册学生", "filed": "建档儿童", "left_behind": "留守儿童", "hardship": "困境儿童",
+    "both": "留守且困境", "visited_in_time": "按期家访", "visited": "已家访", "visit_rate": "家访率",
+    "mentored": "结对帮扶", "mentor_rate": "结对帮扶率", "psych": "心理疏导", "psych_rate": "心理疏导覆盖率",
+    "entrusted": "委托照护已登记", "entrusted_rate": "委托照护登记率", "parents_reached": "家长已联系",
+    "parent_contact_rate": "家长联系率", "home_visit_days": "家访期限（天）", "contact_days": "家长联系间隔（天）",
+    "cases": "控辍保学", "open": "进行中", "closed": "已结案", "reported": "已上报乡镇", "whereabouts_unknown": "去向不明",
+    "screening": "排查", "term_start": "开学日期", "deadline": "截止日期", "screened": "已排查", "to_screen": "应排查",
+    "completion": "完成率", "term_duties": "学期工作", "required": "应完成", "done": "已完成",
+    "psych_teacher": "心理健康辅导教师",
+}
 
 
 def _group_keys(child: ChildState, cats: list[str], by: str) -> list[str]:
@@ -535,9 +549,9 @@ def stats(state: State, as_of: date, settings: Settings, by: str | None = None) 
     if rnd is not None:
         ids = {c.id for c in active}
         screened = sum(1 for cid, d in rnd.screened.items() if cid in ids and d <= as_of)
-        out.screening = {"开学日期": rnd.term_start.isoformat(), "截止日期": rnd.deadline.isoformat(),
-                         "已排查": screened, "应排查": len(ids), "完成率": _rate(screened, len(ids)),
-                         "已结束": rnd.closed is not None and rnd.closed <= as_of}
+        out.screening = {"term_start": rnd.term_start.isoformat(), "deadline": rnd.deadline.isoformat(),
+                         "screened": screened, "to_screen": len(ids), "completion": _rate(screened, len(ids)),
+                         "closed": rnd.closed is not None and rnd.closed <= as_of}
     _, term_start, term_end = term_of(as_of)
     out.duties_required = required_duties(active)
     out.duties_done = sorted({d.kind for d in state.duties if term_start <= d.on <= min(term_end, as_of)})
@@ -557,11 +571,11 @@ class ScreeningOutcome:
     not_screened: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"排查日期": self.on.isoformat(),
-                "认定": [{"编号": i, "姓名": n, "类别": c} for i, n, c in self.identified],
-                "新认定": [{"编号": i, "姓名": n, "类别": c} for i, n, c in self.newly_identified],
-                "建议存档备查": [{"编号": i, "姓名": n} for i, n in self.no_longer],
-                "未排查": [{"编号": i, "姓名": n} for i, n in self.not_screened]}
+        return {"on": self.on.isoformat(),
+                "identified": [{"id": i, "name": n, "categories": c} for i, n, c in self.identified],
+                "newly_identified": [{"id": i, "name": n, "categories": c} for i, n, c in self.newly_identified],
+                "no_longer_qualify": [{"id": i, "name": n} for i, n in self.no_longer],
+                "not_screened": [{"id": i, "name": n} for i, n in self.not_screened]}
 
 
 def screening_outcome(state: State, rnd: Round, previous: Round | None) -> ScreeningOutcome:

@@ -15,13 +15,13 @@ if TYPE_CHECKING:
 
 
 def _case_dict(name: str, case: Case) -> dict[str, Any]:
-    return {"编号": case.id, "儿童编号": case.child_id, "儿童": name, "旷课起始日期": case.since.isoformat(),
-            "去向不明": case.whereabouts_unknown, "状态": case.label() if case.open else "已复学",
-            "劝返": [{"日期": p.on.isoformat(), "劝返人": p.by, "方式": p.method, "结果": p.result,
-                    "返校期限": p.return_by.isoformat() if p.return_by else None} for p in case.persuasions],
-            "上报": [{"种类": "辍学情况报告" if r.kind == "dropout" else "去向不明报告", "日期": r.on.isoformat(),
-                    "文档编号": r.doc_id} for r in case.reports],
-            "复学日期": case.returned.isoformat() if case.returned else None}
+    return {"id": case.id, "child_id": case.child_id, "child_name": name, "since": case.since.isoformat(),
+            "whereabouts_unknown": case.whereabouts_unknown, "state": case.label() if case.open else "已复学",
+            "persuasions": [{"date": p.on.isoformat(), "by": p.by, "method": p.method, "result": p.result,
+                             "return_by": p.return_by.isoformat() if p.return_by else None} for p in case.persuasions],
+            "reports": [{"kind": "辍学情况报告" if r.kind == "dropout" else "去向不明报告", "date": r.on.isoformat(),
+                         "doc_id": r.doc_id} for r in case.reports],
+            "returned": case.returned.isoformat() if case.returned else None}
 
 
 def _next_step(arc: Archive, case: Case, on: Any) -> None:
@@ -102,7 +102,7 @@ def persuade(arc: Archive, child_ref: str, by: str, result: str, method: str, re
                                    guardian=guardian, pdf=pdf)
     name = arc.get_child(case.child_id).record.name
     if as_json:
-        echo_json({**_case_dict(name, case), "通知书": batch.ok[0].doc_id if batch else None})
+        echo_json({**_case_dict(name, case), "notice_doc_id": batch.ok[0].doc_id if batch else None})
         return
     n = len(case.persuasions)
     doc = f"，已生成{batch.ok[0].title}（文档 {batch.ok[0].doc_id[:8]}）" if batch and batch.ok[0].doc_id else ""
@@ -142,7 +142,7 @@ def report(arc: Archive, child_ref: str, reason: str, doc_number: str | None, pl
     name = arc.get_child(case.child_id).record.name
     g = batch.ok[0]
     if as_json:
-        echo_json({**_case_dict(name, case), "报告": g.doc_id, "PDF": g.pdf_doc_id})
+        echo_json({**_case_dict(name, case), "report_doc_id": g.doc_id, "pdf_doc_id": g.pdf_doc_id})
         return
     click.echo(f"已生成并归档：{g.title}（文档 {g.doc_id[:8] if g.doc_id else ''}）。{name} 的状态：{case.label()}。")
 
@@ -191,5 +191,6 @@ def list_cmd(arc: Archive, all_: bool, as_json: bool) -> None:
     if not rows:
         click.echo("没有进行中的控辍保学案件。" if not all_ else "没有控辍保学案件。")
         return
-    echo_table([[r["儿童"], r["旷课起始日期"], r["状态"], str(len(r["劝返"])), "、".join(x["种类"] for x in r["上报"]) or "—",
-                 r["复学日期"] or "—"] for r in rows], ["儿童", "旷课起始", "状态", "劝返次数", "上报", "复学"])
+    echo_table([[r["child_name"], r["since"], r["state"], str(len(r["persuasions"])),
+                 "、".join(x["kind"] for x in r["reports"]) or "—", r["returned"] or "—"] for r in rows],
+               ["儿童", "旷课起始", "状态", "劝返次数", "上报", "复学"])

@@ -78,7 +78,7 @@ def assign(arc: Archive, children: tuple[str, ...], teacher: str, on: str | None
 
     done = do_assign(arc, list(children), teacher.strip(), parse_day(on))
     if as_json:
-        echo_json({"教师": teacher.strip(), "已指派": done})
+        echo_json({"teacher": teacher.strip(), "assigned": done})
     else:
         click.echo(f"已把 {len(done)} 名儿童指派给 {teacher.strip()}（{len(children) - len(done)} 名原已由其帮扶）。")
 
@@ -101,13 +101,13 @@ def list_cmd(arc: Archive, as_of: str | None, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    if data["教师"]:
-        echo_table([[t["姓名"] + ("" if t["登记"] else "（未登记）"), t["电话"], str(t["帮扶人数"]),
-                     "、".join(t["帮扶儿童"])] for t in data["教师"]], ["教师", "电话", "人数", "帮扶儿童"])
+    if data["teachers"]:
+        echo_table([[t["name"] + ("" if t["registered"] else "（未登记）"), t["phone"], str(t["count"]),
+                     "、".join(t["children"])] for t in data["teachers"]], ["教师", "电话", "人数", "帮扶儿童"])
     else:
         click.echo("还没有登记帮扶教师（guanai mentor add 姓名）。")
-    if data["缺帮扶教师"]:
-        click.echo(f"缺帮扶教师的留守/困境儿童 {len(data['缺帮扶教师'])} 名：" +
-                   "、".join(c["姓名"] for c in data["缺帮扶教师"]))
+    if data["without_mentor"]:
+        click.echo(f"缺帮扶教师的留守/困境儿童 {len(data['without_mentor'])} 名：" +
+                   "、".join(c["name"] for c in data["without_mentor"]))
     else:
         click.echo("所有留守/困境儿童都有帮扶教师。")

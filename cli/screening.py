@@ -44,7 +44,7 @@ def start(arc: Archive, term_start: str, on: str | None, as_json: bool) -> None:
     ts = parse_day(term_start, "--term-start 开学日期")
     rnd = start_round(arc, ts, parse_day(on) if on else ts)
     if as_json:
-        echo_json({"编号": rnd.id, "开学日期": rnd.term_start.isoformat(), "截止日期": rnd.deadline.isoformat()})
+        echo_json({"id": rnd.id, "term_start": rnd.term_start.isoformat(), "deadline": rnd.deadline.isoformat()})
         return
     click.echo(f"已开始排查：开学日期 {rnd.term_start.isoformat()}，须在 {rnd.deadline.isoformat()} 前完成。")
     click.echo("排查期间导入或更新花名册的儿童自动记为已排查；也可用 guanai screening mark 标记。")
@@ -72,7 +72,7 @@ def mark(arc: Archive, children: tuple[str, ...], all_: bool, on: str | None, as
     ids = [e.id for e in arc.list_children(status="在册")] if all_ else [arc.get_child(c).id for c in children]
     n = mark_screened(arc, ids, parse_day(on))
     if as_json:
-        echo_json({"新标记": n, "儿童": len(ids)})
+        echo_json({"newly_marked": n, "children": len(ids)})
     else:
         click.echo(f"已标记 {n} 名儿童为已排查（{len(ids) - n} 名此前已标记）。")
 
@@ -131,7 +131,7 @@ def close(arc: Archive, apply_: bool, keep: bool, on: str | None, as_json: bool)
         preview = screening_outcome(awf.load_state(arc), awf.round_of(rec), None)
         if preview.no_longer:
             if as_json:
-                echo_json({**preview.to_dict(), "已结束": False})
+                echo_json({**preview.to_dict(), "closed": False})
                 return
             for _i, name in preview.no_longer:
                 click.echo(f"  建议存档备查：{name}（{preview.on.isoformat()} 时已不属于留守儿童、困境儿童）")
@@ -140,7 +140,7 @@ def close(arc: Archive, apply_: bool, keep: bool, on: str | None, as_json: bool)
             return
     outcome, closed = awf.close_round(arc, parse_day(on), apply_closures=apply_)
     if as_json:
-        echo_json({**outcome.to_dict(), "已结束": True, "已存档备查": closed})
+        echo_json({**outcome.to_dict(), "closed": True, "archived": closed})
         return
     click.echo(f"排查已结束（按 {outcome.on.isoformat()} 认定）：认定 {len(outcome.identified)} 名，"
                f"新认定 {len(outcome.newly_identified)} 名，未排查 {len(outcome.not_screened)} 名。")

@@ -73,7 +73,7 @@ def due(arc: Archive, as_of: str | None, xlsx: str | None, as_json: bool) -> Non
 
         write_xlsx(xlsx, [due_sheet(items)])
     if as_json:
-        echo_json({"日期": day.isoformat(), "待办": [o.to_dict() for o in items]})
+        echo_json({"as_of": day.isoformat(), "obligations": [o.to_dict() for o in items]})
         return
     if not items:
         click.echo(f"截至 {day.isoformat()} 没有待办事项。")
@@ -122,26 +122,28 @@ def stats(arc: Archive, as_of: str | None, by: str | None, xlsx: str | None, as_
         return "—" if v is None else f"{100 * v:.1f}%"
 
     f = d
-    click.echo(f"统计日期：{f['统计日期']}    在册学生：{f['在册学生']}")
-    click.echo(f"建档儿童：{f['建档儿童']}（留守 {f['留守儿童']}，困境 {f['困境儿童']}，留守且困境 {f['留守且困境']}）")
-    click.echo(f"家访率（认定后 {f['家访期限（天）']} 天内）：{pct(f['家访率'])}（{f['按期家访']}/{f['建档儿童']}，已家访 {f['已家访']}）")
-    click.echo(f"结对帮扶率：{pct(f['结对帮扶率'])}（{f['结对帮扶']}/{f['建档儿童']}）")
-    click.echo(f"心理疏导覆盖率：{pct(f['心理疏导覆盖率'])}（{f['心理疏导']}/{f['建档儿童']}）")
-    click.echo(f"委托照护登记率：{pct(f['委托照护登记率'])}（{f['委托照护已登记']}/{f['留守儿童']}）")
-    click.echo(f"家长联系率（{f['家长联系间隔（天）']} 天内）：{pct(f['家长联系率'])}（{f['家长已联系']}/{f['留守儿童']}）")
-    c = f["控辍保学"]
-    click.echo(f"控辍保学：进行中 {c['进行中']}（去向不明 {c['去向不明']}），已结案 {c['已结案']}，已上报乡镇 {c['已上报乡镇']}")
-    s = f["排查"]
+    click.echo(f"统计日期：{f['as_of']}    在册学生：{f['enrolled']}")
+    click.echo(f"建档儿童：{f['filed']}（留守 {f['left_behind']}，困境 {f['hardship']}，留守且困境 {f['both']}）")
+    click.echo(f"家访率（认定后 {f['home_visit_days']} 天内）：{pct(f['visit_rate'])}（{f['visited_in_time']}/{f['filed']}，"
+               f"已家访 {f['visited']}）")
+    click.echo(f"结对帮扶率：{pct(f['mentor_rate'])}（{f['mentored']}/{f['filed']}）")
+    click.echo(f"心理疏导覆盖率：{pct(f['psych_rate'])}（{f['psych']}/{f['filed']}）")
+    click.echo(f"委托照护登记率：{pct(f['entrusted_rate'])}（{f['entrusted']}/{f['left_behind']}）")
+    click.echo(f"家长联系率（{f['contact_days']} 天内）：{pct(f['parent_contact_rate'])}（{f['parents_reached']}/{f['left_behind']}）")
+    c = f["cases"]
+    click.echo(f"控辍保学：进行中 {c['open']}（去向不明 {c['whereabouts_unknown']}），已结案 {c['closed']}，已上报乡镇 {c['reported']}")
+    s = f["screening"]
     if s:
-        click.echo(f"排查：{s['已排查']}/{s['应排查']}（{pct(s['完成率'])}），截止 {s['截止日期']}"
-                   + ("，已结束" if s["已结束"] else ""))
-    t = f["学期工作"]
-    click.echo(f"学期工作：已完成 {'、'.join(t['已完成']) or '无'}（应完成 {'、'.join(t['应完成'])}）；"
-               f"心理健康辅导教师：{t['心理健康辅导教师'] or '未指定'}")
+        click.echo(f"排查：{s['screened']}/{s['to_screen']}（{pct(s['completion'])}），截止 {s['deadline']}"
+                   + ("，已结束" if s["closed"] else ""))
+    t = f["term_duties"]
+    click.echo(f"学期工作：已完成 {'、'.join(t['done']) or '无'}（应完成 {'、'.join(t['required'])}）；"
+               f"心理健康辅导教师：{t['psych_teacher'] or '未指定'}")
     if by:
-        groups = f["分组"]["各组"]
-        echo_table([[k, str(g["建档儿童"]), pct(g["家访率"]), pct(g["结对帮扶率"]), pct(g["心理疏导覆盖率"])]
-                    for k, g in groups.items()], ["分组", "建档", "家访率", "结对帮扶率", "心理疏导"])
+        groups = f["groups"]["groups"]
+        echo_table([[k, str(g["enrolled"] if g["enrolled"] is not None else "—"), str(g["filed"]), pct(g["visit_rate"]),
+                     pct(g["mentor_rate"]), pct(g["psych_rate"])] for k, g in groups.items()],
+                   ["分组", "在册", "建档", "家访率", "结对帮扶率", "心理疏导"])
     if xlsx:
         click.echo(f"已导出到 {xlsx}。")
 
@@ -164,7 +166,7 @@ def _show(values: dict[str, Any], as_json: bool) -> None:
     from guanai.care.workflow import SETTING_LABELS
 
     if as_json:
-        echo_json({SETTING_LABELS[k]: v for k, v in values.items()})
+        echo_json(values)
         return
     for k, v in values.items():
         click.echo(f"{SETTING_LABELS[k]}：{v if v not in ('', None) else '（未设置）'}")
@@ -253,7 +255,7 @@ def contact_add(arc: Archive, child_ref: str, with_whom: str, how: str, agreed: 
 
     rid = add_contact(arc, child_ref, parse_day(on), with_whom, how, agreed, by)
     if as_json:
-        echo_json({"编号": rid})
+        echo_json({"id": rid})
     else:
         click.echo(f"已记录家校联系（{with_whom}，{how}），编号 {rid[:8]}。")
 
@@ -279,7 +281,7 @@ def contact_list(arc: Archive, child_ref: str | None, as_json: bool) -> None:
     if not rows:
         click.echo("没有家校联系记录。")
         return
-    echo_table([[r["日期"], r["儿童"], r["联系对象"], r["方式"], r["商定事项"]] for r in rows],
+    echo_table([[r["date"], r["child_name"], r["with"], r["how"], r["agreed"]] for r in rows],
                ["日期", "儿童", "联系对象", "方式", "商定事项"])
 
 
@@ -314,7 +316,7 @@ def duty_add(arc: Archive, kind: str, note: str, on: str | None, as_json: bool) 
 
     rid = add_duty(arc, kind, parse_day(on), note)
     if as_json:
-        echo_json({"编号": rid})
+        echo_json({"id": rid})
     else:
         click.echo(f"已登记：{kind}，编号 {rid[:8]}。")
 
@@ -338,7 +340,7 @@ def duty_list(arc: Archive, as_json: bool) -> None:
     if not rows:
         click.echo("没有登记的学期工作。")
         return
-    echo_table([[r["日期"], r["工作"], r["记录"]] for r in rows], ["日期", "工作", "记录"])
+    echo_table([[r["date"], r["kind"], r["note"]] for r in rows], ["日期", "工作", "记录"])
 
 
 # --------------------------------------------------------------------------- ledger

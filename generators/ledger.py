@@ -69,21 +69,20 @@ def due_sheet(obligations: Sequence[wf.Obligation]) -> Sheet:
 
 
 def stats_sheets(st: wf.Stats) -> list[Sheet]:
-    d = st.to_dict()
+    labels = wf.FIGURE_LABELS
     rows: list[list[Any]] = []
-    for key, value in d.items():
+    for key, value in st.to_dict().items():
+        if key == "groups":
+            continue
         if isinstance(value, dict):
-            if key == "分组":
-                continue
             for k2, v2 in value.items():
-                if not isinstance(v2, dict):
-                    rows.append([f"{key}·{k2}", v2])
+                rows.append([f"{labels.get(key, key)}·{labels.get(k2, k2)}", v2])
         else:
-            rows.append([key, value])
+            rows.append([labels.get(key, key), value])
     sheets: list[Sheet] = [("统计", ["项目", "数值"], rows)]
     if st.by and st.groups:
-        names = list(wf.Figures().to_dict())
-        sheets.append((f"分组（{st.by}）", ["分组", "在册学生", *names],
+        keys = list(wf.Figures().to_dict())
+        sheets.append((f"分组（{st.by}）", ["分组", "在册学生", *(labels.get(k, k) for k in keys)],
                        [[k, st.group_enrolled.get(k, ""), *g.to_dict().values()] for k, g in st.groups.items()]))
     return sheets
 
@@ -122,12 +121,12 @@ def ledger_sheets(arc: Archive, as_of: date) -> list[Sheet]:
                                for x in case.reports),
                       case.returned or "", case.label() if case.open else "已复学"])
     overview = awf.mentor_overview(arc, as_of)
-    mentors = [[t["姓名"], t["电话"], t["帮扶人数"], t["帮扶儿童"]] for t in overview["教师"]]
-    history = [[names[h["儿童编号"]].name if h["儿童编号"] in names else "", h["教师"], h["起"], h["止"] or ""]
-               for h in overview["指派记录"]]
-    contacts = [[x["儿童"], x["日期"], x["联系对象"], x["方式"], x["商定事项"], x["记录人"]]
+    mentors = [[t["name"], t["phone"], t["count"], t["children"]] for t in overview["teachers"]]
+    history = [[names[h["child_id"]].name if h["child_id"] in names else "", h["teacher"], h["from"], h["to"] or ""]
+               for h in overview["history"]]
+    contacts = [[x["child_name"], x["date"], x["with"], x["how"], x["agreed"], x["by"]]
                 for x in awf.list_contacts(arc)]
-    duties = [[x["工作"], x["日期"], x["记录"]] for x in awf.list_duties(arc)]
+    duties = [[x["kind"], x["date"], x["note"]] for x in awf.list_duties(arc)]
     arc.audit("ledger.export", None, {"children": len(children)})
     return [
         ("儿童台账", ["姓名", "性别", "学籍号", "身份证号", "年级", "班级", "档案状态", "控辍保学", "类别", "认定日期",

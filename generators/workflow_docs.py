@@ -181,12 +181,12 @@ def stats_form(arc: Archive, kind_id: str, as_of: dt.date, by: str | None = None
     overview = (f"截至{as_of.year}年{as_of.month}月{as_of.day}日，{school}在册学生{st.enrolled}名，"
                 f"建档留守儿童困境儿童{f.filed}名（留守儿童{f.left_behind}名、困境儿童{f.hardship}名，"
                 f"其中既是留守儿童又是困境儿童{f.both}名）。认定后{settings.home_visit_days}天内家访{f.visited_in_time}名，"
-                f"家访率{_pct(fd['家访率'])}；结对帮扶{f.mentored}名，结对帮扶率{_pct(fd['结对帮扶率'])}；"
-                f"开展心理疏导{f.psych}名，覆盖率{_pct(fd['心理疏导覆盖率'])}；留守儿童登记委托照护人{f.entrusted}名；"
+                f"家访率{_pct(fd['visit_rate'])}；结对帮扶{f.mentored}名，结对帮扶率{_pct(fd['mentor_rate'])}；"
+                f"开展心理疏导{f.psych}名，覆盖率{_pct(fd['psych_rate'])}；留守儿童登记委托照护人{f.entrusted}名；"
                 f"{settings.contact_days}天内联系外出务工家长{f.parents_reached}名。"
                 f"控辍保学案件进行中{st.cases_open}件、已结案{st.cases_closed}件、已上报乡（镇）{st.cases_reported}件。")
     if st.screening:
-        overview += f"本学期排查{st.screening['已排查']}/{st.screening['应排查']}名。"
+        overview += f"本学期排查{st.screening['screened']}/{st.screening['to_screen']}名。"
     rows: list[dict[str, Any]] = []
     if by and st.groups:
         for key, g in st.groups.items():

@@ -55,7 +55,7 @@ def test_a_visit_on_day_8_counts_as_visited_but_late() -> None:
     c.visits.append(D(2026, 9, 8))
     f = wf.stats(st, D(2026, 9, 30), S).figures
     assert (f.visited_in_time, f.visited) == (0, 1)
-    assert wf.stats(st, D(2026, 9, 30), S).to_dict()["家访率"] == 0.0
+    assert wf.stats(st, D(2026, 9, 30), S).to_dict()["visit_rate"] == 0.0
 
 
 def test_home_visit_days_setting() -> None:
@@ -175,10 +175,10 @@ def test_stats_grouping_and_unknown_group() -> None:
     st, _ = state_with(child("甲", D(2014, 3, 5), 21, hardship=["低保家庭"]), D(2026, 9, 1))
     s = wf.stats(st, D(2026, 9, 2), S, by="category")
     assert set(s.groups) == {"留守儿童", "困境儿童"}
-    assert s.to_dict()["分组"]["各组"]["留守儿童"]["建档儿童"] == 1
+    assert s.to_dict()["groups"]["groups"]["留守儿童"]["filed"] == 1
     with pytest.raises(InputError, match="分组依据"):
         wf.stats(st, D(2026, 9, 2), S, by="town")
-    assert wf.stats(wf.State(), D(2026, 9, 2), S).to_dict()["家访率"] is None  # no child: no rate, not 100 %
+    assert wf.stats(wf.State(), D(2026, 9, 2), S).to_dict()["visit_rate"] is None  # no child: no rate, not 100 %
 
 
 def test_boarding_pupils_add_the_leave_check_duty() -> None:
@@ -208,6 +208,6 @@ def test_grouping_by_grade_counts_enrolled_children_too() -> None:
     kids = [wf.ChildState("a", child("甲", D(2014, 3, 5), 21, grade="五年级")),
             wf.ChildState("b", child("乙", D(2014, 4, 5), 32, father="在家", mother="在家", grade="五年级")),
             wf.ChildState("c", child("丙", D(2012, 4, 5), 43, grade="六年级"))]
-    s = wf.stats(wf.State(children=kids), D(2026, 9, 2), S, by="grade").to_dict()["分组"]["各组"]
-    assert (s["五年级"]["在册学生"], s["五年级"]["建档儿童"]) == (2, 1)
-    assert (s["六年级"]["在册学生"], s["六年级"]["建档儿童"]) == (1, 1)
+    s = wf.stats(wf.State(children=kids), D(2026, 9, 2), S, by="grade").to_dict()["groups"]["groups"]
+    assert (s["五年级"]["enrolled"], s["五年级"]["filed"]) == (2, 1)
+    assert (s["六年级"]["enrolled"], s["六年级"]["filed"]) == (1, 1)

@@ -48,21 +48,21 @@ def test_a_term_through_the_cli(ids: dict[str, str], tmp_path: Path) -> None:
     r = run("screening", "start", "--term-start", "2026-09-01")
     assert r.exit_code == 0 and "2026-09-07 前完成" in r.output
     r = run("screening", "status", "--as-of", "2026-09-02", "--json")
-    assert r.exit_code == 0 and json.loads(r.output)["剩余天数"] == 5 and len(json.loads(r.output)["未排查"]) == 4
+    assert r.exit_code == 0 and json.loads(r.output)["days_left"] == 5 and len(json.loads(r.output)["not_screened"]) == 4
     r = run("screening", "mark", "--all", "--date", "2026-09-02")
     assert r.exit_code == 0 and "已标记 4 名" in r.output
     # D's parents are back: closing only proposes until confirmed
     r = run("screening", "close", "--date", "2026-09-03")
     assert r.exit_code == 0 and "建议存档备查：赵小芳" in r.output and "尚未结束" in r.output
     r = run("screening", "close", "--apply", "--date", "2026-09-03", "--json")
-    assert r.exit_code == 0 and json.loads(r.output)["已存档备查"] == [ids["D"]]
+    assert r.exit_code == 0 and json.loads(r.output)["archived"] == [ids["D"]]
 
     r = run("due", "--as-of", "2026-09-10", "--json")
     assert r.exit_code == 0
-    items = json.loads(r.output)["待办"]
-    assert {(i["规则"], i["儿童"], i["逾期天数"]) for i in items if i["规则"] == "home-visit"} == {
+    items = json.loads(r.output)["obligations"]
+    assert {(i["rule"], i["child_name"], i["overdue_days"]) for i in items if i["rule"] == "home-visit"} == {
         ("home-visit", "张小明", 2), ("home-visit", "李小红", 2), ("home-visit", "王小刚", 2)}
-    assert all(i["办理命令"].startswith("guanai ") for i in items)
+    assert all(i["command"].startswith("guanai ") for i in items)
     r = run("due", "--as-of", "2026-09-10", "--xlsx", str(tmp_path / "待办.xlsx"))
     assert r.exit_code == 0 and "逾期" in r.output
     ws = openpyxl.load_workbook(tmp_path / "待办.xlsx")["待办"]
@@ -72,9 +72,9 @@ def test_a_term_through_the_cli(ids: dict[str, str], tmp_path: Path) -> None:
     r = run("mentor", "assign", ids["A"], ids["B"], ids["C"], "--teacher", "王丽", "--date", "2026-09-10")
     assert r.exit_code == 0 and "已把 3 名" in r.output
     r = run("mentor", "list", "--as-of", "2026-09-10", "--json")
-    assert json.loads(r.output)["缺帮扶教师"] == [] and json.loads(r.output)["教师"][0]["帮扶人数"] == 3
+    assert json.loads(r.output)["without_mentor"] == [] and json.loads(r.output)["teachers"][0]["count"] == 3
     r = run("stats", "--as-of", "2026-09-10", "--json")
-    assert r.exit_code == 0 and json.loads(r.output)["结对帮扶率"] == 1.0
+    assert r.exit_code == 0 and json.loads(r.output)["mentor_rate"] == 1.0
     r = run("stats", "--as-of", "2026-09-10", "--by", "grade")
     assert r.exit_code == 0 and "结对帮扶率：100.0%" in r.output and "六年级" in r.output
 
@@ -85,19 +85,19 @@ def test_a_term_through_the_cli(ids: dict[str, str], tmp_path: Path) -> None:
     # 控辍保学 for B: listings show the state; the report is refused before day 7
     assert run("absence", "open", ids["B"], "--since", "2026-10-08").exit_code == 0
     r = run("child", "list", "--json")
-    assert {c["姓名"]: c["控辍保学"] for c in json.loads(r.output)}["李小红"] == "旷课中"
+    assert {c["name"]: c["absence"] for c in json.loads(r.output)}["李小红"] == "旷课中"
     r = run("absence", "persuade", ids["B"], "--date", "2026-10-08", "--by", "王丽", "--result", "未返校")
     assert r.exit_code == 0 and "劝返复学通知书（李小红，第1次）" in r.output and "第二次劝返" in r.output
     r = run("absence", "report", ids["B"], "--date", "2026-10-09")
     assert r.exit_code != 0 and "须满一周" in r.output and "Traceback" not in r.output
     assert run("absence", "persuade", ids["B"], "--date", "2026-10-12", "--by", "王丽", "--result", "未返校").exit_code == 0
     r = run("absence", "report", ids["B"], "--date", "2026-10-14", "--reason", "厌学", "--json")
-    assert r.exit_code == 0 and json.loads(r.output)["状态"] == "辍学"
+    assert r.exit_code == 0 and json.loads(r.output)["state"] == "辍学"
     r = run("child", "list")
     assert "在册·辍学" in r.output
     assert run("absence", "close", ids["B"], "--returned", "2026-10-20").exit_code == 0
     r = run("absence", "list", "--all", "--json")
-    assert [c["状态"] for c in json.loads(r.output)] == ["已复学"]
+    assert [c["state"] for c in json.loads(r.output)] == ["已复学"]
 
     r = run("ledger", "-o", str(tmp_path / "台账.xlsx"), "--as-of", "2026-10-31")
     assert r.exit_code == 0
@@ -132,7 +132,7 @@ def test_bad_input_is_a_clear_message(ids: dict[str, str], tmp_path: Path) -> No
     run("absence", "open", ids["A"], "--since", "2026-10-08")
     r = run("absence", "persuade", ids["A"], "--date", "2026-10-08", "--by", "王丽", "--result", "未返校")
     assert r.exit_code != 0 and "guanai settings set --contact" in r.output
-    assert json.loads(run("absence", "list", "--json").output)[0]["劝返"] == []
+    assert json.loads(run("absence", "list", "--json").output)[0]["persuasions"] == []
 
 
 def test_formula_text_stays_text_in_the_ledger(ids: dict[str, str], tmp_path: Path) -> None:
@@ -186,8 +186,8 @@ def test_roster_import_and_update_during_a_round_mark_children_screened(ids: dic
     r = run("child", "import", str(roster))
     assert r.exit_code == 0, r.output
     st = json.loads(run("screening", "status", "--json").output)
-    assert sorted(c["姓名"] for c in st["已排查"]) == ["孙小雨", "张小明"]
-    assert len(st["未排查"]) == 3
+    assert sorted(c["name"] for c in st["screened"]) == ["孙小雨", "张小明"]
+    assert len(st["not_screened"]) == 3
 
 
 def test_a_refused_notice_leaves_nothing_behind(ids: dict[str, str]) -> None:
@@ -197,13 +197,13 @@ def test_a_refused_notice_leaves_nothing_behind(ids: dict[str, str]) -> None:
     r = run("absence", "persuade", ids["A"], "--date", "2026-10-08", "--by", "王丽", "--result", "未返校",
             "--return-by", "2026-10-07")
     assert r.exit_code != 0 and "Traceback" not in r.output
-    assert json.loads(run("absence", "list", "--json").output)[0]["劝返"] == []
+    assert json.loads(run("absence", "list", "--json").output)[0]["persuasions"] == []
     assert json.loads(run("doc", "list", "--json").output) == []
     # a notice that renders but whose persuasion is refused (dated before the previous one): rolled back
     assert run("absence", "persuade", ids["A"], "--date", "2026-10-10", "--by", "王丽", "--result", "未返校").exit_code == 0
     r = run("absence", "persuade", ids["A"], "--date", "2026-10-09", "--by", "王丽", "--result", "未返校")
     assert r.exit_code != 0 and "早于上一次劝返" in r.output
-    assert len(json.loads(run("absence", "list", "--json").output)[0]["劝返"]) == 1
+    assert len(json.loads(run("absence", "list", "--json").output)[0]["persuasions"]) == 1
     assert len(json.loads(run("doc", "list", "--json").output)) == 1
 
 

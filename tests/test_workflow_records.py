@@ -14,9 +14,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 from workflow_helpers import school  # noqa: E402
 
 from guanai.archive.store import Archive  # noqa: E402
-from guanai.base.errors import InputError, IntegrityError, NotFoundError, PermissionDenied  # noqa: E402
+from guanai.base.errors import (  # noqa: E402
+    InputError,
+    IntegrityError,
+    NotFoundError,
+    PermissionDenied,
+    StateError,
+)
 
 SECRET = "劝返记录-机密内容-王小刚"
+
+
+def _raw(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn.create_function("guanai_row", -1, lambda *a: None)  # an attacker satisfies the triggers
+    return conn
 
 
 def _arc(make_archive: Callable[..., tuple[Path, str]]) -> tuple[Path, str, Archive]:
@@ -48,7 +60,7 @@ def test_a_row_relabelled_or_moved_does_not_open(make_archive: Callable[..., tup
     with arc:
         cid = arc.add_child(school()["A"])
         rid = arc.put_record("absence-case", {"since": "2026-10-08"}, child_id=cid)
-    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn = _raw(path)
     conn.execute(f"UPDATE records SET {column}=? WHERE id=?", (value, rid))
     conn.commit()
     conn.close()
@@ -61,7 +73,7 @@ def test_swapped_and_truncated_payloads_fail(make_archive: Callable[..., tuple[P
     with arc:
         a = arc.put_record("duty", {"kind": "家长会", "on": "2026-09-20"})
         b = arc.put_record("duty", {"kind": "家长学校", "on": "2026-10-01"})
-    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn = _raw(path)
     blob_a = conn.execute("SELECT sealed FROM records WHERE id=?", (a,)).fetchone()[0]
     conn.execute("UPDATE records SET sealed=? WHERE id=?", (blob_a, b))
     conn.commit()
@@ -76,19 +88,20 @@ def test_swapped_and_truncated_payloads_fail(make_archive: Callable[..., tuple[P
         arc.get_record(a)
 
 
-def test_an_archive_without_the_table_gets_it_on_first_write(make_archive: Callable[..., tuple[Path, str]]) -> None:
+def test_a_catalog_without_the_table_reads_no_records_and_refuses_writes(
+        make_archive: Callable[..., tuple[Path, str]]) -> None:
     path, pw, arc = _arc(make_archive)
     arc.close()
-    conn = sqlite3.connect(path / "catalog.sqlite")
-    conn.execute("DROP TABLE records")  # as created before the table existed
+    conn = _raw(path)
+    conn.execute("DROP TABLE records")  # as in a catalog made before the table existed
     conn.commit()
     conn.close()
     with Archive.open(path, user="admin", passphrase=pw) as arc:
         assert arc.list_records() == []
         with pytest.raises(NotFoundError):
             arc.get_record("0" * 32)
-        rid = arc.put_record("teacher", {"name": "王丽"})
-        assert arc.get_record(rid).data == {"name": "王丽"}
+        with pytest.raises(StateError, match="guanai upgrade"):
+            arc.put_record("teacher", {"name": "王丽"})
 
 
 def test_bad_input_and_permissions(make_archive: Callable[..., tuple[Path, str]]) -> None:
@@ -121,7 +134,7 @@ def test_verify_reports_a_tampered_record(make_archive: Callable[..., tuple[Path
         rid = arc.put_record("contact", {"on": "2026-09-28", "with": "外出父母", "how": "电话"}, child_id=cid)
         assert verify_archive(arc).counts["records"] == 1
         assert not [p for p in verify_archive(arc).problems if "工作记录" in str(p)]
-    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn = _raw(path)
     conn.execute("UPDATE records SET kind='duty' WHERE id=?", (rid,))
     conn.commit()
     conn.close()

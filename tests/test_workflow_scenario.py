@@ -62,7 +62,7 @@ def test_a_whole_term(arc: Archive) -> None:
     rnd = awf.start_round(arc, D(2026, 9, 1), D(2026, 9, 1))
     assert rnd.deadline == D(2026, 9, 7)
     assert got(arc, D(2026, 9, 1)) == DUTIES | {("screening", None, "2026-09-07", 0)}
-    assert figures(arc, D(2026, 9, 1))["排查"]["完成率"] == 0.0
+    assert figures(arc, D(2026, 9, 1))["screening"]["completion"] == 0.0
 
     # 2 September: all four screened -> A, B, C identified (D's parents are back home)
     assert awf.mark_screened(arc, list(ids.values()), D(2026, 9, 2)) == 4
@@ -75,15 +75,15 @@ def test_a_whole_term(arc: Archive) -> None:
     }
     assert got(arc, D(2026, 9, 2)) == expected
     f = figures(arc, D(2026, 9, 2))
-    assert (f["在册学生"], f["建档儿童"], f["留守儿童"], f["困境儿童"], f["留守且困境"]) == (4, 3, 2, 2, 1)
-    assert f["排查"]["完成率"] == 1.0 and f["委托照护登记率"] == 0.5
+    assert (f["enrolled"], f["filed"], f["left_behind"], f["hardship"], f["both"]) == (4, 3, 2, 2, 1)
+    assert f["screening"]["completion"] == 1.0 and f["entrusted_rate"] == 0.5
 
     # 3 September: closing proposes D for 存档备查; applied when confirmed
     outcome, closed = awf.close_round(arc, D(2026, 9, 3), apply_closures=True)
     assert sorted(n for _, n, _ in outcome.newly_identified) == sorted([A, B, C])
     assert closed == [ids["D"]] and arc.get_child(ids["D"]).status == "存档备查"
     assert got(arc, D(2026, 9, 3)) == expected - {("screening-close", None, "2026-09-07", 0)}
-    assert figures(arc, D(2026, 9, 3))["在册学生"] == 3
+    assert figures(arc, D(2026, 9, 3))["enrolled"] == 3
 
     # 7 September: A visited (village informed at the visit); the 7th day is not yet overdue
     r = generate_batch(arc, "home-visit", [home_visit(D(2026, 9, 7), village=True)], child_ref=ids["A"],
@@ -98,17 +98,17 @@ def test_a_whole_term(arc: Archive) -> None:
         ("home-visit", C, w, 2), ("mentor", C, w, 2), ("village", C, w, 2),
     }
     f = figures(arc, D(2026, 9, 10))
-    assert (f["按期家访"], f["已家访"], f["家访率"]) == (1, 2, round(1 / 3, 4))
-    assert f["结对帮扶率"] == 0.0
+    assert (f["visited_in_time"], f["visited"], f["visit_rate"]) == (1, 2, round(1 / 3, 4))
+    assert f["mentor_rate"] == 0.0
 
     # mentors: coverage 2/3, then 100 %
     awf.add_teacher(arc, "王丽", "13705570001")
     assert awf.assign(arc, [ids["A"], ids["B"]], "王丽", D(2026, 9, 10)) == [ids["A"], ids["B"]]
-    assert figures(arc, D(2026, 9, 10))["结对帮扶率"] == round(2 / 3, 4)
+    assert figures(arc, D(2026, 9, 10))["mentor_rate"] == round(2 / 3, 4)
     awf.add_teacher(arc, "李强")
     awf.assign(arc, [ids["C"]], "李强", D(2026, 9, 11))
-    assert figures(arc, D(2026, 9, 11))["结对帮扶率"] == 1.0
-    assert awf.mentor_overview(arc, D(2026, 9, 11))["缺帮扶教师"] == []
+    assert figures(arc, D(2026, 9, 11))["mentor_rate"] == 1.0
+    assert awf.mentor_overview(arc, D(2026, 9, 11))["without_mentor"] == []
     # B's carer registered, village informed for B and C, C visited; duties held
     arc.update_child(ids["B"], arc.get_child(ids["B"]).record.model_copy(
         update={"entrusted_carer": arc.get_child(ids["A"]).record.entrusted_carer}))
@@ -128,8 +128,8 @@ def test_a_whole_term(arc: Archive) -> None:
     awf.add_duty(arc, "家长学校", D(2026, 10, 1), "家庭监护责任专题讲座")
     assert got(arc, D(2026, 10, 1)) == set()
     f = figures(arc, D(2026, 10, 1))
-    assert (f["家长联系率"], f["委托照护登记率"], f["家访率"]) == (1.0, 1.0, round(1 / 3, 4))
-    assert f["学期工作"]["已完成"] == ["家长会", "家长学校"]
+    assert (f["parent_contact_rate"], f["entrusted_rate"], f["visit_rate"]) == (1.0, 1.0, round(1 / 3, 4))
+    assert f["term_duties"]["done"] == ["家长会", "家长学校"]
 
     # 控辍保学: B absent from Thursday 8 October
     awf.open_case(arc, ids["B"], D(2026, 10, 8), on=D(2026, 10, 8))
@@ -154,11 +154,11 @@ def test_a_whole_term(arc: Archive) -> None:
     assert [a["结果"] for a in form["劝返记录"]] == ["家长称孩子不愿上学，未返校", "未返校"]  # reused, not retyped
     assert awf.case_labels(arc) == {ids["B"]: "辍学"}
     assert got(arc, D(2026, 10, 16)) == set()
-    f = figures(arc, D(2026, 10, 16))["控辍保学"]
-    assert f == {"进行中": 1, "已结案": 0, "已上报乡镇": 1, "去向不明": 0}
+    f = figures(arc, D(2026, 10, 16))["cases"]
+    assert f == {"open": 1, "closed": 0, "reported": 1, "whereabouts_unknown": 0}
     awf.close_case(arc, ids["B"], D(2026, 10, 20))
     assert awf.case_labels(arc) == {}
-    assert figures(arc, D(2026, 10, 20))["控辍保学"] == {"进行中": 0, "已结案": 1, "已上报乡镇": 1, "去向不明": 0}
+    assert figures(arc, D(2026, 10, 20))["cases"] == {"open": 0, "closed": 1, "reported": 1, "whereabouts_unknown": 0}
 
     # whereabouts unknown: C, from 2 November — township and police at once
     awf.add_contact(arc, ids["A"], D(2026, 10, 26), "外出父母", "视频")
@@ -173,14 +173,14 @@ def test_a_whole_term(arc: Archive) -> None:
     assert form is not None and form["主送机关"] == "龙城镇人民政府、龙城派出所"
     assert form["发文字号"] == "龙小〔2026〕2号"
     assert got(arc, D(2026, 11, 2)) == set()
-    assert figures(arc, D(2026, 11, 3))["控辍保学"] == {"进行中": 1, "已结案": 1, "已上报乡镇": 2, "去向不明": 1}
+    assert figures(arc, D(2026, 11, 3))["cases"] == {"open": 1, "closed": 1, "reported": 2, "whereabouts_unknown": 1}
     awf.close_case(arc, ids["C"], D(2026, 11, 5))
     end = figures(arc, D(2026, 11, 5))
-    assert end["控辍保学"] == {"进行中": 0, "已结案": 2, "已上报乡镇": 2, "去向不明": 0}
-    assert (end["结对帮扶率"], end["家长联系率"], end["建档儿童"]) == (1.0, 1.0, 3)
+    assert end["cases"] == {"open": 0, "closed": 2, "reported": 2, "whereabouts_unknown": 0}
+    assert (end["mentor_rate"], end["parent_contact_rate"], end["filed"]) == (1.0, 1.0, 3)
     # the mentor history is kept
-    hist = awf.mentor_overview(arc, D(2026, 11, 5))["指派记录"]
-    assert sorted(h["教师"] for h in hist) == ["李强", "王丽", "王丽"]
+    hist = awf.mentor_overview(arc, D(2026, 11, 5))["history"]
+    assert sorted(h["teacher"] for h in hist) == ["李强", "王丽", "王丽"]
 
 
 def test_reassignment_keeps_history_and_guards_removal(arc: Archive) -> None:
@@ -191,8 +191,8 @@ def test_reassignment_keeps_history_and_guards_removal(arc: Archive) -> None:
     with pytest.raises(StateError, match="仍帮扶 1 名"):
         awf.remove_teacher(arc, "王丽", D(2026, 9, 6))
     awf.assign(arc, [ids["A"]], "李强", D(2026, 10, 1))
-    hist = awf.mentor_overview(arc, D(2026, 10, 1))["指派记录"]
-    assert [(h["教师"], h["起"], h["止"]) for h in hist] == [("王丽", "2026-09-05", "2026-10-01"),
+    hist = awf.mentor_overview(arc, D(2026, 10, 1))["history"]
+    assert [(h["teacher"], h["from"], h["to"]) for h in hist] == [("王丽", "2026-09-05", "2026-10-01"),
                                                             ("李强", "2026-10-01", None)]
     awf.remove_teacher(arc, "王丽", D(2026, 10, 2))
     assert arc.get_child(ids["A"]).record.mentor == "李强"

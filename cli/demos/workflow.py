@@ -76,8 +76,8 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
     def pct(v: float | None) -> str:
         return "—" if v is None else f"{100 * v:.1f}%"
 
-    echo(f"统计：建档 {st['建档儿童']} 名（留守 {st['留守儿童']}、困境 {st['困境儿童']}），家访率 {pct(st['家访率'])}，"
-         f"结对帮扶率 {pct(st['结对帮扶率'])}，控辍保学进行中 {st['控辍保学']['进行中']} 件。")
+    echo(f"统计：建档 {st['filed']} 名（留守 {st['left_behind']}、困境 {st['hardship']}），家访率 {pct(st['visit_rate'])}，"
+         f"结对帮扶率 {pct(st['mentor_rate'])}，控辍保学进行中 {st['cases']['open']} 件。")
     result = generate_from_stats(arc, "supervision-report", [], today, out_dir=Path(workdir))
     if result.ok and result.ok[0].out_path is not None:
         echo(f"由统计生成督查报告（含统计图）：{result.ok[0].out_path.name}")
