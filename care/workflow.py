@@ -492,6 +492,19 @@ FIGURE_LABELS = {
 }
 
 
+_GRADE_NUMBERS = "一二三四五六七八九"
+
+
+def group_sort_key(key: str) -> tuple[int, str]:
+    """Grades in school order (一年级 … 九年级, 高一 …), then anything else by name."""
+    for i, ch in enumerate(_GRADE_NUMBERS):
+        if key.startswith(f"{ch}年级"):
+            return (i, key)
+        if key.startswith(f"高{ch}"):
+            return (20 + i, key)
+    return (99, key)
+
+
 def _group_keys(child: ChildState, cats: list[str], by: str) -> list[str]:
     rec = child.record
     if by == "grade":
@@ -535,7 +548,7 @@ def stats(state: State, as_of: date, settings: Settings, by: str | None = None) 
         if by:
             for key in _group_keys(child, cats, by):
                 out.groups.setdefault(key, Figures()).add(f)
-    out.groups = dict(sorted(out.groups.items()))
+    out.groups = dict(sorted(out.groups.items(), key=lambda kv: group_sort_key(kv[0])))
     for case in state.cases:
         if case.since > as_of:
             continue

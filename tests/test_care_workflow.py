@@ -211,3 +211,8 @@ def test_grouping_by_grade_counts_enrolled_children_too() -> None:
     s = wf.stats(wf.State(children=kids), D(2026, 9, 2), S, by="grade").to_dict()["groups"]["groups"]
     assert (s["五年级"]["enrolled"], s["五年级"]["filed"]) == (2, 1)
     assert (s["六年级"]["enrolled"], s["六年级"]["filed"]) == (1, 1)
+
+
+def test_groups_come_in_school_order() -> None:
+    keys = ["三年级2班", "一年级", "九年级", "二年级", "高一", "留守儿童"]
+    assert sorted(keys, key=wf.group_sort_key) == ["一年级", "二年级", "三年级2班", "九年级", "高一", "留守儿童"]
