@@ -62,19 +62,25 @@ def remove(arc: Archive, name: str, on: str | None) -> None:
 
 @mentor.command("assign")
 @click.argument("children", nargs=-1, required=True)
-@click.option("--teacher", required=True, help="帮扶教师姓名（须已登记）。")
+@click.option("--teacher", default=None, help="帮扶教师姓名（须已登记）；不写时取最后一个参数。")
 @date_option("结对日期（默认今天）。")
 @json_option
 @with_archive(write=True)
-def assign(arc: Archive, children: tuple[str, ...], teacher: str, on: str | None, as_json: bool) -> None:
+def assign(arc: Archive, children: tuple[str, ...], teacher: str | None, on: str | None, as_json: bool) -> None:
     """结对：把一名或多名儿童指派给帮扶教师（原教师的结对记为结束，历史保留）。
 
     \b
     示例：
-      guanai mentor assign G341322201203050012 --teacher 王丽
+      guanai mentor assign G341322201203050012 王丽
       guanai mentor assign 编号1 编号2 编号3 --teacher 李强 --date 2026-09-05
     """
     from guanai.archive.workflow import assign as do_assign
+    from guanai.base.errors import InputError
+
+    if teacher is None:
+        if len(children) < 2:
+            raise InputError("没有给出帮扶教师。", "写作 guanai mentor assign 儿童… 教师姓名，或加 --teacher 教师姓名。")
+        children, teacher = children[:-1], children[-1]
 
     done = do_assign(arc, list(children), teacher.strip(), parse_day(on))
     if as_json:

@@ -69,7 +69,9 @@ def test_a_term_through_the_cli(ids: dict[str, str], tmp_path: Path) -> None:
     assert ws.freeze_panes == "A2" and ws.max_row == len(items) + 1
 
     assert run("mentor", "add", "王丽", "--phone", "13705570001").exit_code == 0
-    r = run("mentor", "assign", ids["A"], ids["B"], ids["C"], "--teacher", "王丽", "--date", "2026-09-10")
+    r = run("mentor", "assign", ids["A"], "--date", "2026-09-10")
+    assert r.exit_code != 0 and "没有给出帮扶教师" in r.output
+    r = run("mentor", "assign", ids["A"], ids["B"], ids["C"], "王丽", "--date", "2026-09-10")  # as the issue writes it
     assert r.exit_code == 0 and "已把 3 名" in r.output
     r = run("mentor", "list", "--as-of", "2026-09-10", "--json")
     assert json.loads(r.output)["without_mentor"] == [] and json.loads(r.output)["teachers"][0]["count"] == 3
