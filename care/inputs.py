@@ -261,7 +261,6 @@ def _yaml_loader() -> type:
                 seen.add(key)
             return super().construct_mapping(node, deep=deep)
 
-    StrictLoader.add_constructor("tag:yaml.org,2002:map", StrictLoader.construct_yaml_map)
     return StrictLoader
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -24,27 +23,15 @@ from pydantic import (
 )
 
 from guanai.base.errors import InputError
+from guanai.care.inputs import field_problems, normalise_text, parse_date, parse_yes_no, split_list
 
 # ---------------------------------------------------------------------------------------------
 # value normalisation
 
-# C0/C1 control characters except \n; docxtpl would turn \t \a \f into tab/paragraph/page break
-# and Word refuses most others inside XML, so they are replaced before anything is rendered.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+# Control characters are removed before anything is rendered (docxtpl would turn \t \a \f into
+# tab/paragraph/page break and Word refuses most others inside XML): care.inputs.normalise_text.
 SHORT_MAX = 200
 LONG_MAX = 5000
-
-
-def normalise_text(value: str, *, multiline: bool = True) -> str:
-    """Remove control characters; keep line breaks only where the field allows them."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = value.replace("\t", " ").replace("\a", "\n").replace("\f", "\n").replace("\v", "\n")
-    value = _CONTROL.sub("", value)
-    if not multiline:
-        value = " ".join(part.strip() for part in value.split("\n") if part.strip())
-    else:
-        value = "\n".join(line.rstrip() for line in value.split("\n")).strip("\n")
-    return value.strip()
 
 
 # 避免标签化: the words that label a child, and what may hide them inside a text ("留 守",
@@ -98,37 +85,6 @@ RequiredLong = Annotated[
 ]
 
 
-_DATE_PATTERNS = [
-    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
-    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
-    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
-    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-]
-
-
-def parse_date(value: Any) -> Any:
-    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, int):
-        value = str(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        text = text.split(" ")[0] if re.match(r"^\d{4}-\d{2}-\d{2} \d", text) else text
-        for pat in _DATE_PATTERNS:
-            m = pat.match(text)
-            if m:
-                try:
-                    return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-                except ValueError:
-                    raise ValueError(f"日期“{text}”不存在") from None
-    raise ValueError(f"日期“{value}”格式不正确，应写作 2020-04-20 或 2020年4月20日")
-
-
 def cn_date(value: dt.date | dt.datetime) -> str:
     """2020年4月20日 — Arabic numerals without padding (GB/T 9704 成文日期)."""
     return f"{value.year}年{value.month}月{value.day}日"
@@ -137,27 +93,10 @@ def cn_date(value: dt.date | dt.datetime) -> str:
 Date = Annotated[dt.date, BeforeValidator(parse_date)]
 
 
-def parse_bool(value: Any) -> Any:
-    if isinstance(value, bool) or value is None:
-        return value
-    text = str(value).strip().lower()
-    if text in {"是", "已", "已告知", "y", "yes", "true", "1", "√"}:
-        return True
-    if text in {"否", "未", "未告知", "n", "no", "false", "0", "×", ""}:
-        return False
-    raise ValueError(f"“{value}”应为“是”或“否”")
+parse_bool = parse_yes_no
 
 
 YesNo = Annotated[bool, BeforeValidator(parse_bool)]
-
-_LIST_SPLIT = re.compile(r"[、,，;；\n]+")
-
-
-def split_list(value: Any) -> Any:
-    if isinstance(value, str):
-        return [p.strip() for p in _LIST_SPLIT.split(value) if p.strip()]
-    return value
-
 
 StrList = Annotated[list[Short], BeforeValidator(split_list)]
 
@@ -690,73 +629,6 @@ class FormError(InputError):
         )
 
 
-_REASONS = {
-    "missing": "必填，不能为空",
-    "extra_forbidden": "不是此种文书的字段（检查是否写错字段名）",
-    "int_parsing": "应为整数",
-    "int_type": "应为整数",
-    "bool_parsing": "应为“是”或“否”",
-    "date_from_datetime_parsing": "日期格式不正确，应写作 2020-04-20",
-    "date_parsing": "日期格式不正确，应写作 2020-04-20",
-    "date_type": "日期格式不正确，应写作 2020-04-20",
-    "list_type": "应为列表",
-    "dict_type": "应为一组字段",
-    "model_type": "应为一组字段",
-    "string_type": "应为文字",
-}
-
-
-def _reason(err: dict[str, Any]) -> str:
-    kind = err.get("type", "")
-    ctx = err.get("ctx") or {}
-    if kind in ("string_too_long", "too_long"):
-        value = err.get("input", "")
-        unit = "项" if isinstance(value, list) else "字"
-        return f"过长（最多 {ctx.get('max_length')} {unit}，现为 {len(value) if value is not None else 0} {unit}）"
-    if kind == "string_too_short":
-        return "必填，不能为空"
-    if kind == "too_short":
-        return f"至少需要 {ctx.get('min_length')} 项"
-    if kind == "literal_error":
-        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
-        return f"取值“{err.get('input')}”无效，应为：{'、'.join(x.strip() for x in expected.split(','))}"
-    if kind == "value_error":
-        msg = str(err.get("msg", ""))
-        return msg.removeprefix("Value error, ")
-    return _REASONS.get(kind, str(err.get("msg", "")))
-
-
-def alias_path(model: type[BaseModel], loc: Iterable[Any]) -> list[str]:
-    """Translate a pydantic error location into Chinese field names (跟踪记录 › 第2项 › 日期)."""
-    out: list[str] = []
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if isinstance(part, int):
-            out.append(f"第{part + 1}项")
-            continue
-        name = str(part)
-        if current is not None and name in current.model_fields:
-            info = current.model_fields[name]
-            out.append(info.alias or name)
-            current = _submodel(info.annotation)
-        else:
-            out.append(name)
-            current = None
-    return out
-
-
-def _submodel(annotation: Any) -> type[BaseModel] | None:
-    import typing
-
-    for arg in (annotation, *typing.get_args(annotation)):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-        for sub in typing.get_args(arg):
-            if isinstance(sub, type) and issubclass(sub, BaseModel):
-                return sub
-    return None
-
-
 def problems_from(
     err: ValidationError,
     model: type[BaseModel],
@@ -766,9 +638,8 @@ def problems_from(
     columns: dict[str, str] | None = None,
 ) -> list[Problem]:
     problems = []
-    for e in err.errors():
-        path = alias_path(model, e.get("loc", ()))
-        field = " › ".join(path)
-        column = columns.get(path[0]) if columns and path else None
-        problems.append(Problem(source, row, column, field, _reason(dict(e))))
+    for p in field_problems(err, model, unknown="不是此种文书的字段（检查是否写错字段名）"):
+        first = p.path[0] if p.path else None
+        column = columns.get(first) if columns and isinstance(first, str) else None
+        problems.append(Problem(source, row, column, p.arrowed(), p.reason))
     return problems
