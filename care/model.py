@@ -272,8 +272,8 @@ class Parent(BaseModel):
         return data
 
 
-class Carer(BaseModel):
-    """监护人 / 委托照护人."""
+class _Person(BaseModel):
+    """A named adult of the family: 姓名, 关系, 电话, 身份证号."""
 
     model_config = _CONFIG
 
@@ -281,6 +281,11 @@ class Carer(BaseModel):
     relation: OptShort = Field(None, alias="关系")
     phone: Phone = Field(None, alias="电话")
     id_number: IdNumber = Field(None, alias="身份证号")
+
+
+class Carer(_Person):
+    """监护人 / 委托照护人."""
+
     address: OptShort = Field(None, alias="住址")
     capacity: Annotated[CareCapacity | None, BeforeValidator(_empty_to_none)] = Field(None, alias="照护能力")
 
@@ -341,15 +346,9 @@ def _default_health() -> Health:
     return Health.model_validate({})
 
 
-class Member(BaseModel):
+class Member(_Person):
     """家庭成员 (as the 学籍系统 lists them: 姓名, 关系, 联系电话, 身份证件号, 是否监护人)."""
 
-    model_config = _CONFIG
-
-    name: Name = Field(alias="姓名")
-    relation: OptShort = Field(None, alias="关系")
-    phone: Phone = Field(None, alias="电话")
-    id_number: IdNumber = Field(None, alias="身份证号")
     guardian: Annotated[bool, BeforeValidator(_yes_no)] = Field(False, alias="是否监护人")
 
 
@@ -619,6 +618,12 @@ def personal_values(record: ChildRecord) -> list[str]:
             values.append(p.address)
         else:
             values.append(p.workplace)
+    for m in record.family or []:
+        values += [m.name, m.id_number, m.phone]
+    values += [record.needs]
+    if record.plan is not None:
+        values += [record.plan.psych, record.plan.study, record.plan.living, record.plan.safety,
+                   record.plan.behaviour]
     values += [h for h in record.hardship if len(h) >= 3]
     values.append(record.health.illness)
     out: list[str] = []
@@ -643,6 +648,9 @@ def search_fields(record: ChildRecord) -> dict[str, str]:
     for role, c in (("监护人", record.guardian), ("委托照护人", record.entrusted_carer)):
         if c:
             text_parts += [role, c.name, c.relation or "", c.address or ""]
+    for m in record.family or []:
+        text_parts += [m.name, m.relation or ""]
+    text_parts.append(record.needs or "")
     return {
         "name": record.name,
         "student_id": record.student_id,
