@@ -142,7 +142,8 @@ def _xlsx_table(raw: bytes, name: str, max_rows: int, sheets: tuple[str, ...]) -
         wb.close()
     while rows and all(v is None for v in rows[-1]):
         rows.pop()
-    return Table(name, str(ws.title), rows, merged)
+    width = max((max((i for i, v in enumerate(r) if v is not None), default=-1) for r in rows), default=-1) + 1
+    return Table(name, str(ws.title), [r[:width] for r in rows], merged)
 
 
 _MERGE_REF = re.compile(r"^([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})$")

@@ -290,13 +290,21 @@ class Carer(_Person):
     capacity: Annotated[CareCapacity | None, BeforeValidator(_empty_to_none)] = Field(None, alias="照护能力")
 
 
+def _disability_kind(value: Any) -> Any:
+    value = _empty_to_none(value)
+    if isinstance(value, str):  # 学籍系统: 肢体残疾, 视力残疾, 多重残疾
+        value = value.strip().removesuffix("残疾人").removesuffix("残疾") or None
+    return value
+
+
 class Health(BaseModel):
     """身体状况: 健康 / 残疾 (类别、等级) / 患病 (疾病名称, 是否重病)."""
 
     model_config = _CONFIG
 
     state: Annotated[HealthState, BeforeValidator(_health_state)] = Field("健康", alias="状况")
-    disability_kind: Annotated[DisabilityKind | None, BeforeValidator(_empty_to_none)] = Field(None, alias="残疾类别")
+    disability_kind: Annotated[DisabilityKind | None, BeforeValidator(_disability_kind)] = Field(
+        None, alias="残疾类别")
     disability_grade: Annotated[DisabilityGrade | None, BeforeValidator(_empty_to_none)] = Field(
         None, alias="残疾等级")
     illness: OptShort = Field(None, alias="疾病名称")

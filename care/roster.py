@@ -393,13 +393,20 @@ def _letter(i: int) -> str:
     return str(get_column_letter(i + 1))
 
 
+_BARE_PHONE = ("联系电话", "电话", "手机", "手机号码", "联系方式")
+_ROLES = ("委托照护人", "监护人", "帮扶教师", "父亲", "母亲")
+
+
 def _plan_columns(headers: list[tuple[str, str]]) -> tuple[list[_Slot], list[ColumnMap]]:
     slots: list[_Slot] = []
     maps: list[ColumnMap] = []
     taken: dict[str, str] = {}
+    role = ""  # whose columns the previous ones were (a bare 联系电话 after 监护人 is the 监护人's)
     for i, (shown, name) in enumerate(headers):
         letter = _letter(i)
         slot, target, note = _Slot("ignored"), "", ""
+        if name in _BARE_PHONE and role:
+            name, note = f"{role}电话", f"紧随{role}列，视为{role}电话"
         member = _MEMBER.match(name)
         if not shown:
             slot, note = _Slot("ignored"), "无表头"
@@ -410,6 +417,7 @@ def _plan_columns(headers: list[tuple[str, str]]) -> tuple[list[_Slot], list[Col
         elif name in _PATHS or name in EXTRA_PATHS:
             path = _PATHS.get(name) or EXTRA_PATHS[name]
             slot, target = _Slot("path", name, path), ".".join(path)
+            note = note if name in EXTRA_PATHS or note else ""
         elif name in SPLIT_CARER:
             role = SPLIT_CARER[name]
             slot, target, note = _Slot("split", role), f"{role}.姓名 + {role}.关系", "如“赵守义（祖父）”拆为姓名和关系"
@@ -426,6 +434,8 @@ def _plan_columns(headers: list[tuple[str, str]]) -> tuple[list[_Slot], list[Col
             note = "未识别的列，不导入"
         if slot.kind in ("path", "split", "member", "idtype"):
             taken[name] = letter
+        role = next((r for r in _ROLES if slot.kind in ("path", "split") and (slot.name.startswith(r)
+                                                                             or slot.path[:1] == (r,))), "")
         slots.append(slot)
         maps.append(ColumnMap(letter, shown, target, note))
     return slots, maps
@@ -633,14 +643,14 @@ def _members_into(data: dict[str, Any], members: dict[int, dict[str, Any]], prob
         relation = str(m.get("关系", "")).strip()
         person = {k: v for k, v in m.items() if k in ("姓名", "电话", "身份证号")}
         role = {"父亲": "父亲", "父": "父亲", "爸爸": "父亲", "母亲": "母亲", "母": "母亲", "妈妈": "母亲"}.get(relation)
+        if guardian and "监护人" not in data:
+            data["监护人"] = {**person, "关系": relation or None}
+        elif role is None:
+            family.append({**m, "是否监护人": guardian})
         if role:
             parent = data.setdefault(role, {})
             for k, v in person.items():
                 parent.setdefault(k, v)
-        else:
-            family.append({**m, "是否监护人": guardian})
-        if guardian and "监护人" not in data:
-            data["监护人"] = {**person, "关系": relation or None}
     if family:
         data["其他家庭成员"] = family
 
