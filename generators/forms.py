@@ -157,6 +157,15 @@ class FormBase(BaseModel):
     def doc_date(self) -> dt.date | None:
         return None
 
+    @classmethod
+    def from_record(cls, record: Any, on: dt.date) -> dict[str, Any]:
+        """Kind-specific fields (English names) taken from a child's record; none by default."""
+        return {}
+
+    def record_patch(self) -> dict[str, Any]:
+        """What a generated document says that belongs on the child's record; nothing by default."""
+        return {}
+
     def to_form_dict(self) -> dict[str, Any]:
         """Chinese-keyed, JSON-safe copy (what is stored with the document)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -192,7 +201,7 @@ class Person(FormBase):
 
 class FollowUp(FormBase):
     date: Date = Field(alias="日期")
-    area: Area = Field(alias="方面")
+    area: Literal["心理疏导", "学业辅导", "生活资助", "安全监管", "行为养成", "家访"] = Field(alias="方面")
     content: RequiredLong = Field(alias="内容")
     recorder: Short = Field("", alias="记录人")
 
@@ -206,14 +215,21 @@ class ChildCard(FormBase):
     id_number: Short = Field("", alias="身份证号")
     grade: Short = Field("", alias="年级")
     class_name: Short = Field("", alias="班级")
+    ethnicity: Short = Field("", alias="民族")
+    boarding: Short = Field("", alias="寄宿")
+    health: Short = Field("", alias="身体状况")
     address: Short = Field("", alias="家庭住址")
     village: Short = Field("", alias="户籍所在村（居）")
     guardian: Short = Field("", alias="监护人")
     guardian_relation: Short = Field("", alias="监护人关系")
     guardian_phone: Short = Field("", alias="监护人电话")
+    entrusted: Short = Field("", alias="委托照护人")
+    village_committee: Short = Field("", alias="村（居）委会")
+    village_informed: Date | None = Field(None, alias="告知村（居）委会日期")
     father: Short = Field("", alias="父亲情况")
     mother: Short = Field("", alias="母亲情况")
     categories: StrList = Field(default_factory=list, alias="类别")
+    hardship: StrList = Field(default_factory=list, alias="困境情形")
     reasons: Long = Field("", alias="认定理由")
     mentor: Required = Field(alias="帮扶教师")
     mentor_phone: Short = Field("", alias="帮扶教师电话")
@@ -233,6 +249,59 @@ class ChildCard(FormBase):
 
     def doc_date(self) -> dt.date | None:
         return self.filed_date
+
+    def extra_context(self) -> dict[str, Any]:
+        from guanai.care.rules import full_years
+
+        # 周岁 as of the card's date (建档日期), not as of the day it is printed
+        age = full_years(self.birth_date, self.filed_date) if self.birth_date else ""
+        return {"age": age}
+
+    @classmethod
+    def from_record(cls, record: Any, on: dt.date) -> dict[str, Any]:
+        """Fields of the card (English names) the child's record holds beyond the common ones:
+        the plan, 需求评估 and 建档日期 stored on the record, so a regenerated card keeps them."""
+        plan = record.plan
+        out: dict[str, Any] = {
+            "ethnicity": record.ethnicity, "boarding": "是" if record.boarding else "否",
+            "health": health_text(record.health), "village": record.household_address,
+            "entrusted": carer_text(record.entrusted_carer), "village_committee": record.village_committee,
+            "village_informed": record.village_informed, "hardship": list(record.hardship),
+            "needs": record.needs, "filed_date": record.filed_date or on,
+        }
+        if plan is not None:
+            out.update({"plan_psych": plan.psych, "plan_study": plan.study, "plan_living": plan.living,
+                        "plan_safety": plan.safety, "plan_behaviour": plan.behaviour})
+        return out
+
+    def record_patch(self) -> dict[str, Any]:
+        """What this card says that belongs on the child's record (Chinese keys, for a merge)."""
+        plan = {"心理疏导": self.plan_psych, "学业辅导": self.plan_study, "生活资助": self.plan_living,
+                "安全监管": self.plan_safety, "行为养成": self.plan_behaviour}
+        patch: dict[str, Any] = {"建档日期": self.filed_date.isoformat()}
+        if self.needs:
+            patch["需求评估"] = self.needs
+        if any(plan.values()):
+            patch["一策"] = {k: v for k, v in plan.items() if v}
+        return patch
+
+
+def health_text(health: Any) -> str:
+    """身体状况 as one phrase: 健康 / 患病（哮喘，重病）/ 残疾（肢体，二级）."""
+    detail = [x for x in (health.disability_kind, health.disability_grade, health.illness) if x]
+    if health.serious:
+        detail.append("重病")
+    return f"{health.state}（{'，'.join(detail)}）" if detail else str(health.state)
+
+
+def carer_text(carer: Any) -> str:
+    """A 委托照护人 as one phrase: 张德明（祖父，15955701234，照护能力一般）."""
+    if carer is None:
+        return ""
+    detail = [x for x in (carer.relation, carer.phone) if x]
+    if carer.capacity:
+        detail.append(f"照护能力{carer.capacity}")
+    return f"{carer.name}（{'，'.join(detail)}）" if detail else str(carer.name)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -90,8 +90,10 @@ def _parent_text(parent: Any) -> str | None:
     return text or None
 
 
-def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None) -> dict[str, Any]:
-    """Form fields (Chinese names of ``kind``) taken from the child's record in the archive."""
+def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None,
+                  arc: Archive | None = None) -> dict[str, Any]:
+    """Form fields (Chinese names of ``kind``) taken from the child's record in the archive (and,
+    with ``arc``, the card's 跟踪记录 from the child's 帮扶记录 and 家访记录表)."""
     rec = entry.record
     guardian = getattr(rec, "guardian", None)
     values: dict[str, Any] = {
@@ -125,6 +127,11 @@ def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None) -> d
             values["reasons"] = "；".join(f"{c.name}：{'；'.join(c.reasons)}" for c in cats)
     if "filed_date" in fields:
         values["filed_date"] = on or dt.date.today()
+    values.update(kind.model.from_record(rec, on or dt.date.today()))
+    if arc is not None and "followups" in fields:
+        from guanai.generators.card import followups
+
+        values["followups"] = followups(arc, entry.id)
     out = {}
     for name, value in values.items():
         if name in fields and value not in (None, "", []):
@@ -296,7 +303,7 @@ def generate_batch(
 
     # 2. validate (with the child's record when given or found by 学籍号)
     entry = arc.get_child(child_ref) if (arc is not None and child_ref is not None) else None
-    prefill = child_prefill(kind, entry, today) if entry is not None else {}
+    prefill = child_prefill(kind, entry, today, arc) if entry is not None else {}
     for it in items:
         try:
             data = _merge(kind, it.row, prefill) if entry is not None else it.row.data
@@ -398,6 +405,10 @@ def generate_batch(
                     kind=kind.id, title=gen.title, content=it.rendered.data, filename=name, mime=DOCX_MIME,
                     child_id=it.child_id, form=form, text=text,
                     doc_date=d.isoformat() if d else None, meta=meta)
+                if entry is not None:
+                    from guanai.generators.card import save_to_record
+
+                    save_to_record(arc, arc.get_child(entry.id), it.model)  # the plan lives on the record
                 if it.pdf is not None:
                     gen.pdf_doc_id = arc.put_document(
                         kind=kind.id, title=gen.title, content=it.pdf, filename=name[:-5] + ".pdf", mime=PDF_MIME,
