@@ -293,6 +293,8 @@ def _yaml_template(example: ChildRecord) -> str:
         HARDSHIPS,
         HEALTH_STATES,
         PARENT_STATES,
+        PLAN_AREAS,
+        REGISTRY_LEFT_BEHIND,
         STATUSES,
     )
 
@@ -305,6 +307,8 @@ def _yaml_template(example: ChildRecord) -> str:
         f"残疾等级：{'、'.join(DISABILITY_GRADES)}",
         f"# 照护能力可选：{'、'.join(CARE_CAPACITIES)}",
         f"# 困境情形可多项：{'、'.join(HARDSHIPS)}",
+        f"# 学籍留守登记（学籍系统的“是否留守儿童”）可选：{'、'.join(REGISTRY_LEFT_BEHIND)}；学籍孤儿登记：是 / 否",
+        f"# 一策（帮扶措施）分 {'、'.join(PLAN_AREAS)} 五方面；需求评估、建档日期随档案保存，生成档案卡时自动填入",
         f"# 状态：{'、'.join(STATUSES)}（新记录为 在册；结案、毕业用 child close / graduate）",
     ]
     body = yaml.safe_dump(example.to_json_dict(), allow_unicode=True, sort_keys=False, width=1000)
@@ -349,6 +353,10 @@ def _lines(data: Any, indent: int = 0) -> list[str]:
         if isinstance(value, dict):
             out.append(f"{pad}{key}：")
             out += _lines(value, indent + 1)
+        elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+            from guanai.care.roster import format_members
+
+            out.append(f"{pad}{key}：{format_members([v for v in value if isinstance(v, dict)])}")
         elif isinstance(value, list):
             out.append(f"{pad}{key}：{'、'.join(str(v) for v in value) or '无'}")
         elif isinstance(value, bool):
