@@ -306,6 +306,8 @@ def _is_group_row(table: Table, top: int) -> bool:
     upper, lower = _texts(table.rows[top]), _texts(table.rows[top + 1])
     if sum(1 for t in upper if t) < 2 or _looks_like_data(table.rows[top + 1]):
         return False  # a title row has one cell
+    if any(":" in t or len(t) > 16 for t in upper if t):
+        return False  # "填报单位：…  填报日期：…" above the header is not a group row
     if _group_spans(top, table):
         return True
     # without merge information: a label followed by empty cells that have sub-headers below
@@ -360,8 +362,6 @@ def _find_header(table: Table) -> tuple[int, int, list[tuple[str, str]]]:
             continue
         if _is_group_row(table, i - 1):
             top = i - 1
-        elif _is_group_row(table, i) and not _known_row(table.rows[i + 1]):
-            top = i
         elif _is_group_row(table, i):
             top = i
         else:
@@ -370,10 +370,6 @@ def _find_header(table: Table) -> tuple[int, int, list[tuple[str, str]]]:
         return top, top + 1, [(f"{g}›{s}" if g else s, _resolve(g, s)) for g, s in pairs]
     raise InputError(f"{table.name}：前{HEADER_SCAN}行中未找到表头（至少需要“姓名”和“学籍号”列）。",
                      "用 guanai child template --xlsx -o 花名册模板.xlsx 生成模板，按模板填写。")
-
-
-def _known_row(row: list[Any]) -> bool:
-    return False if _looks_like_data(row) else sum(1 for v in row if _known(_norm_header(v))) >= 3
 
 
 # --- columns ------------------------------------------------------------------------------------

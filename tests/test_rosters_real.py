@@ -309,3 +309,18 @@ def test_cli_bad_rows_reported_exit_nonzero(cli_arc: tuple[Path, str], tmp_path:
     assert r.exit_code == 2, r.output
     assert "第3行：学籍号" in r.output and "已导入 3 行，1 行有错误未导入" in r.output
     assert "Traceback" not in r.output
+
+
+def test_unit_row_above_a_single_header_is_a_title_not_a_group() -> None:
+    def fill(ws: Any) -> None:
+        ws.append(["填报单位：龙城镇中心小学", None, None, "填报日期：2026年9月5日"])
+        ws.append(["姓名", "学籍号", "年级", "父亲状况", "母亲状况"])
+        for i, p in enumerate(rf.PUPILS[:3]):
+            ws.append([p[0], rf._ids(i, p)[1], p[3], p[5][1], p[6][1]])
+    wb = openpyxl.Workbook()
+    fill(wb.active)
+    buf = io.BytesIO()
+    wb.save(buf)
+    roster = preview_roster(buf.getvalue(), "a.xlsx", defaults={"学校": rf.SCHOOL})
+    assert roster.header_rows == (2, 2) and [c.header for c in roster.columns][0] == "姓名"
+    assert [e.row for e in roster.skipped] == [1] and len(roster.records) == 3 and roster.errors == []
