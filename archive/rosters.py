@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from guanai.base.errors import InputError
+from guanai.base.errors import InputError, Problem
 from guanai.care.model import ChildRecord, RecordError, parse_child
 from guanai.care.roster import Roster, RowError, format_members
 
@@ -33,7 +33,7 @@ class FieldChange:
     new: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"字段": self.field, "原值": self.old, "新值": self.new}
+        return {"field": self.field, "old": self.old, "new": self.new}
 
 
 @dataclass
@@ -47,8 +47,8 @@ class ChildChange:
     record: ChildRecord | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"处理": self.action, "姓名": self.name, "学籍号": self.student_id, "行": self.row,
-                "编号": self.child_id, "变化": [c.to_dict() for c in self.changes]}
+        return {"action": self.action, "name": self.name, "student_id": self.student_id, "row": self.row,
+                "id": self.child_id, "changes": [c.to_dict() for c in self.changes]}
 
 
 @dataclass
@@ -67,11 +67,18 @@ class RosterPlan:
     def counts(self) -> dict[str, int]:
         return {a: len(self.of(a)) for a in (NEW, CHANGED, SAME, GONE)}
 
+    def problems(self) -> list[Problem]:
+        return self.roster.row_problems(self.errors)
+
     def to_dict(self) -> dict[str, Any]:
+        """JSON-safe (English keys; actions 新增 / 更新 / 无变化 / 不在花名册 as a person reads them)."""
         out = self.roster.to_dict()
-        out.update({"模式": "更新" if self.update else "导入", "已写入": self.applied, "统计": self.counts(),
-                    "儿童": [c.to_dict() for c in self.children if c.action != SAME],
-                    "错误": [{"行": e.row, "原因": e.message, "问题": e.problems} for e in self.errors]})
+        counts = self.counts()
+        out.update({"mode": "update" if self.update else "import", "applied": self.applied,
+                    "counts": {"new": counts[NEW], "changed": counts[CHANGED], "unchanged": counts[SAME],
+                               "gone": counts[GONE]},
+                    "children": [c.to_dict() for c in self.children if c.action != SAME],
+                    "problems": [p.to_json() for p in self.problems()]})
         return out
 
 
@@ -170,7 +177,7 @@ def plan_roster(arc: Archive, roster: Roster, *, update: bool = False) -> Roster
         try:
             merged = merge_update(entry.record, rec, roster.covered, f"第{row}行")
         except RecordError as err:
-            plan.errors.append(RowError(row, "；".join(err.problems), err.problems))
+            plan.errors.append(RowError(row, "；".join(err.messages), err.messages))
             continue
         changes = _diff(entry.record, merged)
         plan.children.append(ChildChange(CHANGED if changes else SAME, merged.name, merged.student_id, row,

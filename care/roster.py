@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from guanai.base.errors import InputError
+from guanai.base.errors import InputError, Problem
 from guanai.care.inputs import (
     MAX_CELL,
     MAX_TABLE_BYTES,
@@ -222,7 +222,7 @@ class ColumnMap:
         return not self.target
 
     def to_dict(self) -> dict[str, str]:
-        return {"列": self.column, "表头": self.header, "导入为": self.target, "说明": self.note}
+        return {"column": self.column, "header": self.header, "target": self.target, "note": self.note}
 
 
 @dataclass
@@ -246,15 +246,18 @@ class Roster:
     def ignored_columns(self) -> list[str]:
         return [c.header for c in self.columns if c.ignored and c.header]
 
+    def row_problems(self, rows: list[RowError], code: str = "roster.row") -> list[Problem]:
+        return [Problem(f"{self.source} 第{e.row}行", e.message, code=code) for e in rows]
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe summary (the CLI's --json and the browser UI)."""
-        return {"文件": self.source, "工作表": self.sheet, "表头行": list(self.header_rows),
-                "数据行": self.total_rows, "可导入": len(self.records), "跳过示例行": self.skipped_examples,
-                "列": [c.to_dict() for c in self.columns], "未导入的列": self.ignored_columns,
-                "缺少的列": self.missing_columns,
-                "跳过的行": [{"行": e.row, "原因": e.message} for e in self.skipped],
-                "错误": [{"行": e.row, "原因": e.message, "问题": e.problems} for e in self.errors],
-                "提醒": [{"行": e.row, "原因": e.message} for e in self.warnings]}
+        """JSON-safe summary (the CLI's --json and the browser UI; keys as docs/CONTRACTS.md says)."""
+        return {"file": self.source, "sheet": self.sheet, "header_rows": list(self.header_rows),
+                "rows": self.total_rows, "importable": len(self.records), "skipped_examples": self.skipped_examples,
+                "columns": [c.to_dict() for c in self.columns], "ignored_columns": self.ignored_columns,
+                "missing_columns": self.missing_columns,
+                "skipped_rows": [{"row": e.row, "reason": e.message} for e in self.skipped],
+                "problems": [p.to_json() for p in self.row_problems(self.errors)],
+                "warnings": [p.to_json() for p in self.row_problems(self.warnings, "roster.conflict")]}
 
 
 RosterPreview = Roster
@@ -717,7 +720,7 @@ def _read_row(roster: Roster, slots: list[_Slot], number: int, values: list[Any]
     try:
         record = parse_child(data, f"第{number}行")
     except RecordError as err:
-        problems += err.problems
+        problems += err.messages
         record = None
     if problems or record is None:
         roster.errors.append(RowError(number, "；".join(problems), problems))
@@ -897,7 +900,7 @@ def records_from_data(data: Any, name: str) -> list[ChildRecord]:
         try:
             out.append(parse_child(item, source))
         except RecordError as err:
-            problems += [p if len(items) == 1 else f"第{i}条：{p}" for p in err.problems]
+            problems += [p if len(items) == 1 else f"第{i}条：{p}" for p in err.messages]
     if problems:
         raise RecordError(name, problems)
     return out

@@ -216,7 +216,7 @@ def test_update_keeps_plan_reports_changes_new_and_gone(archive: Any) -> None:
     assert cats(rec) == []
     assert archive.find_child("G341322201803300029") is not None
     assert archive.find_child(rf._ids(9, rf.PUPILS[9])[1]).status == "在册"  # listed, not closed
-    assert json.loads(json.dumps(done.to_dict(), ensure_ascii=False))["统计"]["更新"] == 1
+    assert json.loads(json.dumps(done.to_dict(), ensure_ascii=False))["counts"]["changed"] == 1
 
 
 def test_update_is_one_transaction(archive: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -296,9 +296,10 @@ def test_cli_import_then_update(cli_arc: tuple[Path, str], tmp_path: Path) -> No
     r = run("child", "import", str(path), "--update", "--json")
     assert r.exit_code == 0, r.output
     report = json.loads(r.stdout)
-    assert report["已更新"] == 1 and report["统计"]["更新"] == 1 and report["已写入"] is True
+    assert report["updated"] == 1 and report["counts"]["changed"] == 1 and report["applied"] is True
+    assert report["children"][0]["changes"] == [{"field": "学籍留守登记", "old": "单亲留守儿童", "new": "非留守儿童"}]
     shown = json.loads(run("child", "show", expected[1]["学籍号"], "--json").output)
-    assert shown["记录"]["学籍留守登记"] == "非留守儿童"
+    assert shown["record"]["学籍留守登记"] == "非留守儿童"
 
 
 def test_cli_bad_rows_reported_exit_nonzero(cli_arc: tuple[Path, str], tmp_path: Path) -> None:
