@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
-import tempfile
 import types
 import typing
 from collections.abc import Callable
@@ -19,6 +17,7 @@ import yaml
 from pydantic import BaseModel
 
 from guanai.base.errors import InputError
+from guanai.base.fsutil import atomic_write
 from guanai.care.inputs import check_size, read_data, read_table
 from guanai.generators.forms import FormBase, cn_date
 from guanai.generators.kinds import Kind, get_kind
@@ -214,20 +213,6 @@ def _flat(value: Any, spec: FieldSpec) -> Any:
     if isinstance(value, bool):
         return "是" if value else "否"
     return value
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def form_template_bytes(kind: Kind | str, fmt: Literal["xlsx", "json", "yaml"]) -> bytes:
