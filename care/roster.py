@@ -855,6 +855,11 @@ def roster_xlsx_bytes(records: list[ChildRecord], example: ChildRecord | None = 
                   "先检查不导入：guanai child import 花名册.xlsx --check"])
     notes.append(["6. 也可直接导入学籍系统导出的表格或县里的登记表：表头上方的标题行会自动跳过，"
                   "“身份证件号”“全国学籍号”“户口所在地”“现住址”“就读方式”等列名都能识别。"])
+    notes.append(["7. 是否留守儿童、是否孤儿按学籍系统的登记填写（非留守儿童 / 单亲留守儿童 / 双亲留守儿童；是 / 否），"
+                  "分类时计入并注明；与父母状况矛盾时会提示核实。"])
+    notes.append(["8. 需求评估、心理疏导、学业辅导、生活资助、安全监管、行为养成（一策）和建档日期保存在儿童档案中，"
+                  "生成档案卡时自动填入。每年 3 月、9 月重新排查时用 guanai child import 花名册.xlsx --update，"
+                  "只更新表中有的列。"])
     notes.column_dimensions["A"].width = 100
     buf = io.BytesIO()
     wb.save(buf)
