@@ -98,8 +98,10 @@ def statement_conflicts(record: ChildRecord) -> list[str]:
             out.append("学籍系统登记为单亲留守儿童，但记录为父母均外出务工")
         elif len(states) == 2 and not away:
             out.append(f"学籍系统登记为单亲留守儿童，但记录为父亲{states['父亲']}、母亲{states['母亲']}")
-    elif reg == "非留守儿童" and len(away) == 2:
-        out.append("学籍系统登记为非留守儿童，但记录为父母均外出务工")
+    elif reg == "非留守儿童":
+        by_states = _left_behind_reason(record)
+        if by_states is not None:
+            out.append(f"学籍系统登记为非留守儿童，但记录为{by_states}")
     if record.registry_orphan is True:
         alive = [f"{role}{st}" for role, st in states.items() if st in _ALIVE]
         if alive:

@@ -325,3 +325,43 @@ def test_unit_row_above_a_single_header_is_a_title_not_a_group() -> None:
     roster = preview_roster(buf.getvalue(), "a.xlsx", defaults={"学校": rf.SCHOOL})
     assert roster.header_rows == (2, 2) and [c.header for c in roster.columns][0] == "姓名"
     assert [e.row for e in roster.skipped] == [1] and len(roster.records) == 3 and roster.errors == []
+
+
+@pytest.mark.parametrize("build", [rf.grouped_merged_xlsx, rf.group_row_above_xlsx, rf.title_csv,
+                                   lambda: (xueji_export(21, seed=9)[0], "学籍.xlsx")])
+def test_same_roster_again_changes_nothing(archive: Any, build: Callable[[], tuple[bytes, str]]) -> None:
+    raw, name = build()
+    preview = preview_roster(raw, name, defaults={"学校": rf.SCHOOL})
+    apply_roster(archive, preview)
+    again = plan_roster(archive, preview, update=True)
+    assert again.errors == [] and again.counts()["无变化"] == len(preview.records)
+    assert again.counts()["更新"] == 0 and again.counts()["新增"] == 0
+
+
+def test_xueji_update_over_a_tai_zhang_keeps_what_it_does_not_say(archive: Any) -> None:
+    raw, name = rf.group_row_above_xlsx()  # parent states, guardian, plan, 需求评估, 建档日期
+    apply_roster(archive, preview_roster(raw, name, defaults={"学校": rf.SCHOOL}))
+
+    def fill(ws: Any) -> None:
+        ws.append(["学校名称", "姓名", "全国学籍号", "年级", "是否留守儿童", "家庭成员1姓名", "家庭成员1关系",
+                   "家庭成员1是否监护人"])
+        for i, p in enumerate(rf.PUPILS[:6]):
+            ws.append([rf.SCHOOL, p[0], rf._ids(i, p)[1], p[3], "双亲留守儿童" if i == 0 else "非留守儿童",
+                       "赵守义" if i == 0 else None, "祖父" if i == 0 else None, "是" if i == 0 else None])
+    wb = openpyxl.Workbook()
+    fill(wb.active)
+    buf = io.BytesIO()
+    wb.save(buf)
+    plan = apply_roster(archive, preview_roster(buf.getvalue(), "学籍.xlsx"), update=True)
+    assert plan.errors == []
+    first = archive.find_child(rf._ids(0, rf.PUPILS[0])[1]).record
+    assert first.registry_left_behind == "双亲留守儿童" and first.father.state == "外出务工"
+    assert first.plan is not None and first.plan.study == "课后辅导数学" and first.filed_date == date(2026, 9, 8)
+    assert first.guardian.name == "赵守义" and first.guardian.relation == "祖父"
+    assert cats(first) == ["留守儿童"] and statement_conflicts(first) == []
+    # 孙浩然: 学籍 says 非留守, the 台账 says father away and mother 重病 (留守 by the plan): reported
+    second = archive.find_child(rf._ids(1, rf.PUPILS[1])[1]).record
+    assert statement_conflicts(second) == ["学籍系统登记为非留守儿童，但记录为父亲外出务工（苏州），母亲重病、无监护能力"]
+    reasons = classify(second, ON)[0].reasons
+    assert cats(second) == ["留守儿童"] and reasons[-1].startswith("待核实：学籍系统登记为非留守儿童")
+    assert any("请核实后更正" in g for g in care_gaps(second, ON))
