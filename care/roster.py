@@ -145,6 +145,7 @@ HEADER_ALIASES: dict[str, str] = {
     "委托照护人联系电话": "委托照护人电话", "与监护人关系": "监护人关系", "帮扶教师姓名": "帮扶教师",
     "结对帮扶教师": "帮扶教师", "帮扶教师联系电话": "帮扶教师电话", "监护人": "监护人姓名",
     "委托照护人": "委托照护人姓名", "受委托人": "委托照护人姓名", "受委托人姓名": "委托照护人姓名",
+    "儿童姓名": "姓名", "留守儿童姓名": "姓名", "幼儿姓名": "姓名", "学生名字": "姓名",
     "是否留守": "是否留守儿童", "留守儿童": "是否留守儿童", "留守情况": "是否留守儿童", "孤儿": "是否孤儿",
     "监护人姓名及关系": "监护人及关系", "监护人及与儿童关系": "监护人及关系", "监护人(关系)": "监护人及关系",
     "委托照护人及关系": "委托照护人及关系", "身份证件类型": ID_TYPE, "残疾类型": "残疾人类型",
@@ -609,6 +610,7 @@ def _row_data(slots: list[_Slot], values: list[Any]) -> tuple[dict[str, Any], li
                 data[slot.name].setdefault("关系", relation)
         elif slot.kind == "member":
             members.setdefault(slot.member[0], {})[slot.member[1]] = value
+    _year_month_birth(data, problems)
     if id_type not in _PLAIN_ID and "身份证号" in data:
         number = data.pop("身份证号")
         note = f"身份证件（{id_type}）：{number}"
@@ -618,6 +620,26 @@ def _row_data(slots: list[_Slot], values: list[Any]) -> tuple[dict[str, Any], li
         if isinstance(data.get(role), dict) and not data[role].get("状况"):
             data[role]["状况"] = "不详"  # the roster says nothing about it: not 在家 by default
     return data, problems
+
+
+_YEAR_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$|^(\d{4})(\d{2})$")
+
+
+def _year_month_birth(data: dict[str, Any], problems: list[str]) -> None:
+    """出生年月 as many 台账 keep it (2014.03, 2014年3月, 201403): checked against the ID number or
+    学籍号 (which carry the full date) instead of being refused as an incomplete date."""
+    m = _YEAR_MONTH.match(str(data.get("出生日期", "")).strip())
+    if m is None:
+        return
+    year, month = int(m.group(1) or m.group(3)), int(m.group(2) or m.group(4))
+    del data["出生日期"]
+    number = str(data.get("身份证号") or str(data.get("学籍号", ""))[1:])
+    if len(number) == 18 and number[6:12].isdigit():
+        if (int(number[6:10]), int(number[10:12])) != (year, month):
+            problems.append(f"出生日期：出生年月 {year}年{month}月 与身份证号（或学籍号）中的 "
+                            f"{number[6:10]}年{int(number[10:12])}月 不一致")
+    else:
+        problems.append(f"出生日期：只有年月（{year}年{month}月），没有身份证号时须写完整日期，如 {year}-{month:02d}-01")
 
 
 def _members_into(data: dict[str, Any], members: dict[int, dict[str, Any]], problems: list[str]) -> None:

@@ -365,3 +365,18 @@ def test_xueji_update_over_a_tai_zhang_keeps_what_it_does_not_say(archive: Any) 
     reasons = classify(second, ON)[0].reasons
     assert cats(second) == ["留守儿童"] and reasons[-1].startswith("待核实：学籍系统登记为非留守儿童")
     assert any("请核实后更正" in g for g in care_gaps(second, ON))
+
+
+def test_year_month_birth_is_checked_against_the_number() -> None:
+    number = rf._ids(0, rf.PUPILS[0])[0]  # born 2016-04-12
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["儿童姓名", "学籍号", "身份证号", "年级", "出生年月"])
+    ws.append(["赵小雨", "G" + number, number, "四年级", "2016.04"])
+    ws.append(["赵小雨", "G" + number, number, "四年级", "2016年5月"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    roster = preview_roster(buf.getvalue(), "a.xlsx", defaults={"学校": rf.SCHOOL})
+    assert [(r, rec.birth_date) for r, rec in roster.records] == [(2, date(2016, 4, 12))]
+    assert roster.errors[0].row == 3 and "出生年月 2016年5月 与身份证号" in roster.errors[0].message
