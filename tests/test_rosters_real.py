@@ -14,6 +14,8 @@ import openpyxl
 import pytest
 import roster_fixtures as rf
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from guanai.archive.rosters import apply_roster, plan_roster
 from guanai.archive.store import Archive
@@ -380,3 +382,47 @@ def test_year_month_birth_is_checked_against_the_number() -> None:
     roster = preview_roster(buf.getvalue(), "a.xlsx", defaults={"学校": rf.SCHOOL})
     assert [(r, rec.birth_date) for r, rec in roster.records] == [(2, date(2016, 4, 12))]
     assert roster.errors[0].row == 3 and "出生年月 2016年5月 与身份证号" in roster.errors[0].message
+
+
+_LAYOUT_COLUMNS = ["序号", "学生姓名", "性别", "公民身份号码", "全国学籍号", "所在年级", "班别", "父亲情况", "母亲情况",
+                   "监护人及关系", "联系电话", "困境类型", "家长微信"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(order=st.permutations(list(range(len(_LAYOUT_COLUMNS)))), titles=st.integers(0, 4),
+       footers=st.lists(st.sampled_from(["合计：10人", "填表人：李红梅", "审核人：王强", "校长签字：", "填报日期：2026.9.5"]),
+                        max_size=3),
+       csv_file=st.booleans())
+def test_any_column_order_titles_and_footers(order: list[int], titles: int, footers: list[str], csv_file: bool) -> None:
+    rows: list[list[Any]] = [[f"龙城镇中心小学台账（第{i + 1}行标题）"] for i in range(titles)]
+    rows.append([_LAYOUT_COLUMNS[i] for i in order])
+    for n, p in enumerate(rf.PUPILS):
+        number, sid = rf._ids(n, p)
+        f = p[5][1] + (f"（{p[5][2]}）" if p[5][2] else "")
+        m = p[6][1] + (f"（{p[6][2]}）" if p[6][2] else "")
+        full = [n + 1, p[0], p[1], number, sid, p[3], p[4], f, m, p[7], 13905570000 + n, p[8], f"wx{n}"]
+        rows.append([full[i] for i in order])
+    rows += [[text] for text in footers]
+    if csv_file:
+        raw = "\r\n".join(",".join("" if v is None else str(v) for v in r) for r in rows).encode("gb18030")
+        name = "r.csv"
+    else:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        assert ws is not None
+        for r in rows:
+            ws.append(r)
+        buf = io.BytesIO()
+        wb.save(buf)
+        raw, name = buf.getvalue(), "r.xlsx"
+    roster = preview_roster(raw, name, defaults={"学校": rf.SCHOOL})
+    assert roster.errors == [] and len(roster.records) == len(rf.PUPILS)
+    assert roster.header_rows == (titles + 1, titles + 1)
+    # a bare 联系电话 belongs to the person of the column before it, else it is named as not imported
+    before = order[order.index(10) - 1] if order.index(10) else None
+    want = {9: "监护人.电话", 7: "父亲.电话", 8: "母亲.电话"}.get(before, "")  # type: ignore[arg-type]
+    assert {c.header: c.target for c in roster.columns}["联系电话"] == want
+    assert sorted(roster.ignored_columns) == sorted(["序号", "家长微信"] + ([] if want else ["联系电话"]))
+    expected = rf.expected()
+    for _row, rec in roster.records:
+        assert cats(rec) == expected[rec.student_id]["类别"], rec.name
