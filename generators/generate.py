@@ -96,8 +96,10 @@ def _parent_text(parent: Any) -> str | None:
     return text or None
 
 
-def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None) -> dict[str, Any]:
-    """Form fields (Chinese names of ``kind``) taken from the child's record in the archive."""
+def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None,
+                  arc: Archive | None = None) -> dict[str, Any]:
+    """Form fields (Chinese names of ``kind``) taken from the child's record in the archive (and,
+    with ``arc``, the card's 跟踪记录 from the child's 帮扶记录 and 家访记录表)."""
     rec = entry.record
     guardian = getattr(rec, "guardian", None)
     values: dict[str, Any] = {
@@ -131,6 +133,11 @@ def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None) -> d
             values["reasons"] = "；".join(f"{c.name}：{'；'.join(c.reasons)}" for c in cats)
     if "filed_date" in fields:
         values["filed_date"] = on or dt.date.today()
+    values.update(kind.model.from_record(rec, on or dt.date.today()))
+    if arc is not None and "followups" in fields:
+        from guanai.generators.card import followups
+
+        values["followups"] = followups(arc, entry.id)
     out = {}
     for name, value in values.items():
         if name in fields and value not in (None, "", []):
@@ -336,7 +343,7 @@ def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], child_r
                     today: dt.date | None) -> None:
     """2. validate, with the child's record when given (--child) or found by 学籍号."""
     entry = arc.get_child(child_ref) if (arc is not None and child_ref is not None) else None
-    prefill = child_prefill(kind, entry, today) if entry is not None else {}
+    prefill = child_prefill(kind, entry, today, arc) if entry is not None else {}
     for it in items:
         try:
             data = _merge(kind, it.row, prefill) if entry is not None else it.row.data
@@ -460,6 +467,10 @@ def _store_all(arc: Archive | None, kind: Kind, items: list[_Item], names: dict[
                 gen.existing = not new
                 if new:
                     result.stored.append(gen.doc_id)
+                if it.child_id is not None:
+                    from guanai.generators.card import save_to_record
+
+                    save_to_record(arc, arc.get_child(it.child_id), it.model)  # the plan lives on the record
                 if it.pdf is not None:
                     gen.pdf_doc_id, new = put_once(
                         arc, input_sha256=key,

@@ -92,7 +92,7 @@ def test_excel_errors_name_file_row_column_field_reason(tmp_path: Path) -> None:
     assert set(bad) == {"台账.xlsx 第3行", "台账.xlsx 第4行"}
     assert "第C列“帮扶方面”" in bad["台账.xlsx 第3行"] and "心理疏导、学业辅导" in bad["台账.xlsx 第3行"]
     assert "第D列“日期”" in bad["台账.xlsx 第3行"] and "不存在" in bad["台账.xlsx 第3行"]
-    assert "第E列“帮扶人”" in bad["台账.xlsx 第4行"] and "必填" in bad["台账.xlsx 第4行"]
+    assert "第E列“帮扶人”" in bad["台账.xlsx 第4行"] and "必须填写" in bad["台账.xlsx 第4行"]
 
 
 def test_csv_in_gbk_and_subtable_cells(tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ def test_broken_yaml_and_unknown_extension(tmp_path: Path) -> None:
         read_forms(q)
     r = tmp_path / "x.xlsx"
     r.write_bytes(b"not a zip")
-    with pytest.raises(InputError, match="不是有效的 .xlsx"):
+    with pytest.raises(InputError, match="不是有效的 Excel"):
         read_forms(r)
 
 
