@@ -114,9 +114,12 @@ class ExportResult:
                 "size": self.size, "document_bytes": self.document_bytes}
 
 
-def _child_item(arc: Archive, entry: ChildEntry, history: dict[str, Any]) -> ChildItem:
+def _child_item(arc: Archive, entry: ChildEntry, history: dict[str, Any],
+                skip: frozenset[str] = frozenset()) -> ChildItem:
     docs: list[DocItem] = []
     for d in arc.list_documents(child_id=entry.id):
+        if d.id in skip:  # voided documents stay home unless asked for
+            continue
         content = arc.read_document(d.id, audit=False)  # one transfer.export audit entry covers the batch
         docs.append(DocItem(meta={
             "kind": d.kind, "title": d.title, "filename": d.filename, "mime": d.mime, "doc_date": d.doc_date,
@@ -158,7 +161,7 @@ _PENDING_HINT = ("收到对方回执后用 guanai transfer confirm 确认；如�
 
 def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, purpose: str = "转学",
                    directory: Directory | None = None, resend: bool = False,
-                   progress: Progress | None = None) -> ExportResult:
+                   progress: Progress | None = None, include_void: bool = False) -> ExportResult:
     """Export the children named by ``refs`` (id, 学籍号 or ID number) into one package.
 
     A child already in a package awaiting its receipt is refused unless ``resend``: two schools
@@ -195,9 +198,12 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, pu
             raise StateError(_pending_problem(e, *pending[e.id]) + "。", _PENDING_HINT)
         entries.append(e)
     history = _load(arc, HIST_SETTING)
+    from guanai.archive.documents import voided
+
+    skip = frozenset() if include_void else frozenset(voided(arc))
     items = []
     for e in entries:
-        items.append(_child_item(arc, e, history))
+        items.append(_child_item(arc, e, history, skip))
         if progress:
             progress(1, len(entries))
     package_id = uuid.uuid4().hex
