@@ -260,3 +260,42 @@ def sort_key(e: ChildEntry) -> tuple[Any, ...]:
     rec = e.record
     return (grade_rank(getattr(rec, "grade", None)), class_rank(getattr(rec, "class_name", None)),
             getattr(rec, "class_name", "") or "", rec.name, e.id)
+
+
+def select_children(arc: Archive, refs: Sequence[str] = (), *, every: bool = False, grade: str | None = None,
+                    class_name: str | None = None) -> list[ChildEntry]:
+    """Children for a batch: named ones, and/or all open (在册) ones, narrowed by grade and class.
+
+    Sorted by grade, class and name; duplicates once. A grade or class matching nobody is an
+    error listing the grades (classes) there are.
+    """
+    chosen: dict[str, ChildEntry] = {}
+    for ref in refs:
+        e = resolve_child(arc, ref)
+        chosen.setdefault(e.id, e)
+    if every or grade or class_name:
+        pool = [e for e in arc.list_children(status="在册")]
+        g = _norm(grade or "")
+        c = _norm(class_name or "")
+        if g:
+            grades = {_norm(str(getattr(e.record, "grade", "") or "")) for e in pool}
+            pool = [e for e in pool if _norm(str(getattr(e.record, "grade", "") or "")) == g]
+            if not pool:
+                raise InputError(f"没有在册儿童在“{grade}”。", "在册儿童的年级有：" + "、".join(sorted(grades, key=grade_rank)) + "。")
+        if c:
+            classes = {_norm(str(getattr(e.record, "class_name", "") or "")) for e in pool}
+            pool = [e for e in pool if _same_class(_norm(str(getattr(e.record, "class_name", "") or "")), c)]
+            if not pool:
+                raise InputError(f"没有在册儿童在“{class_name}”。",
+                                 "这些儿童的班级有：" + "、".join(sorted((x for x in classes if x), key=class_rank)) + "。")
+        for e in pool:
+            chosen.setdefault(e.id, e)
+    return sorted(chosen.values(), key=sort_key)
+
+
+def _same_class(recorded: str, asked: str) -> bool:
+    """“2班”, “（2）班”, “2” and “二班” name the same class."""
+    if recorded == asked:
+        return True
+    a, b = class_rank(recorded), class_rank(asked)
+    return a != 999 and a == b

@@ -178,8 +178,26 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
         except ValueError:
             return at
 
-    echo_table([[str(e.seq), local(e.at), e.actor, action_name(e.action), e.target or ""] for e in entries],
+    names = _target_names(arc)
+
+    def target(e: Any) -> str:
+        if not e.target:
+            return ""
+        title = names.get(e.target) or (e.detail or {}).get("title")
+        return f"{e.target[:8]} {title}" if title else e.target[:8]
+
+    echo_table([[str(e.seq), local(e.at), e.actor, action_name(e.action), target(e)] for e in entries],
                ["序号", "时间", "用户", "操作", "对象"])
+
+
+def _target_names(arc: Archive) -> dict[str, str]:
+    """What an audit target id names, for people: 《document title》 or the child's name."""
+    out: dict[str, str] = {}
+    for d in arc.list_documents():
+        out[d.id] = f"《{d.title}》"
+    for c in arc.list_children():
+        out[c.id] = f"儿童 {c.record.name}"
+    return out
 
 
 @audit.command("verify")

@@ -70,6 +70,7 @@ class BatchResult:
 @dataclass
 class _Item:
     row: FormRow
+    entry: ChildEntry | None = None
     model: FormBase | None = None
     child_id: str | None = None
     rendered: Rendered | None = None
@@ -240,12 +241,66 @@ def _to_failed(label: str, err: GuanaiError) -> Failed:
     return Failed(label, err.message, err.hint, err.exit_code)
 
 
+def _is_table_row(row: FormRow) -> bool:
+    return row.row is not None and Path(row.source).suffix.lower() in (".xlsx", ".xlsm", ".csv")
+
+
+def _read_sources(kind: Kind, sources: Sequence[Path | str | FormRow | dict[str, Any]],
+                  result: BatchResult, *, store: bool) -> list[FormRow]:
+    from guanai.generators.formsio import is_template_example
+
+    rows: list[FormRow] = []
+    for src in sources:
+        if isinstance(src, FormRow):
+            rows.append(src)
+        elif isinstance(src, dict):
+            rows.append(FormRow("表单", None, src))
+        else:
+            try:
+                found = read_forms(src)
+            except GuanaiError as err:
+                failed = _to_failed(Path(src).name, err)
+                # the message already starts with the file name: do not print it twice
+                failed.message = failed.message.removeprefix(Path(src).name).lstrip("： ") or failed.message
+                result.failed.append(failed)
+                continue
+            if not found:
+                result.failed.append(Failed(Path(src).name, "文件中没有表单（除表头外都是空行）。", "填写至少一行后再试。"))
+            for r in found:
+                # the template's example row, left as it was, is never archived (a preview may show it)
+                if store and _is_table_row(r) and is_template_example(kind, r.data):
+                    result.notes.append(f"{r.label} 是表单模板中的示例行，未生成（请删除该行或改成真实内容）。")
+                    continue
+                rows.append(r)
+    return rows
+
+
+def school_default(kind: Kind, arc: Archive | None) -> dict[str, Any]:
+    """学校 defaults to the archive's school."""
+    info = kind.model.model_fields.get("school")
+    if arc is None or info is None or not arc.info.school_name:
+        return {}
+    return {info.alias or "school": arc.info.school_name}
+
+
+def _school_warnings(kind: Kind, arc: Archive | None, items: list[_Item], result: BatchResult) -> None:
+    """A form naming another school is generated (a county office may write for a school) but said."""
+    if arc is None or not arc.info.school_name or "school" not in kind.model.model_fields:
+        return
+    mine = arc.info.school_name.strip()
+    for it in items:
+        school = str(getattr(it.model, "school", "") or "").strip() if it.model is not None else ""
+        if school and school != mine:
+            result.notes.append(f"{it.row.label}：表单中的学校“{school}”不是本档案库的学校“{mine}”，请核对。")
+
+
 def generate_batch(
     arc: Archive | None,
     kind_id: str,
     sources: Sequence[Path | str | FormRow | dict[str, Any]],
     *,
     child_ref: str | None = None,
+    children: Sequence[str | ChildEntry] | None = None,
     pdf: bool = False,
     out_dir: Path | None = None,
     template_dir: Path | str | None = None,
@@ -255,60 +310,61 @@ def generate_batch(
 ) -> BatchResult:
     """Generate one document per form (file, Excel/CSV row, or dict); see module doc.
 
+    With ``children`` (or ``child_ref``), one document per child and form: the child's record
+    fills the form (the form may complete it), and the document joins the child's dossier.
     ``progress(n)`` counts n forms done: one unit per form read, plus one more per form with
     ``pdf`` (the PDF step is the long one).
     """
     kind = get_kind(kind_id)
     result = BatchResult(kind.id)
+    refs: list[str | ChildEntry] = [*(children or []), *([child_ref] if child_ref is not None else [])]
     if store and arc is None:
         raise InputError("未打开档案库，无法归档。", "使用 --no-archive 只生成文件。")
     if store and arc is not None:
         arc.require("write")
-    if child_ref is not None and arc is None:
+    if refs and arc is None:
         raise InputError("--child 需要档案库（不能与 --no-archive 同用）。", "去掉 --no-archive，或直接在表单中填写儿童信息。")
-    if child_ref is not None and not kind.per_child:
+    if refs and not kind.per_child:
         raise InputError(f"“{kind.name}”不是针对单个儿童的文书，不能用 --child。", "去掉 --child。")
     custom_dir = resolve_template_dir(arc, template_dir)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
 
     # 1. read
-    items: list[_Item] = []
-    for src in sources:
-        if isinstance(src, FormRow):
-            items.append(_Item(src))
-        elif isinstance(src, dict):
-            items.append(_Item(FormRow("表单", None, src)))
-        else:
-            try:
-                rows = read_forms(src)
-            except GuanaiError as err:
-                failed = _to_failed(Path(src).name, err)
-                # the message already starts with the file name: do not print it twice
-                failed.message = failed.message.removeprefix(Path(src).name).lstrip("： ") or failed.message
-                result.failed.append(failed)
-                continue
-            if not rows:
-                result.failed.append(Failed(Path(src).name, "文件中没有表单（除表头外都是空行）。", "填写至少一行后再试。"))
-            items.extend(_Item(r) for r in rows)
-    if child_ref is not None and not items:
-        items.append(_Item(FormRow("档案记录", None, {})))
+    rows = _read_sources(kind, sources, result, store=store)
+    entries: list[ChildEntry] = []
+    if arc is not None:
+        seen: set[str] = set()
+        for ref in refs:
+            e = ref if not isinstance(ref, str) else arc.get_child(ref)
+            if e.id not in seen:
+                seen.add(e.id)
+                entries.append(e)
+    if entries:
+        base_rows = rows or [FormRow("档案记录", None, {})]
+        items = [_Item(FormRow(e.record.name if r.source == "档案记录" else f"{e.record.name}：{r.source}",
+                               r.row, r.data, r.columns), e) for e in entries for r in base_rows]
+    else:
+        items = [_Item(r) for r in rows]
 
     # 2. validate (with the child's record when given or found by 学籍号)
-    entry = arc.get_child(child_ref) if (arc is not None and child_ref is not None) else None
-    prefill = child_prefill(kind, entry, today) if entry is not None else {}
+    school = school_default(kind, arc)
     for it in items:
         try:
-            data = _merge(kind, it.row, prefill) if entry is not None else it.row.data
+            if it.entry is not None:
+                data = _merge(kind, it.row, {**school, **child_prefill(kind, it.entry, today)})
+            else:
+                data = {**school, **it.row.data}
             it.model = validate(kind, data, source=it.row.source, row=it.row.row, columns=it.row.columns)
-            if entry is not None:
-                it.child_id = entry.id
+            if it.entry is not None:
+                it.child_id = it.entry.id
             elif arc is not None and kind.per_child:
                 sid = it.model.student_id_value()
                 found = arc.find_child(sid) if sid else None
                 it.child_id = found.id if found is not None else None
         except GuanaiError as err:
             it.error = _to_failed(it.row.label, err)
+    _school_warnings(kind, arc, items, result)
 
     # 3. render (a school's own templates in a child process with limits)
     valid = [it for it in items if it.error is None and it.model is not None]

@@ -414,7 +414,7 @@ def _scored(searcher: Any, q: wq.Query, fset: Any, limit: int) -> tuple[Any, boo
             timed.timer.cancel()
 
 
-class _FilteredTimeLimit(TimeLimitCollector):  # type: ignore[misc]
+class _FilteredTimeLimit(TimeLimitCollector):
     """A time limit that also keeps only the documents of an allowed set (global numbers)."""
 
     def __init__(self, child: Any, allow: Any, timelimit: float) -> None:
