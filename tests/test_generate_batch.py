@@ -187,3 +187,17 @@ def test_void_needs_write_permission(school: dict[str, Any]) -> None:
         from guanai.archive.documents import voided
 
         assert voided(arc) == {}
+
+
+def test_kinds_by_chinese_name_everywhere(school: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "家访.xlsx"
+    r = run("form", "template", "家访记录表", "-o", str(out))
+    assert r.exit_code == 0 and out.exists() and "家访记录表" in r.output
+    r = run("form", "template", "辍学情况报告", "--yaml", "-o", str(tmp_path / "r.yaml"))
+    assert r.exit_code == 0, r.output
+    r = run("doc", "list", "--kind", "附件")
+    assert r.exit_code == 0
+    r = run("doc", "list", "--kind", "家访")
+    assert r.exit_code == 2 and "家访记录表" in r.output and "附件" in r.output
+    r = run("generate", "不存在的文书", "x.yaml")
+    assert r.exit_code == 2 and "home-visit（家访记录表）" in r.output
