@@ -128,7 +128,7 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
             rep.add(INTEG, obj, f"元数据无法打开：{err.message}")
             continue
         if meta.get("title"):
-            obj = f"文档 {did[:8]}《{meta['title']}》"  # people know documents by their titles
+            obj = f"文档 {did}《{meta['title']}》"  # people know documents by their titles
         if did not in content_ids:
             rep.add(INTEG, obj, "内容缺失")
             continue

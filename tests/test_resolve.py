@@ -197,3 +197,21 @@ def test_same_name_is_an_error_listing_them_outside_a_terminal(arc: dict[str, An
         assert "学籍号" in r.output  # the hint says how to tell them apart
     with _open(arc) as a:
         assert {e.status for e in a.list_children()} == {"在册"}  # nothing was closed by a guess
+
+
+def test_verify_and_audit_name_documents_by_title(arc: dict[str, Any]) -> None:
+    import sqlite3
+
+    from guanai.archive.verify import verify_archive
+
+    conn = sqlite3.connect(arc["path"] / "catalog.sqlite")
+    blob = bytearray(conn.execute("SELECT data FROM content WHERE doc_id=?", (DOC_A,)).fetchone()[0])
+    blob[len(blob) // 2] ^= 1
+    conn.execute("UPDATE content SET data=? WHERE doc_id=?", (bytes(blob), DOC_A))
+    conn.commit()
+    conn.close()
+    with _open(arc) as a:
+        rep = verify_archive(a)
+    assert any(DOC_A in p.obj and "《家访一》" in p.obj for p in rep.problems), rep.problems
+    r = run("audit", "show")
+    assert r.exit_code == 0 and "《帮扶二》" in r.output and "存入文档" in r.output
