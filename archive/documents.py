@@ -8,6 +8,7 @@ when and why; the void is audited in the same transaction.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,7 +151,7 @@ def _target(out_dir: Path, filename: str, used: set[str]) -> Path:
     return out_dir / name
 
 
-def export_documents(arc: Archive, refs: list[str], out: Path, *, force: bool = False) -> list[Path]:
+def export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: bool = False) -> list[Path]:
     """Write documents' original files: one ``refs`` and a file path, or into the directory ``out``.
 
     Every reference is resolved before anything is written; each file is written atomically and
@@ -163,8 +164,9 @@ def export_documents(arc: Archive, refs: list[str], out: Path, *, force: bool = 
     if not refs:
         raise InputError("没有给出文档编号。", "例如：guanai doc get 3f2a9c -o 导出目录/")
     entries = resolve_documents(arc, refs)
+    # "导出/" names a directory even before it exists (Path() would drop the slash)
+    as_dir = str(out).endswith(("/", "\\", os.sep)) or len(entries) > 1 or Path(out).is_dir()
     out = Path(out)
-    as_dir = out.is_dir() or len(entries) > 1 or str(out).endswith(("/", "\\"))
     if as_dir:
         out.mkdir(parents=True, exist_ok=True)
         used: set[str] = set()

@@ -184,7 +184,7 @@ def export_cmd_body(arc: Archive, doc_ids: tuple[str, ...], output: str, child_r
         paths = export_dossier(arc, child_ref, Path(output), include_void=include_void)
         click.echo(f"已导出 {len(paths)} 份文档到 {paths[0].parent}：")
     elif doc_ids:
-        paths = export_documents(arc, list(doc_ids), Path(output), force=force)
+        paths = export_documents(arc, list(doc_ids), output, force=force)
         if len(paths) > 1:
             click.echo(f"已导出 {len(paths)} 份文档：")
     else:

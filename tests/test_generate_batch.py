@@ -136,6 +136,8 @@ def test_doc_get_into_directory_several_ids_and_dossier(school: dict[str, Any], 
     assert len(list(out.iterdir())) == 2
     r = run("doc", "get", card[:8], "-o", str(out))  # into the existing directory: a new name, no overwrite
     assert r.exit_code == 0 and len(list(out.iterdir())) == 3
+    r = run("open", rec[:8], "-o", str(tmp_path / "新目录") + "/")  # a trailing slash: a new directory
+    assert r.exit_code == 0 and [p.suffix for p in (tmp_path / "新目录").iterdir()] == [".docx"]
     r = run("open", "--child", name, "-o", str(tmp_path / "档案"))
     assert r.exit_code == 0, r.output
     folder = next((tmp_path / "档案").iterdir())
