@@ -109,7 +109,7 @@ def test_void_hides_from_listing_keeps_and_audits(school: dict[str, Any], tmp_pa
         void = [e for e in entries if e.action == "doc.void"]
         assert len(void) == 1 and void[0].detail and void[0].detail["reason"] == "重复归档"
         from guanai.archive.documents import voided
-        from guanai.archive.transfer import _child_item
+        from guanai.archive.transfer.outgoing import _child_item
 
         item = _child_item(arc, arc.get_child(school["ids"][0]), {}, frozenset(voided(arc)))
         assert item.documents == []  # not in a transfer package
