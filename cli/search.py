@@ -48,17 +48,18 @@ def _progress(label: str, quiet: bool = False) -> Iterator[Callable[[int, int], 
 @click.option("--status", help="儿童状态：在册、转出、存档备查、毕业。")
 @click.option("--category", help="类别：留守儿童、困境儿童，或困境情形如 孤儿。")
 @click.option("--limit", default=20, show_default=True, type=int, help="最多显示条数（1–1000）。")
+@click.option("--include-void", is_flag=True, help="连同已作废的文档一起检索。")
 @json_option
 @with_archive()
 def search(arc: Archive, query: tuple[str, ...], kind: str | None, school: str | None, child_ref: str | None,
            date_from: str | None, date_to: str | None, status: str | None, category: str | None,
-           limit: int, as_json: bool) -> None:
+           limit: int, include_void: bool, as_json: bool) -> None:
     """全文检索：按姓名、学籍号、身份证号、村名或正文中的词语查找儿童档案与文书。
 
     结果按相关度排序，显示标题、儿童、日期、种类和带【高亮】的摘要。
     写法：词语直接输入（按原文连续匹配）；短语加英文双引号；AND / OR / NOT（或 与 / 或 / 非）
     组合，可加括号；字段写成 字段:值（姓名、学籍号、身份证号、类型、状态、类别、日期、正文、人员）。
-    筛选条件（--kind 等）同时缩小结果与总数；取值不认识时列出可选值。
+    筛选条件（--kind 等）同时缩小结果与总数；取值不认识时列出可选值。已作废的文档不在结果中（--include-void 可查）。
     每次检索都记入审计日志。
 
     \b
@@ -76,7 +77,7 @@ def search(arc: Archive, query: tuple[str, ...], kind: str | None, school: str |
     filters = make_filters(arc, kind=kind_id(kind), school=school, child=child_ref, date_from=date_from,
                            date_to=date_to, status=status, category=category)
     with _progress("建立全文索引", quiet=as_json) as cb:
-        view = run_search(arc, " ".join(query), filters, limit, progress=cb)
+        view = run_search(arc, " ".join(query), filters, limit, progress=cb, include_void=include_void)
     if as_json:
         out = view.to_json()
         for h in out["hits"]:

@@ -127,15 +127,22 @@ def make_filters(arc: Archive, *, kind: str | None = None, school: str | None = 
 
 
 def run_search(arc: Archive, q: str, filters: Filters | None = None, limit: int = 20,
-               progress: Progress | None = None) -> SearchView:
-    """Search the archive's index (caught up first), build snippets from decrypted text, audit."""
-    arc.require("read")
-    filters = filters or Filters()
-    six = open_index(arc, progress)
-    res: Result = search(six, q, filters, limit)
+               progress: Progress | None = None, include_void: bool = False) -> SearchView:
+    """Search the archive's index (caught up first), build snippets from decrypted text, audit.
+
+    Voided documents are left out of hits and total unless ``include_void``.
+    """
+    from dataclasses import replace
+
     from guanai.archive.documents import voided
 
+    arc.require("read")
+    filters = filters or Filters()
     voids = voided(arc)
+    if voids and not include_void:
+        filters = replace(filters, exclude=tuple(sorted(voids)))
+    six = open_index(arc, progress)
+    res: Result = search(six, q, filters, limit)
     names: dict[str, str] = {}
     views: list[HitView] = []
     for h in res.hits:
@@ -158,7 +165,8 @@ def run_search(arc: Archive, q: str, filters: Filters | None = None, limit: int 
         views.append(HitView(id=h.id, entity=h.entity, kind=h.kind, title=h.title, child_id=h.child,
                              child_name=child_name, date=h.date, school=h.school, status=h.status,
                              score=round(h.score, 3), snippet=snippet(text, res.terms), void=h.id in voids))
-    detail = {"query": q, "filters": {k: v for k, v in asdict(filters).items() if v}, "hits": res.total}
+    detail = {"query": q, "filters": {k: v for k, v in asdict(filters).items() if v and k != "exclude"},
+              "hits": res.total}
     arc.audit("search", None, detail)
     return SearchView(query=q, total=res.total, exact=res.exact, hits=views)
 

@@ -319,9 +319,11 @@ class Filters:
     date_to: str | None = None
     status: str | None = None
     category: str | None = None
+    exclude: tuple[str, ...] = ()  # ids left out (voided documents)
 
     def key(self) -> tuple[Any, ...]:
-        return (self.kind, self.school, self.child, self.date_from, self.date_to, self.status, self.category)
+        return (self.kind, self.school, self.child, self.date_from, self.date_to, self.status, self.category,
+                self.exclude)
 
     def query(self) -> wq.Query | None:
         parts: list[wq.Query] = []
@@ -334,9 +336,12 @@ class Filters:
                 raise InputError(f"日期“{v}”格式不对。", "日期写成 2024-03-01。")
         if self.date_from or self.date_to:
             parts.append(wq.TermRange("date", self.date_from or None, self.date_to or None))
-        if not parts:
+        if not parts and not self.exclude:
             return None
-        return parts[0] if len(parts) == 1 else wq.And(parts)
+        base: wq.Query = wq.Every() if not parts else parts[0] if len(parts) == 1 else wq.And(parts)
+        if self.exclude:
+            base = wq.AndNot(base, wq.Or([wq.Term("id", i) for i in self.exclude]))
+        return base
 
 
 @dataclass

@@ -212,3 +212,24 @@ def test_make_filters_rejects_what_it_does_not_know(corpus: dict[str, Any]) -> N
         f = make_filters(arc, date_from="2024年3月1日", date_to="2024/4/30")
     assert (f.date_from, f.date_to) == ("2024-03-01", "2024-04-30")
 
+
+
+def test_voided_documents_leave_hits_and_total(make_archive: Any) -> None:
+    from search_helpers import fill_archive
+
+    from guanai.archive.documents import void_document
+
+    path, pw = make_archive()
+    info = fill_archive(path, pw, n_children=3, docs_per_child=2)
+    did, _cid, _text = info["docs"][0]
+    with Archive.open(path, user="admin", passphrase=pw) as arc:
+        before = run_search(arc, "家访", limit=100)
+    with Archive.open(path, user="admin", passphrase=pw, write=True) as arc:
+        void_document(arc, did, "重复归档")
+    sindex.reset_cache()
+    with Archive.open(path, user="admin", passphrase=pw) as arc:
+        after = run_search(arc, "家访", limit=100)
+        shown = run_search(arc, "家访", limit=100, include_void=True)
+    assert did in {h.id for h in before.hits} and did not in {h.id for h in after.hits}
+    assert after.total == before.total - 1
+    assert shown.total == before.total and next(h for h in shown.hits if h.id == did).void
