@@ -178,7 +178,7 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
         except ValueError:
             return at
 
-    names = _target_names(arc)
+    names = _target_names(arc, {e.target for e in entries if e.target})
 
     def target(e: Any) -> str:
         if not e.target:
@@ -190,13 +190,24 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
                ["序号", "时间", "用户", "操作", "对象"])
 
 
-def _target_names(arc: Archive) -> dict[str, str]:
-    """What an audit target id names, for people: 《document title》 or the child's name."""
+def _target_names(arc: Archive, targets: set[str]) -> dict[str, str]:
+    """What the audit targets name, for people: 《document title》 or the child's name."""
+    import re
+
+    from guanai.base.errors import GuanaiError
+
     out: dict[str, str] = {}
-    for d in arc.list_documents():
-        out[d.id] = f"《{d.title}》"
-    for c in arc.list_children():
-        out[c.id] = f"儿童 {c.record.name}"
+    for t in targets:
+        if not re.fullmatch(r"[0-9a-f]{32}", t):
+            continue
+        try:
+            out[t] = f"《{arc.get_document(t).title}》"
+            continue
+        except GuanaiError:
+            pass
+        c = arc.find_child(t)
+        if c is not None:
+            out[t] = f"儿童 {c.record.name}"
     return out
 
 
