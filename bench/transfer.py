@@ -153,7 +153,7 @@ def main() -> int:
               f"转接本身 {t_single - t_unlock:.2f} s")
         # 3 unlocks is the minimum: export and confirm run at the sender days apart, import at the
         # receiver. Their cost is the archive's KDF setting (64 MiB, t=3, p=4), not the transfer's;
-        # one bare derivation measured now shows how loaded this machine is (idle: ~0.1 s, NOTES.md).
+        # one bare derivation measured now shows how loaded this machine is (idle: ~0.1 s, docs/NOTES.md).
         from guanai.archive import crypto
 
         t = time.perf_counter()

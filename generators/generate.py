@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guanai.base.errors import GuanaiError, InputError
+from guanai.base.errors import GuanaiError, InputError, Problem
 from guanai.generators.forms import FormBase, cn_date, find_labels
 from guanai.generators.formsio import FormRow, atomic_write, read_forms
 from guanai.generators.kinds import Kind, get_kind
@@ -53,6 +53,7 @@ class Failed:
     message: str
     hint: str | None = None
     exit_code: int = 2
+    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -237,61 +238,8 @@ def _to_failed(label: str, err: GuanaiError) -> Failed:
     from guanai.generators.forms import FormError
 
     if isinstance(err, FormError):  # the label already names file and row
-        return Failed(label, "表单有误：" + err.short_text, err.hint, err.exit_code)
-    return Failed(label, err.message, err.hint, err.exit_code)
-
-
-def _is_table_row(row: FormRow) -> bool:
-    return row.row is not None and Path(row.source).suffix.lower() in (".xlsx", ".xlsm", ".csv")
-
-
-def _read_sources(kind: Kind, sources: Sequence[Path | str | FormRow | dict[str, Any]],
-                  result: BatchResult, *, store: bool) -> list[FormRow]:
-    from guanai.generators.formsio import is_template_example
-
-    rows: list[FormRow] = []
-    for src in sources:
-        if isinstance(src, FormRow):
-            rows.append(src)
-        elif isinstance(src, dict):
-            rows.append(FormRow("表单", None, src))
-        else:
-            try:
-                found = read_forms(src)
-            except GuanaiError as err:
-                failed = _to_failed(Path(src).name, err)
-                # the message already starts with the file name: do not print it twice
-                failed.message = failed.message.removeprefix(Path(src).name).lstrip("： ") or failed.message
-                result.failed.append(failed)
-                continue
-            if not found:
-                result.failed.append(Failed(Path(src).name, "文件中没有表单（除表头外都是空行）。", "填写至少一行后再试。"))
-            for r in found:
-                # the template's example row, left as it was, is never archived (a preview may show it)
-                if store and _is_table_row(r) and is_template_example(kind, r.data):
-                    result.notes.append(f"{r.label} 是表单模板中的示例行，未生成（请删除该行或改成真实内容）。")
-                    continue
-                rows.append(r)
-    return rows
-
-
-def school_default(kind: Kind, arc: Archive | None) -> dict[str, Any]:
-    """学校 defaults to the archive's school."""
-    info = kind.model.model_fields.get("school")
-    if arc is None or info is None or not arc.info.school_name:
-        return {}
-    return {info.alias or "school": arc.info.school_name}
-
-
-def _school_warnings(kind: Kind, arc: Archive | None, items: list[_Item], result: BatchResult) -> None:
-    """A form naming another school is generated (a county office may write for a school) but said."""
-    if arc is None or not arc.info.school_name or "school" not in kind.model.model_fields:
-        return
-    mine = arc.info.school_name.strip()
-    for it in items:
-        school = str(getattr(it.model, "school", "") or "").strip() if it.model is not None else ""
-        if school and school != mine:
-            result.notes.append(f"{it.row.label}：表单中的学校“{school}”不是本档案库的学校“{mine}”，请核对。")
+        return Failed(label, "表单有误：" + err.short_text, err.hint, err.exit_code, err.problems)
+    return Failed(label, err.message, err.hint, err.exit_code, err.problems)
 
 
 def generate_batch(
@@ -318,36 +266,94 @@ def generate_batch(
     kind = get_kind(kind_id)
     result = BatchResult(kind.id)
     refs: list[str | ChildEntry] = [*(children or []), *([child_ref] if child_ref is not None else [])]
+    _check_request(arc, kind, store=store, with_children=bool(refs))
+    custom_dir = resolve_template_dir(arc, template_dir)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    rows = _read_rows(kind, sources, result, store=store)
+    items = _per_child(arc, rows, refs)
+    _validate_items(arc, kind, items, today)
+    _school_warnings(kind, arc, items, result)
+    custom = _render_items(kind, items, custom_dir, result, progress)
+    if kind.to_family:
+        _refuse_labels(kind, items)
+    names = _convert_pdfs(kind, items, pdf, progress)
+    _store_and_write(arc, kind, items, names, result, store=store, out_dir=out_dir, custom=custom)
+    return result
+
+
+def _check_request(arc: Archive | None, kind: Kind, *, store: bool, with_children: bool) -> None:
     if store and arc is None:
         raise InputError("未打开档案库，无法归档。", "使用 --no-archive 只生成文件。")
     if store and arc is not None:
         arc.require("write")
-    if refs and arc is None:
+    if with_children and arc is None:
         raise InputError("--child 需要档案库（不能与 --no-archive 同用）。", "去掉 --no-archive，或直接在表单中填写儿童信息。")
-    if refs and not kind.per_child:
+    if with_children and not kind.per_child:
         raise InputError(f"“{kind.name}”不是针对单个儿童的文书，不能用 --child。", "去掉 --child。")
-    custom_dir = resolve_template_dir(arc, template_dir)
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
 
-    # 1. read
-    rows = _read_sources(kind, sources, result, store=store)
+
+def _is_table_row(row: FormRow) -> bool:
+    return row.row is not None and Path(row.source).suffix.lower() in (".xlsx", ".xlsm", ".csv")
+
+
+def _read_rows(kind: Kind, sources: Sequence[Path | str | FormRow | dict[str, Any]], result: BatchResult, *,
+               store: bool) -> list[FormRow]:
+    """1. read: every form (a file may hold many rows); unreadable files become failures; the
+    template's example row, left as it was, is never archived (a preview may show it)."""
+    from guanai.generators.formsio import is_template_example
+
+    rows: list[FormRow] = []
+    for src in sources:
+        if isinstance(src, FormRow):
+            rows.append(src)
+        elif isinstance(src, dict):
+            rows.append(FormRow("表单", None, src))
+        else:
+            try:
+                found = read_forms(src)
+            except GuanaiError as err:
+                failed = _to_failed(Path(src).name, err)
+                # the message already starts with the file name: do not print it twice
+                failed.message = failed.message.removeprefix(Path(src).name).lstrip("： ") or failed.message
+                result.failed.append(failed)
+                continue
+            if not found:
+                result.failed.append(Failed(Path(src).name, "文件中没有表单（除表头外都是空行）。", "填写至少一行后再试。"))
+            for r in found:
+                if store and _is_table_row(r) and is_template_example(kind, r.data):
+                    result.notes.append(f"{r.label} 是表单模板中的示例行，未生成（请删除该行或改成真实内容）。")
+                    continue
+                rows.append(r)
+    return rows
+
+
+def _per_child(arc: Archive | None, rows: list[FormRow], refs: Sequence[str | ChildEntry]) -> list[_Item]:
+    """One item per form, or with children one per child and form (the record fills the rest)."""
     entries: list[ChildEntry] = []
-    if arc is not None:
-        seen: set[str] = set()
-        for ref in refs:
-            e = ref if not isinstance(ref, str) else arc.get_child(ref)
-            if e.id not in seen:
-                seen.add(e.id)
-                entries.append(e)
-    if entries:
-        base_rows = rows or [FormRow("档案记录", None, {})]
-        items = [_Item(FormRow(e.record.name if r.source == "档案记录" else f"{e.record.name}：{r.source}",
-                               r.row, r.data, r.columns), e) for e in entries for r in base_rows]
-    else:
-        items = [_Item(r) for r in rows]
+    seen: set[str] = set()
+    for ref in refs if arc is not None else ():
+        e = arc.get_child(ref) if isinstance(ref, str) else ref  # type: ignore[union-attr]
+        if e.id not in seen:
+            seen.add(e.id)
+            entries.append(e)
+    if not entries:
+        return [_Item(r) for r in rows]
+    base = rows or [FormRow("档案记录", None, {})]
+    return [_Item(FormRow(e.record.name if r.source == "档案记录" else f"{e.record.name}：{r.source}",
+                          r.row, r.data, r.columns), e) for e in entries for r in base]
 
-    # 2. validate (with the child's record when given or found by 学籍号)
+
+def school_default(kind: Kind, arc: Archive | None) -> dict[str, Any]:
+    """学校 defaults to the archive's school."""
+    info = kind.model.model_fields.get("school")
+    if arc is None or info is None or not arc.info.school_name:
+        return {}
+    return {info.alias or "school": arc.info.school_name}
+
+
+def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], today: dt.date | None) -> None:
+    """2. validate, with the child's record when given (--child) or found by 学籍号."""
     school = school_default(kind, arc)
     for it in items:
         try:
@@ -364,13 +370,25 @@ def generate_batch(
                 it.child_id = found.id if found is not None else None
         except GuanaiError as err:
             it.error = _to_failed(it.row.label, err)
-    _school_warnings(kind, arc, items, result)
 
-    # 3. render (a school's own templates in a child process with limits)
+
+def _school_warnings(kind: Kind, arc: Archive | None, items: list[_Item], result: BatchResult) -> None:
+    """A form naming another school is generated (a county office may write for a school) but said."""
+    if arc is None or not arc.info.school_name or "school" not in kind.model.model_fields:
+        return
+    mine = arc.info.school_name.strip()
+    for it in items:
+        school = str(getattr(it.model, "school", "") or "").strip() if it.model is not None else ""
+        if school and school != mine:
+            result.notes.append(f"{it.row.label}：表单中的学校“{school}”不是本档案库的学校“{mine}”，请核对。")
+
+
+def _render_items(kind: Kind, items: list[_Item], custom_dir: Path | None, result: BatchResult,
+                  progress: Callable[[int], None] | None) -> bool:
+    """3. render; a school's own template runs in a child process with limits. True when it was used."""
     valid = [it for it in items if it.error is None and it.model is not None]
     if progress and len(valid) < len(items):
         progress(len(items) - len(valid))
-    template_note = None
     if custom_dir is not None and (custom_dir / kind.template).is_file():
         outs = render_isolated(kind, [it.model for it in valid if it.model is not None], custom_dir / kind.template)
         for it, out in zip(valid, outs, strict=True):
@@ -380,44 +398,46 @@ def generate_batch(
                 it.rendered = out.rendered
             if progress:
                 progress(1)
-        template_note = f"使用学校自定义模板 {custom_dir / kind.template}"
-    else:
-        if custom_dir is not None:
-            template_note = f"模板目录 {custom_dir} 中没有 {kind.template}，使用自带模板"
-        try:
-            compiled = compile_template(bundled_template_dir() / kind.template)
-        except GuanaiError as err:
-            for it in valid:
-                it.error = _to_failed(it.row.label, err)
-            valid = []
+        result.notes.append(f"使用学校自定义模板 {custom_dir / kind.template}")
+        return True
+    if custom_dir is not None:
+        result.notes.append(f"模板目录 {custom_dir} 中没有 {kind.template}，使用自带模板")
+    try:
+        compiled = compile_template(bundled_template_dir() / kind.template)
+    except GuanaiError as err:
         for it in valid:
-            assert it.model is not None
-            try:
-                it.rendered = render_compiled(compiled, it.model.context())
-            except GuanaiError as err:
-                it.error = _to_failed(it.row.label, err)
-            if progress:
-                progress(1)
-    if template_note:
-        result.notes.append(template_note)
+            it.error = _to_failed(it.row.label, err)
+        valid = []
+    for it in valid:
+        assert it.model is not None
+        try:
+            it.rendered = render_compiled(compiled, it.model.context())
+        except GuanaiError as err:
+            it.error = _to_failed(it.row.label, err)
+        if progress:
+            progress(1)
+    return False
 
-    # 避免标签化: a customised template could still print the words, in the body or in a header,
-    # footer, note or the document properties; check everything a reader sees.
-    if kind.to_family:
-        for it in items:
-            if it.rendered is None:
-                continue
-            try:
-                words = find_labels(visible_text(it.rendered.data))
-            except GuanaiError as err:
-                it.error, it.rendered = _to_failed(it.row.label, err), None
-                continue
-            if words:
-                it.error = Failed(it.row.label, f"生成的{kind.name}含有“{'”“'.join(words)}”字样，未保存。",
-                                  "送给家庭的文书不得给儿童贴标签：修改模板（含页眉、页脚、文档属性）或表单中的文字。")
-                it.rendered = None
 
-    # 4. PDF (batched)
+def _refuse_labels(kind: Kind, items: list[_Item]) -> None:
+    """避免标签化: a customised template could still print the words, in the body or in a header,
+    footer, note or the document properties; check everything a reader sees."""
+    for it in items:
+        if it.rendered is None:
+            continue
+        try:
+            words = find_labels(visible_text(it.rendered.data))
+        except GuanaiError as err:
+            it.error, it.rendered = _to_failed(it.row.label, err), None
+            continue
+        if words:
+            it.error = Failed(it.row.label, f"生成的{kind.name}含有“{'”“'.join(words)}”字样，未保存。",
+                              "送给家庭的文书不得给儿童贴标签：修改模板（含页眉、页脚、文档属性）或表单中的文字。")
+            it.rendered = None
+
+
+def _convert_pdfs(kind: Kind, items: list[_Item], pdf: bool, progress: Callable[[int], None] | None) -> dict[int, str]:
+    """4. name every rendered document and convert them to PDF in one batch; returns id(item) -> name."""
     ready = [it for it in items if it.rendered is not None and it.error is None]
     used: set[str] = set()
     names = {id(it): _unique(document_filename(kind, it.model), used) for it in ready if it.model is not None}
@@ -433,9 +453,13 @@ def generate_batch(
                 it.error = Failed(it.row.label, f"转换 PDF 失败：{res.error}", "检查 LibreOffice 安装；或去掉 --pdf 只生成 .docx。", 10)
             else:
                 it.pdf = res.pdf
+    return names
 
-    # 5. store and write; never overwrite a file already in the output folder (it may be a copy
-    # the secretary edited in Word/WPS): a second run writes 名称-2.docx beside it
+
+def _store_and_write(arc: Archive | None, kind: Kind, items: list[_Item], names: dict[int, str],
+                     result: BatchResult, *, store: bool, out_dir: Path | None, custom: bool) -> None:
+    """5. store and write; never overwrite a file already in the output folder (it may be a copy
+    the secretary edited in Word/WPS): a second run writes 名称-2.docx beside it."""
     existing = {p.name for p in out_dir.iterdir()} if out_dir is not None else set()
     for it in items:
         if it.error is not None:
@@ -449,7 +473,7 @@ def generate_batch(
             if store and arc is not None:
                 form = it.model.to_form_dict()
                 text = _searchable_text(it.model, it.rendered.text)
-                meta = {"template": "custom" if template_note and "自定义" in template_note else "bundled"}
+                meta = {"template": "custom" if custom else "bundled"}
                 gen.doc_id = arc.put_document(
                     kind=kind.id, title=gen.title, content=it.rendered.data, filename=name, mime=DOCX_MIME,
                     child_id=it.child_id, form=form, text=text,
@@ -470,4 +494,3 @@ def generate_batch(
             result.failed.append(_to_failed(it.row.label, err))
             continue
         result.ok.append(gen)
-    return result

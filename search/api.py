@@ -7,7 +7,6 @@ into the sealed audit detail, never into a clear column.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanai.base.errors import InputError, NotFoundError
@@ -204,13 +203,6 @@ def show(arc: Archive, ref: str) -> dict[str, Any]:
     return {"entity": "document", **entry.to_json(), "short_id": unique_short_id(arc, entry.id),
             "format": format_label(entry.mime, entry.filename), "mime_name": mime_label(entry.mime),
             "child_name": child_name, "void": voided(arc).get(entry.id), "text": text or ""}
-
-
-def export(arc: Archive, doc_id: str, out: Path, force: bool = False) -> Path:
-    """Write a document's original file to ``out`` (a file, or a directory to put it in), atomically."""
-    from guanai.archive.documents import export_documents
-
-    return export_documents(arc, [doc_id], Path(out), force=force)[0]
 
 
 def reindex(arc: Archive, progress: Progress | None = None) -> int:

@@ -63,8 +63,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         arc.set_child_status(entries[1].id, "转出", "转学")
         arc.set_child_status(entries[2].id, "存档备查", "父母返乡")
         # a child counted under another school (as in a county archive after a transfer)
-        arc.conn.execute("UPDATE children SET school_code=? WHERE id=?", (OTHER_SCHOOL, entries[3].id))
-        arc.conn.commit()
+        with arc.transaction():  # row MACs and set digests follow the change (as a transfer import's would)
+            arc.conn.execute("UPDATE children SET school_code=? WHERE id=?", (OTHER_SCHOOL, entries[3].id))
         for e in arc.list_children():
             cats = [c.name for c in classify(e.record, dt.date.today())] + list(e.record.hardship or [])
             children[e.id] = {"status": e.status, "school": e.school_code, "categories": cats, "name": e.record.name}

@@ -241,13 +241,26 @@ def _mutate(files: dict[str, bytes], path: str, data: bytes | None) -> bytes:
     return rezip(entries)
 
 
+def test_every_problem_is_carried_not_a_shortened_list() -> None:
+    files = read_files(bag_bytes([child(9)]))
+    docs = [p for p in files if p.endswith(".pdf")]
+    forged = dict(files)
+    for d in docs:
+        forged[d] = b"%PDF-forged"
+    with pytest.raises(IntegrityError) as err:
+        check(_mutate(forged, "none", None))
+    changed = [p.where for p in err.value.problems if p.code == "bag.payload.checksum"]
+    assert sorted(changed) == sorted(docs) and len(docs) == 9
+    assert all(p.what and p.code.startswith("bag.") for p in err.value.problems)
+
+
 def test_manifest_payload_mismatch_reported_in_full() -> None:
     files = read_files(bag_bytes())
     doc = next(p for p in files if p.endswith(".pdf"))
     # changed payload
     with pytest.raises(IntegrityError, match="校验值不符") as err:
         check(_mutate(files, doc, b"%PDF-forged"))
-    assert doc in err.value.message
+    assert any(p.where == doc and p.code == "bag.payload.checksum" for p in err.value.problems), err.value.problems
     # missing payload file
     with pytest.raises(IntegrityError, match="缺失的文件"):
         check(_mutate(files, doc, None))

@@ -6,7 +6,7 @@ timestamps.
 
 Why build instead of hand-editing in Word: Jinja tags typed in Word get split across runs
 (docxtpl #81), and python-docx's default template carries theme fonts and ``ja-JP``/``en-US``
-East-Asian language settings that make CJK text fall back to Japanese faces (NOTES.md). Here
+East-Asian language settings that make CJK text fall back to Japanese faces (docs/NOTES.md). Here
 every tag is a single run and every run, style and the docDefaults carry ``w:eastAsia``.
 
 公文 (official documents) follow GB/T 9704-2012 with the constants of ``generators.gbt9704``.

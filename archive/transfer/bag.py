@@ -25,7 +25,7 @@ from typing import Any
 from guanai.archive import crypto
 from guanai.archive.transfer.identity import Card
 from guanai.archive.transfer.slip import SLIP_NAME, Slip, SlipRenderer, SlipRow
-from guanai.base.errors import InputError, IntegrityError
+from guanai.base.errors import InputError, IntegrityError, Problem
 
 PROFILE_ID = "urn:guanai:bagit-profile:transfer:1"
 ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -182,29 +182,30 @@ class BagContents:
         return sum(len(c.documents) for c in self.children)
 
 
-def bad_package(problems: list[str], what: str) -> IntegrityError:
-    shown = "；".join(problems[:5]) + (f"；……共 {len(problems)} 处问题" if len(problems) > 5 else "")
-    return IntegrityError(f"{what}：{shown}", "此转接包不安全或已损坏，未导入任何内容；请向发送学校重新索取。")
+def bad_package(problems: list[Problem], what: str) -> IntegrityError:
+    """The error for a refused package: ``what`` failed, with every problem found."""
+    return IntegrityError(f"{what}（{len(problems)} 处问题）", "此转接包不安全或已损坏，未导入任何内容；请向发送学校重新索取。",
+                          problems)
 
 
-def unsafe_path(name: str) -> str | None:
+def unsafe_path(name: str) -> Problem | None:
     """Why a relative path is dangerous (None when safe): absolute, '..', separators, controls."""
     if re.search(r"[\x00-\x1f\\]", name):
-        return f"含非法字符的路径 {name!r}"
+        return Problem(repr(name), "含非法字符的路径", code="bag.path.characters")
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        return f"绝对路径 {name!r}"
+        return Problem(repr(name), "绝对路径", code="bag.path.absolute")
     if any(p in ("", ".", "..") for p in name.rstrip("/").split("/")):
-        return f"含 '..' 或空段的路径 {name!r}"
+        return Problem(repr(name), "含 '..' 或空段的路径", code="bag.path.traversal")
     return None
 
 
-def check_entry_name(name: str, root: str) -> str | None:
+def check_entry_name(name: str, root: str) -> Problem | None:
     """Problem with a zip entry name (None when safe); every entry must lie under ``root/``."""
     problem = unsafe_path(name)
     if problem:
         return problem
     if name.split("/")[0] != root:
-        return f"不在包目录 {root}/ 之内的路径 {name!r}"
+        return Problem(repr(name), f"不在包目录 {root}/ 之内的路径", code="bag.path.outside")
     return None
 
 
@@ -215,9 +216,9 @@ def read_zip(zip_bytes: bytes, package_id: str, limits: Limits = DEFAULT_LIMITS)
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as err:
         raise IntegrityError(f"转接包内层不是有效的 zip：{err}", "请向发送学校重新索取。") from err
-    problems: list[str] = []
+    problems: list[Problem] = []
     if len(infos) > limits.max_entries:
-        raise bad_package([f"条目过多（{len(infos)} > {limits.max_entries}）"], "转接包被拒绝")
+        raise bad_package([Problem("zip", f"条目过多（{len(infos)} > {limits.max_entries}）", code="bag.zip.entries")], "转接包被拒绝")
     total = 0
     seen: dict[str, str] = {}
     for zi in infos:
@@ -229,20 +230,22 @@ def read_zip(zip_bytes: bytes, package_id: str, limits: Limits = DEFAULT_LIMITS)
         # Unix file type bits (zero when the creating tool recorded none): only regular files/dirs
         fmt = stat.S_IFMT(zi.external_attr >> 16)
         if fmt == stat.S_IFLNK:
-            problems.append(f"符号链接 {name!r}")
+            problems.append(Problem(repr(name), "符号链接", code="bag.zip.symlink"))
         elif fmt and fmt not in (stat.S_IFREG, stat.S_IFDIR):
-            problems.append(f"特殊文件 {name!r}")
+            problems.append(Problem(repr(name), "特殊文件", code="bag.zip.special"))
         if zi.flag_bits & 0x1:
-            problems.append(f"加密条目 {name!r}")
+            problems.append(Problem(repr(name), "加密条目", code="bag.zip.encrypted"))
         key = unicodedata.normalize("NFC", name).casefold()
         if key in seen:
-            problems.append(f"重复条目 {name!r}")
+            problems.append(Problem(repr(name), "重复条目", code="bag.zip.duplicate"))
         seen[key] = name
         total += zi.file_size
         if zi.file_size > limits.ratio_floor and zi.file_size > limits.max_ratio * max(zi.compress_size, 1):
-            problems.append(f"压缩比异常（疑似 zip 炸弹）{name!r}：{zi.file_size} / {zi.compress_size}")
+            problems.append(Problem(repr(name), f"压缩比异常（疑似 zip 炸弹）：{zi.file_size} / {zi.compress_size}",
+                                    code="bag.zip.ratio"))
     if total > limits.max_bag:
-        problems.append(f"解压后总大小 {total} 字节超过上限 {limits.max_bag}（疑似 zip 炸弹）")
+        problems.append(Problem("zip", f"解压后总大小 {total} 字节超过上限 {limits.max_bag}（疑似 zip 炸弹）",
+                                code="bag.zip.size"))
     if problems:
         raise bad_package(problems, "转接包被拒绝")
     files: dict[str, bytes] = {}
@@ -253,33 +256,33 @@ def read_zip(zip_bytes: bytes, package_id: str, limits: Limits = DEFAULT_LIMITS)
             with zf.open(zi) as f:
                 data = f.read(zi.file_size + 1)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as err:
-            raise bad_package([f"条目 {zi.filename!r} 无法读取（{err}）"], "转接包已损坏") from err
+            raise bad_package([Problem(repr(zi.filename), f"条目无法读取（{err}）", code="bag.zip.unreadable")], "转接包已损坏") from err
         if len(data) != zi.file_size:
-            raise bad_package([f"条目 {zi.filename!r} 的实际大小与声明不符"], "转接包已损坏")
+            raise bad_package([Problem(repr(zi.filename), "条目的实际大小与声明不符", code="bag.zip.size_mismatch")], "转接包已损坏")
         files[zi.filename[len(package_id) + 1 :]] = data
     return files
 
 
-def _parse_manifest(text: bytes, where: str, problems: list[str]) -> dict[str, str]:
+def _parse_manifest(text: bytes, where: str, problems: list[Problem]) -> dict[str, str]:
     entries: dict[str, str] = {}
     try:
         lines = text.decode("utf-8").splitlines()
     except UnicodeDecodeError:
-        problems.append(f"{where} 不是 UTF-8")
+        problems.append(Problem(where, "不是 UTF-8", code="bag.manifest.encoding"))
         return entries
     for line in lines:
         if not line.strip():
             continue
         m = re.fullmatch(r"([0-9a-f]{128})[ \t]+\*?(.+)", line)
         if not m:
-            problems.append(f"{where} 中格式错误的行 {line[:80]!r}")
+            problems.append(Problem(where, f"格式错误的行 {line[:80]!r}", code="bag.manifest.syntax"))
             continue
         digest, path = m.group(1), m.group(2)
         if unsafe_path(path):
-            problems.append(f"{where} 中不安全的路径 {path!r}")
+            problems.append(Problem(where, f"不安全的路径 {path!r}", code="bag.manifest.unsafe_path"))
             continue
         if path in entries:
-            problems.append(f"{where} 重复列出 {path!r}")
+            problems.append(Problem(where, f"重复列出 {path!r}", code="bag.manifest.duplicate"))
         entries[path] = digest
     return entries
 
@@ -296,52 +299,52 @@ def parse_bag_info(data: bytes) -> dict[str, str]:
 def check_bag(files: dict[str, bytes], *, package_id: str, sender: str, recipient: str,
               limits: Limits = DEFAULT_LIMITS) -> BagContents:
     """Our own complete validation of the bag; reports every problem found."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     for name in ("bagit.txt", "bag-info.txt", "manifest-sha512.txt", "tagmanifest-sha512.txt"):
         if name not in files:
-            problems.append(f"缺少 {name}")
+            problems.append(Problem(name, "缺少此文件", code="bag.tag.missing"))
     if "fetch.txt" in files:
-        problems.append("含 fetch.txt（不允许引用外部文件）")
+        problems.append(Problem("fetch.txt", "不允许引用外部文件", code="bag.fetch"))
     for path in files:
         if not path.startswith("data/") and path not in TAG_FILES and path != "fetch.txt":
-            problems.append(f"包根目录下有多余文件 {path!r}")
+            problems.append(Problem(repr(path), "包根目录下的多余文件", code="bag.extra_tag_file"))
     if problems:
         raise bad_package(problems, "转接包结构不符合规范")
     if files["bagit.txt"] != _BAGIT_TXT:
-        problems.append("bagit.txt 不是 BagIt 1.0 / UTF-8")
+        problems.append(Problem("bagit.txt", "不是 BagIt 1.0 / UTF-8", code="bag.version"))
     manifest = _parse_manifest(files["manifest-sha512.txt"], "manifest-sha512.txt", problems)
     tagmanifest = _parse_manifest(files["tagmanifest-sha512.txt"], "tagmanifest-sha512.txt", problems)
     payload = {p: d for p, d in files.items() if p.startswith("data/")}
     for path, data in payload.items():
         want = manifest.get(path)
         if want is None:
-            problems.append(f"清单未列出的文件 {path}")
+            problems.append(Problem(path, "清单未列出的文件", code="bag.payload.unlisted"))
         elif not crypto.ct_equal(hashlib.sha512(data).hexdigest(), want):
-            problems.append(f"校验值不符（内容被改动）{path}")
+            problems.append(Problem(path, "校验值不符（内容被改动）", code="bag.payload.checksum"))
     for path in manifest:
         if path not in payload:
-            problems.append(f"清单列出但缺失的文件 {path}")
+            problems.append(Problem(path, "清单列出但缺失的文件", code="bag.payload.missing"))
         if not path.startswith("data/"):
-            problems.append(f"清单中不在 data/ 下的路径 {path}")
+            problems.append(Problem(path, "清单中不在 data/ 下的路径", code="bag.payload.outside"))
     for name in ("bagit.txt", "bag-info.txt", "manifest-sha512.txt"):
         want = tagmanifest.get(name)
         if want is None:
-            problems.append(f"标签清单未列出 {name}")
+            problems.append(Problem(name, "标签清单未列出", code="bag.tag.unlisted"))
         elif not crypto.ct_equal(hashlib.sha512(files[name]).hexdigest(), want):
-            problems.append(f"校验值不符（内容被改动）{name}")
+            problems.append(Problem(name, "校验值不符（内容被改动）", code="bag.tag.checksum"))
     for name in tagmanifest:
         if name not in files or name.startswith("data/") or name == "tagmanifest-sha512.txt":
-            problems.append(f"标签清单中的无效条目 {name}")
+            problems.append(Problem(name, "标签清单中的无效条目", code="bag.tag.invalid"))
     info = parse_bag_info(files["bag-info.txt"])
     oxum = f"{sum(len(d) for d in payload.values())}.{len(payload)}"
     expected = {"Payload-Oxum": oxum, "BagIt-Profile-Identifier": PROFILE_ID, "External-Identifier": package_id,
                 "Guanai-Sending-School": sender, "Guanai-Receiving-School": recipient, "Bag-Count": "1 of 1"}
     for k, v in expected.items():
         if info.get(k) != v:
-            problems.append(f"bag-info.txt 的 {k} 为 {info.get(k)!r}，应为 {v!r}")
+            problems.append(Problem("bag-info.txt", f"{k} 为 {info.get(k)!r}，应为 {v!r}", code="bag.info.mismatch"))
     for k in ("Source-Organization", "Bagging-Date"):
         if not info.get(k):
-            problems.append(f"bag-info.txt 缺少 {k}")
+            problems.append(Problem("bag-info.txt", f"缺少 {k}", code="bag.info.missing"))
     if problems:
         raise bad_package(problems, "转接包校验失败")
     children = _parse_children(payload, limits, problems)
@@ -350,27 +353,27 @@ def check_bag(files: dict[str, bytes], *, package_id: str, sender: str, recipien
     return BagContents(package_id=package_id, bag_info=info, children=children, files=files)
 
 
-def _load_json(payload: dict[str, bytes], path: str, limits: Limits, problems: list[str]) -> Any:
+def _load_json(payload: dict[str, bytes], path: str, limits: Limits, problems: list[Problem]) -> Any:
     data = payload.get(path)
     if data is None:
-        problems.append(f"缺少 {path}")
+        problems.append(Problem(path, "缺少此文件", code="bag.child.missing"))
         return None
     if len(data) > limits.max_record:
-        problems.append(f"{path} 过大（{len(data)} 字节）")
+        problems.append(Problem(path, f"过大（{len(data)} 字节）", code="bag.child.too_large"))
         return None
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        problems.append(f"{path} 不是有效的 JSON（{err}）")
+        problems.append(Problem(path, f"不是有效的 JSON（{err}）", code="bag.child.json"))
         return None
 
 
-def _parse_children(payload: dict[str, bytes], limits: Limits, problems: list[str]) -> list[ChildItem]:
+def _parse_children(payload: dict[str, bytes], limits: Limits, problems: list[Problem]) -> list[ChildItem]:
     by_child: dict[str, set[str]] = {}
     for path in payload:
         parts = path.split("/")
         if len(parts) < 3:
-            problems.append(f"data/ 下不属于任何学生的文件 {path}")
+            problems.append(Problem(path, "data/ 下不属于任何学生的文件", code="bag.child.stray"))
             continue
         by_child.setdefault(parts[1], set()).add(path)
     children: list[ChildItem] = []
@@ -378,7 +381,7 @@ def _parse_children(payload: dict[str, bytes], limits: Limits, problems: list[st
         paths = by_child[xjh]
         base = f"data/{xjh}"
         if not XJH_RE.match(xjh):
-            problems.append(f"目录名不是学籍号：{xjh!r}")
+            problems.append(Problem(f"data/{xjh}", "目录名不是学籍号", code="bag.child.student_id"))
             continue
         record = _load_json(payload, f"{base}/record.json", limits, problems)
         history = _load_json(payload, f"{base}/history.json", limits, problems)
@@ -386,36 +389,37 @@ def _parse_children(payload: dict[str, bytes], limits: Limits, problems: list[st
         if record is None or history is None or docs is None:
             continue
         if not isinstance(record, dict) or record.get("student_id") != xjh or not isinstance(record.get("record"), dict):
-            problems.append(f"{base}/record.json 与目录学籍号不符或格式错误")
+            problems.append(Problem(f"{base}/record.json", "与目录学籍号不符或格式错误", code="bag.child.record"))
             continue
         if not isinstance(docs, dict) or not isinstance(docs.get("documents"), list):
-            problems.append(f"{base}/documents.json 格式错误")
+            problems.append(Problem(f"{base}/documents.json", "格式错误", code="bag.child.documents"))
             continue
         used = {f"{base}/record.json", f"{base}/history.json", f"{base}/documents.json", f"{base}/{SLIP_NAME}"}
         items: list[DocItem] = []
         for entry in docs["documents"]:
             if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-                problems.append(f"{base}/documents.json 中格式错误的条目")
+                problems.append(Problem(f"{base}/documents.json", "格式错误的条目", code="bag.child.documents"))
                 continue
             path = entry["path"]
             if not path.startswith(f"{base}/docs/") or path not in payload:
-                problems.append(f"文书目录列出的文件不存在或不在本学生目录下：{path!r}")
+                problems.append(Problem(repr(path), "文书目录列出的文件不存在或不在本学生目录下",
+                                        code="bag.document.missing"))
                 continue
             if path in used:
-                problems.append(f"文书目录重复列出 {path}")
+                problems.append(Problem(path, "文书目录重复列出", code="bag.document.duplicate"))
                 continue
             used.add(path)
             content = payload[path]
             if not crypto.ct_equal(hashlib.sha512(content).hexdigest(), str(entry.get("sha512", ""))) \
                     or entry.get("size") != len(content):
-                problems.append(f"文书目录中的校验值或大小与文件不符：{path}")
+                problems.append(Problem(path, "文书目录中的校验值或大小与文件不符", code="bag.document.checksum"))
                 continue
             meta = {k: v for k, v in entry.items() if k not in ("path", "sha512", "size")}
             items.append(DocItem(meta=meta, content=content))
         for extra in sorted(paths - used):
-            problems.append(f"未在文书目录中登记的文件 {extra}")
+            problems.append(Problem(extra, "未在文书目录中登记的文件", code="bag.document.unlisted"))
         if f"{base}/{SLIP_NAME}" not in payload:
-            problems.append(f"缺少 {base}/{SLIP_NAME}")
+            problems.append(Problem(f"{base}/{SLIP_NAME}", "缺少档案转接单", code="bag.child.slip"))
         name = ""
         rec = record["record"]
         for key in ("姓名", "name"):
@@ -426,5 +430,5 @@ def _parse_children(payload: dict[str, bytes], limits: Limits, problems: list[st
                                   history=history if isinstance(history, dict) else {"entries": history},
                                   documents=items, slip=payload.get(f"{base}/{SLIP_NAME}")))
     if not children and not problems:
-        problems.append("转接包中没有任何学生")
+        problems.append(Problem("data/", "转接包中没有任何学生", code="bag.empty"))
     return children

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from guanai.archive.transfer.bag import bad_package
+from guanai.base.errors import Problem
 
 _TMP_PREFIX = "guanai-bag-"
 
@@ -134,7 +135,7 @@ def validate_with_bagit(files: dict[str, bytes], package_id: str) -> None:
             target = bag_dir / rel
             # Names were checked by read_zip already; resolve again as defence in depth.
             if not str(target.resolve()).startswith(str(bag_dir.resolve()) + os.sep):
-                raise bad_package([f"不安全的路径 {rel!r}"], "转接包被拒绝")
+                raise bad_package([Problem(repr(rel), "不安全的路径", code="bag.path.unsafe")], "转接包被拒绝")
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             with os.fdopen(fd, "wb") as f:
@@ -143,7 +144,8 @@ def validate_with_bagit(files: dict[str, bytes], package_id: str) -> None:
             bag = bagit.Bag(str(bag_dir))
             bag.validate(processes=1)
         except bagit.BagValidationError as err:
-            details = [str(d) for d in (err.details or [])] or [str(err.message)]
+            details = [Problem(str(getattr(d, "path", "") or "bag"), str(d), code="bag.bagit")
+                       for d in (err.details or [])] or [Problem("bag", str(err.message), code="bag.bagit")]
             raise bad_package(details, "BagIt 校验器（bagit）报告错误") from err
         except bagit.BagError as err:
-            raise bad_package([str(err)], "BagIt 校验器（bagit）报告错误") from err
+            raise bad_package([Problem("bag", str(err), code="bag.bagit")], "BagIt 校验器（bagit）报告错误") from err

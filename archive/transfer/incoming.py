@@ -30,7 +30,7 @@ from guanai.archive.transfer.state import (
     read_file,
     save,
 )
-from guanai.base.errors import InputError, IntegrityError, NotFoundError, StateError
+from guanai.base.errors import InputError, IntegrityError, NotFoundError, Problem, StateError
 from guanai.base.fsutil import atomic_write
 
 if TYPE_CHECKING:
@@ -148,19 +148,22 @@ def open_package(arc: Archive, path: Path, limits: Limits = DEFAULT_LIMITS,
     if counts.get("children") != len(contents.children) or counts.get("documents") != contents.document_count:
         raise IntegrityError("转接包头部声明的人数/文书数与内容不符。", "请向发送学校重新索取。")
     records = []
-    problems = []
+    problems: list[Problem] = []
     for c in contents.children:
         if for_reject:
             continue
         rec = parse_child(c.record["record"], f"转接包中 {c.student_id} 的档案记录")
         if rec.student_id != c.student_id:
-            problems.append(f"{c.student_id} 的记录学籍号不一致")
+            problems.append(Problem(f"data/{c.student_id}/record.json", "记录中的学籍号与目录不一致",
+                                    code="transfer.student_id"))
         existing = arc.find_child(c.student_id)
         if existing is not None:
-            problems.append(f"{c.name}（{c.student_id}）已在本校档案库中（状态：{existing.status}）")
+            problems.append(Problem(f"{c.name}（{c.student_id}）", f"已在本校档案库中（状态：{existing.status}）",
+                                    code="transfer.already_held"))
         records.append(rec)
     if problems:
-        raise StateError("无法接收：" + "；".join(problems), "已在册的儿童不能重复接收；请与发送学校核实，必要时拒收。")
+        raise StateError(f"无法接收（{len(problems)} 处问题）", "已在册的儿童不能重复接收；请与发送学校核实，必要时拒收。",
+                         problems)
     return OpenedPackage(path=path, data_sha256=env.sha256, envelope=env, sender=sender, contents=contents,
                          records=records)
 

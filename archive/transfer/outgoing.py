@@ -29,6 +29,7 @@ from guanai.archive.transfer.state import (
     CHILD_FORMAT,
     HIST_SETTING,
     OUT_SETTING,
+    PENDING,
     PENDING_HINT,
     PURPOSES,
     Progress,
@@ -38,7 +39,7 @@ from guanai.archive.transfer.state import (
     read_file,
     save,
 )
-from guanai.base.errors import InputError, IntegrityError, NotFoundError, StateError
+from guanai.base.errors import InputError, IntegrityError, NotFoundError, Problem, StateError
 from guanai.base.fsutil import atomic_write
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, re
         seen.add(e.id)
         _check_exportable(e)
         if e.id in pending:
-            raise StateError(pending_problem(e, *pending[e.id]) + "。", PENDING_HINT)
+            raise StateError(f"{pending_problem(e, *pending[e.id])}。", PENDING_HINT)
         entries.append(e)
     history = load(arc, HIST_SETTING)
     from guanai.archive.documents import voided
@@ -147,7 +148,7 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, re
     # "sent" package behind; a failed commit removes the file, so no package exists unrecorded.
     atomic_write(out, data, 0o600)
     try:
-        _record_export(arc, package_id, recipient, data, created_at, purpose, entries, n_docs)
+        _record_export(arc, package_id, recipient, data, created_at, purpose, entries, n_docs, resend)
     except BaseException:
         out.unlink(missing_ok=True)
         raise
@@ -156,8 +157,16 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, re
 
 
 def _record_export(arc: Archive, package_id: str, recipient: Card, data: bytes, created_at: str, purpose: str,
-                   entries: list[ChildEntry], n_docs: int) -> None:
+                   entries: list[ChildEntry], n_docs: int, resend: bool = False) -> None:
     with arc.transaction():
+        # check again under the writer lock: another command may have exported one of these
+        # children since the check above (check and act in one transaction)
+        pending = {} if resend else pending_children(arc)
+        for e in entries:
+            now = arc.get_child(e.id)
+            _check_exportable(now)
+            if now.id in pending:
+                raise StateError(f"{pending_problem(now, *pending[now.id])}（另一个命令刚刚导出）。", PENDING_HINT)
         outgoing = load(arc, OUT_SETTING)
         outgoing[package_id] = {
             "recipient": recipient.code, "recipient_name": recipient.name, "recipient_fp": recipient.fingerprint,
@@ -216,6 +225,51 @@ def read_mapping(path: Path) -> dict[str, str]:
     return mapping
 
 
+def plan_by_destination(arc: Archive, grade: str, mapping: dict[str, str], d: Directory, *,
+                        resend: bool = False) -> dict[str, list[str]]:
+    """Check a 升学 mapping against the cohort: destination school code -> child ids.
+
+    Every problem is collected (child not in the archive or not in the grade, unknown or revoked
+    school, child still in a package awaiting its receipt, child without a destination) and
+    raised together: nothing is exported unless the whole cohort is placed.
+    """
+    cohort = {e.id: e for e in arc.list_children() if e.record.grade == grade and e.status == "在册"}
+    if not cohort:
+        raise NotFoundError(f"年级“{grade}”没有在册儿童。", "用 guanai child list 查看年级的写法（如 六年级）。")
+    problems: list[Problem] = []
+    groups: dict[str, list[str]] = {}
+    mapped: set[str] = set()
+    pending = {} if resend else pending_children(arc)
+    for ref, code in mapping.items():
+        e = arc.find_child(ref)
+        if e is None:
+            problems.append(Problem(f"对照表 {ref}", "不在本档案库", code="mapping.unknown_child"))
+            continue
+        if e.id not in cohort:
+            problems.append(Problem(f"对照表 {ref}（{e.record.name}）", f"不是“{grade}”的在册儿童",
+                                    code="mapping.not_in_grade"))
+            continue
+        try:
+            d.lookup(code, "接收学校")
+        except (NotFoundError, IntegrityError) as err:
+            problems.append(Problem(f"对照表 {ref} 的去向 {code}", err.message, err.hint or "", "mapping.school"))
+            continue
+        mapped.add(e.id)
+        if e.id in pending:
+            problems.append(pending_problem(e, *pending[e.id]))
+            continue
+        groups.setdefault(code, []).append(e.id)
+    for e in (cohort[c] for c in cohort if c not in mapped):
+        problems.append(Problem(f"{e.record.name}（{e.record.student_id}）", "未在对照表中指定去向",
+                                code="mapping.missing_child"))
+    if problems:
+        hint = "修正对照表后重试；每名在册儿童一行。"
+        if any(p.code == PENDING for p in problems):
+            hint += PENDING_HINT
+        raise InputError(f"去向对照表有 {len(problems)} 处问题，未导出任何转接包", hint, problems)
+    return groups
+
+
 def export_by_destination(arc: Archive, grade: str, mapping_path: Path, out_dir: Path, *,
                           render_slip: SlipRenderer,
                           echo: Callable[[str], None] | None = None, resend: bool = False,
@@ -224,44 +278,11 @@ def export_by_destination(arc: Archive, grade: str, mapping_path: Path, out_dir:
     arc.require("transfer")
     mapping = read_mapping(mapping_path)
     d = require_directory(arc)
-    cohort = {e.id: e for e in arc.list_children() if e.record.grade == grade and e.status == "在册"}
-    if not cohort:
-        raise NotFoundError(f"年级“{grade}”没有在册儿童。", "用 guanai child list 查看年级的写法（如 六年级）。")
-    problems: list[str] = []
-    groups: dict[str, list[str]] = {}
-    mapped: set[str] = set()
-    pending = {} if resend else pending_children(arc)
-    for ref, code in mapping.items():
-        e = arc.find_child(ref)
-        if e is None:
-            problems.append(f"对照表中的 {ref} 不在本档案库")
-            continue
-        if e.id not in cohort:
-            problems.append(f"对照表中的 {ref}（{e.record.name}）不是“{grade}”的在册儿童")
-            continue
-        try:
-            d.lookup(code, "接收学校")
-        except (NotFoundError, IntegrityError) as err:
-            problems.append(f"{ref} 的去向 {code}：{err.message}")
-            continue
-        mapped.add(e.id)
-        if e.id in pending:
-            problems.append(pending_problem(e, *pending[e.id]))
-            continue
-        groups.setdefault(code, []).append(e.id)
-    missing = [cohort[c] for c in cohort if c not in mapped]
-    for e in missing:
-        problems.append(f"{e.record.name}（{e.record.student_id}）未在对照表中指定去向")
-    if problems:
-        shown = "；".join(problems[:8]) + (f"；……共 {len(problems)} 处" if len(problems) > 8 else "")
-        hint = "修正对照表后重试；每名在册儿童一行。"
-        if any("尚未收到回执" in p for p in problems):
-            hint += PENDING_HINT
-        raise InputError(f"去向对照表有问题，未导出任何转接包：{shown}", hint)
+    groups = plan_by_destination(arc, grade, mapping, d, resend=resend)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
-    total = len(mapped)
+    total = sum(len(ids) for ids in groups.values())
 
     def overall(done: int, _package_total: int) -> None:
         if progress:  # one bar for the whole cohort, across its packages

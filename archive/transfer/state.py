@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanai.archive.transfer.identity import canonical_json
-from guanai.base.errors import InputError, IntegrityError, NotFoundError
+from guanai.base.errors import InputError, IntegrityError, NotFoundError, Problem
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive, ChildEntry
@@ -68,13 +68,15 @@ def pending_children(arc: Archive) -> dict[str, tuple[str, dict[str, Any]]]:
     return out
 
 
-def pending_problem(entry: ChildEntry, pid: str, sent: dict[str, Any]) -> str:
-    return (f"{entry.record.name}（{entry.record.student_id}）已在转接包 {pid[:12]} 中"
-            f"（{str(sent.get('created_at', ''))[:10]} 发往 {sent.get('recipient_name', '')}），尚未收到回执")
-
-
 PENDING_HINT = ("收到对方回执后用 guanai transfer confirm 确认；如原转接包确已丢失或作废，加 --resend 重新导出"
                  "（原包仍可能被导入，请先与对方学校核实）。")
+PENDING = "transfer.pending"  # Problem.code of a child still in a package awaiting its receipt
+
+
+def pending_problem(entry: ChildEntry, pid: str, sent: dict[str, Any]) -> Problem:
+    return Problem(f"{entry.record.name}（{entry.record.student_id}）",
+                   f"已在转接包 {pid[:12]} 中（{str(sent.get('created_at', ''))[:10]} 发往 "
+                   f"{sent.get('recipient_name', '')}），尚未收到回执", PENDING_HINT, PENDING)
 
 
 def list_transfers(arc: Archive) -> dict[str, Any]:
