@@ -205,6 +205,7 @@ def test_verify_and_audit_name_documents_by_title(arc: dict[str, Any]) -> None:
     from guanai.archive.verify import verify_archive
 
     conn = sqlite3.connect(arc["path"] / "catalog.sqlite")
+    conn.create_function("guanai_row", -1, lambda *a: None)  # an attacker satisfies the triggers
     blob = bytearray(conn.execute("SELECT data FROM content WHERE doc_id=?", (DOC_A,)).fetchone()[0])
     blob[len(blob) // 2] ^= 1
     conn.execute("UPDATE content SET data=? WHERE doc_id=?", (bytes(blob), DOC_A))
@@ -212,6 +213,6 @@ def test_verify_and_audit_name_documents_by_title(arc: dict[str, Any]) -> None:
     conn.close()
     with _open(arc) as a:
         rep = verify_archive(a)
-    assert any(DOC_A in p.obj and "《家访一》" in p.obj for p in rep.problems), rep.problems
+    assert any(DOC_A in p.where and "《家访一》" in p.where for p in rep.problems), rep.problems
     r = run("audit", "show")
     assert r.exit_code == 0 and "《帮扶二》" in r.output and "存入文档" in r.output
