@@ -141,7 +141,7 @@ def test_attach_doc_list_get(arc_path: Path, runner: CliRunner, tmp_path: Path) 
 
     with Archive.open(arc_path, user="admin", passphrase=PW) as arc:
         entries, _ = walk(arc)
-    exports = [e for e in entries if e.target == doc_id and e.action in ("doc.export", "doc.read")]
+    exports = [e for e in entries if e.target == listed[0]["id"] and e.action in ("doc.export", "doc.read")]
     assert [e.action for e in exports] == ["doc.export", "doc.export"]
     assert [Path(e.detail["path"]).name for e in exports] == ["out.pdf", "低保证明.pdf"]
     r = runner.invoke(cli, ["attach", cid, str(scan), "--date", "2026/9/1"])
