@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         import json
 
         rows = json.loads(out)
-        left = sum(1 for r in rows if "留守儿童" in r["类别"])
-        hard = sum(1 for r in rows if "困境儿童" in r["类别"])
+        left = sum(1 for r in rows if "留守儿童" in r["categories"])
+        hard = sum(1 for r in rows if "困境儿童" in r["categories"])
         stages.append(("classify", f"child list --json (留守 {left}，困境 {hard})", w, c))
         gen_args = ["generate", "child-card", "--all", str(work / "一策.yaml"), "--json"] + (["--pdf"] if pdf else [])
         w, c, out = guanai(archive, *gen_args, cwd=work)
