@@ -203,3 +203,22 @@ def test_kinds_by_chinese_name_everywhere(school: dict[str, Any], tmp_path: Path
     assert r.exit_code == 2 and "家访记录表" in r.output and "附件" in r.output
     r = run("generate", "不存在的文书", "x.yaml")
     assert r.exit_code == 2 and "home-visit（家访记录表）" in r.output
+
+
+def test_one_refused_child_does_not_stop_the_batch(school: dict[str, Any], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import guanai.generators.generate as gen
+
+    monkeypatch.setattr(gen, "STORE_CHUNK", 2)  # several chunks, the refusal in the middle of one
+    with _open(school, write=True) as arc:
+        arc.set_child_status(school["ids"][1], "存档备查", "父母返乡")
+    refs = [school["ids"][i][:8] for i in range(5)]
+    args = [a for r in refs for a in ("--child", r)]
+    r = run("generate", "child-card", *args, str(_plan(tmp_path)), "--json", "--out", str(tmp_path / "out"))
+    assert r.exit_code != 0
+    out = json.loads(r.output)
+    assert len(out["generated"]) == 4 and len(out["failed"]) == 1 and "只读" in out["failed"][0]["message"]
+    assert len(list((tmp_path / "out").glob("*.docx"))) == 4  # files only for what was stored
+    with _open(school) as arc:
+        assert len(arc.list_documents(kind="child-card")) == 4
+        assert arc.list_documents(child_id=school["ids"][1]) == []
