@@ -181,16 +181,10 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_refs: 
 def _interactive_form(k: Any, arc: Archive | None, entries: list[Any]) -> Any:
     """One form asked field by field; the child's record (and the archive's school) shown as defaults."""
     from guanai.generators.formsio import FormRow, prompt_form
-    from guanai.generators.generate import child_prefill, school_default
+    from guanai.generators.generate import prompt_defaults, typed_over_record
 
-    defaults: dict[str, Any] = dict(school_default(k, arc))
-    skip: set[str] = set()
-    if len(entries) == 1:
-        defaults.update(child_prefill(k, entries[0]))
-    elif entries:
-        # several children: what each child's record gives is filled per child, not asked
-        for e in entries:
-            skip.update(child_prefill(k, e))
+    defaults, skip = prompt_defaults(k, arc, entries)
+    if skip:
         click.echo(f"为 {len(entries)} 名儿童各生成一份；各自档案记录中的项目（{'、'.join(sorted(skip))}）不再询问。")
 
     def ask(label: str, required: bool) -> str:
@@ -198,20 +192,8 @@ def _interactive_form(k: Any, arc: Archive | None, entries: list[Any]) -> Any:
 
     data = prompt_form(k, ask, click.echo, defaults=defaults, skip=skip)
     if len(entries) == 1:
-        # only what was typed differently from the record goes into the form (the record fills the rest)
-        record = child_prefill(k, entries[0])
-        data = {key: v for key, v in data.items() if key not in record or str(v) != _shown(record[key])}
+        data = typed_over_record(k, entries[0], data)
     return FormRow("交互输入", None, data)
-
-
-def _shown(value: Any) -> str:
-    import datetime as dt
-
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    return str(value)
 
 
 def _short_ids(arc: Archive | None, result: BatchResult) -> dict[str, str]:

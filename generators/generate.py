@@ -353,6 +353,37 @@ def school_default(kind: Kind, arc: Archive | None) -> dict[str, Any]:
     return {info.alias or "school": arc.info.school_name}
 
 
+def prompt_defaults(kind: Kind, arc: Archive | None, entries: Sequence[ChildEntry],
+                    today: dt.date | None = None) -> tuple[dict[str, Any], set[str]]:
+    """For a form asked field by field: (values shown as defaults, fields not asked).
+
+    One child: its record's values (and the archive's school) are the defaults. Several: what
+    the records give differs per child, so those fields are not asked at all.
+    """
+    defaults: dict[str, Any] = dict(school_default(kind, arc))
+    skip: set[str] = set()
+    if len(entries) == 1:
+        defaults.update(child_prefill(kind, entries[0], today))
+    for e in entries if len(entries) > 1 else ():
+        skip.update(child_prefill(kind, e, today))
+    return defaults, skip
+
+
+def typed_over_record(kind: Kind, entry: ChildEntry, data: dict[str, Any],
+                      today: dt.date | None = None) -> dict[str, Any]:
+    """The answers that differ from the child's record (the record fills the rest at validation)."""
+    record = child_prefill(kind, entry, today)
+
+    def shown(value: Any) -> str:
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, list):
+            return "、".join(str(v) for v in value)
+        return str(value)
+
+    return {key: v for key, v in data.items() if key not in record or str(v) != shown(record[key])}
+
+
 def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], today: dt.date | None) -> None:
     """2. validate, with the child's record when given (--child) or found by 学籍号."""
     school = school_default(kind, arc)

@@ -99,13 +99,9 @@ def make_filters(arc: Archive, *, kind: str | None = None, school: str | None = 
 
     if status and status.strip() not in STATUSES:
         raise InputError(f"未知的状态“{status}”。", "可选：" + "、".join(STATUSES) + "。")
-    cats: tuple[str, ...] = CATEGORIES
-    try:
-        from guanai.care.model import HARDSHIPS
+    from guanai.care.model import HARDSHIPS
 
-        cats = CATEGORIES + tuple(HARDSHIPS)
-    except ImportError:  # pragma: no cover - care is part of the package
-        pass
+    cats = CATEGORIES + tuple(HARDSHIPS)
     if category and category.strip() not in cats:
         raise InputError(f"未知的类别“{category}”。", "可选：" + "、".join(cats) + "。")
     code = None

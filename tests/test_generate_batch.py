@@ -222,3 +222,35 @@ def test_one_refused_child_does_not_stop_the_batch(school: dict[str, Any], tmp_p
     with _open(school) as arc:
         assert len(arc.list_documents(kind="child-card")) == 4
         assert arc.list_documents(child_id=school["ids"][1]) == []
+
+
+def test_interactive_for_several_children_asks_only_what_records_lack(school: dict[str, Any]) -> None:
+    from guanai.generators.formsio import _flat, example_form, field_specs
+    from guanai.generators.generate import prompt_defaults
+    from guanai.generators.kinds import KINDS
+
+    kind = KINDS["home-visit"]
+    with _open(school) as arc:
+        entries = [arc.get_child(school["ids"][0]), arc.get_child(school["ids"][3])]
+        _defaults, skip = prompt_defaults(kind, arc, entries)
+    assert {"儿童姓名", "年级", "班级"} <= skip
+    sample = example_form(kind)
+    answers: list[str] = []
+    for spec in field_specs(kind.model):
+        if spec.alias in skip:
+            continue
+        value = _flat(sample.get(spec.alias), spec)
+        if spec.kind == "rows":
+            answers += [ln for ln in str(value or "").split("\n") if ln.strip()] + [""]
+        else:
+            answers.append("" if value is None else str(value))
+    r = CliRunner().invoke(cli, ["generate", "家访记录表", "--child", school["ids"][0][:8], "--child",
+                                 school["ids"][3][:8], "-i", "--json"], input="\n".join(answers) + "\n",
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    with _open(school) as arc:
+        for cid in (school["ids"][0], school["ids"][3]):
+            docs = arc.list_documents(child_id=cid, kind="home-visit")
+            assert len(docs) == 1
+            form = arc.document_form(docs[0].id) or {}
+            assert form["儿童姓名"] == arc.get_child(cid).record.name and form["家访形式"] == sample["家访形式"]
