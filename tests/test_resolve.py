@@ -216,3 +216,23 @@ def test_verify_and_audit_name_documents_by_title(arc: dict[str, Any]) -> None:
     assert any(DOC_A in p.where and "《家访一》" in p.where for p in rep.problems), rep.problems
     r = run("audit", "show")
     assert r.exit_code == 0 and "《帮扶二》" in r.output and "存入文档" in r.output
+
+
+def test_removing_a_void_marker_is_detected(arc: dict[str, Any]) -> None:
+    import sqlite3
+
+    from guanai.archive.documents import void_document, voided
+    from guanai.archive.verify import verify_archive
+
+    with _open(arc, write=True) as a:
+        void_document(a, "abcdef01", "重复归档")
+    conn = sqlite3.connect(arc["path"] / "catalog.sqlite")
+    conn.create_function("guanai_row", -1, lambda *a: None)  # an attacker satisfies the triggers
+    conn.execute("DELETE FROM settings WHERE name=?", ("void." + DOC_A,))
+    conn.commit()
+    conn.close()
+    with _open(arc) as a:
+        assert voided(a) == {}
+        rep = verify_archive(a)
+    assert not rep.ok and any("settings" in (p.where + p.what) or "设置" in (p.where + p.what)
+                              for p in rep.problems), rep.problems
