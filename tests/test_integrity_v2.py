@@ -71,6 +71,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
         arc.update_child(ids[1], kids[1].model_copy(update={"grade": "六年级"}))
         arc.delete_document(docs[2], "测试删除")
         arc.read_document(docs[0])
+        arc.put_record("screening", {"结果": "正常"}, child_id=ids[0])  # the workflow's table
     return Base(path, ids[0], ids[1], kids[0].name, kids[1].name, docs[:2], "困难证明0")
 
 
@@ -451,35 +452,40 @@ def test_table_registry_makes_a_new_table_covered(tmp_path: Path, monkeypatch: p
     """Adding a table = one AUTH_TABLES entry: its rows are then authenticated and verified."""
     from guanai.archive import store
 
-    extra = store.AuthTable("records", ("id",), ("id", "kind", "child_id", "gen", "body"))
-    monkeypatch.setitem(store.AUTH_TABLES, "records", extra)
-    monkeypatch.setattr(store, "SCHEMA", store.SCHEMA + "CREATE TABLE records(id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+    extra = store.AuthTable("extra_rows", ("id",), ("id", "kind", "child_id", "gen", "body"))
+    monkeypatch.setitem(store.AUTH_TABLES, "extra_rows", extra)
+    monkeypatch.setattr(store, "SCHEMA", store.SCHEMA + "CREATE TABLE extra_rows(id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
                         "child_id TEXT, gen INTEGER NOT NULL, body BLOB NOT NULL);\n")
     path = tmp_path / "r"
     init_archive(path, school_code="3413220001", school_name="校", passphrase=PW)
     with Archive.open(path, user="admin", passphrase=PW) as arc, arc.transaction():
-        arc.conn.execute("INSERT INTO records VALUES(?,?,?,?,?)",
-                         ("r1", "screening", None, arc._gen(), arc.seal("records", "body", "r1", b"{}")))
+        arc.conn.execute("INSERT INTO extra_rows VALUES(?,?,?,?,?)",
+                         ("r1", "screening", None, arc._gen(), arc.seal("extra_rows", "body", "r1", b"{}")))
     assert _problems(path) == []
-    _sql(path, "UPDATE records SET kind='absence'")
-    assert any("records 表的行 r1" in p for p in _problems(path))
+    _sql(path, "UPDATE extra_rows SET kind='absence'")
+    assert any("extra_rows 表的行 r1" in p for p in _problems(path))
 
 
 def test_registered_table_added_to_an_existing_archive(arc_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A table added by a later release (one AuthTable with ddl): created at the next write, then covered."""
     from guanai.archive import store
 
-    extra = store.AuthTable("records", ("id",), ("id", "kind", "body"),
-                            ddl="CREATE TABLE records(id TEXT PRIMARY KEY, kind TEXT NOT NULL, body BLOB NOT NULL)")
-    monkeypatch.setitem(store.AUTH_TABLES, "records", extra)
-    assert _problems(arc_copy) == []  # not there yet: nothing to report
-    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc, arc.transaction():
-        arc.conn.execute("INSERT INTO records VALUES('r1', 'mentor', ?)", (arc.seal("records", "body", "r1", b"{}"),))
+    extra = store.AuthTable("later_rows", ("id",), ("id", "kind", "body"),
+                            ddl="CREATE TABLE later_rows(id TEXT PRIMARY KEY, kind TEXT NOT NULL, body BLOB NOT NULL)")
+    monkeypatch.setitem(store.AUTH_TABLES, "later_rows", extra)
+    with Archive.open(arc_copy, user="dudao", passphrase=PW) as arc:  # a reader creates nothing
+        assert arc.conn.execute("SELECT 1 FROM sqlite_master WHERE name='later_rows'").fetchone() is None
+        assert verify_archive(arc).problems == []  # not there yet: nothing to report
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc:  # a writer's open adds it
+        assert arc.conn.execute("SELECT 1 FROM sqlite_master WHERE name='later_rows'").fetchone() is not None
     assert _problems(arc_copy) == []
-    _sql(arc_copy, "DELETE FROM records")
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc, arc.transaction():
+        arc.conn.execute("INSERT INTO later_rows VALUES('r1', 'mentor', ?)", (arc.seal("later_rows", "body", "r1", b"{}"),))
+    assert _problems(arc_copy) == []
+    _sql(arc_copy, "DELETE FROM later_rows")
     problems = _problems(arc_copy)
-    assert any("records 表的行 r1" in p and "删除" in p for p in problems), problems
-    assert any(p.startswith("records 表") and "行集合" in p for p in problems), problems
+    assert any("later_rows 表的行 r1" in p and "删除" in p for p in problems), problems
+    assert any(p.startswith("later_rows 表") and "行集合" in p for p in problems), problems
 
 
 def test_backup_carries_the_head_and_restore_accepts_it(arc_copy: Path, tmp_path: Path) -> None:
@@ -561,6 +567,7 @@ def test_any_table_rolled_back_with_its_row_macs_is_reported(base: Base, arc_cop
         arc.put_document(kind="note", title="新增", content=b"x", filename="n.txt", mime="text/plain",
                          child_id=cid)  # documents, content
         arc.delete_document(base.docs[1], "测试")  # tombstones
+        arc.put_record("mentor", {"导师": "王老师"}, child_id=cid)  # records
     conn = _conn(arc_copy)
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute(f"DELETE FROM {table}")
