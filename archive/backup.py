@@ -60,7 +60,7 @@ def backup(arc: Archive, out: Path | str) -> dict[str, Any]:
         members: list[tuple[str, Path]] = [("archive.json", arc.path / "archive.json"), ("catalog.sqlite", snap)]
         members += [(f"keys/{p.name}", p) for p in sorted((arc.path / "keys").glob("*.json"))]
         manifest = {"format": "guanai-backup", "version": 1, "archive_id": arc.info.archive_id,
-                    "created_at": now_iso(), "generation": arc.generation,
+                    "created_at": now_iso(), "generation": arc.generation, "head": _snapshot_head(snap),
                     "files": {name: _sha256_file(p) for name, p in members}}
         with tarfile.open(tmp, "w") as tar:
             data = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
@@ -79,6 +79,22 @@ def backup(arc: Archive, out: Path | str) -> dict[str, Any]:
                 p.unlink()
     arc.audit("archive.backup", None, {"file": out.name, "generation": manifest["generation"]})
     return manifest
+
+
+def _snapshot_head(db: Path) -> dict[str, Any] | None:
+    """The signed state of the snapshot (FORMAT.md §6.4): commit, generation and its hash."""
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute("SELECT body FROM state WHERE id=1").fetchone()
+    except sqlite3.DatabaseError:
+        return None  # a format-v1 catalog
+    finally:
+        conn.close()
+    if row is None:
+        return None
+    body = json.loads(row[0])
+    return {"commit": body.get("commit"), "generation": body.get("generation"),
+            "state": hashlib.sha256(str(row[0]).encode()).hexdigest()}
 
 
 def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
@@ -147,6 +163,10 @@ def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
         finally:
             conn.close()
         publish_dir(tmp, dest)
+        # restoring is a deliberate return to an older state: this machine accepts it
+        from guanai.archive import heads
+
+        heads.forget(info.archive_id)
         return info
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

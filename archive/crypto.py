@@ -172,3 +172,78 @@ def argon2id(passphrase: str, params: KdfParams) -> bytes:
     params.check()
     return Argon2id(salt=params.salt, length=32, iterations=params.iterations, lanes=params.lanes,
                     memory_cost=params.memory_cost).derive(passphrase.encode("utf-8"))
+
+
+# ---- format v2: signatures, row MACs, the set hash (FORMAT.md §4, §6.2) -----------------------
+
+def ed25519_public(seed: bytes) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def sign(seed: bytes, purpose: str, message: bytes) -> bytes:
+    """Ed25519 over ``"guanai/v2/" ‖ purpose ‖ 0x00 ‖ message`` (one purpose per signature)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(seed).sign(f"guanai/v2/{purpose}".encode() + b"\x00" + message)
+
+
+def verify_sig(public: bytes, purpose: str, message: bytes, signature: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, f"guanai/v2/{purpose}".encode() + b"\x00"
+                                                          + message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def encode_values(values: tuple[object, ...] | list[object]) -> bytes:
+    """Unambiguous encoding of a row's cells: a type byte, then a fixed-size or length-prefixed value."""
+    out = bytearray()
+    for v in values:
+        if v is None:
+            out += b"\x00"
+        elif isinstance(v, bool):
+            raise TypeError("bool cell")
+        elif isinstance(v, int):
+            out += b"\x01" + v.to_bytes(8, "big", signed=True)
+        elif isinstance(v, str):
+            b = v.encode("utf-8", "surrogatepass")
+            out += b"\x02" + len(b).to_bytes(8, "big") + b
+        elif isinstance(v, bytes | bytearray | memoryview):
+            b = bytes(v)
+            out += b"\x03" + len(b).to_bytes(8, "big") + b
+        elif isinstance(v, float):
+            import struct
+
+            out += b"\x04" + struct.pack(">d", v)
+        else:
+            raise TypeError(f"cell of type {type(v).__name__}")
+    return bytes(out)
+
+
+def row_mac(key: bytes, archive_id: str, table: str, values: tuple[object, ...] | list[object]) -> str:
+    """HMAC binding every column of a row (clear and sealed) to its table and archive."""
+    h = hmac.new(key, b"guanai/v2/row\x00" + archive_id.encode() + b"\x00" + table.encode() + b"\x00",
+                 hashlib.sha256)
+    h.update(encode_values(values))
+    return h.hexdigest()
+
+
+SET_HASH_BYTES = 2048
+SET_HASH_MOD = 1 << (8 * SET_HASH_BYTES)
+
+
+def set_element(table: str, pk: str, mac: str) -> int:
+    """One row's element of the additive set hash (AdHash with a 2^16384 modulus)."""
+    data = b"guanai/v2/set\x00" + table.encode() + b"\x00" + pk.encode() + b"\x00" + mac.encode()
+    return int.from_bytes(hashlib.shake_256(data).digest(SET_HASH_BYTES), "little")
+
+
+def set_digest(acc: int) -> str:
+    return hashlib.sha256(acc.to_bytes(SET_HASH_BYTES, "little")).hexdigest()

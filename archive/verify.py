@@ -75,11 +75,12 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
     progress = progress or _noop
     t0 = time.perf_counter()
     rep = VerifyReport()
+    names: dict[str, str] = {}  # child id -> "儿童 张三", document id -> "文档《…》"
     if _check_database(arc, rep):
-        needles = _check_children(arc, rep, progress)
-        _check_documents(arc, rep, progress)
+        needles = _check_children(arc, rep, progress, names)
+        _check_documents(arc, rep, progress, names)
         _check_settings_and_generation(arc, rep)
-        _check_authenticity(arc, rep, progress)
+        _check_authenticity(arc, rep, progress, names)
         _check_security(arc, rep, progress, needles)
     rep.seconds = time.perf_counter() - t0
     return rep
@@ -97,7 +98,7 @@ def _check_database(arc: Archive, rep: VerifyReport) -> bool:
     return True
 
 
-def _check_children(arc: Archive, rep: VerifyReport, progress: Progress) -> set[str]:
+def _check_children(arc: Archive, rep: VerifyReport, progress: Progress, names: dict[str, str]) -> set[str]:
     """Records open in their row, the blind index agrees; returns the personal values to scan for."""
     from guanai.archive.store import STATUSES
 
@@ -116,6 +117,7 @@ def _check_children(arc: Archive, rep: VerifyReport, progress: Progress) -> set[
         except Exception as err:  # noqa: BLE001 - a record that opens but no longer validates
             rep.add(INTEG, f"儿童 {cid}", f"记录内容无效：{type(err).__name__}")
             continue
+        names[cid] = f"儿童 {getattr(record, 'name', '')}（{cid}）"
         for pair in arc._blind_keys(record):
             expected_blind.add(pair)
             if blind_rows.get(pair) != cid:
@@ -130,7 +132,7 @@ def _check_children(arc: Archive, rep: VerifyReport, progress: Progress) -> set[
     return needles
 
 
-def _check_documents(arc: Archive, rep: VerifyReport, progress: Progress) -> None:
+def _check_documents(arc: Archive, rep: VerifyReport, progress: Progress, names: dict[str, str]) -> None:
     """Metadata and content open, size and SHA-256 match, the file opens (usability), no orphans."""
     conn = arc.conn
     docs = conn.execute("SELECT id, child_id, kind, size, meta FROM documents").fetchall()
@@ -146,6 +148,7 @@ def _check_documents(arc: Archive, rep: VerifyReport, progress: Progress) -> Non
         except GuanaiError as err:
             rep.add(INTEG, obj, f"元数据无法打开：{err.message}")
             continue
+        obj = names[did] = f"文档《{meta.get('title', '')}》（{did}）"
         if did not in content_ids:
             rep.add(INTEG, obj, "内容缺失")
             continue
@@ -181,7 +184,7 @@ def _check_settings_and_generation(arc: Archive, rep: VerifyReport) -> None:
         rep.add(INTEG, "catalog.sqlite", f"版本计数（{gen}）小于记录中的最大值（{max_gen}）")
 
 
-def _check_authenticity(arc: Archive, rep: VerifyReport, progress: Progress) -> None:
+def _check_authenticity(arc: Archive, rep: VerifyReport, progress: Progress, names: dict[str, str]) -> None:
     """The audit hash chain, the key files and archive.json."""
     from guanai.archive.audit import walk
     from guanai.archive.store import read_info
@@ -191,11 +194,24 @@ def _check_authenticity(arc: Archive, rep: VerifyReport, progress: Progress) -> 
     for p in chain_problems:
         rep.add(AUTH, "审计日志", p)
     rep.counts["audit_entries"] = len(entries)
-    for kf in sorted((arc.path / "keys").glob("*.json")):
-        try:
-            keys.read_key_file(arc.path, kf.stem)
-        except GuanaiError as err:
-            rep.add(AUTH, f"keys/{kf.name}", err.message)
+    if arc.info.format_version >= 2:
+        from guanai.archive.audit import read_journal
+
+        for p in read_journal(arc)[1]:
+            rep.add(AUTH, "审计日志待入链文件", p)
+        progress("rows", 0, 1)
+        check_rows(arc, rep, names)
+        check_state(arc, rep)
+        check_audit_rows(arc, rep, entries, names)
+        check_users(arc, rep)
+    else:
+        rep.add(AUTH, "archive.json", "档案库为旧格式 v1：只有加密值与审计日志受保护，明文列、行集合与角色未受保护；"
+                "请由管理员运行 guanai upgrade 升级")
+        for kf in sorted((arc.path / "keys").glob("*.json")):
+            try:
+                keys.read_key_file(arc.path, kf.stem)
+            except GuanaiError as err:
+                rep.add(AUTH, f"keys/{kf.name}", err.message)
     try:
         read_info(arc.path)
     except GuanaiError as err:
@@ -211,6 +227,139 @@ def _check_security(arc: Archive, rep: VerifyReport, progress: Progress, needles
     for obj, message in scan_plaintext(arc.path, needles):
         rep.add(SECUR, obj, message)
     rep.counts["scanned_values"] = len(needles)
+
+
+def _row_name(t: str, pk: str, names: dict[str, str]) -> str:
+    if t in ("children", "documents") and pk in names:
+        return names[pk]
+    if t == "content":
+        return names.get(pk, f"文档 {pk}") + " 的内容"
+    if t == "blind":
+        return f"检索索引项 {pk.split(chr(31))[0]}"
+    return {"audit": f"审计日志第 {pk} 条", "settings": f"设置 {pk}", "meta": f"目录元数据 {pk}",
+            "tombstones": f"删除记录 {pk}"}.get(t, f"{t} 表的行 {pk}")
+
+
+def check_rows(arc: Archive, rep: VerifyReport, names: dict[str, str]) -> None:
+    """Every row of every authenticated table against its MAC; each table's set against the state."""
+    from guanai.archive.store import AUTH_TABLES, row_pk, trigger_sql
+
+    conn = arc.conn
+    body, problem = arc.read_state()
+    state_tables = (body or {}).get("tables") or {}
+    triggers = {n: sql for n, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'")}
+    for t in AUTH_TABLES.values():
+        cols = tuple(r[1] for r in conn.execute(f"PRAGMA table_info({t.name})"))
+        if cols != t.columns:
+            rep.add(INTEG, f"{t.name} 表", f"表结构与格式规定不符（列 {', '.join(cols) or '无'}）")
+            continue
+        for line in trigger_sql(t).strip().split("\n"):
+            name = line.split()[2]
+            if triggers.get(name, "").strip() + ";" != line.strip().rstrip().removesuffix(";") + ";":
+                rep.add(INTEG, f"{t.name} 表", f"触发器 {name} 缺失或被改动")
+        stored = {pk: mac for pk, mac in conn.execute("SELECT pk, mac FROM rowmac WHERE tbl=?", (t.name,))}
+        n, acc = 0, 0
+        seen: set[str] = set()
+        for values in conn.execute(f"SELECT {', '.join(t.columns)} FROM {t.name}"):
+            try:
+                pk, mac = row_pk(t, values), arc.row_mac(t.name, values)
+            except (TypeError, ValueError) as err:
+                rep.add(INTEG, f"{t.name} 表", f"行的值无法读取：{err}")
+                continue
+            n, acc = n + 1, (acc + crypto.set_element(t.name, pk, mac)) % crypto.SET_HASH_MOD
+            seen.add(pk)
+            good = stored.get(pk)
+            if good is None:
+                rep.add(INTEG, _row_name(t.name, pk, names), "行没有校验记录：在本软件之外被添加或复制")
+            elif not crypto.ct_equal(good, mac):
+                rep.add(INTEG, _row_name(t.name, pk, names), "行的校验码不符：某一列（含明文列）在本软件之外被修改")
+        for pk in sorted(set(stored) - seen):
+            rep.add(INTEG, _row_name(t.name, pk, names), "行已不存在：在本软件之外被删除")
+        want = state_tables.get(t.name)
+        if body is not None and (not isinstance(want, dict) or want.get("rows") != n
+                                 or want.get("digest") != crypto.set_digest(acc)):
+            have = want.get("rows") if isinstance(want, dict) else "?"
+            rep.add(INTEG, f"{t.name} 表", f"行集合与签名状态不符（现有 {n} 行，签名时 {have} 行）："
+                    "有行被删除、添加、复制、移动或回滚到旧版本")
+
+
+def check_state(arc: Archive, rep: VerifyReport) -> None:
+    from guanai.archive import heads
+    from guanai.archive.store import _info_digest
+
+    body, problem = arc.read_state()
+    if body is None:
+        rep.add(AUTH, "签名状态", problem or "签名状态无效")
+        return
+    if body.get("archive_id") != arc.info.archive_id:
+        rep.add(AUTH, "签名状态", "签名状态属于另一个档案库")
+    meta = dict(arc.conn.execute("SELECT key, value FROM meta").fetchall())
+    for key in ("generation", "commit"):
+        if str(body.get(key)) != str(meta.get(key)):
+            rep.add(INTEG, "签名状态", f"计数 {key}（{meta.get(key)}）与签名状态（{body.get(key)}）不符")
+    if body.get("info") != _info_digest(arc.info):
+        rep.add(AUTH, "archive.json", "与签名状态不符：单位、套件或创建时间被改动")
+    last = arc.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    head = body.get("audit") or {}
+    if (last[0] if last else 0) != head.get("seq") or (last[1] if last else "") != head.get("mac"):
+        rep.add(AUTH, "审计日志", f"最后一条（第 {last[0] if last else 0} 条）与签名状态记录的链头"
+                f"（第 {head.get('seq')} 条）不符：审计日志末尾被删除或改动")
+    seen = heads.compare(heads.load(arc.info.archive_id), arc.state_head(body))
+    if seen:
+        rep.add(AUTH, "档案库目录", seen)
+
+
+def check_audit_rows(arc: Archive, rep: VerifyReport, entries: list[Any], names: dict[str, str]) -> None:
+    """Children and documents against the audit chain: a deleted or rolled-back row is named."""
+    from guanai.archive.audit import ROW_WRITES
+
+    last: dict[str, tuple[int | None, Any]] = {}
+    deleted: set[str] = set()
+    recorded: dict[str, str] = {}  # target -> name or title from the sealed details
+    for e in entries:
+        if e.target and isinstance(e.detail, dict) and (e.detail.get("name") or e.detail.get("title")):
+            recorded[e.target] = str(e.detail.get("name") or e.detail.get("title"))
+        if e.target and (e.action in ROW_WRITES["children"] or e.action in ROW_WRITES["documents"]):
+            last[e.target] = (e.gen, e)
+        if e.action == "doc.delete" and e.target:
+            deleted.add(e.target)
+    rows = {cid: gen for cid, gen in arc.conn.execute("SELECT id, gen FROM children")}
+    rows.update({did: gen for did, gen in arc.conn.execute("SELECT id, gen FROM documents")})
+    for target, (gen, e) in last.items():
+        if target in deleted and target not in rows:
+            continue
+        what = "儿童" if e.action.startswith("child.") else "文档"
+        label = names.get(target) or (f"儿童 {recorded.get(target, '')}（{target}）" if what == "儿童"
+                                      else f"文档《{recorded.get(target, '')}》（{target}）")
+        if target not in rows:
+            rep.add(INTEG, label, f"记录已不存在（审计日志第 {e.seq} 条登记过）：在本软件之外被删除")
+        elif gen is not None and rows[target] < gen:
+            rep.add(INTEG, label, f"记录比审计日志第 {e.seq} 条所写的旧（版本 {rows[target]} < {gen}）：被回滚到旧版本")
+
+
+def check_users(arc: Archive, rep: VerifyReport) -> None:
+    """Key files against the admin-signed registry: a removed user's or hand-made file is named."""
+    users, problem = arc.registry()
+    if problem:
+        rep.add(AUTH, "用户登记表", problem)
+    present: set[str] = set()
+    for kf_path in sorted((arc.path / "keys").glob("*.json")):
+        obj = f"keys/{kf_path.name}"
+        try:
+            kf = keys.read_key_file(arc.path, kf_path.stem)
+        except GuanaiError as err:
+            rep.add(AUTH, obj, err.message)
+            continue
+        present.add(kf.user)
+        entry = users.get(kf.user)
+        if kf.version != 2 or not kf.check_signature(arc.info.archive_id):
+            rep.add(AUTH, obj, "密钥文件的签名无效：被改动或伪造")
+        elif entry is None:
+            rep.add(AUTH, obj, f"用户“{kf.user}”不在管理员签署的用户登记表中：已删除用户的旧密钥文件，或伪造的密钥文件")
+        elif entry.get("user_key") != kf.user_key or entry.get("role") != kf.role:
+            rep.add(AUTH, obj, f"密钥文件与用户登记表不符（角色 {kf.role}）：被替换、复制或伪造")
+    for name in sorted(set(users) - present):
+        rep.add(AUTH, f"用户 {name}", "用户登记表中的用户缺少密钥文件")
 
 
 def usability_problem(filename: str, mime: str, data: bytes) -> str | None:

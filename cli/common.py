@@ -111,6 +111,8 @@ def open_archive_ctx(ctx: click.Context, *, write: bool = False) -> Iterator[Arc
     Archive.check_exists(path)
     passphrase = get_passphrase(ctx)
     arc = Archive.open(path, user=user_name(ctx), passphrase=passphrase, write=write)
+    for problem in arc.open_problems:
+        echo_err(f"档案库状态异常（只读打开）：{problem}", "运行 guanai verify 查看全部问题；写入已被拒绝。")
     try:
         yield arc
     finally:

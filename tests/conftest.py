@@ -12,6 +12,13 @@ import pytest
 PASSPHRASE = "测试口令-correct horse 2026"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # session-scoped fixtures run before the per-test heads dir below: never the real config dir
+    import tempfile
+
+    os.environ["GUANAI_HEADS_DIR"] = tempfile.mkdtemp(prefix="guanai-heads-")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # PDF tests need LibreOffice; CI sets GUANAI_REQUIRE_PDF=1 so a missing soffice fails instead of skipping.
     if shutil.which("soffice"):
@@ -51,6 +58,12 @@ def _production_kdf_when_marked(request: pytest.FixtureRequest, monkeypatch: pyt
 @pytest.fixture
 def _require_soffice() -> None:
     pytest.fail("GUANAI_REQUIRE_PDF=1 but LibreOffice (soffice) is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _private_heads(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the last state seen of each archive lives in the user's config dir: one per test
+    monkeypatch.setenv("GUANAI_HEADS_DIR", str(tmp_path_factory.mktemp("heads")))
 
 
 @pytest.fixture

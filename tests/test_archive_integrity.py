@@ -55,8 +55,14 @@ def _verify(path: Path, pw: str):  # type: ignore[no-untyped-def]
         return verify_archive(arc)
 
 
-def _sql(path: Path, sql: str, args: tuple = ()) -> None:  # type: ignore[type-arg]
+def _tamper_conn(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path / "catalog.sqlite")
+    conn.create_function("guanai_row", -1, lambda *a: None)  # an attacker defines the triggers' function
+    return conn
+
+
+def _sql(path: Path, sql: str, args: tuple = ()) -> None:  # type: ignore[type-arg]
+    conn = _tamper_conn(path)
     conn.execute(sql, args)
     conn.commit()
     conn.close()
@@ -99,7 +105,7 @@ def test_flipped_byte_in_sealed_value_is_named(make_archive, target: str) -> Non
     table, column = target.split(".")
     key = {"children": "id", "documents": "id", "content": "doc_id", "settings": "name"}[table]
     row = {"children": cid, "documents": docs[1], "content": docs[1], "settings": "audit_head"}[table]
-    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn = _tamper_conn(path)
     blob = bytearray(conn.execute(f"SELECT {column} FROM {table} WHERE {key}=?", (row,)).fetchone()[0])
     blob[len(blob) // 2] ^= 0x01
     conn.execute(f"UPDATE {table} SET {column}=? WHERE {key}=?", (bytes(blob), row))
@@ -113,7 +119,7 @@ def test_flipped_byte_in_sealed_value_is_named(make_archive, target: str) -> Non
 
 def test_sealed_value_moved_to_another_row_fails(make_archive) -> None:
     path, pw, _, docs = _populated(make_archive)
-    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn = _tamper_conn(path)
     blob = conn.execute("SELECT data FROM content WHERE doc_id=?", (docs[0],)).fetchone()[0]
     conn.execute("UPDATE content SET data=? WHERE doc_id=?", (blob, docs[2]))
     conn.commit()
@@ -141,7 +147,7 @@ def test_deleted_middle_audit_entry_detected(make_archive) -> None:
 
 def test_deleted_newest_audit_entries_detected_by_chain_head(make_archive) -> None:
     path, pw, _, _ = _populated(make_archive)
-    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn = _tamper_conn(path)
     last = conn.execute("SELECT max(seq) FROM audit").fetchone()[0]
     conn.execute("DELETE FROM audit WHERE seq >= ?", (last - 1,))
     conn.commit()
@@ -153,7 +159,7 @@ def test_deleted_newest_audit_entries_detected_by_chain_head(make_archive) -> No
 def test_deleted_document_row_detected(make_archive) -> None:
     path, pw, _, docs = _populated(make_archive)
     _sql(path, "PRAGMA foreign_keys=OFF")
-    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn = _tamper_conn(path)
     conn.execute("DELETE FROM documents WHERE id=?", (docs[0],))
     conn.commit()
     conn.close()
@@ -314,7 +320,7 @@ def test_backup_restore_roundtrip_and_tamper(make_archive, tmp_path: Path) -> No
         restore(trav, tmp_path / "r3")
     assert not (tmp_path / "r2").exists() and not (tmp_path / "r3").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
-    assert json.loads((path / "archive.json").read_text())["version"] == 1
+    assert json.loads((path / "archive.json").read_text())["version"] == 2
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -32,7 +32,7 @@ def open_arc(path: Path, passphrase: str, user: str = "admin") -> Archive:
 def test_init_and_open(make_archive) -> None:
     path, pw = make_archive()
     info = json.loads((path / "archive.json").read_text())
-    assert info["format"] == "guanai-archive" and info["version"] == 1
+    assert info["format"] == "guanai-archive" and info["version"] == 2
     with open_arc(path, pw) as arc:
         assert arc.role == "admin"
         assert arc.info.school_code == "3413220001"
@@ -74,9 +74,9 @@ def test_wrong_passphrase_is_refused_and_audited(make_archive) -> None:
 def test_unknown_format_version_refused(make_archive) -> None:
     path, pw = make_archive()
     info = json.loads((path / "archive.json").read_text())
-    info["version"] = 2
+    info["version"] = 3
     (path / "archive.json").write_text(json.dumps(info))
-    with pytest.raises(FormatError, match="版本 2 不受支持"):
+    with pytest.raises(FormatError, match="版本 3 不受支持"):
         open_arc(path, pw)
     (path / "archive.json").write_text("{not json")
     with pytest.raises(FormatError, match="archive.json"):

@@ -162,10 +162,11 @@ def test_verify_audit_cli(arc_path: Path, runner: CliRunner) -> None:
     assert actions[:2] == ["archive.init", "child.add"] and "archive.verify" in actions
     r = runner.invoke(cli, ["audit", "show"])
     assert r.exit_code == 0 and "创建档案库" in r.output and "登记儿童" in r.output and "child.add" not in r.output
-    # tamper → both verify and audit verify fail, naming the entry
+    # tamper → both verify and audit verify fail, naming the entry (audit show lists pending entries too)
     import sqlite3
 
     conn = sqlite3.connect(arc_path / "catalog.sqlite")
+    conn.create_function("guanai_row", -1, lambda *a: None)  # an attacker satisfies the triggers
     conn.execute("UPDATE audit SET target='x' WHERE seq=2")
     conn.commit()
     conn.close()

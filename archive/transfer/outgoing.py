@@ -142,7 +142,7 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, re
     # "sent" package behind; a failed commit removes the file, so no package exists unrecorded.
     atomic_write(out, data, 0o600)
     try:
-        _record_export(arc, package_id, recipient, data, created_at, purpose, entries, n_docs)
+        _record_export(arc, package_id, recipient, data, created_at, purpose, entries, n_docs, resend)
     except BaseException:
         out.unlink(missing_ok=True)
         raise
@@ -151,8 +151,16 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, re
 
 
 def _record_export(arc: Archive, package_id: str, recipient: Card, data: bytes, created_at: str, purpose: str,
-                   entries: list[ChildEntry], n_docs: int) -> None:
+                   entries: list[ChildEntry], n_docs: int, resend: bool = False) -> None:
     with arc.transaction():
+        # check again under the writer lock: another command may have exported one of these
+        # children since the check above (check and act in one transaction)
+        pending = {} if resend else pending_children(arc)
+        for e in entries:
+            now = arc.get_child(e.id)
+            _check_exportable(now)
+            if now.id in pending:
+                raise StateError(f"{pending_problem(now, *pending[now.id])}（另一个命令刚刚导出）。", PENDING_HINT)
         outgoing = load(arc, OUT_SETTING)
         outgoing[package_id] = {
             "recipient": recipient.code, "recipient_name": recipient.name, "recipient_fp": recipient.fingerprint,

@@ -80,6 +80,10 @@ def confirm(arc: Archive, receipt_path: Path, retention: Retention | None = None
     retain_until: str | None = None
     deleted = 0
     with arc.transaction():
+        # applied once: re-read under the writer lock (another confirm may have just applied it)
+        entry = load(arc, OUT_SETTING).get(rc.package_id) or entry
+        if entry.get("state") in ("accepted", "rejected"):
+            raise StateError(f"转接包 {rc.package_id} 的回执已于 {entry.get('confirmed_at', '')} 确认过。", "无需重复确认。")
         for cid in entry["children"]:
             e = arc.find_child(cid)
             if e is None:
