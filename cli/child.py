@@ -381,8 +381,9 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
 @child.command("update")
 @click.argument("ref")
 @click.argument("file")
+@json_option
 @with_archive(write=True)
-def update(arc: Archive, ref: str, file: str) -> None:
+def update(arc: Archive, ref: str, file: str, as_json: bool) -> None:
     """用文件中的字段更新儿童记录（只写要改的字段即可；写 null 清空该字段）。
 
     已结案（存档备查）、毕业或转出的档案只读，不能更新。
@@ -399,6 +400,10 @@ def update(arc: Archive, ref: str, file: str) -> None:
     _check_open(entry, "修改")  # before reading the file: a read-only dossier is refused first
     raw, name = _read_file(file, MAX_RECORD_FILE, "儿童记录文件")
     entry, record = patch_child(arc, entry.id, parse_record_bytes(raw, name), name)
+    if as_json:
+        echo_json({"id": entry.id, "name": record.name, "student_id": record.student_id,
+                   "record": record.to_json_dict()})
+        return
     click.echo(f"已更新：{record.name}（编号 {entry.id}）")
 
 

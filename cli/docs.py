@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,32 +17,22 @@ if TYPE_CHECKING:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--title", help="文档标题（默认用文件名）。")
 @click.option("--date", "doc_date", help="文档日期，如 2026-09-01。")
+@json_option
 @with_archive(write=True)
-def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date: str | None) -> None:
+def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date: str | None, as_json: bool) -> None:
     """把已有文件（扫描的证明、照片、PDF）存入某儿童的档案（加密保存）。
 
     \b
     示例：
       guanai attach G341322201501011234 低保证明.pdf --title 低保证明
     """
-    from guanai.archive.store import MAX_DOCUMENT_BYTES
-    from guanai.base.errors import InputError
+    from guanai.archive.documents import attach_file
 
-    path = Path(file)
-    if path.stat().st_size > MAX_DOCUMENT_BYTES:
-        raise InputError(f"文件过大：{path.name}", "扫描件请降低分辨率或分成几个文件。")
-    if doc_date:
-        from datetime import date
-
-        try:
-            doc_date = date.fromisoformat(doc_date).isoformat()
-        except ValueError as err:
-            raise InputError(f"日期格式不正确：{doc_date}", "请写成 2026-09-01 的形式。") from err
-    child = arc.get_child(child_ref)
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    doc_id = arc.put_document(kind="attachment", title=title or path.stem, content=path.read_bytes(),
-                              filename=path.name, mime=mime, child_id=child.id, doc_date=doc_date)
-    click.echo(f"已存入 {child.record.name} 的档案：{title or path.stem}（文档编号 {doc_id}）")
+    done = attach_file(arc, child_ref, Path(file), title=title, doc_date=doc_date)
+    if as_json:
+        echo_json({"doc_id": done.doc_id, "child_id": done.child.id, "title": done.title})
+        return
+    click.echo(f"已存入 {done.child.record.name} 的档案：{done.title}（文档编号 {done.doc_id}）")
 
 
 @click.group("doc")
@@ -88,16 +77,20 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, as_json: boo
 @click.argument("doc_id")
 @click.option("-o", "--output", "out", required=True, type=click.Path(), help="导出到的文件（或已有目录）。")
 @click.option("--force", is_flag=True, help="覆盖已有文件。")
+@json_option
 @with_archive()
-def doc_get(arc: Archive, doc_id: str, out: str, force: bool) -> None:
+def doc_get(arc: Archive, doc_id: str, out: str, force: bool, as_json: bool) -> None:
     """导出文档原件（解密后写出；导出已记入审计日志）。与 guanai open 相同。
 
     \b
     示例：
       guanai doc get 3f2a…c9 -o 家访记录.docx
     """
-    from guanai.archive.export import export_document
+    from guanai.archive.documents import export_document
 
     done = export_document(arc, doc_id, Path(out), force=force)
+    if as_json:
+        echo_json({"doc_id": done.doc_id, "path": str(done.path), "size": done.size})
+        return
     click.echo(f"已导出到 {done.path}（{done.size} 字节）。")
     click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")

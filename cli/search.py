@@ -143,8 +143,9 @@ def show(arc: Archive, doc_id: str, as_json: bool) -> None:
 @click.option("-o", "--output", "output", required=True, type=click.Path(),
               help="输出文件路径（或已有目录，文件名用原文件名）。")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+@json_option
 @with_archive()
-def open_cmd(arc: Archive, doc_id: str, output: str, force: bool) -> None:
+def open_cmd(arc: Archive, doc_id: str, output: str, force: bool, as_json: bool) -> None:
     """导出文档原件（.docx / .pdf / 扫描件）到文件，原子写入。每次导出都记入审计日志。
 
     \b
@@ -152,9 +153,12 @@ def open_cmd(arc: Archive, doc_id: str, output: str, force: bool) -> None:
       guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 家访记录.docx
       guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 导出目录/
     """
-    from guanai.archive.export import export_document
+    from guanai.archive.documents import export_document
 
     done = export_document(arc, doc_id, Path(output), force=force)
+    if as_json:
+        echo_json({"doc_id": done.doc_id, "path": str(done.path), "size": done.size})
+        return
     click.echo(f"已导出：{done.path}")
     click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")
 

@@ -102,7 +102,7 @@ LINES = documented()
 def test_the_document_lists_the_main_seams() -> None:
     quals = {q for _, q, _ in LINES}
     assert len(LINES) >= 60
-    for must in ("guanai.archive.store.Archive.open", "guanai.archive.export.export_document",
+    for must in ("guanai.archive.store.Archive.open", "guanai.archive.documents.export_document",
                  "guanai.archive.transfer.export_package", "guanai.generators.generate.generate_batch",
                  "guanai.search.api.run_search", "guanai.base.errors.Problem"):
         assert must in quals
@@ -138,7 +138,7 @@ def _owner(qual: str) -> Any:
 
 
 def test_a_wrong_signature_is_caught() -> None:
-    from guanai.archive.export import export_document
+    from guanai.archive.documents import export_document
 
     params, _ = _parse("export_document(arc: Archive, doc_id: str, out: Path, *, force: bool = True) -> Exported")
     real = inspect.signature(export_document).parameters["force"]
