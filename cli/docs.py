@@ -102,9 +102,10 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, sort: str, i
 @click.option("--child", "child_ref", default=None, help="导出该儿童的全部文档（整份档案）到 -o 目录。")
 @click.option("--include-void", is_flag=True, help="与 --child 同用：连同已作废的文档。")
 @click.option("--force", is_flag=True, help="覆盖已有文件（只对单个文件路径）。")
+@json_option
 @with_archive()
 def doc_get(arc: Archive, doc_ids: tuple[str, ...], out: str, child_ref: str | None, include_void: bool,
-            force: bool) -> None:
+            force: bool, as_json: bool) -> None:
     """导出文档原件（解密后写出；导出已记入审计日志）。可一次给出多个编号，或用 --child 导出整份档案。
 
     \b
@@ -115,7 +116,7 @@ def doc_get(arc: Archive, doc_ids: tuple[str, ...], out: str, child_ref: str | N
     """
     from guanai.cli.search import export_cmd_body
 
-    export_cmd_body(arc, doc_ids, out, child_ref, include_void, force)
+    export_cmd_body(arc, doc_ids, out, child_ref, include_void, force, as_json)
 
 
 @doc.command("void")

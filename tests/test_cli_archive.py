@@ -134,6 +134,8 @@ def test_attach_doc_list_get(arc_path: Path, runner: CliRunner, tmp_path: Path) 
     # `doc get` and `open` are one library function: same permission, same audit entry, same refusal
     r = runner.invoke(cli, ["open", doc_id, "-o", str(out)])
     assert r.exit_code == 11 and "已存在" in r.output
+    r = runner.invoke(cli, ["open", doc_id, "-o", str(out), "--force", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout) == {"files": [str(out)]}
     r = runner.invoke(cli, ["attach", cid, str(scan), "--title", "低保证明", "--json"])  # the same file again
     again = json.loads(r.stdout)
     assert r.exit_code == 0 and again["child_id"] == cid and again["new"] is False and again["short_id"] == doc_id
@@ -145,8 +147,8 @@ def test_attach_doc_list_get(arc_path: Path, runner: CliRunner, tmp_path: Path) 
     with Archive.open(arc_path, user="admin", passphrase=PW) as arc:
         entries, _ = walk(arc)
     exports = [e for e in entries if e.target == listed[0]["id"] and e.action in ("doc.export", "doc.read")]
-    assert [e.action for e in exports] == ["doc.export", "doc.export"]
-    assert [Path(e.detail["path"]).name for e in exports] == ["out.pdf", "低保证明.pdf"]
+    assert [e.action for e in exports] == ["doc.export", "doc.export", "doc.export"]
+    assert [Path(e.detail["path"]).name for e in exports] == ["out.pdf", "out.pdf", "低保证明.pdf"]
     r = runner.invoke(cli, ["attach", cid, str(scan), "--date", "2026/9/1"])
     assert r.exit_code == 2 and "日期格式不正确" in r.output
     r = runner.invoke(cli, ["attach", "G000", str(scan)])
