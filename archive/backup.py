@@ -114,7 +114,7 @@ def _source_problems(arc: Archive, snap: Path) -> list[str]:
         if "verify" in PERMISSIONS.get(arc.role, frozenset()):
             from guanai.archive.verify import verify_archive
 
-            problems += [f"{p.obj}：{p.message}" for p in verify_archive(arc).problems]
+            problems += [str(p) for p in verify_archive(arc).problems]
         else:
             from guanai.archive.audit import walk
 
@@ -157,7 +157,7 @@ def backup(arc: Archive, out: Path | str, *, check_source: bool = True) -> dict[
         members: list[tuple[str, Path]] = [("archive.json", arc.path / "archive.json"), ("catalog.sqlite", snap)]
         members += [(f"keys/{p.name}", p) for p in sorted((arc.path / "keys").glob("*.json"))]
         manifest = {"format": "guanai-backup", "version": 1, "archive_id": arc.info.archive_id,
-                    "created_at": now_iso(), "generation": arc.generation,
+                    "created_at": now_iso(), "generation": arc.generation, "head": _snapshot_head(snap),
                     "files": {name: _sha256_file(p) for name, p in members}}
         _private_file(tmp)
         with open(tmp, "r+b") as out_f, tarfile.open(fileobj=out_f, mode="w") as tar:
@@ -181,6 +181,22 @@ def backup(arc: Archive, out: Path | str, *, check_source: bool = True) -> dict[
                                        "source_problems": len(problems)})
     manifest["source_problems"] = problems
     return manifest
+
+
+def _snapshot_head(db: Path) -> dict[str, Any] | None:
+    """The signed state of the snapshot (FORMAT.md §6.4): commit, generation and its hash."""
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute("SELECT body FROM state WHERE id=1").fetchone()
+    except sqlite3.DatabaseError:
+        return None  # a format-v1 catalog
+    finally:
+        conn.close()
+    if row is None:
+        return None
+    body = json.loads(row[0])
+    return {"commit": body.get("commit"), "generation": body.get("generation"),
+            "state": hashlib.sha256(str(row[0]).encode()).hexdigest()}
 
 
 def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
@@ -263,6 +279,10 @@ def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
         finally:
             conn.close()
         publish_dir(tmp, dest)
+        # restoring is a deliberate return to an older state: this machine accepts it
+        from guanai.archive import heads
+
+        heads.forget(info.archive_id)
         return info
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -146,15 +146,25 @@ def _rows(conn: sqlite3.Connection, table: str, cols: str, rep: TableReport) -> 
 
 
 def salvage(src: Path | str, dest: Path | str, *, user: str, passphrase: str) -> SalvageReport:
-    """Recover every row of ``src`` whose seal still opens into a new archive at ``dest``."""
+    """Recover every row of ``src`` whose seal still opens into a new archive at ``dest``.
+
+    Needs an administrator of ``src`` (the new catalog is signed with the writer key and keeps
+    the admin-signed user registry). A format-v1 source is refused: upgrade it first.
+    """
     from guanai.archive import keys
     from guanai.archive.audit import entry_mac
-    from guanai.archive.store import SCHEMA, _connect, read_info
+    from guanai.archive.store import FORMAT_VERSION, Archive, create_catalog, read_info
+    from guanai.base.errors import PermissionDenied
 
     src, dest = Path(src), Path(dest)
     info = read_info(src)
+    if info.format_version != FORMAT_VERSION:
+        raise StateError(f"档案库为旧格式 v{info.format_version}，抢救只支持 v{FORMAT_VERSION}。",
+                         "旧格式档案库请先由备份恢复，或用 guanai upgrade 升级后再抢救。")
     kf = keys.read_key_file(src, user)
-    master = keys.unwrap(info.archive_id, kf, passphrase)
+    grant = keys.unwrap(info.archive_id, kf, passphrase)
+    if kf.role != "admin":
+        raise PermissionDenied(f"用户“{user}”不是管理员，不能抢救档案库。", "请由管理员运行 guanai salvage。")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise StateError(f"目标目录 {dest} 已存在且不为空。", "抢救到一个新的空目录；原档案库不会被改动。")
     if dest.resolve() == src.resolve():
@@ -171,17 +181,22 @@ def salvage(src: Path | str, dest: Path | str, *, user: str, passphrase: str) ->
         work = tmp / ".work"
         work.mkdir(mode=0o700)
         old, method = _readable_copy(src, work)
-        conn = _connect(tmp / "catalog.sqlite")
-        conn.executescript(SCHEMA)
-        conn.close()
-        arc = _bare_archive(tmp, info, user, kf.role, master)
         rep = SalvageReport(str(src), str(dest), method)
         try:
-            _copy_all(arc, old, rep, entry_mac)
+            try:
+                generation = int(old.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+            except (sqlite3.Error, TypeError, ValueError):
+                generation = 0
+            create_catalog(tmp / "catalog.sqlite", info.archive_id, generation)
+            arc = Archive(tmp, info, user, kf.role, grant)
+            try:
+                _copy_all(arc, old, rep, entry_mac, generation)
+            finally:
+                arc.close()
         finally:
             old.close()
-        arc.close()
         shutil.rmtree(work, ignore_errors=True)
+        (tmp / ".lock").touch(mode=0o600)
         publish_dir(tmp, dest)
         return rep
     except BaseException:
@@ -189,18 +204,7 @@ def salvage(src: Path | str, dest: Path | str, *, user: str, passphrase: str) ->
         raise
 
 
-def _bare_archive(path: Path, info: Any, user: str, role: str, master: bytes) -> Archive:
-    """An Archive over a fresh catalog (schema only): write meta first, then open normally."""
-    from guanai.archive.store import FORMAT_VERSION, Archive, _connect
-
-    conn = _connect(path / "catalog.sqlite")
-    conn.executemany("INSERT INTO meta VALUES(?,?)", [("format_version", str(FORMAT_VERSION)),
-                                                       ("archive_id", info.archive_id), ("generation", "0")])
-    conn.close()
-    return Archive(path, info, user, role, master)
-
-
-def _copy_all(arc: Archive, old: sqlite3.Connection, rep: SalvageReport, entry_mac: Any) -> None:
+def _copy_all(arc: Archive, old: sqlite3.Connection, rep: SalvageReport, entry_mac: Any, old_gen: int) -> None:
     tables = {n: TableReport(n) for n in ("children", "documents", "settings", "audit", "tombstones")}
     rep.tables = tables
     c = arc.conn
@@ -261,8 +265,8 @@ def _copy_all(arc: Archive, old: sqlite3.Connection, rep: SalvageReport, entry_m
             except (ValueError, TypeError, sqlite3.Error):
                 tables["tombstones"].lost.append(_rid(tid))
         for name, value in _rows(old, "settings", "name, value", tables["settings"]):
-            if name == "audit_head":
-                continue  # rewritten by the salvage audit entry below
+            if name in ("audit_head", "journal_absorbed"):
+                continue  # rewritten by the salvage audit entry below; the journal is not carried over
             try:
                 arc.unseal("settings", "value", str(name), bytes(value))
                 c.execute("INSERT INTO settings VALUES(?,?)", (str(name), bytes(value)))
@@ -271,8 +275,8 @@ def _copy_all(arc: Archive, old: sqlite3.Connection, rep: SalvageReport, entry_m
                 tables["settings"].lost.append(_rid(name))
         # audit: entries whose own MAC holds, verbatim (a gap stays visible to verify)
         key = arc.subkey("audit")
-        for seq, at, actor_hex, action, target, detail_blob, prev, mac in _rows(
-                old, "audit", "seq, at, actor, action, target, detail, prev, mac", tables["audit"]):
+        for seq, at, actor_hex, action, target, detail_blob, prev, mac, agen in _rows(
+                old, "audit", "seq, at, actor, action, target, detail, prev, mac, gen", tables["audit"]):
             try:
                 seq = int(seq)
                 actor = arc.unseal("audit", "actor", str(seq), bytes.fromhex(actor_hex)).decode()
@@ -280,15 +284,12 @@ def _copy_all(arc: Archive, old: sqlite3.Connection, rep: SalvageReport, entry_m
                     arc.unseal("audit", "detail", str(seq), bytes(detail_blob)))
                 if entry_mac(key, seq, at, actor, action, target, detail, prev) != mac:
                     raise ValueError("mac")
-                c.execute("INSERT INTO audit VALUES(?,?,?,?,?,?,?,?)",
-                          (seq, at, actor_hex, action, target, detail_blob, prev, mac))
+                c.execute("INSERT INTO audit VALUES(?,?,?,?,?,?,?,?,?)",
+                          (seq, at, actor_hex, action, target, detail_blob, prev, mac,
+                           None if agen is None else int(agen)))
                 tables["audit"].kept += 1
             except (*_SEALED_ERRORS, sqlite3.Error):
                 tables["audit"].lost.append(_rid(seq))
-        try:
-            old_gen = int(old.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
-        except (sqlite3.Error, TypeError, ValueError):
-            old_gen = 0
         c.execute("UPDATE meta SET value=? WHERE key='generation'", (str(max(max_gen, old_gen)),))
         arc._append_audit("archive.salvage", None, {
             "method": rep.method, "kept": {t.name: t.kept for t in tables.values()},

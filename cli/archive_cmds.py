@@ -84,7 +84,7 @@ def verify(arc: Archive, as_json: bool) -> None:
       guanai verify
       guanai verify --json > 检测报告.json
     """
-    from guanai.archive.verify import verify_archive
+    from guanai.archive.verify import category, verify_archive
 
     if as_json:
         rep = verify_archive(arc)
@@ -115,7 +115,7 @@ def verify(arc: Archive, as_json: bool) -> None:
         else:
             click.echo(f"发现 {len(rep.problems)} 个问题：")
             for p in rep.problems:
-                click.echo(f"  [{p.category}] {p.obj}：{p.message}")
+                click.echo(f"  [{category(p)}] {p}" + (f"（{p.hint}）" if p.hint else ""))
     arc.audit("archive.verify", None, {"ok": rep.ok, "problems": len(rep.problems)})
     if not rep.ok:
         raise SystemExit(6)
@@ -123,6 +123,7 @@ def verify(arc: Archive, as_json: bool) -> None:
 
 def _add_index_problems(arc: Archive, rep: VerifyReport) -> None:
     """The search index is derived data, but a damaged or stale one is still worth naming."""
+    from guanai.archive.verify import INTEG
     from guanai.base.errors import GuanaiError
 
     if not (arc.path / "index").is_dir():
@@ -134,7 +135,57 @@ def _add_index_problems(arc: Archive, rep: VerifyReport) -> None:
     except GuanaiError as err:
         problems = [err.message]
     for p in problems:
-        rep.add("完整性", "全文索引", f"{p}（可用 guanai reindex 重建，目录数据不受影响）")
+        rep.add(INTEG, "全文索引", p, "可用 guanai reindex 重建，目录数据不受影响")
+
+
+@click.command("upgrade")
+@click.option("--ask-passphrases", is_flag=True,
+              help="逐个输入其他用户的现有口令，使其口令不变（不输入的用户获得一次性临时口令）。")
+@json_option
+@click.pass_context
+def upgrade(ctx: click.Context, ask_passphrases: bool, as_json: bool) -> None:
+    """把旧格式 v1 档案库升级为 v2（仅管理员）。
+
+    先在档案库旁自动备份一份完整的 v1 副本，再在旁边生成 v2 档案库、检测通过后一次性替换；
+    任何一步失败或中断，原档案库保持不变、照常可读。v2 对每一行（含明文列）、行的集合、
+    审计日志末尾和用户角色都做了签名保护。其他用户的密钥需重新签发：口令未输入的用户
+    获得一次性临时口令（只显示这一次），请转告本人后用 guanai user passwd 修改。
+
+    \b
+    示例：
+      guanai --archive 龙城小学档案 upgrade
+      guanai --archive 龙城小学档案 upgrade --ask-passphrases
+    """
+    from guanai.archive import keys
+    from guanai.archive.store import Archive
+    from guanai.archive.upgrade import upgrade_archive
+    from guanai.cli.common import user_name
+
+    path = archive_dir(ctx)
+    Archive.check_exists(path)
+    admin = user_name(ctx)
+    passphrase = get_passphrase(ctx)
+    given: dict[str, str] = {}
+    if ask_passphrases:
+        for name, _role in keys.list_users(path):
+            if name != admin:
+                pw = str(click.prompt(f"用户 {name} 的现有口令（直接回车则签发临时口令）", hide_input=True,
+                                      default="", show_default=False))
+                if pw:
+                    given[name] = pw
+    result = upgrade_archive(path, user=admin, passphrase=passphrase, passphrases=given,
+                             progress=lambda stage: None if as_json else click.echo(
+                                 {"backup": "备份旧档案库……", "build": "生成 v2 档案库……", "verify": "检测……",
+                                  "swap": "替换……"}.get(stage, stage), err=True))
+    if as_json:
+        echo_json({**result.to_json(), "temporary_passphrases": result.reissued})
+        return
+    click.echo(f"已升级到格式 v2：儿童 {result.children} 名，文档 {result.documents} 份，审计日志 {result.audit_entries} 条。")
+    click.echo(f"升级前的备份（v1，可直接打开）：{result.backup}")
+    if result.reissued:
+        click.echo("以下用户的密钥已重新签发，一次性临时口令（只显示这一次，请转告本人并让其用 guanai user passwd 修改）：")
+        for name, pw in sorted(result.reissued.items()):
+            click.echo(f"  {name}：{pw}")
 
 
 @click.group("audit")
@@ -160,10 +211,10 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
     示例：
       guanai audit show --child G341322201001011234 --json
     """
-    from guanai.archive.audit import walk
+    from guanai.archive.audit import walk_all
 
     arc.require("verify")
-    entries, _ = walk(arc)
+    entries, _ = walk_all(arc)
     if child_ref:
         child = arc.get_child(child_ref)
         targets = {child.id} | {d.id for d in arc.list_documents(child_id=child.id)}
@@ -186,7 +237,8 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
         except ValueError:
             return at
 
-    echo_table([[str(e.seq), local(e.at), e.actor, action_name(e.action), e.target or ""] for e in entries],
+    echo_table([[str(e.seq) if not e.pending else "待入链", local(e.at), e.actor, action_name(e.action),
+                 e.target or ""] for e in entries],
                ["序号", "时间", "用户", "操作", "对象"])
 
 

@@ -9,13 +9,13 @@ import os
 import sqlite3
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from guanai.base.errors import GuanaiError, InputError
+from guanai.base.errors import GuanaiError, InputError, Problem
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -23,19 +23,33 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def echo_err(message: str, hint: str | None = None) -> None:
+def echo_err(message: str, hint: str | None = None, problems: Sequence[Problem] = ()) -> None:
     click.echo(f"错误：{message}", err=True)
+    for p in problems:
+        click.echo(f"  - {p}" + (f"（{p.hint}）" if p.hint else ""), err=True)
     if hint:
         click.echo(f"提示：{hint}", err=True)
 
 
+def json_requested(ctx: click.Context) -> bool:
+    """Whether the command being run was given ``--json`` (set by ``json_option``)."""
+    return bool((ctx.find_root().obj or {}).get("json"))
+
+
 @contextlib.contextmanager
 def report_errors(ctx: click.Context) -> Iterator[None]:
-    """Turn library errors into a Chinese message, a hint and the error's exit code."""
+    """Turn library errors into a Chinese message, every problem, a hint and the error's exit code.
+
+    Under ``--json`` the error also goes to stdout as one JSON object (``GuanaiError.to_json``),
+    unless the command already wrote its JSON report (which then carries the problems itself).
+    """
     try:
         yield
     except GuanaiError as err:
-        echo_err(err.message, err.hint)
+        echo_err(err.message, err.hint, err.problems)
+        obj = ctx.find_root().obj or {}
+        if json_requested(ctx) and not obj.get("json_written"):  # stdout stays one JSON document
+            echo_json(err.to_json())
         ctx.exit(err.exit_code)
     except BrokenPipeError:
         # output piped into `head` and the like: stop quietly (and keep Python's exit flush quiet)
@@ -123,6 +137,8 @@ def open_archive_ctx(ctx: click.Context, *, write: bool = False) -> Iterator[Arc
     Archive.check_exists(path)
     passphrase = get_passphrase(ctx)
     arc = Archive.open(path, user=user_name(ctx), passphrase=passphrase, write=write)
+    for problem in arc.open_problems:
+        echo_err(f"档案库状态异常（只读打开）：{problem}", "运行 guanai verify 查看全部问题；写入已被拒绝。")
     try:
         gen = arc.generation if write else None
         try:
@@ -197,11 +213,25 @@ def with_archive(write: bool = False) -> Callable[[F], F]:
     return deco
 
 
+def _remember_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        root = ctx.find_root()
+        root.ensure_object(dict)
+        root.obj["json"] = True
+    return value
+
+
 def json_option(fn: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（供其他程序使用）。")(fn)
+    return click.option("--json", "as_json", is_flag=True, callback=_remember_json,
+                        help="以 JSON 输出（供其他程序使用；出错时输出错误对象，见 docs/CONTRACTS.md）。")(fn)
 
 
 def echo_json(obj: Any) -> None:
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        root = ctx.find_root()
+        root.ensure_object(dict)
+        root.obj["json_written"] = True
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 

@@ -93,22 +93,18 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, as_json: boo
 
 @doc.command("get")
 @click.argument("doc_id")
-@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="导出到的文件。")
+@click.option("-o", "--output", "out", required=True, type=click.Path(), help="导出到的文件（或已有目录）。")
 @click.option("--force", is_flag=True, help="覆盖已有文件。")
 @with_archive()
 def doc_get(arc: Archive, doc_id: str, out: str, force: bool) -> None:
-    """导出文档原件（解密后写出；导出已记入审计日志）。
+    """导出文档原件（解密后写出；导出已记入审计日志）。与 guanai open 相同。
 
     \b
     示例：
       guanai doc get 3f2a…c9 -o 家访记录.docx
     """
-    from guanai.base.errors import StateError
-    from guanai.base.fsutil import atomic_write
+    from guanai.archive.export import export_document
 
-    path = Path(out)
-    if path.exists() and not force:
-        raise StateError(f"文件已存在：{out}", "换一个文件名，或加 --force 覆盖。")
-    data = arc.read_document(doc_id)
-    atomic_write(path, data)
-    click.echo(f"已导出到 {out}（{len(data)} 字节）。")
+    done = export_document(arc, doc_id, Path(out), force=force)
+    click.echo(f"已导出到 {done.path}（{done.size} 字节）。")
+    click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")

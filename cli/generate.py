@@ -185,7 +185,8 @@ def _report(result: BatchResult, as_json: bool, *, stored: bool) -> None:
                            "pdf_doc_id": g.pdf_doc_id, "child_id": g.child_id, "existing": g.existing,
                            "path": str(g.out_path) if g.out_path else None,
                            "pdf_path": str(g.pdf_path) if g.pdf_path else None} for g in result.ok],
-            "failed": [{"source": f.label, "message": f.message, "hint": f.hint} for f in result.failed],
+            "failed": [{"source": f.label, "message": f.message, "hint": f.hint,
+                        "problems": [p.to_json() for p in f.problems]} for f in result.failed],
             "stored": result.stored,
             "notes": result.notes,
         })

@@ -161,10 +161,10 @@ def open_cmd(arc: Archive, doc_id: str, output: str, force: bool) -> None:
       guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 家访记录.docx
       guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 导出目录/
     """
-    from guanai.search.api import export
+    from guanai.archive.export import export_document
 
-    target = export(arc, doc_id, Path(output), force=force)
-    click.echo(f"已导出：{target}")
+    done = export_document(arc, doc_id, Path(output), force=force)
+    click.echo(f"已导出：{done.path}")
     click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")
 
 

@@ -1,7 +1,7 @@
 """.docx → PDF/A-2b with LibreOffice headless, in batches, plus PDF reading helpers.
 
 Why batches: one ``soffice`` call per file costs ~0.9 s (start-up); one call converting many
-files amortises it (NOTES.md). Two calls run in parallel to use both cores; each has its own
+files amortises it (docs/NOTES.md). Two calls run in parallel to use both cores; each has its own
 profile (``-env:UserInstallation``) because concurrent processes sharing one profile fail
 silently, and each has a timeout. A file that LibreOffice cannot open, or that hangs it, fails
 alone: the others of its batch are still converted (a hung batch is killed and the files after

@@ -1,7 +1,7 @@
 """Fast, sandboxed docxtpl-compatible renderer: ``render(kind, form) -> .docx bytes``.
 
 Semantics are docxtpl's (same tag syntax: ``{{ }}``, ``{% %}``, ``{%p %}``, ``{%tr %}``; the XML is
-prepared with docxtpl's own ``patch_xml``), with these differences, all deliberate (NOTES.md):
+prepared with docxtpl's own ``patch_xml``), with these differences, all deliberate (docs/NOTES.md):
 
 - Jinja runs in an ``ImmutableSandboxedEnvironment`` with autoescape and ``StrictUndefined``;
   templates are checked statically for ``_``-attributes before they are compiled, so
@@ -284,7 +284,7 @@ def _render_part(member: _Member, ctx: Mapping[str, Any], template_name: str) ->
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as err:
-        # Never "recover": a recovering parser silently drops whole tables (NOTES.md).
+        # Never "recover": a recovering parser silently drops whole tables (docs/NOTES.md).
         raise InputError(
             f"模板 {template_name} 渲染出的 {member.name.decode()} 不是合法的 XML（{err.msg}），未生成文档。",
             "模板中的标签可能拆开了 Word 的段落或表格结构；用项目自带模板对比检查。",
@@ -344,14 +344,15 @@ def validate(kind: Kind | str, form: FormBase | Mapping[str, Any], *, source: st
 
 def check_no_labels(kind: Kind, form: FormBase, *, source: str = "表单", row: int | None = None) -> None:
     """避免标签化: documents for families/posted must not call a child 留守 or 困境."""
-    from guanai.generators.forms import Problem, find_labels
+    from guanai.generators.forms import FieldProblem, find_labels
 
     problems = []
     data = form.to_form_dict()
     for field, value in _walk(data):
         for word in find_labels(value):
-            problems.append(Problem(source, row, None, field,
-                                    f"含有“{word}”字样；{kind.name}送给家庭，不得给儿童贴“留守”“困境”标签"))
+            problems.append(FieldProblem(source, row, None, field,
+                                         f"含有“{word}”字样；{kind.name}送给家庭，不得给儿童贴“留守”“困境”标签",
+                                         "form.label"))
     if problems:
         raise FormError(problems, "改用中性的说法（如“外出务工家庭”），避免标签化。")
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guanai.base.errors import BusyError, GuanaiError, InputError, NotFoundError, StateError
+from guanai.base.errors import BusyError, GuanaiError, NotFoundError
 from guanai.search.index import SCHEMA_VERSION, Progress, SearchIndex, index_for
 from guanai.search.query import Filters, Result, search, snippet
 
@@ -181,25 +180,6 @@ def show(arc: Archive, ref: str) -> dict[str, Any]:
         child_name = c.record.name if c is not None else ""
     arc.audit("doc.show", entry.id, None)
     return {"entity": "document", **entry.to_json(), "child_name": child_name, "text": text or ""}
-
-
-def export(arc: Archive, doc_id: str, out: Path, force: bool = False) -> Path:
-    """Write a document's original file to ``out`` (a file, or a directory to put it in), atomically."""
-    from guanai.base.fsutil import atomic_write
-
-    arc.require("export")
-    entry = arc.get_document(doc_id)
-    target = Path(out)
-    if target.is_dir():
-        target = target / entry.filename
-    if target.exists() and not force:
-        raise StateError(f"文件已存在：{target}", "换一个路径，或加 --force 覆盖。")
-    if not target.parent.is_dir():
-        raise InputError(f"目录不存在：{target.parent}", "先创建该目录，或换一个输出路径。")
-    data = arc.read_document(entry.id, audit=False)
-    atomic_write(target, data)
-    arc.audit("doc.export", entry.id, {"path": str(target), "size": len(data)})
-    return target
 
 
 def reindex(arc: Archive, progress: Progress | None = None) -> int:
