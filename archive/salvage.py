@@ -291,6 +291,11 @@ def _copy_all(arc: Archive, old: sqlite3.Connection, rep: SalvageReport, entry_m
             except (*_SEALED_ERRORS, sqlite3.Error):
                 tables["audit"].lost.append(_rid(seq))
         c.execute("UPDATE meta SET value=? WHERE key='generation'", (str(max(max_gen, old_gen)),))
+        try:  # the write counter goes on from the original's: this machine's head records must not see a rollback
+            old_commit = int(old.execute("SELECT value FROM meta WHERE key='commit'").fetchone()[0])
+        except (sqlite3.Error, TypeError, ValueError):
+            old_commit = 0
+        c.execute("INSERT OR REPLACE INTO meta VALUES('commit', ?)", (str(old_commit + 1),))
         arc._append_audit("archive.salvage", None, {
             "method": rep.method, "kept": {t.name: t.kept for t in tables.values()},
             "lost": {t.name: len(t.lost) for t in tables.values()},

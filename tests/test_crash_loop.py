@@ -78,6 +78,7 @@ def test_crash_loop(scenario: Scenario, tmp_path: Path) -> None:  # noqa: F811
     from guanai.archive import transfer
     from guanai.care.roster import roster_csv_bytes
     from guanai.care.synth import synth_children
+    from guanai.generators.slip import render_slip
 
     s = scenario
     rng = random.Random(20261129)
@@ -96,7 +97,7 @@ def test_crash_loop(scenario: Scenario, tmp_path: Path) -> None:  # noqa: F811
     with s.open_a() as a:
         for i, cid in enumerate(s.child_ids[:2]):
             out = tmp_path / f"转接{i}.gtp"
-            transfer.export_package(a, [cid], CODE_B, out)
+            transfer.export_package(a, [cid], CODE_B, out, render_slip=render_slip)
             pkgs.append(out)
     ops = {
         "import": ["child", "import", str(roster)],
