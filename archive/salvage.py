@@ -9,10 +9,11 @@ does: a child record, a document's meta and content, a setting or an audit entry
 when its AEAD seal opens under this archive's key and its context (table, column, row id) — so
 nothing damaged or forged is carried over. The report says what was kept and what was lost.
 
-The original directory is never written. The new archive keeps the archive id, the key files
-(same users and passphrases), and the surviving audit entries verbatim; an ``archive.salvage``
-entry records the counts. Gaps in the audit chain stay visible to ``verify`` (that history is
-lost, and says so). The search index is rebuilt by the first write or ``guanai reindex``.
+The original directory is never written. The new archive (format v2, built with an
+administrator's grant) keeps the archive id, the key files (same users and passphrases), the
+user registry and the surviving audit entries verbatim; an ``archive.salvage`` entry records the
+counts. ``verify`` of the copy names the lost rows (the audit chain remembers them) and any gap
+in the chain. The search index is rebuilt by ``guanai reindex`` (or the first write).
 """
 
 from __future__ import annotations
