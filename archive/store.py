@@ -302,15 +302,6 @@ def init_archive(path: Path | str, *, school_code: str, school_name: str, passph
     return info
 
 
-def _text(raw: bytes) -> str:
-    """Invalid UTF-8 in a TEXT cell becomes surrogates (flagged as damage) instead of an
-    exception that would abort a whole listing or ``verify``."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", "surrogateescape")
-
-
 def create_catalog(db: Path, archive_id: str, generation: int = 0) -> None:
     """A new, empty format-v2 catalog; the first write transaction authenticates its meta rows."""
     conn = _connect(db)
@@ -324,6 +315,15 @@ def create_catalog(db: Path, archive_id: str, generation: int = 0) -> None:
         conn.executescript("".join(trigger_sql(t) for t in AUTH_TABLES.values()))
     finally:
         conn.close()
+
+
+def _text(raw: bytes) -> str:
+    """Invalid UTF-8 in a TEXT cell becomes surrogates (flagged as damage) instead of an
+    exception that would abort a whole listing or ``verify``."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "surrogateescape")
 
 
 def _connect(db: Path) -> sqlite3.Connection:

@@ -50,6 +50,7 @@ class VerifyReport:
 
     def add(self, category: str, obj: str, message: str, hint: str = "") -> None:
         """A problem with ``obj`` (where) under one of AUTH, INTEG, USAB, SECUR."""
+
         def printable(v: str) -> str:  # invalid UTF-8 from a damaged cell is shown escaped
             return str(v).encode("utf-8", "backslashreplace").decode("utf-8")
 

@@ -38,8 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("guanai.cli.archive_cmds:audit", "审计日志：查看、校验"),
     "backup": ("guanai.cli.archive_cmds:backup", "备份档案库（使用中亦可）"),
     "restore": ("guanai.cli.archive_cmds:restore", "由备份恢复档案库到新目录"),
-    "salvage": ("guanai.cli.archive_cmds:salvage", "抢救损坏的档案库：把仍能解密的记录复制到新目录"),
     "upgrade": ("guanai.cli.archive_cmds:upgrade", "把旧格式 v1 档案库升级为 v2"),
+    "salvage": ("guanai.cli.archive_cmds:salvage", "抢救损坏的档案库：把仍能解密的记录复制到新目录"),
     "demo": ("guanai.cli.demo:demo", "创建演示档案库并演示全部功能"),
 }
 

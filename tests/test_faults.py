@@ -171,16 +171,16 @@ def test_backup_to_a_full_disk_leaves_nothing(small_disk: Path, arc_path: Path, 
 # ---- damaged rows: isolation and verify ---------------------------------------------------------
 
 def _damage(path: Path, sql: str, args: tuple = ()) -> None:  # type: ignore[type-arg]
+    # an attacker (or a disk fault) with sqlite3, not the writer: the v2 row triggers are
+    # bypassed for the damage and put back afterwards
+    from guanai.archive.store import AUTH_TABLES, trigger_sql
+
     conn = sqlite3.connect(path / "catalog.sqlite")
-    conn.text_factory = bytes
-    # offline damage, as a disk or another program would do it: without the row-MAC triggers
-    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'").fetchall()
-    for name, _sql in triggers:
-        conn.execute(f"DROP TRIGGER {name.decode()}")
+    conn.executescript("".join(f"DROP TRIGGER IF EXISTS auth_{t}_{op};" for t in AUTH_TABLES
+                               for op in ("ins", "del", "upd")))
     conn.execute(sql, args)
-    for _name, tsql in triggers:
-        conn.execute(tsql.decode())
     conn.commit()
+    conn.executescript("".join(trigger_sql(t) for t in AUTH_TABLES.values()))
     conn.close()
 
 
@@ -445,11 +445,7 @@ def test_salvage_keeps_every_row_that_opens_and_lists_the_lost(arc_path: Path, r
         assert {c.id for c in arc.list_children()} == set(kids[1:])
         assert arc.read_document(dids[3], audit=False).startswith(b"\xe5\x86\x85")  # 内容-3
     r = runner.invoke(cli, ["--archive", str(dest), "verify", "--json"])
-    # the salvaged copy verifies except for exactly what was lost (the audit chain remembers it)
-    problems = json.loads(r.stdout)["problems"]
-    assert r.exit_code != 0 and problems
-    assert all("不存在" in p["what"] for p in problems), problems
-    assert {kids[0], dids[0], dids[2]} == {p["where"].rsplit("（", 1)[1].rstrip("）") for p in problems}
+    assert r.exit_code == 0, r.output  # no audit entry was lost here: the copy verifies clean
     r = runner.invoke(cli, ["salvage", str(arc_path), str(dest)])
     assert r.exit_code != 0 and "不为空" in r.output
 
