@@ -37,7 +37,9 @@ def _guanai(exe: str, archive: Path, *args: str, timeout: float = 3600) -> tuple
     env = dict(os.environ, GUANAI_ARCHIVE=str(archive), GUANAI_PASSPHRASE=PW, GUANAI_USER="admin")
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    p = subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    # cwd: the archive's parent, never a source checkout (python -m would import from it)
+    p = subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False,
+                       cwd=archive.parent)
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU["last"] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     return time.perf_counter() - t, p
