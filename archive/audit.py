@@ -25,13 +25,19 @@ ACTION_NAMES = {
     "auth.fail": "口令错误（登录失败）", "user.add": "添加用户", "user.passwd": "修改口令", "user.remove": "删除用户",
     "child.add": "登记儿童", "child.update": "修改儿童记录", "child.status": "变更儿童状态", "child.show": "查看儿童记录",
     "doc.put": "存入文档", "doc.read": "读取文档", "doc.show": "查看文档", "doc.export": "导出文档",
-    "doc.delete": "删除文档", "search": "检索", "index.rebuild": "重建索引", "template.use": "设定学校模板",
+    "doc.delete": "删除文档", "doc.void": "作废文档", "child.export": "导出整份档案", "search": "检索",
+    "index.rebuild": "重建索引", "template.use": "设定学校模板",
     "identity.create": "生成本校身份", "identity.export": "导出身份卡",
     "directory.add": "目录添加学校", "directory.publish": "签发学校目录", "directory.revoke": "吊销学校",
     "directory.import": "导入学校目录",
     "transfer.export": "导出转接包", "transfer.import": "接收转接包", "transfer.reject": "拒收转接包",
     "transfer.confirm": "确认回执", "transfer.expire": "保留期满处理",
     "archive.upgrade": "升级档案库格式", "audit.invalid": "无效的待入链审计条目",
+    # workflow records (screening rounds, 控辍保学 cases, mentors, contact log, duties)
+    "record.put": "新建工作记录", "record.update": "更新工作记录", "record.screened": "登记排查",
+    "record.close": "结束（排查轮次或个案）", "record.persuade": "登记劝返", "record.report": "登记上报",
+    "record.remove": "撤销记录", "record.end": "结束结对帮扶", "ledger.export": "导出台账",
+    "workflow.settings": "修改工作设置",
 }
 
 # Actions that write the row named by their target (verify compares the row's generation).

@@ -40,7 +40,7 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-_LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.(sqlite|sqlite-journal|sqlite-wal|sqlite-shm|tmp)$")
+_LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.(sqlite|tmp)(-journal|-wal|-shm)?$")
 
 
 def sweep_leftovers(folder: Path) -> list[str]:
@@ -174,7 +174,7 @@ def backup(arc: Archive, out: Path | str, *, check_source: bool = True) -> dict[
         os.replace(tmp, out)
         fsync_dir(out.parent)
     finally:
-        for p in (snap, tmp, snap.with_name(snap.name + "-journal")):
+        for p in (snap, tmp):
             if p.exists():
                 p.unlink()
     arc.audit("archive.backup", None, {"file": out.name, "generation": manifest["generation"],

@@ -1,13 +1,16 @@
 """Faults benchmark: search right after a large roster import; reader latency during an import.
 
     .venv/bin/python -m bench.faults                       # 2,000 children, this tree only
-    .venv/bin/python -m bench.faults --children 2000 --peer ../main/.venv/bin/guanai   # beside another checkout
+    .venv/bin/python -m bench.faults --children 2000 --peer PREV/.venv/bin/guanai
     .venv/bin/python -m bench.faults --readers 20000       # reader latency while 20,000 rows import
 
 Each figure is a whole ``guanai`` process (start-up, unlock, work), as a user sees it. The peer
-is another installed ``guanai`` (``--peer``, e.g. an older checkout's) run on a copy of the same
-input, side by side (the checkout before this issue: its first search after an import paid the
-whole indexing; now the import indexes what it wrote and the search only searches).
+is another installed ``guanai`` (the previous release: ``git worktree add PREV 69dd588 && make -C
+PREV setup``) run on a copy of the same input, side by side: before this issue the first search
+after an import paid the whole indexing; now the import indexes what it wrote and the search
+only searches. Readers are sampled only while the import holds the writer lock. Every process
+runs with the archive's parent as its working directory (``python -m`` would import a checkout
+found in the working directory).
 """
 
 from __future__ import annotations
