@@ -26,6 +26,8 @@ def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date:
     示例：
       guanai attach G341322201501011234 低保证明.pdf --title 低保证明
       guanai attach 张小明 户口本.jpg
+
+    同一儿童已存有同一文件（内容相同）时不再重复存入，重复运行是安全的。
     """
     from guanai.archive.store import MAX_DOCUMENT_BYTES
     from guanai.base.errors import InputError
@@ -42,12 +44,17 @@ def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date:
             raise InputError(f"日期格式不正确：{doc_date}", "请写成 2026-09-01 的形式。") from err
     child = arc.get_child(child_ref)
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    doc_id = arc.put_document(kind="attachment", title=title or path.stem, content=path.read_bytes(),
-                              filename=path.name, mime=mime, child_id=child.id, doc_date=doc_date)
+    from guanai.archive.batch import put_once
     from guanai.archive.labels import mime_label
     from guanai.archive.resolve import unique_short_id
 
-    click.echo(f"已存入 {child.record.name} 的档案：{title or path.stem}（{mime_label(mime)}，编号 {unique_short_id(arc, doc_id)}）")
+    doc_id, new = put_once(arc, kind="attachment", title=title or path.stem, content=path.read_bytes(),
+                           filename=path.name, mime=mime, child_id=child.id, doc_date=doc_date)
+    short = unique_short_id(arc, doc_id)
+    if not new:
+        click.echo(f"{child.record.name} 的档案中已有同一文件（编号 {short}），未重复存入。")
+        return
+    click.echo(f"已存入 {child.record.name} 的档案：{title or path.stem}（{mime_label(mime)}，编号 {short}）")
 
 
 @click.group("doc")

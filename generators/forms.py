@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from guanai.base.errors import InputError, Problem
+from guanai.base.text import strip_invisible
 
 # ---------------------------------------------------------------------------------------------
 # value normalisation
@@ -39,7 +40,7 @@ def normalise_text(value: str, *, multiline: bool = True) -> str:
     """Remove control characters; keep line breaks only where the field allows them."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     value = value.replace("\t", " ").replace("\a", "\n").replace("\f", "\n").replace("\v", "\n")
-    value = _CONTROL.sub("", value)
+    value = strip_invisible(_CONTROL.sub("", value))  # RLO, U+034F, U+3164 … (guanai.base.text)
     if not multiline:
         value = " ".join(part.strip() for part in value.split("\n") if part.strip())
     else:
@@ -56,7 +57,7 @@ _LABEL_GAPS = re.compile(r"[ \t\u00a0\u00ad\u2000-\u200f\u202f\u205f\u2060\u3000
 
 def find_labels(text: str) -> list[str]:
     """The labelling words (留守, 困境) found in ``text``, ignoring spaces and invisible characters."""
-    bare = _LABEL_GAPS.sub("", text)
+    bare = _LABEL_GAPS.sub("", strip_invisible(text))
     return [w for w in LABELS if w in bare]
 
 
