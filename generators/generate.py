@@ -98,8 +98,10 @@ def _parent_text(parent: Any) -> str | None:
     return text or None
 
 
-def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None) -> dict[str, Any]:
-    """Form fields (Chinese names of ``kind``) taken from the child's record in the archive."""
+def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None,
+                  arc: Archive | None = None) -> dict[str, Any]:
+    """Form fields (Chinese names of ``kind``) taken from the child's record in the archive (and,
+    with ``arc``, the card's 跟踪记录 from the child's 帮扶记录 and 家访记录表)."""
     rec = entry.record
     guardian = getattr(rec, "guardian", None)
     values: dict[str, Any] = {
@@ -133,6 +135,11 @@ def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None) -> d
             values["reasons"] = "；".join(f"{c.name}：{'；'.join(c.reasons)}" for c in cats)
     if "filed_date" in fields:
         values["filed_date"] = on or dt.date.today()
+    values.update(kind.model.from_record(rec, on or dt.date.today()))
+    if arc is not None and "followups" in fields:
+        from guanai.generators.card import followups
+
+        values["followups"] = followups(arc, entry.id)
     out = {}
     for name, value in values.items():
         if name in fields and value not in (None, "", []):
@@ -261,11 +268,15 @@ def generate_batch(
     store: bool = True,
     progress: Callable[[int], None] | None = None,
     today: dt.date | None = None,
+    postprocess: Callable[[FormBase, bytes], bytes] | None = None,
 ) -> BatchResult:
     """Generate one document per form (file, Excel/CSV row, or dict); see module doc.
 
     With ``children`` (or ``child_ref``), one document per child and form: the child's record
     fills the form (the form may complete it), and the document joins the child's dossier.
+
+    ``postprocess(model, docx)`` may change each rendered .docx before the checks, the PDF and
+    storage (e.g. embed a chart).
     ``progress(n)`` counts n forms done: one unit per form read, plus one more per form with
     ``pdf`` (the PDF step is the long one).
     """
@@ -281,11 +292,22 @@ def generate_batch(
     _validate_items(arc, kind, items, today)
     _school_warnings(kind, arc, items, result)
     custom = _render_items(kind, items, custom_dir, result, progress)
+    if postprocess is not None:
+        _postprocess(items, postprocess)
     if kind.to_family:
         _refuse_labels(kind, items)
     names = _convert_pdfs(kind, items, pdf, progress)
     _store_and_write(arc, kind, items, names, result, store=store, out_dir=out_dir, custom=custom)
     return result
+
+
+def _postprocess(items: list[_Item], fn: Callable[[FormBase, bytes], bytes]) -> None:
+    for it in items:
+        if it.rendered is not None and it.error is None and it.model is not None:
+            try:
+                it.rendered = Rendered(fn(it.model, it.rendered.data), it.rendered.text)
+            except GuanaiError as err:
+                it.error, it.rendered = _to_failed(it.row.label, err), None
 
 
 def _check_request(arc: Archive | None, kind: Kind, *, store: bool, with_children: bool) -> None:
@@ -395,7 +417,7 @@ def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], today: 
     for it in items:
         try:
             if it.entry is not None:
-                data = _merge(kind, it.row, {**school, **child_prefill(kind, it.entry, today)})
+                data = _merge(kind, it.row, {**school, **child_prefill(kind, it.entry, today, arc)})
             else:
                 data = {**school, **it.row.data}
             it.model = validate(kind, data, source=it.row.source, row=it.row.row, columns=it.row.columns)
@@ -505,57 +527,59 @@ def _store_and_write(arc: Archive | None, kind: Kind, items: list[_Item], names:
     名称-2.docx beside it. Files are written once their chunk is committed."""
     existing = {p.name for p in out_dir.iterdir()} if out_dir is not None else set()
     try:
-        for start in range(0, len(items), STORE_CHUNK):
-            _store_chunk(arc, kind, items[start:start + STORE_CHUNK], names, result, existing, out_dir,
-                         store, custom)
+        _store_chunks(arc, kind, items, names, result, existing, out_dir, store, custom)
     except BaseException as err:
         raise BatchInterrupted.after(err, result, len(items), arc.path if arc is not None else out_dir or ".") from err
 
 
-def _store_chunk(arc: Archive | None, kind: Kind, chunk: list[_Item], names: dict[int, str], result: BatchResult,
-                 existing: set[str], out_dir: Path | None, store: bool, custom: bool) -> None:
-    marks = (len(result.ok), len(result.failed), len(result.stored))
-    done: list[tuple[_Item, Generated]] = []
-    try:
-        with arc.transaction() if (store and arc is not None) else contextlib.nullcontext():
-            for it in chunk:
-                if it.error is not None:
-                    result.failed.append(it.error)
-                    continue
-                assert it.model is not None and it.rendered is not None
-                gen = Generated(it.row.label, it.model.title(), names[id(it)], child_id=it.child_id)
-                try:
-                    if store and arc is not None:
-                        _store_one(arc, kind, it, gen, result, custom)
-                except (DiskFullError, TransientIOError):
-                    raise  # the next documents would fail alike: stop, say what was stored
-                except GuanaiError as err:
-                    result.failed.append(_to_failed(it.row.label, err))
-                    continue
-                done.append((it, gen))
-    except BaseException:
-        # the chunk's transaction rolled back: nothing of it is stored (a re-run stores it)
-        del result.ok[marks[0]:], result.failed[marks[1]:], result.stored[marks[2]:]
-        raise
-    for it, gen in done:
+def _store_chunks(arc: Archive | None, kind: Kind, items: list[_Item], names: dict[int, str], result: BatchResult,
+                  existing: set[str], out_dir: Path | None, store: bool, custom: bool) -> None:
+    for start in range(0, len(items), STORE_CHUNK):
+        chunk = items[start:start + STORE_CHUNK]
+        stored: list[tuple[_Item, Generated]] = []
+        marks = (len(result.failed), len(result.stored))
         try:
-            if out_dir is not None:
-                _write_files(out_dir, it, gen, existing)
-        except (DiskFullError, TransientIOError):
+            with arc.transaction() if (store and arc is not None) else contextlib.nullcontext():
+                for it in chunk:
+                    if it.error is not None:
+                        result.failed.append(it.error)
+                        continue
+                    assert it.model is not None and it.rendered is not None
+                    gen = Generated(it.row.label, it.model.title(), names[id(it)], child_id=it.child_id)
+                    try:
+                        if store and arc is not None:
+                            _store_one(arc, kind, it, gen, custom, result)
+                    except (DiskFullError, TransientIOError):
+                        raise  # the next documents would fail alike: stop, say what was stored
+                    except GuanaiError as err:
+                        result.failed.append(_to_failed(it.row.label, err))
+                        continue
+                    stored.append((it, gen))
+        except BaseException:
+            # the chunk's transaction rolled back: none of it is stored (a re-run stores it), so
+            # the interruption message must not count it
+            del result.failed[marks[0]:], result.stored[marks[1]:]
             raise
-        except GuanaiError as err:
-            result.failed.append(_to_failed(it.row.label, err))
-            continue
-        result.ok.append(gen)
+        for it, gen in stored:
+            try:
+                if out_dir is not None:
+                    _write_files(out_dir, it, gen, existing)
+            except (DiskFullError, TransientIOError):
+                raise
+            except GuanaiError as err:
+                result.failed.append(_to_failed(it.row.label, err))
+                continue
+            result.ok.append(gen)
 
 
-def _store_one(arc: Archive, kind: Kind, it: _Item, gen: Generated, result: BatchResult, custom: bool) -> None:
+def _store_one(arc: Archive, kind: Kind, it: _Item, gen: Generated, custom: bool, result: BatchResult) -> None:
+    """Store one document (and its PDF) idempotently: a batch re-run after a crash finds what the
+    first run stored (same kind, child and form input); the card's plan is written to the record."""
     assert it.model is not None and it.rendered is not None
     d = it.model.doc_date()
     form = it.model.to_form_dict()
     text = _searchable_text(it.model, it.rendered.text)
     meta = {"template": "custom" if custom else "bundled"}
-    # idempotent: a batch re-run after a crash finds what the first run stored
     key = input_digest(kind.id, form, meta["template"])
     gen.doc_id, new = put_once(
         arc, input_sha256=key,
@@ -564,6 +588,10 @@ def _store_one(arc: Archive, kind: Kind, it: _Item, gen: Generated, result: Batc
     gen.existing = not new
     if new:
         result.stored.append(gen.doc_id)
+    if it.child_id is not None:
+        from guanai.generators.card import save_to_record
+
+        save_to_record(arc, arc.get_child(it.child_id), it.model)  # the plan lives on the record
     if it.pdf is not None:
         gen.pdf_doc_id, new = put_once(
             arc, input_sha256=key,

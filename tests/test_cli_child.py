@@ -269,7 +269,7 @@ def test_classify_on_date(arc: tuple[Path, str], tmp_path: Path) -> None:
 def test_update_partial_and_rederive(arc: tuple[Path, str], tmp_path: Path) -> None:
     run("child", "add", str(write_json(tmp_path / "a.json", EX)))
     (tmp_path / "p.yaml").write_text("父亲:\n  状况: 在家\n  务工地: null\n母亲:\n  状况: 在家\n  务工地: null\n"
-                                     "委托照护人: null\n", encoding="utf-8")
+                                     "委托照护人: null\n学籍留守登记: 非留守儿童\n", encoding="utf-8")
     r = run("child", "update", SID, str(tmp_path / "p.yaml"))
     assert r.exit_code == 0, r.output
     shown = json.loads(run("child", "show", SID, "--json").output)
