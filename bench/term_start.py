@@ -5,9 +5,9 @@ Run: ``.venv/bin/python -m bench.term_start [--n 500] [--peer 4] [--no-pdf]``
 Stages, each one ``guanai`` command in its own process (wall and CPU seconds of the process and
 its helpers, e.g. LibreOffice):
 
-  1. import   ``guanai child import 花名册.xlsx`` — a roster of n pupils in the roster format
-              ``child template`` writes (the 学籍系统 columns it accepts: 姓名, 性别, 身份证号,
-              学籍号, 年级, 班级, 父亲状况, 母亲状况 …);
+  1. import   ``guanai child import 学籍导出.xlsx`` — n pupils as the national 学籍 system exports
+              them (every standard column: 全国学籍号, 身份证件号, 健康状况, 家庭成员N…, 是否留守儿童,
+              是否孤儿, 就读方式 …; ``care.synth.xueji_export``);
   2. classify ``guanai child list --json`` — every child classified (留守 / 困境, with reasons);
   3. cards    ``guanai generate child-card --all --pdf 一策.yaml`` — every child's card as .docx
               and PDF/A, one batch;
@@ -64,13 +64,12 @@ def guanai(archive: Path, *args: str, cwd: Path) -> tuple[float, float, str]:
 
 
 def make_roster(n: int, path: Path) -> list[str]:
-    """n synthetic pupils as a roster workbook; returns their 学籍号."""
-    from guanai.care.roster import roster_xlsx_bytes
-    from guanai.care.synth import synth_children
+    """n synthetic pupils as a 学籍系统 student export (every standard column); returns their 学籍号."""
+    from guanai.care.synth import xueji_export
 
-    kids = synth_children(n, seed=2026)
-    path.write_bytes(roster_xlsx_bytes(kids))
-    return [k.student_id for k in kids]
+    raw, expected = xueji_export(n, seed=2026)
+    path.write_bytes(raw)
+    return [str(e["学籍号"]) for e in expected]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     pdf = not args.no_pdf and shutil.which("soffice") is not None
     work = Path(tempfile.mkdtemp(prefix="guanai-term-"))
     try:
-        roster = work / "花名册.xlsx"
+        roster = work / "学籍导出.xlsx"
         ids = make_roster(args.n, roster)
         (work / "一策.yaml").write_text(yaml.safe_dump(PLAN, allow_unicode=True), encoding="utf-8")
         archive = work / "档案"
@@ -91,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
         stages: list[tuple[str, str, float, float]] = []
         w, c, _ = guanai(archive, "child", "import", str(roster), cwd=work)
-        stages.append(("import", f"child import 花名册.xlsx ({args.n} 行)", w, c))
+        stages.append(("import", f"child import 学籍导出.xlsx ({args.n} 行)", w, c))
         w, c, out = guanai(archive, "child", "list", "--json", cwd=work)
         import json
 
