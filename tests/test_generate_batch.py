@@ -142,6 +142,8 @@ def test_doc_get_into_directory_several_ids_and_dossier(school: dict[str, Any], 
     assert r.exit_code == 0, r.output
     folder = next((tmp_path / "档案").iterdir())
     assert name in folder.name and len(list(folder.iterdir())) == 2
+    r = run("doc", "get", card[:8], rec[:8], "-o", str(p))  # several documents need a directory
+    assert r.exit_code == 2 and "不是目录" in r.output
     r = run("doc", "get", card[:8], "deadbeef", "-o", str(tmp_path / "半"))
     assert r.exit_code != 0 and not (tmp_path / "半").exists()  # nothing written when one id is bad
     r = run("doc", "list", "--child", name)
