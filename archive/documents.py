@@ -103,8 +103,8 @@ def _child_info(arc: Archive, cache: dict[str, ChildEntry | None], cid: str | No
         try:
             cache[cid] = arc.find_child(cid)
         except (GuanaiError, ValueError, TypeError, UnicodeDecodeError) as err:
-            # a damaged child record must not hide its documents: listed without the name, reported
-            arc.damaged[cid] = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
+            # one damaged child record does not hide its documents (nor the others): noted as damaged
+            arc.damaged[cid] = getattr(err, "message", None) or type(err).__name__
             cache[cid] = None
     return cache[cid]
 

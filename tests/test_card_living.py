@@ -72,7 +72,7 @@ def test_followups_come_from_care_records_and_home_visits(arc: Any) -> None:
     res = generate_batch(arc, "care-record", [care], child_ref=child, today=DAY)
     assert not res.failed, [f.message for f in res.failed]
     visit = dict(sample("home-visit"), 儿童姓名=rec.name, 学籍号=rec.student_id, 家访日期="2026-09-12",
-                 告知日期="2026-09-12")  # the village is told on or after the visit
+                     告知日期="2026-09-14")
     res = generate_batch(arc, "home-visit", [visit], child_ref=child, today=DAY)
     assert not res.failed, [f.message for f in res.failed]
     form, text = card(arc, child)
