@@ -186,9 +186,10 @@ def export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: b
         targets = [out]
     written: list[Path] = []
     for e, target in zip(entries, targets, strict=True):
-        data = arc.read_document(e.id, audit=False)
-        atomic_write(target, data)
+        data = arc.read_document(e.id, audit=False)  # the doc.export entry below covers the read
+        # audited before the plaintext leaves the process (a journal entry when a writer holds the lock)
         arc.audit("doc.export", e.id, {"title": e.title, "path": str(target), "size": len(data)})
+        atomic_write(target, data)
         written.append(target)
     return written
 
@@ -204,8 +205,8 @@ def export_dossier(arc: Archive, child_ref: str, out_dir: Path, *, include_void:
         raise StateError(f"{child.record.name} 的档案中还没有文档。", "先用 guanai generate 或 guanai attach 添加。")
     folder = Path(out_dir) / safe_filename(f"{child.record.name}-{short_id(child.id)}")
     folder.mkdir(parents=True, exist_ok=True)
+    arc.audit("child.export", child.id, {"documents": len(rows), "path": str(folder)})
     paths = export_documents(arc, [r.entry.id for r in rows], folder)
-    arc.audit("child.export", child.id, {"documents": len(paths), "path": str(folder)})
     return paths
 
 
