@@ -148,10 +148,9 @@ def make_key_file(archive_id: str, user: str, role: str, passphrase: str, grant:
 
 
 def check_passphrase(passphrase: str) -> None:
-    if len(passphrase) < 8:
-        raise InputError("口令太短：至少 8 个字符。", "建议使用一句容易记住的话，如“萧县实验小学2026关爱档案”。")
-    if len(passphrase) > 1024:
-        raise InputError("口令太长：最多 1024 个字符。")
+    from guanai.base.passphrase import check_passphrase as policy
+
+    policy(passphrase)
 
 
 def write_key_file(root: Path, kf: KeyFile) -> None:
@@ -185,7 +184,12 @@ def read_key_file(root: Path, user: str) -> KeyFile:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as err:
-        raise AuthError(f"用户“{user}”不存在于此档案库。",
+        kdir = Path(root) / "keys"
+        if not kdir.is_dir() or not any(kdir.glob("*.json")):
+            raise IntegrityError(f"密钥文件缺失：{kdir} 中没有任何密钥文件（应有 keys/{user}.json）。",
+                                 "密钥目录被删除或未随档案库一起复制：从原目录或备份中找回 keys 目录；"
+                                 "没有密钥文件无法解密档案。") from err
+        raise AuthError(f"用户“{user}”不存在于此档案库（没有密钥文件 keys/{path.name}）。",
                         "用 --user 指定用户名（或环境变量 GUANAI_USER）；管理员可用 guanai user list 查看。") from err
     return parse_key_file(raw, user, path.name)
 

@@ -30,12 +30,14 @@ from guanai.base.errors import (
     AuthError,
     BusyError,
     FormatError,
+    GuanaiError,
     InputError,
     IntegrityError,
     NotFoundError,
     PermissionDenied,
     StateError,
 )
+from guanai.base.faults import translate
 from guanai.base.fsutil import atomic_write, publish_dir
 
 if TYPE_CHECKING:
@@ -315,9 +317,29 @@ def create_catalog(db: Path, archive_id: str, generation: int = 0) -> None:
         conn.close()
 
 
+def _text(raw: bytes) -> str:
+    """Invalid UTF-8 in a TEXT cell becomes surrogates (flagged as damage) instead of an
+    exception that would abort a whole listing or ``verify``."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "surrogateescape")
+
+
 def _connect(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db, isolation_level=None, timeout=30, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    conn.text_factory = _text
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as err:
+        from guanai.base.faults import readonly_fallback
+
+        ro = readonly_fallback(db, err)  # a full disk: reads keep working
+        if ro is None:
+            raise
+        conn.close()
+        ro.text_factory = _text
+        return ro
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     # never spill sorts or temp tables to /tmp; overwrite freed pages
@@ -392,11 +414,14 @@ class Archive:
             self.conn = _connect(self.path / "catalog.sqlite")
             self.conn.create_function("guanai_row", -1, self._row_event)
         except sqlite3.DatabaseError as err:
-            raise IntegrityError(f"目录数据库 catalog.sqlite 无法打开：{err}",
-                                 "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复（guanai restore）。") from err
+            raise translate(err, self.path, "打开档案库") or IntegrityError(
+                f"目录数据库 catalog.sqlite 无法打开：{err}",
+                "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复（guanai restore）。") from err
         self._lock = _WriterLock(self.path / ".lock")
         self._depth = 0
         self._txn_gen: int | None = None
+        #: id -> problem, for rows a listing had to leave out (see ``_tolerant``; run verify)
+        self.damaged: dict[str, str] = {}
         self._check_meta()
 
     # ---- opening -------------------------------------------------------------------------
@@ -457,8 +482,9 @@ class Archive:
         try:
             rows = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as err:
-            raise IntegrityError(f"目录数据库 catalog.sqlite 无法读取：{err}",
-                                 "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复。") from err
+            raise translate(err, self.path, "读取档案库") or IntegrityError(
+                f"目录数据库 catalog.sqlite 无法读取：{err}",
+                "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复。") from err
         if rows.get("format_version") != str(self.info.format_version):
             raise FormatError(f"目录数据库格式版本 {rows.get('format_version')!r} 与 archive.json 不符。",
                               "文件可能被替换；运行 guanai verify，必要时由备份恢复。")
@@ -991,7 +1017,21 @@ class Archive:
         if status:
             sql += " WHERE status=?"
             args = (status,)
-        return [self._entry(r) for r in self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall()]
+        return self._tolerant(self._entry, self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall())
+
+    def _tolerant(self, make: Any, rows: list[tuple[Any, ...]]) -> list[Any]:
+        """Entries of ``rows``; a row that does not open is left out and noted in ``self.damaged``
+        (one damaged record must not block listing, searching or exporting the others)."""
+        out = []
+        for r in rows:
+            try:
+                for v in r:
+                    if isinstance(v, str):
+                        v.encode("utf-8")  # surrogates: the cell held invalid UTF-8
+                out.append(make(r))
+            except (GuanaiError, ValueError, TypeError, KeyError, AttributeError) as err:
+                self.damaged[str(r[0])] = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
+        return out
 
     # ---- documents -----------------------------------------------------------------------------
     def put_document(self, *, kind: str, title: str, content: bytes, filename: str, mime: str,
@@ -1107,7 +1147,7 @@ class Archive:
             args.append(kind)
         if cond:
             sql += " WHERE " + " AND ".join(cond)
-        return [self._doc_entry(r) for r in self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall()]
+        return self._tolerant(self._doc_entry, self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall())
 
     # ---- users ---------------------------------------------------------------------------------
     def add_user(self, name: str, role: str, passphrase: str) -> None:

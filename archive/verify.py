@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanai.archive import crypto, keys
-from guanai.base.errors import GuanaiError, IntegrityError, Problem
+from guanai.base.errors import GuanaiError, Problem
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -50,7 +50,11 @@ class VerifyReport:
 
     def add(self, category: str, obj: str, message: str, hint: str = "") -> None:
         """A problem with ``obj`` (where) under one of AUTH, INTEG, USAB, SECUR."""
-        self.problems.append(Problem(obj, message, hint, CODES[category]))
+
+        def printable(v: str) -> str:  # invalid UTF-8 from a damaged cell is shown escaped
+            return str(v).encode("utf-8", "backslashreplace").decode("utf-8")
+
+        self.problems.append(Problem(printable(obj), printable(message), hint, CODES[category]))
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "counts": self.counts, "seconds": round(self.seconds, 3),
@@ -145,8 +149,13 @@ def _check_documents(arc: Archive, rep: VerifyReport, progress: Progress, names:
             rep.add(INTEG, obj, f"所属儿童 {child_id} 不存在")
         try:
             meta = json.loads(arc.unseal("documents", "meta", did, mblob))
+            if not isinstance(meta, dict):
+                raise TypeError("meta is not an object")
         except GuanaiError as err:
             rep.add(INTEG, obj, f"元数据无法打开：{err.message}")
+            continue
+        except Exception as err:  # noqa: BLE001 - malformed cell (wrong type, bad UTF-8): a problem, go on
+            rep.add(INTEG, obj, f"元数据格式异常：{type(err).__name__}")
             continue
         obj = names[did] = f"文档《{meta.get('title', '')}》（{did}）"
         if did not in content_ids:
@@ -159,9 +168,12 @@ def _check_documents(arc: Archive, rep: VerifyReport, progress: Progress, names:
         except GuanaiError as err:
             rep.add(INTEG, obj, f"内容无法打开：{err.message}")
             continue
-        if len(data) != size or not crypto.ct_equal(hashlib.sha256(data).hexdigest(), meta.get("sha256", "")):
+        except Exception as err:  # noqa: BLE001 - malformed cell: a problem, go on
+            rep.add(INTEG, obj, f"内容格式异常：{type(err).__name__}")
+            continue
+        if len(data) != size or not crypto.ct_equal(hashlib.sha256(data).hexdigest(), str(meta.get("sha256", ""))):
             rep.add(INTEG, obj, "内容与登记的大小或 SHA-256 不符")
-        problem = usability_problem(meta.get("filename", ""), meta.get("mime", ""), data)
+        problem = usability_problem(str(meta.get("filename", "")), str(meta.get("mime", "")), data)
         if problem:
             rep.add(USAB, obj, problem)
     for orphan in content_ids - {d[0] for d in docs}:
@@ -174,13 +186,18 @@ def _check_settings_and_generation(arc: Archive, rep: VerifyReport) -> None:
     for (name,) in conn.execute("SELECT name FROM settings").fetchall():
         try:
             arc.get_setting(name)
-        except IntegrityError as err:
+        except GuanaiError as err:
             rep.add(INTEG, f"设置 {name}", err.message)
+        except Exception as err:  # noqa: BLE001 - malformed cell: a problem, go on
+            rep.add(INTEG, f"设置 {name}", f"格式异常：{type(err).__name__}")
+
     # the generation counter covers every row
     gen = arc.generation
     max_gen = conn.execute("SELECT max(g) FROM (SELECT max(gen) g FROM children UNION ALL "
                            "SELECT max(gen) FROM documents)").fetchone()[0] or 0
-    if max_gen > gen:
+    if not isinstance(max_gen, int):
+        rep.add(INTEG, "catalog.sqlite", f"版本计数列含非整数值：{max_gen!r}")
+    elif max_gen > gen:
         rep.add(INTEG, "catalog.sqlite", f"版本计数（{gen}）小于记录中的最大值（{max_gen}）")
 
 
@@ -190,7 +207,10 @@ def _check_authenticity(arc: Archive, rep: VerifyReport, progress: Progress, nam
     from guanai.archive.store import read_info
 
     progress("audit", 0, 1)
-    entries, chain_problems = walk(arc)
+    try:
+        entries, chain_problems = walk(arc)
+    except Exception as err:  # noqa: BLE001 - a malformed audit cell must not stop the other checks
+        entries, chain_problems = [], [f"审计日志无法逐条校验（格式异常：{getattr(err, 'message', None) or type(err).__name__}）"]
     for p in chain_problems:
         rep.add(AUTH, "审计日志", p)
     rep.counts["audit_entries"] = len(entries)

@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from guanai.base.errors import InputError
-from guanai.base.text import INVISIBLE
+from guanai.base.text import strip_invisible
 
 MAX_TABLE_BYTES = 50 * 1024 * 1024
 MAX_UNCOMPRESSED = 400 * 1024 * 1024
@@ -332,7 +332,7 @@ def normalise_text(value: str, *, multiline: bool = True) -> str:
     """Remove control and invisible characters; keep line breaks only where allowed."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     value = value.replace("\t", " ").replace("\a", "\n").replace("\f", "\n").replace("\v", "\n")
-    value = INVISIBLE.sub("", _CONTROL.sub("", value))
+    value = strip_invisible(_CONTROL.sub("", value))  # RLO, U+034F, U+3164 … (guanai.base.text)
     if not multiline:
         return " ".join(part.strip() for part in value.split("\n") if part.strip()).strip()
     return "\n".join(line.rstrip() for line in value.split("\n")).strip("\n").strip()

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from guanai.cli.common import archive_dir, echo_json, echo_table, get_passphrase, json_option, with_archive
+from guanai.cli.common import (
+    archive_dir,
+    echo_json,
+    echo_table,
+    get_passphrase,
+    json_option,
+    user_name,
+    with_archive,
+)
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -262,6 +270,8 @@ def backup(arc: Archive, out: str) -> None:
     """备份档案库到一个文件（使用中亦可，得到一致的快照）。
 
     备份中的个人信息与档案库一样是加密的；全文索引不备份，恢复后自动重建。
+    备份先写入临时文件（仅本人可读）、读回校验后才改为正式文件名；上次被中断留下的临时文件会被清除。
+    被备份的档案库检测出问题时给出警告（备份仍会写入）。
 
     \b
     示例：
@@ -272,6 +282,12 @@ def backup(arc: Archive, out: str) -> None:
     manifest = do_backup(arc, Path(out))
     size = Path(out).stat().st_size
     click.echo(f"已备份到 {out}（{size / 1024 / 1024:.1f} MB，{len(manifest['files'])} 个文件，版本 {manifest['generation']}）。")
+    problems = manifest.get("source_problems") or []
+    if problems:
+        click.echo(f"警告：被备份的档案库本身有 {len(problems)} 个问题（备份已照原样写入并校验）：", err=True)
+        for p in problems[:10]:
+            click.echo(f"  {p}", err=True)
+        click.echo("提示：运行 guanai verify 查看详情；请保留此前的备份，不要用这份备份覆盖它们。", err=True)
 
 
 @click.command("restore")
@@ -290,3 +306,48 @@ def restore(backup_file: str, dest: str) -> None:
     info = do_restore(Path(backup_file), Path(dest))
     click.echo(f"已恢复档案库到 {dest}：{info.school_name}（{info.school_code}）。")
     click.echo(f"建议立即检测：guanai --archive {dest} verify")
+
+
+TABLE_NAMES = {"children": "儿童档案", "documents": "文档", "settings": "设置", "audit": "审计日志",
+               "tombstones": "删除记录"}
+
+
+@click.command("salvage")
+@click.argument("source", type=click.Path(file_okay=False))
+@click.argument("dest", type=click.Path(file_okay=False))
+@json_option
+@click.pass_context
+def salvage(ctx: click.Context, source: str, dest: str, as_json: bool) -> None:
+    """抢救损坏的档案库：把每条仍能解密、校验通过的记录复制到一个新目录，并列出丢失的记录。
+
+    用于目录数据库被截断或损坏、又没有可用备份的情况（有备份时优先用 guanai restore）。
+    原目录不会被改动；需要原档案库用户的口令（--user 与口令，同其他命令）。
+    审计日志中丢失的条目会在新档案库的 verify 中显示为断链。有记录丢失时退出码为 6。
+
+    \b
+    示例：
+      guanai salvage 我校档案 我校档案-抢救
+      guanai --user admin salvage /media/U盘/档案 抢救的档案 --json
+      guanai --archive 我校档案-抢救 verify
+    """
+    from guanai.archive.salvage import salvage as do_salvage
+    from guanai.archive.store import Archive
+
+    Archive.check_exists(Path(source))
+    report = do_salvage(Path(source), Path(dest), user=user_name(ctx), passphrase=get_passphrase(ctx))
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        method = {"copy": "数据库结构完好，逐条校验后复制",
+                  "scan": "数据库已损坏，逐页逐行读出仍完好的记录并逐条校验"}[report.method]
+        click.echo(f"已抢救到 {dest}（{method}）：")
+        for t in report.tables.values():
+            more = "；读取在损坏处中止，之后的记录无法读出" if t.unreadable else ""
+            click.echo(f"  {TABLE_NAMES.get(t.name, t.name)}：保留 {t.kept} 条，丢失 {len(t.lost)} 条{more}")
+            for rid in t.lost[:10]:
+                click.echo(f"    丢失：{rid}")
+            if len(t.lost) > 10:
+                click.echo(f"    …… 另有 {len(t.lost) - 10} 条")
+        click.echo(f"下一步：guanai --archive {dest} verify；确认无误后用新目录替换原档案库，并立即备份。")
+    if report.lost or any(t.unreadable for t in report.tables.values()):
+        ctx.exit(6)

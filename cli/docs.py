@@ -25,6 +25,8 @@ def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date:
     \b
     示例：
       guanai attach G341322201501011234 低保证明.pdf --title 低保证明
+
+    同一儿童已存有同一文件（内容相同）时不再重复存入，重复运行是安全的。
     """
     from guanai.archive.store import MAX_DOCUMENT_BYTES
     from guanai.base.errors import InputError
@@ -41,8 +43,13 @@ def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date:
             raise InputError(f"日期格式不正确：{doc_date}", "请写成 2026-09-01 的形式。") from err
     child = arc.get_child(child_ref)
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    doc_id = arc.put_document(kind="attachment", title=title or path.stem, content=path.read_bytes(),
-                              filename=path.name, mime=mime, child_id=child.id, doc_date=doc_date)
+    from guanai.archive.batch import put_once
+
+    doc_id, new = put_once(arc, kind="attachment", title=title or path.stem, content=path.read_bytes(),
+                           filename=path.name, mime=mime, child_id=child.id, doc_date=doc_date)
+    if not new:
+        click.echo(f"{child.record.name} 的档案中已有同一文件（文档编号 {doc_id}），未重复存入。")
+        return
     click.echo(f"已存入 {child.record.name} 的档案：{title or path.stem}（文档编号 {doc_id}）")
 
 

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("guanai.cli.archive_cmds:backup", "备份档案库（使用中亦可）"),
     "restore": ("guanai.cli.archive_cmds:restore", "由备份恢复档案库到新目录"),
     "upgrade": ("guanai.cli.archive_cmds:upgrade", "把旧格式 v1 档案库升级为 v2"),
+    "salvage": ("guanai.cli.archive_cmds:salvage", "抢救损坏的档案库：把仍能解密的记录复制到新目录"),
     "demo": ("guanai.cli.demo:demo", "创建演示档案库并演示全部功能"),
 }
 
@@ -100,6 +101,13 @@ def cli(ctx: click.Context, archive_dir: str, user: str, passphrase_file: str | 
       guanai --archive 我校档案 search 张小明
     """
     ctx.ensure_object(dict)
+    # plaintext temporaries of a process killed with SIGKILL do not outlive the next command
+    import contextlib
+
+    from guanai.base.privtmp import sweep_stale
+
+    with contextlib.suppress(OSError):
+        sweep_stale()
     ctx.obj["archive_dir"] = archive_dir
     ctx.obj["user"] = user
     ctx.obj["passphrase_file"] = passphrase_file

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from guanai.base.errors import InputError, Problem
+from guanai.base.text import strip_invisible
 from guanai.care.inputs import field_problems, normalise_text, parse_date, parse_yes_no, split_list
 
 # ---------------------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ _LABEL_GAPS = re.compile(r"[ \t\u00a0\u00ad\u2000-\u200f\u202f\u205f\u2060\u3000
 
 def find_labels(text: str) -> list[str]:
     """The labelling words (留守, 困境) found in ``text``, ignoring spaces and invisible characters."""
-    bare = _LABEL_GAPS.sub("", text)
+    bare = _LABEL_GAPS.sub("", strip_invisible(text))
     return [w for w in LABELS if w in bare]
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guanai.base.errors import GuanaiError, InputError, Problem
+from guanai.archive.batch import input_digest, put_once
+from guanai.base.errors import DiskFullError, GuanaiError, InputError, Problem, TransientIOError
 from guanai.generators.forms import FormBase, cn_date, find_labels
 from guanai.generators.formsio import FormRow, atomic_write, read_forms
 from guanai.generators.kinds import Kind, get_kind
@@ -45,6 +46,8 @@ class Generated:
     child_id: str | None = None
     out_path: Path | None = None
     pdf_path: Path | None = None
+    #: True when the same document (kind, child, form) was already stored: not stored again
+    existing: bool = False
 
 
 @dataclass
@@ -62,6 +65,8 @@ class BatchResult:
     ok: list[Generated] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: ids of the documents this run newly stored, in order (what an interruption kept)
+    stored: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -416,6 +421,14 @@ def _store_and_write(arc: Archive | None, kind: Kind, items: list[_Item], names:
     """5. store and write; never overwrite a file already in the output folder (it may be a copy
     the secretary edited in Word/WPS): a second run writes 名称-2.docx beside it."""
     existing = {p.name for p in out_dir.iterdir()} if out_dir is not None else set()
+    try:
+        _store_all(arc, kind, items, names, result, existing, out_dir, store, custom)
+    except BaseException as err:
+        raise BatchInterrupted.after(err, result, len(items), arc.path if arc is not None else out_dir or ".") from err
+
+
+def _store_all(arc: Archive | None, kind: Kind, items: list[_Item], names: dict[int, str], result: BatchResult,
+               existing: set[str], out_dir: Path | None, store: bool, custom: bool) -> None:
     for it in items:
         if it.error is not None:
             result.failed.append(it.error)
@@ -429,19 +442,28 @@ def _store_and_write(arc: Archive | None, kind: Kind, items: list[_Item], names:
                 form = it.model.to_form_dict()
                 text = _searchable_text(it.model, it.rendered.text)
                 meta = {"template": "custom" if custom else "bundled"}
-                gen.doc_id = arc.put_document(
+                # idempotent: a batch re-run after a crash finds what the first run stored
+                key = input_digest(kind.id, form, meta["template"])
+                gen.doc_id, new = put_once(
+                    arc, input_sha256=key,
                     kind=kind.id, title=gen.title, content=it.rendered.data, filename=name, mime=DOCX_MIME,
                     child_id=it.child_id, form=form, text=text,
                     doc_date=d.isoformat() if d else None, meta=meta)
+                gen.existing = not new
+                if new:
+                    result.stored.append(gen.doc_id)
                 if it.child_id is not None:
                     from guanai.generators.card import save_to_record
 
                     save_to_record(arc, arc.get_child(it.child_id), it.model)  # the plan lives on the record
                 if it.pdf is not None:
-                    gen.pdf_doc_id = arc.put_document(
+                    gen.pdf_doc_id, new = put_once(
+                        arc, input_sha256=key,
                         kind=kind.id, title=gen.title, content=it.pdf, filename=name[:-5] + ".pdf", mime=PDF_MIME,
                         child_id=it.child_id, form=form, text=text,
                         doc_date=d.isoformat() if d else None, meta={**meta, "pdf_of": gen.doc_id})
+                    if new:
+                        result.stored.append(gen.pdf_doc_id)
             if out_dir is not None:
                 out_name = _free_name(name, existing)
                 gen.out_path = out_dir / out_name
@@ -449,7 +471,37 @@ def _store_and_write(arc: Archive | None, kind: Kind, items: list[_Item], names:
                 if it.pdf is not None:
                     gen.pdf_path = out_dir / (out_name[:-5] + ".pdf")
                     atomic_write(gen.pdf_path, it.pdf)
+        except (DiskFullError, TransientIOError):
+            raise  # the next documents would fail alike: stop, say what was stored
         except GuanaiError as err:
             result.failed.append(_to_failed(it.row.label, err))
             continue
         result.ok.append(gen)
+
+
+class BatchInterrupted(GuanaiError):
+    """A batch stopped midway (disk full, Ctrl-C, kill): says what was stored; a re-run stores the rest."""
+
+    @classmethod
+    def after(cls, err: BaseException, result: BatchResult, total: int,
+              where: Path | str) -> BatchInterrupted | BaseException:
+        from guanai.base.faults import translate
+
+        if isinstance(err, KeyboardInterrupt | SystemExit | GeneratorExit):
+            cause = GuanaiError("已中断。")
+            code = 130
+        else:
+            known = translate(err, where, "归档文书")
+            if known is None:
+                return err
+            cause, code = known, known.exit_code
+        stored = result.stored
+        ids = "、".join(i[:8] for i in stored[:10]) + ("……" if len(stored) > 10 else "")
+        msg = (f"{cause.message} 批量处理在第 {len(result.ok) + len(result.failed) + 1} / {total} 份处中断："
+               f"本次已归档 {len(stored)} 份" + (f"（文档 {ids}）" if stored else "") + "，其余未归档。")
+        out = cls(msg, (cause.hint + "；" if cause.hint else "") + "处理后重新运行同一命令即可：已归档的不会重复存入。")
+        out.exit_code = code
+        out.stored = list(stored)
+        return out
+
+    stored: list[str]

@@ -485,8 +485,31 @@ class TemplateReport:
 
 
 def check_template(path: Path, kind: Kind | str, *, trial: bool = True) -> TemplateReport:
-    """Unknown variables, unused required fields, syntax/safety errors and a trial render
-    (in a child process) with the kind's sample form."""
+    """Unknown variables, unused required fields, syntax/safety errors and a trial render with
+    the kind's sample form — all in the limited child process: compiling a school's template
+    already runs its code (Jinja folds constant expressions such as ``9**9**9`` at compile time).
+    """
+    k = get_kind(kind) if isinstance(kind, str) else kind
+    limit = ISOLATED_STARTUP_SECONDS + ISOLATED_SECONDS_PER_DOC
+    payload = json.dumps({"kind": k.id, "template": str(Path(path).resolve()), "trial": trial}, ensure_ascii=False)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-I", "-m", "guanai.generators.render", "--check"],
+            input=payload.encode("utf-8"), capture_output=True, timeout=limit, env=scrubbed_env(),
+            cwd=tempfile.gettempdir(), preexec_fn=lambda: _limit_resources(int(limit) + 1), check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return TemplateReport(str(path), k.id, [], [], [], [f"检查模板超时（超过 {limit:.0f} 秒），已终止：模板中可能有过大的计算或循环。"])
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        reason = "超出内存或 CPU 限制" if proc.returncode < 0 or "MemoryError" in tail[0] else tail[0][:200]
+        return TemplateReport(str(path), k.id, [], [], [], [f"检查模板失败（{reason}）。"])
+    d = json.loads(proc.stdout.decode("utf-8"))
+    return TemplateReport(str(path), k.id, d["unknown"], d["missing"], d["unused"], d["errors"])
+
+
+def _check_here(path: Path, kind: Kind | str, *, trial: bool = True) -> TemplateReport:
+    """The checks of :func:`check_template`, in this process (the worker)."""
     from guanai.generators.formsio import example_form
 
     k = get_kind(kind) if isinstance(kind, str) else kind
@@ -505,10 +528,18 @@ def check_template(path: Path, kind: Kind | str, *, trial: bool = True) -> Templ
             label = f"{info.alias or name}（{name}）"
             (report.missing if info.is_required() else report.unused).append(label)
     if trial and not report.unknown:
-        result = render_isolated(k, [sample], Path(path))[0]
-        if result.error is not None:
-            report.errors.append(result.error.message)
+        try:
+            render_compiled(compiled, sample.context())
+        except InputError as err:
+            report.errors.append(err.message)
     return report
+
+
+def _check_worker() -> int:  # pragma: no cover - exercised through check_template
+    req = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    report = _check_here(Path(req["template"]), req["kind"], trial=bool(req.get("trial", True)))
+    sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False))
+    return 0
 
 
 def sanitize_value(value: Any) -> Any:
@@ -525,4 +556,6 @@ def sanitize_value(value: Any) -> Any:
 if __name__ == "__main__":  # pragma: no cover
     if sys.argv[1:] == ["--worker"]:
         sys.exit(_worker())
+    if sys.argv[1:] == ["--check"]:
+        sys.exit(_check_worker())
     sys.exit(2)

@@ -45,14 +45,14 @@ def test_init_refuses_non_empty_dir_and_bad_values(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "f").write_text("keep me")
     with pytest.raises(StateError, match="不为空"):
-        init_archive(tmp_path / "x", school_code="3413220001", school_name="校", passphrase="p" * 10)
+        init_archive(tmp_path / "x", school_code="3413220001", school_name="校", passphrase="口令-passphrase-10")
     assert (tmp_path / "x" / "f").read_text() == "keep me"
     with pytest.raises(InputError, match="单位代码"):
-        init_archive(tmp_path / "y", school_code="../..", school_name="校", passphrase="p" * 10)
+        init_archive(tmp_path / "y", school_code="../..", school_name="校", passphrase="口令-passphrase-10")
     with pytest.raises(InputError, match="口令太短"):
         init_archive(tmp_path / "y", school_code="3413220001", school_name="校", passphrase="short")
     with pytest.raises(InputError, match="加密套件"):
-        init_archive(tmp_path / "y", school_code="3413220001", school_name="校", passphrase="p" * 10, suite="rc4")
+        init_archive(tmp_path / "y", school_code="3413220001", school_name="校", passphrase="口令-passphrase-10", suite="rc4")
     assert not (tmp_path / "y").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["x"]  # no half-built archive left behind
 

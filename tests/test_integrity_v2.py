@@ -84,7 +84,7 @@ def arc_copy(base: Base, tmp_path: Path) -> Path:
 def _problems(path: Path, user: str = "admin") -> list[str]:
     with Archive.open(path, user=user, passphrase=PW) as arc:
         rep = verify_archive(arc)
-    return [f"{p.obj}：{p.message}" for p in rep.problems]
+    return [f"{p.where}：{p.what}" for p in rep.problems]
 
 
 def test_clean_v2_archive_verifies(arc_copy: Path) -> None:
@@ -152,7 +152,7 @@ def test_edit_of_clear_column_is_reported_and_named(base: Base, arc_copy: Path, 
 def _open_problems(path: Path) -> list[str]:
     with Archive.open(path, user="admin", passphrase=PW) as arc:
         probs = list(arc.open_problems)
-        probs += [f"{p.obj}：{p.message}" for p in verify_archive(arc).problems]
+        probs += [f"{p.where}：{p.what}" for p in verify_archive(arc).problems]
     return probs
 
 

@@ -23,7 +23,9 @@ _TMP_PREFIX = "guanai-bag-"
 
 
 def _tmp_base() -> str | None:
-    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    from guanai.base.privtmp import tmp_base  # /dev/shm, or GUANAI_TMPDIR (tests)
+
+    return tmp_base()
 
 
 def _wipe_tree(path: Path) -> None:

@@ -129,7 +129,7 @@ def open_package(arc: Archive, path: Path, limits: Limits = DEFAULT_LIMITS,
         hint = "同一转接包只能导入一次；如需重新转接，请发送学校重新导出（新编号）。"
         rp = _receipt_path(path, receipt)
         if seen.get("receipt") and seen.get("sha256") == env.sha256 and not rp.exists():
-            atomic_write(rp, bytes.fromhex(seen["receipt"]), 0o644)
+            atomic_write(rp, bytes.fromhex(seen["receipt"]), 0o600)
             hint = f"原回执已重新写出：{rp}。" + hint
         decision = "接收" if seen.get("decision") == "accepted" else "拒收"
         raise StateError(f"转接包 {env.package_id} 已于 {seen.get('at', '')} 处理过（{decision}），拒绝重复导入。", hint)
@@ -247,7 +247,7 @@ def accept(arc: Archive, opened: OpenedPackage, receipt: Path | None = None,
             "decision": "accepted", "from": opened.sender.code, "children": child_ids, "documents": n_docs,
             "sha256": opened.data_sha256})
     rp = _receipt_path(opened.path, receipt)
-    atomic_write(rp, receipt_bytes, 0o644)
+    atomic_write(rp, receipt_bytes, 0o600)
     return ImportResult("accepted", env.package_id, rp, child_ids, n_docs)
 
 
@@ -271,5 +271,5 @@ def reject(arc: Archive, opened: OpenedPackage, reason: str, receipt: Path | Non
         arc.audit("transfer.reject", opened.envelope.package_id,
                   {"from": opened.sender.code, "reason": reason, "sha256": opened.data_sha256})
     rp = _receipt_path(opened.path, receipt)
-    atomic_write(rp, receipt_bytes, 0o644)
+    atomic_write(rp, receipt_bytes, 0o600)
     return ImportResult("rejected", opened.envelope.package_id, rp, [], 0)

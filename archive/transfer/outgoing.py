@@ -64,7 +64,12 @@ class ExportResult:
 
 def _child_item(arc: Archive, entry: ChildEntry, history: dict[str, Any]) -> ChildItem:
     docs: list[DocItem] = []
-    for d in arc.list_documents(child_id=entry.id):
+    listed = arc.list_documents(child_id=entry.id)
+    stored = arc.conn.execute("SELECT count(*) FROM documents WHERE child_id=?", (entry.id,)).fetchone()[0]
+    if len(listed) != stored:
+        raise IntegrityError(f"儿童 {entry.id} 有 {stored - len(listed)} 份文档已损坏，不能转出（转出的档案必须完整）。",
+                             "运行 guanai verify 查看损坏详情，由备份恢复该文档后再转出；其他儿童可正常转出。")
+    for d in listed:
         content = arc.read_document(d.id, audit=False)  # one transfer.export audit entry covers the batch
         docs.append(DocItem(meta={
             "kind": d.kind, "title": d.title, "filename": d.filename, "mime": d.mime, "doc_date": d.doc_date,

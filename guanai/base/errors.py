@@ -8,6 +8,7 @@ Exit codes (documented in README):
   1 generic failure · 2 bad input/usage · 3 not found · 4 authentication (passphrase)
   5 permission (role) · 6 integrity (tamper, verification) · 7 archive busy
   8 format/version · 9 archive missing · 10 external tool (LibreOffice) · 11 conflict/state
+  12 disk full (ENOSPC, SQLITE_FULL) · 13 transient I/O error (retry; not damage)
 """
 
 from __future__ import annotations
@@ -123,3 +124,15 @@ class StateError(GuanaiError):
     """The operation conflicts with the record's state (closed record, duplicate, replay)."""
 
     exit_code = 11
+
+
+class DiskFullError(GuanaiError):
+    """The disk holding the archive (or an output file) is full; nothing was half-written."""
+
+    exit_code = 12
+
+
+class TransientIOError(GuanaiError):
+    """An I/O error that says nothing about damage (SQLITE_IOERR, EIO, a locked file): retry."""
+
+    exit_code = 13
