@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei
+APT_PACKAGES := libreoffice-writer-nogui fontconfig fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei
 
 .PHONY: setup system-deps demo test static lint bench clean
 
@@ -50,6 +50,7 @@ bench: setup
 	$(PY) -m bench.generate
 	$(PY) -m bench.search
 	$(PY) -m bench.transfer
+	$(PY) -m bench.workflow
 
 clean:
 	rm -rf $(VENV) demo-archive build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ longer on the roster (nothing is closed automatically: that is a person's decisi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from guanai.base.errors import InputError, Problem
@@ -211,5 +212,10 @@ def apply_roster(arc: Archive, roster: Roster, *, update: bool = False,
             done += 1
             if progress is not None:
                 progress(done)
+        # a roster import or update during a screening round marks every child on it screened
+        from guanai.archive.workflow import mark_screened
+
+        on_roster = [c.child_id for c in plan.children if c.child_id is not None and c.action != GONE]
+        mark_screened(arc, on_roster, date.today(), required=False)
         plan.applied = True
     return plan

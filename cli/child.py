@@ -330,8 +330,11 @@ def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str 
       guanai child list --status 在册
       guanai child list --category 留守儿童 --json
     """
+    from guanai.archive.workflow import case_labels
+
     today = date.today()
-    rows = [_summary(e, today) for e in arc.list_children(status=status)]
+    labels = case_labels(arc)  # 旷课中 / 辍学 / 去向不明 while a 控辍保学 case is open
+    rows = [_summary(e, today) | {"absence": labels.get(e.id, "")} for e in arc.list_children(status=status)]
     if grade:
         rows = [r for r in rows if r["grade"] == grade.strip()]
     if category:
@@ -342,8 +345,8 @@ def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str 
     if not rows:
         click.echo("没有符合条件的儿童。")
         return
-    echo_table([[r["id"], r["name"], r["student_id"], r["grade"], r["class_name"], r["status"],
-                 "、".join(r["categories"]) or "—"]
+    echo_table([[r["id"], r["name"], r["student_id"], r["grade"], r["class_name"],
+                 r["status"] + (f"·{r['absence']}" if r["absence"] else ""), "、".join(r["categories"]) or "—"]
                 for r in rows], ["编号", "姓名", "学籍号", "年级", "班级", "状态", "类别"])
     click.echo(f"共 {len(rows)} 名。")
 
@@ -430,7 +433,11 @@ def update(arc: Archive, ref: str, file: str) -> None:
     entry = arc.get_child(ref)
     _check_open(entry, "修改")  # before reading the file: a read-only dossier is refused first
     raw, name = _read_file(file, MAX_RECORD_FILE, "儿童记录文件")
-    entry, record = patch_child(arc, entry.id, parse_record_bytes(raw, name), name)
+    from guanai.archive.workflow import mark_screened
+
+    with arc.transaction():
+        entry, record = patch_child(arc, entry.id, parse_record_bytes(raw, name), name)
+        mark_screened(arc, [entry.id], date.today(), required=False)  # an update during a screening round
     click.echo(f"已更新：{record.name}（编号 {entry.id}）")
 
 

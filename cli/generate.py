@@ -113,11 +113,16 @@ def _maybe_archive(ctx: click.Context, use: bool) -> Iterator[Archive | None]:
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False), default=None,
               help="使用学校自己的模板目录（在隔离的子进程中渲染）。")
 @click.option("-i", "--interactive", is_flag=True, help="逐项提示输入表单。")
+@click.option("--from-stats", is_flag=True,
+              help="督查报告、通报：数据、问题与整改要求取自档案统计（guanai stats），并插入统计图；表单文件中的项优先。")
+@click.option("--as-of", "as_of", default=None, help="与 --from-stats 同用：统计日期（默认今天）。")
+@click.option("--by", type=click.Choice(["grade", "class", "category"]), default=None,
+              help="与 --from-stats 同用：数据表按年级、班级或类别分行。")
 @json_option
 @click.pass_context
 def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_ref: str | None, pdf: bool,
              out_dir: str | None, no_archive: bool, templates_dir: str | None, interactive: bool,
-             as_json: bool) -> None:
+             from_stats: bool, as_of: str | None, by: str | None, as_json: bool) -> None:
     """由表单生成规范文书（.docx，可选 PDF），并存入档案库。
 
     FORMS 可以是 JSON、YAML、CSV 或 Excel（.xlsx，每行一份表单）文件，可多个。
@@ -129,12 +134,28 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_ref: s
       guanai generate child-card 档案卡台账.xlsx --pdf --out 输出
       guanai generate child-card --child G341322201203050012 补充.yaml
       guanai generate leading-group-notice 通知.json --no-archive --out 输出
+      guanai generate supervision-report --from-stats --as-of 2026-10-31 --pdf
     """
     from guanai.generators.formsio import FormRow, prompt_form
     from guanai.generators.generate import generate_batch
     from guanai.generators.kinds import get_kind
 
     k = get_kind(kind)
+    if from_stats:
+        from guanai.cli.workflow import parse_day
+        from guanai.generators.workflow_docs import generate_from_stats
+
+        if no_archive or child_ref or interactive:
+            raise InputError("--from-stats 取档案库的统计数据，不能与 --no-archive、--child、-i 同用。")
+        with _maybe_archive(ctx, True) as arc:
+            assert arc is not None
+            result = generate_from_stats(arc, k.id, [Path(f) for f in forms], parse_day(as_of, "--as-of 日期"), by=by,
+                                         pdf=pdf, out_dir=Path(out_dir) if out_dir else None,
+                                         template_dir=templates_dir)
+        _report(result, as_json, stored=True)
+        if result.failed:
+            ctx.exit(max(f.exit_code for f in result.failed))
+        return
     sources: list[Any] = list(forms)
     if interactive:
         data = prompt_form(k, lambda label, required: str(click.prompt(label, default="" if not required else None,

@@ -450,18 +450,21 @@ class DropoutReport(OfficialBase):
 
     @model_validator(mode="after")
     def _policy(self) -> DropoutReport:
-        # The plan: unexcused absence over one week AND two failed school persuasions.
-        days = (self.date - self.absent_since).days
-        if days <= 7:
+        # The plan: unexcused absence of one week or more AND two failed school persuasions.
+        # Days count as in care.rules.dropout_actions: the first and the current day both count.
+        from guanai.care.rules import DROPOUT_DAYS
+
+        days = (self.date - self.absent_since).days + 1
+        if days < DROPOUT_DAYS:
             raise ValueError(
-                f"无故旷课须超过一周才上报乡（镇）人民政府（现为 {days} 天）；此前请用“劝返复学通知书”"
+                f"无故旷课须满一周（{DROPOUT_DAYS} 天，首日计入）才上报乡（镇）人民政府（现为 {days} 天）；此前请用“劝返复学通知书”"
             )
         if len(self.attempts) < 2:
             raise ValueError(f"须有两次劝返未果的记录才上报（现有 {len(self.attempts)} 次）")
         return self
 
     def extra_context(self) -> dict[str, Any]:
-        return {"days_absent": (self.date - self.absent_since).days, "attempt_count": len(self.attempts)}
+        return {"days_absent": (self.date - self.absent_since).days + 1, "attempt_count": len(self.attempts)}
 
     def title(self) -> str:
         return self.doc_title

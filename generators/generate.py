@@ -265,8 +265,12 @@ def generate_batch(
     store: bool = True,
     progress: Callable[[int], None] | None = None,
     today: dt.date | None = None,
+    postprocess: Callable[[FormBase, bytes], bytes] | None = None,
 ) -> BatchResult:
     """Generate one document per form (file, Excel/CSV row, or dict); see module doc.
+
+    ``postprocess(model, docx)`` may change each rendered .docx before the checks, the PDF and
+    storage (e.g. embed a chart).
 
     ``progress(n)`` counts n forms done: one unit per form read, plus one more per form with
     ``pdf`` (the PDF step is the long one).
@@ -280,11 +284,22 @@ def generate_batch(
     items = _read_items(sources, result, with_child=child_ref is not None)
     _validate_items(arc, kind, items, child_ref, today)
     custom = _render_items(kind, items, custom_dir, result, progress)
+    if postprocess is not None:
+        _postprocess(items, postprocess)
     if kind.to_family:
         _refuse_labels(kind, items)
     names = _convert_pdfs(kind, items, pdf, progress)
     _store_and_write(arc, kind, items, names, result, store=store, out_dir=out_dir, custom=custom)
     return result
+
+
+def _postprocess(items: list[_Item], fn: Callable[[FormBase, bytes], bytes]) -> None:
+    for it in items:
+        if it.rendered is not None and it.error is None and it.model is not None:
+            try:
+                it.rendered = Rendered(fn(it.model, it.rendered.data), it.rendered.text)
+            except GuanaiError as err:
+                it.error, it.rendered = _to_failed(it.row.label, err), None
 
 
 def _check_request(arc: Archive | None, kind: Kind, *, store: bool, child_ref: str | None) -> None:

@@ -189,8 +189,10 @@ def test_doc_number_rules(number: str, needle: str) -> None:
 
 def test_dropout_report_follows_the_policy() -> None:
     form = sample("dropout-report")
-    with pytest.raises(FormError, match="超过一周"):
+    with pytest.raises(FormError, match="须满一周"):
         validate("dropout-report", form | {"未到校起始日期": "2020-10-15"})
+    # the 7th day counts (as in care.rules.dropout_actions): 14th..20th October is 7 days
+    validate("dropout-report", form | {"未到校起始日期": "2020-10-14"})
     with pytest.raises(FormError, match="两次劝返"):
         validate("dropout-report", form | {"劝返记录": form["劝返记录"][:1]})
 
