@@ -426,3 +426,23 @@ def test_any_column_order_titles_and_footers(order: list[int], titles: int, foot
     expected = rf.expected()
     for _row, rec in roster.records:
         assert cats(rec) == expected[rec.student_id]["类别"], rec.name
+
+
+def test_update_touches_only_what_the_columns_can_say(archive: Any) -> None:
+    raw, name = rf.grouped_merged_xlsx()
+    apply_roster(archive, preview_roster(raw, name, defaults={"学校": rf.SCHOOL}))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["姓名", "全国学籍号", "年级", "身份证件类型", "家庭成员1姓名", "家庭成员1关系"])
+    for i, p in enumerate(rf.PUPILS[:3]):
+        ws.append([p[0], rf._ids(i, p)[1], p[3], "居民身份证", p[5][0], "父亲"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    preview = preview_roster(buf.getvalue(), "学籍.xlsx", defaults={"学校": rf.SCHOOL})
+    assert ("监护人", "姓名") not in preview.covered and ("身份证号",) not in preview.covered
+    assert ("母亲", "姓名") in preview.fills
+    plan = apply_roster(archive, preview, update=True)
+    assert plan.errors == [] and plan.counts()["更新"] == 0  # same names, nothing else said
+    rec = archive.find_child(rf._ids(0, rf.PUPILS[0])[1]).record
+    assert rec.guardian.name == "赵守义" and rec.id_number == rf._ids(0, rf.PUPILS[0])[0]
