@@ -680,6 +680,10 @@ def _members_into(data: dict[str, Any], members: dict[int, dict[str, Any]], prob
 # --- rows ---------------------------------------------------------------------------------------
 
 
+def _has_id(values: list[Any]) -> bool:
+    return any(_ID_LIKE.match(t) for t in _texts(values))
+
+
 def _is_footer(values: list[Any]) -> bool:
     texts = [t for t in _texts(values) if t]
     return bool(texts) and not any(_ID_LIKE.match(t) for t in texts) and any(_FOOTER.match(t) for t in texts[:3])
@@ -713,8 +717,10 @@ def preview_roster(raw: bytes, name: str, defaults: dict[str, str] | None = None
         number, values = idx + 1, table.rows[idx]
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
-        if footer or _is_footer(values):
-            footer = footer or _is_footer(values)
+        # 合计 / 小计 / signature rows; after one, rows without a 学籍号 or ID number are more of them
+        # (a 小计 between two classes is followed by data rows again, which carry their numbers)
+        if _is_footer(values) or (footer and not _has_id(values)):
+            footer = True
             roster.skipped.append(RowError(number, "合计、签字或日期行，已跳过"))
             continue
         if [_norm_header(v) for v in values][: len(header_texts)] == header_texts:

@@ -446,3 +446,21 @@ def test_update_touches_only_what_the_columns_can_say(archive: Any) -> None:
     assert plan.errors == [] and plan.counts()["更新"] == 0  # same names, nothing else said
     rec = archive.find_child(rf._ids(0, rf.PUPILS[0])[1]).record
     assert rec.guardian.name == "赵守义" and rec.id_number == rf._ids(0, rf.PUPILS[0])[0]
+
+
+def test_subtotal_rows_between_classes_do_not_end_the_data() -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["序号", "姓名", "学籍号", "年级", "班级"])
+    for i, p in enumerate(rf.PUPILS[:4]):
+        ws.append([i + 1, p[0], rf._ids(i, p)[1], p[3], p[4]])
+        if i == 1:
+            ws.append(["小计", "2人"])
+    ws.append(["合计", "4人"])
+    ws.append(["填表人：李红梅"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    roster = preview_roster(buf.getvalue(), "a.xlsx", defaults={"学校": rf.SCHOOL})
+    assert len(roster.records) == 4 and roster.errors == []
+    assert [e.row for e in roster.skipped] == [4, 7, 8]
