@@ -51,6 +51,7 @@ bench: setup
 	$(PY) -m bench.search
 	$(PY) -m bench.transfer
 	$(PY) -m bench.workflow
+	$(PY) -m bench.term_start
 
 clean:
 	rm -rf $(VENV) demo-archive build *.egg-info .pytest_cache .mypy_cache .ruff_cache

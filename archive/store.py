@@ -1024,10 +1024,13 @@ class Archive:
         return None
 
     def get_child(self, ref: str) -> ChildEntry:
+        """The child ``ref`` names: id, 学籍号, ID number, unique id prefix or name (see resolve.py)."""
         entry = self.find_child(ref)
-        if entry is None:
-            raise NotFoundError(f"找不到儿童：{ref}", "可用儿童编号、学籍号或身份证号；用 guanai child list 查看全部。")
-        return entry
+        if entry is not None:
+            return entry
+        from guanai.archive.resolve import resolve_child
+
+        return resolve_child(self, ref)
 
     def list_children(self, status: str | None = None) -> list[ChildEntry]:
         sql = "SELECT id, status, school_code, created_at, updated_at, gen, record FROM children"
@@ -1127,6 +1130,11 @@ class Archive:
             row = self.conn.execute("SELECT id, child_id, kind, created_at, gen, size, meta FROM documents WHERE id=?",
                                     (doc_id,)).fetchone()
         if row is None:
+            if not _HEX32.match(doc_id or ""):
+                # a short id (unique prefix of at least 6 characters): see resolve.py
+                from guanai.archive.resolve import resolve_document
+
+                return resolve_document(self, doc_id)
             raise NotFoundError(f"找不到文档：{doc_id}", "用 guanai doc list 或 guanai search 查找文档编号。")
         return self._doc_entry(row)
 

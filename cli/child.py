@@ -320,21 +320,32 @@ def _yaml_template(example: ChildRecord) -> str:
 @click.option("--status", type=click.Choice(["在册", "转出", "存档备查", "毕业"]), help="只列某状态。")
 @click.option("--grade", help="只列某年级，如 六年级。")
 @click.option("--category", type=click.Choice(["留守儿童", "困境儿童"]), help="只列某类别（按今天分类）。")
+@click.option("--sort", type=click.Choice(["class", "name", "created"]), default="class", show_default=True,
+              help="排序：class＝年级、班级、姓名；name＝姓名；created＝登记先后。")
 @json_option
 @with_archive()
-def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str | None, as_json: bool) -> None:
-    """列出儿童。
+def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str | None, sort: str,
+             as_json: bool) -> None:
+    """列出儿童（默认按年级、班级、姓名排序）。
 
     \b
     示例：
       guanai child list --status 在册
       guanai child list --category 留守儿童 --json
+      guanai child list --sort name
     """
+    from guanai.archive.resolve import short_ids, sort_key
     from guanai.archive.workflow import case_labels
 
     today = date.today()
     labels = case_labels(arc)  # 旷课中 / 辍学 / 去向不明 while a 控辍保学 case is open
-    rows = [_summary(e, today) | {"absence": labels.get(e.id, "")} for e in arc.list_children(status=status)]
+    entries = arc.list_children(status=status)
+    if sort == "class":
+        entries.sort(key=sort_key)
+    elif sort == "name":
+        entries.sort(key=lambda e: (e.record.name, sort_key(e)))
+    shorts = short_ids(arc, "children")
+    rows = [_summary(e, today) | {"absence": labels.get(e.id, "")} for e in entries]
     if grade:
         rows = [r for r in rows if r["grade"] == grade.strip()]
     if category:
@@ -345,7 +356,7 @@ def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str 
     if not rows:
         click.echo("没有符合条件的儿童。")
         return
-    echo_table([[r["id"], r["name"], r["student_id"], r["grade"], r["class_name"],
+    echo_table([[shorts.get(r["id"], r["id"]), r["name"], r["student_id"], r["grade"], r["class_name"],
                  r["status"] + (f"·{r['absence']}" if r["absence"] else ""), "、".join(r["categories"]) or "—"]
                 for r in rows], ["编号", "姓名", "学籍号", "年级", "班级", "状态", "类别"])
     click.echo(f"共 {len(rows)} 名。")

@@ -245,6 +245,12 @@ class ChildCard(FormBase):
         default_factory=list, alias="跟踪记录"
     )
 
+    @model_validator(mode="after")
+    def _dates(self) -> ChildCard:
+        if self.birth_date is not None and self.birth_date > self.filed_date:
+            raise ValueError(f"建档日期（{cn_date(self.filed_date)}）早于出生日期（{cn_date(self.birth_date)}）")
+        return self
+
     def title(self) -> str:
         return f"一人一卡一策档案卡（{self.name}）"
 
@@ -341,6 +347,8 @@ class HomeVisit(FormBase):
     def _village(self) -> HomeVisit:
         if self.village_informed and (not self.village_contact or self.village_date is None):
             raise ValueError("已告知村（居）委会时须填写“告知对象”和“告知日期”")
+        if self.village_date is not None and self.village_date < self.visit_date:
+            raise ValueError(f"告知日期（{cn_date(self.village_date)}）早于家访日期（{cn_date(self.visit_date)}）")
         return self
 
     def title(self) -> str:
@@ -461,6 +469,12 @@ class DropoutReport(OfficialBase):
             )
         if len(self.attempts) < 2:
             raise ValueError(f"须有两次劝返未果的记录才上报（现有 {len(self.attempts)} 次）")
+        # dates must agree: a report cannot cite a persuasion made after it, or before the absence
+        for i, a in enumerate(self.attempts, 1):
+            if a.date > self.date:
+                raise ValueError(f"成文日期（{cn_date(self.date)}）早于所引用的劝返记录第{i}项（{cn_date(a.date)}）")
+            if a.date < self.absent_since:
+                raise ValueError(f"劝返记录第{i}项的日期（{cn_date(a.date)}）早于未到校起始日期（{cn_date(self.absent_since)}）")
         return self
 
     def extra_context(self) -> dict[str, Any]:

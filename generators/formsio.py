@@ -8,7 +8,7 @@ import io
 import json
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -288,6 +288,31 @@ def _excel_template(k: Kind, sample: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
+def is_template_example(kind: Kind | str, data: dict[str, Any]) -> bool:
+    """Whether ``data`` is the example row of the Excel form template, left as it was."""
+    k = get_kind(kind) if isinstance(kind, str) else kind
+    sample = example_form(k)
+    expected: dict[str, str] = {}
+    for spec in field_specs(k.model):
+        value = _flat(sample.get(spec.alias), spec)
+        if value not in (None, ""):
+            expected[spec.alias] = str(value).strip()
+    given = {str(key).strip(): _cell_text(v) for key, v in data.items() if _cell_text(v)}
+    return bool(expected) and given == expected
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).replace("\r\n", "\n").strip()
+
+
 def write_form_template(kind: Kind | str, fmt: Literal["xlsx", "json", "yaml"], path: Path) -> None:
     atomic_write(Path(path), form_template_bytes(kind, fmt))
 
@@ -295,12 +320,23 @@ def write_form_template(kind: Kind | str, fmt: Literal["xlsx", "json", "yaml"], 
 # --------------------------------------------------------------------------- interactive
 
 
-def prompt_form(kind: Kind | str, ask: Callable[[str, bool], str], say: Callable[[str], None]) -> dict[str, Any]:
-    """Ask for every field; sub-tables one line per entry until an empty line."""
+def prompt_form(kind: Kind | str, ask: Callable[[str, bool], str], say: Callable[[str], None],
+                defaults: dict[str, Any] | None = None, skip: Collection[str] = ()) -> dict[str, Any]:
+    """Ask for every field; sub-tables one line per entry until an empty line.
+
+    ``defaults`` (Chinese field name -> value, e.g. from the child's record) are shown in
+    brackets and taken on an empty answer; fields in ``skip`` are not asked (filled elsewhere).
+    An enumeration accepts exactly what its prompt shows ("1 / 2" takes 1 and 2).
+    """
     k = get_kind(kind) if isinstance(kind, str) else kind
+    defaults = defaults or {}
     data: dict[str, Any] = {}
-    say(f"填写{k.name}（直接回车跳过选填项）：")
+    say(f"填写{k.name}（直接回车跳过选填项；方括号中是档案记录中的值，回车即采用）：")
     for spec in field_specs(k.model):
+        if spec.alias in skip:
+            continue
+        default = defaults.get(spec.alias)
+        shown = "" if default in (None, "", []) else str(_flat(default, spec))
         label = f"{spec.alias}（{'必填' if spec.required else '选填'}；{spec.hint}）"
         if spec.kind == "rows":
             say(label + "，空行结束：")
@@ -312,17 +348,34 @@ def prompt_form(kind: Kind | str, ask: Callable[[str, bool], str], say: Callable
                 lines.append(line)
             if lines:
                 data[spec.alias] = "\n".join(lines)
+            elif shown:
+                data[spec.alias] = shown
             continue
         check = _field_checker(k, spec)
+        if shown and "\n" not in shown:
+            label += f" [{shown}]"
         while True:
-            value = ask(label, spec.required).strip()
+            value = ask(label, spec.required and not shown).strip()
+            if not value and shown:
+                value = shown
             if not value or check(value):
                 break
             # asked again at once: a typo must not cost the secretary every answer typed so far
             say(f"  “{value}”无效（{spec.alias}：{spec.hint}），请重新输入。")
         if value:
-            data[spec.alias] = value
+            data[spec.alias] = _choice_value(k, spec, value)
     return data
+
+
+def _choice_value(k: Kind, spec: FieldSpec, value: str) -> Any:
+    """An enumeration answer as the enumeration's own value (the text "1" as the number 1)."""
+    if spec.kind != "choice":
+        return value
+    base = _strip_optional(k.model.model_fields[spec.name].annotation)
+    for option in typing.get_args(base):
+        if str(option) == value:
+            return option
+    return value
 
 
 def _field_checker(k: Kind, spec: FieldSpec) -> Callable[[str], bool]:
@@ -337,7 +390,7 @@ def _field_checker(k: Kind, spec: FieldSpec) -> Callable[[str], bool]:
 
     def check(value: str) -> bool:
         try:
-            adapter.validate_python(value)
+            adapter.validate_python(_choice_value(k, spec, value))
         except ValidationError:
             return False
         return True
