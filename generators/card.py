@@ -39,11 +39,10 @@ def _from_home_visit(form: dict[str, Any]) -> dict[str, Any] | None:
             "记录人": "、".join(teachers) if isinstance(teachers, list) else str(teachers)}
 
 
-VOID_SETTING = "void."  # a voided document's marker (the sealed setting void.<document id>)
-
-
 def _voided(arc: Archive, doc_id: str) -> bool:
-    return arc.get_setting(VOID_SETTING + doc_id) is not None
+    from guanai.archive.documents import VOID_PREFIX  # the void marker: sealed setting void.<id>
+
+    return arc.get_setting(VOID_PREFIX + doc_id) is not None
 
 
 def current_cards(arc: Archive, child_id: str | None = None) -> dict[str, str]:
