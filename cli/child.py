@@ -14,6 +14,7 @@ from guanai.base.errors import InputError, StateError
 from guanai.cli.common import echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
+    from guanai.archive.rosters import RosterPlan
     from guanai.archive.store import Archive, ChildEntry
     from guanai.care.model import ChildRecord
 
@@ -199,7 +200,7 @@ def import_cmd(arc: Archive, file: str, check_only: bool, update: bool, as_json:
         raise InputError(f"花名册 {roster.source} 中没有数据行。", "在表头下方逐行填写儿童信息。")
 
 
-def _print_import(plan: Any, check_only: bool) -> None:
+def _print_import(plan: RosterPlan, check_only: bool) -> None:
     roster = plan.roster
     if check_only:
         click.echo(f"{roster.source}（工作表“{roster.sheet or '—'}”，表头在第{roster.header_rows[0]}"
