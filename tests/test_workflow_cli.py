@@ -63,6 +63,9 @@ def test_a_term_through_the_cli(ids: dict[str, str], tmp_path: Path) -> None:
     assert {(i["rule"], i["child_name"], i["overdue_days"]) for i in items if i["rule"] == "home-visit"} == {
         ("home-visit", "张小明", 2), ("home-visit", "李小红", 2), ("home-visit", "王小刚", 2)}
     assert all(i["command"].startswith("guanai ") for i in items)
+    r = run("due", "--as-of", "2026-09-10", "--child", ids["B"], "--overdue", "--json")
+    mine = json.loads(r.output)["obligations"]
+    assert mine and {i["child_name"] for i in mine} == {"李小红"} and all(i["overdue_days"] == 2 for i in mine)
     r = run("due", "--as-of", "2026-09-10", "--xlsx", str(tmp_path / "待办.xlsx"))
     assert r.exit_code == 0 and "逾期" in r.output
     ws = openpyxl.load_workbook(tmp_path / "待办.xlsx")["待办"]
