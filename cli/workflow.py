@@ -89,8 +89,8 @@ def due(arc: Archive, as_of: str | None, child_ref: str | None, overdue: bool, x
         return
     echo_table([[o.due.isoformat(), f"逾期{o.overdue_days}天" if o.overdue_days else "未逾期", o.child_name or "（学校）",
                  o.title, o.command] for o in items], ["期限", "状态", "儿童", "事项", "办理"])
-    overdue = sum(1 for o in items if o.overdue_days)
-    click.echo(f"共 {len(items)} 项，其中逾期 {overdue} 项。" + (f"已导出到 {xlsx}。" if xlsx else ""))
+    n_overdue = sum(1 for o in items if o.overdue_days)
+    click.echo(f"共 {len(items)} 项，其中逾期 {n_overdue} 项。" + (f"已导出到 {xlsx}。" if xlsx else ""))
 
 
 # --------------------------------------------------------------------------- stats
