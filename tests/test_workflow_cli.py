@@ -225,3 +225,16 @@ def test_from_stats_chart_is_in_the_pdf(ids: dict[str, str], tmp_path: Path) -> 
     assert images, "the bar chart is missing from the PDF"
     text = "".join(page.extract_text() for page in reader.pages).replace(" ", "")
     assert "图1" in text and "主要指标" in text
+
+
+def test_a_child_without_guardian_needs_one_on_the_notice(ids: dict[str, str], tmp_path: Path) -> None:
+    run("settings", "set", "--contact", "王丽", "--contact-phone", "0557-5011234")
+    patch = tmp_path / "p.yaml"
+    patch.write_text("监护人: null\n", encoding="utf-8")
+    assert run("child", "update", ids["B"], str(patch)).exit_code == 0
+    run("absence", "open", ids["B"], "--since", "2026-10-08")
+    r = run("absence", "persuade", ids["B"], "--date", "2026-10-08", "--by", "王丽", "--result", "未返校")
+    assert r.exit_code != 0 and "没有监护人" in r.output and "--guardian" in r.output
+    r = run("absence", "persuade", ids["B"], "--date", "2026-10-08", "--by", "王丽", "--result", "未返校",
+            "--guardian", "李德明")
+    assert r.exit_code == 0, r.output
