@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei
+APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei fonts-cwtex-fs fonts-liberation2 poppler-utils
 
 .PHONY: setup system-deps demo test static lint bench clean
 

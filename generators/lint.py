@@ -70,6 +70,8 @@ class LintReport:
     violations: list[Violation] = field(default_factory=list)
     #: why the file was not checked (a guanai form, not a 公文); None when it was checked
     skipped: str | None = None
+    #: not a format violation, but worth a look (characters outside a GB 2312 face's repertoire)
+    warnings: list[Violation] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +84,8 @@ class LintReport:
         out: dict[str, Any] = {"file": self.file, "ok": self.ok, "violations": [v.to_dict() for v in self.violations]}
         if self.skipped:
             out["skipped"] = self.skipped
+        if self.warnings:
+            out["warnings"] = [v.to_dict() for v in self.warnings]
         return out
 
 
@@ -412,6 +416,12 @@ _ROLE_BY_STYLE = {
     G.STYLE_DOC_NUMBER: "docnum",
     G.STYLE_DATE: "date",
     G.STYLE_RECORD: "record",
+    G.STYLE_ORG_MARK: "orgmark",
+    G.STYLE_HEAD_MARKS: "header",
+    G.STYLE_RECIPIENT: "recipient",
+    G.STYLE_ATTACHMENT: "attachment",
+    G.STYLE_SIGNATURE: "signature",
+    G.STYLE_NOTE: "note",
 }
 
 _ROLE_SPEC: dict[str, tuple[str, frozenset[str], str, int]] = {
@@ -445,6 +455,7 @@ class _Checker:
         self.settings = pkg.xml(posixpath.join(folder, "settings.xml"))
         self.rels = pkg.rels(self.main)
         self.used_styles: set[str] = set()
+        self.warnings: list[Violation] = []
 
     # ---- page geometry
     def check_page(self) -> None:
@@ -562,6 +573,7 @@ class _Checker:
             self.out.add("成文日期", f"阿拉伯数字、不编虚位（如 {G.DATE_EXAMPLE}）", "未找到成文日期（单独一行的日期）")
         if "title" not in roles:
             self.out.add("标题", "发文字号之后的居中标题", "未找到标题")
+        self.check_parts(classified)
         for p, role, where in classified:
             text = _para_text(p).strip()
             if role == "docnum":
@@ -576,8 +588,74 @@ class _Checker:
             if spec is None:
                 continue
             self._check_fonts(p, role, spec, where)
+            self._check_repertoire(p, where)
             if role in ("body", "h1", "h2", "h3"):
                 self._check_spacing(p, spec[0], where)
+
+    def check_parts(self, classified: list[tuple[etree._Element, str, str]]) -> None:
+        """版头, 主送机关, 标题回行, 签发人 and 版记 (GB/T 9704 §7.2-7.4)."""
+        roles = [r for _, r, _ in classified]
+        texts = [_para_text(p).strip() for p, _, _ in classified]
+        dn = roles.index("docnum") if "docnum" in roles else -1
+        if dn >= 0 and not any(r in ("orgmark", "header") for r in roles[:dn]):
+            self.out.add("发文机关标志", "版头居中的红色发文机关标志（如“萧县教育体育局文件”）", "发文字号之前没有发文机关标志")
+        marks = [i for i, r in enumerate(roles) if r == "orgmark"] or [
+            i for i, r in enumerate(roles[:max(dn, 0)]) if r == "header"
+            and classified[i][0].find(f"{W}pPr/{W}framePr") is None][-1:]
+        for i in marks:
+            p = classified[i][0]
+            color = _rpr_val(self.styles.run_levels(p, (_runs(p) or [None])[0]), "color")
+            if (color or "").upper() not in ("FF0000", "RED"):
+                self.out.add("发文机关标志颜色", "红色", color or "未设置（黑色）", classified[i][2])
+        if dn >= 0:
+            p = classified[dn][0]
+            if p.find(f"{W}pPr/{W}pBdr/{W}bottom") is None and not any(
+                    (p2.find(f"{W}pPr/{W}pBdr/{W}top") is not None) for p2, _, _ in classified[dn + 1:dn + 2]):
+                self.out.add("版头分隔线", "发文字号之下 4 毫米处与版心等宽的红色分隔线", "没有分隔线", classified[dn][2])
+            title_text = "".join(t for t, r in zip(texts, roles, strict=True) if r == "title")
+            upward = title_text.endswith(("报告", "请示"))
+            if upward and "签发人" not in texts[dn]:
+                self.out.add("签发人", "上行文（报告、请示）在发文字号同一行右侧标注“签发人：姓名”", "没有签发人", classified[dn][2])
+            if upward and "签发人" in texts[dn] and self._align(p) != "left":
+                self.out.add("发文字号位置", "上行文：发文字号居左空一字，签发人居右空一字", "居中", classified[dn][2])
+            if not upward and "签发人" not in texts[dn] and self._align(p) != "center":
+                self.out.add("发文字号位置", "下行文：发文字号居中", "不居中", classified[dn][2])
+        # 标题回行: between words, no lone character, balanced
+        for p, role, where in classified:
+            if role != "title":
+                continue
+            lines = [x for x in _para_lines(p) if x.strip()]
+            for problem in G.title_break_problems(lines):
+                self.out.add("标题回行", "词意完整、长短适宜、排列对称（梯形或菱形），不留单字", problem, where)
+        # 主送机关: 标题下空一行，居左顶格
+        last_title = max((i for i, r in enumerate(roles) if r == "title"), default=-1)
+        if 0 <= last_title < len(classified) - 1:
+            i = last_title + 1
+            p, role, where = classified[i]
+            if texts[i].endswith(("：", ":")) and role in ("recipient", "body"):
+                levels = self.styles.para_levels(p)
+                first = _int(_rpr_val(levels, "ind", "firstLine")) or 0
+                first_chars = _int(_rpr_val(levels, "ind", "firstLineChars")) or 0
+                left = _int(_rpr_val(levels, "ind", "left")) or 0
+                if first > 0 or first_chars > 0 or left > 0 or self._align(p) != "left":
+                    self.out.add("主送机关", "标题下空一行居左顶格，不缩进", "缩进或未居左", where)
+        # 版记: 印发机关和印发日期 after the 成文日期
+        if "date" in roles and not any("印发" in t for t, r in zip(texts, roles, strict=True) if r == "record"):
+            self.out.add("版记", "成文日期之后的版记：（抄送机关，）印发机关和印发日期（“……印发”）", "没有版记")
+
+    def _check_repertoire(self, p: etree._Element, where: str) -> None:
+        """Characters a GB 2312 face (仿宋_GB2312, 楷体_GB2312) does not have: a warning."""
+        for r in _runs(p):
+            text = _run_text(r)
+            if not text.strip():
+                continue
+            font = _east_asia_font(self.styles.run_levels(p, r))
+            if font.name and font.name.endswith("_GB2312"):
+                missing = G.outside_gb2312(text)
+                if missing:
+                    self.warnings.append(Violation(
+                        "字库外的字", f"{font.name} 只含 GB 2312 的 6763 个汉字",
+                        f"“{'、'.join(missing)}”不在其中：Word/WPS 会用别的字体显示（PDF 中已用含该字的仿宋/宋体补字）", where))
 
     def _check_fonts(self, p: etree._Element, role: str, spec: tuple[str, frozenset[str], str, int], where: str) -> None:
         label, names, expected_name, size_hp = spec
@@ -595,6 +673,13 @@ class _Checker:
                     kept.append((r, t))
                 pos += len(t)
             font_runs = kept
+        elif role == "docnum":
+            # 上行文: "签发人：" in 仿宋, the names after it in 楷体 (7.2.5)
+            font_runs = []
+            for r, t in text_runs:
+                font_runs.append((r, t))
+                if "签发人" in t:
+                    break
         else:
             font_runs = text_runs
         for r, _ in font_runs:
@@ -712,6 +797,19 @@ class _Checker:
 _PAGE_INSTR = re.compile(r"^\s*PAGE\b")
 
 
+def _para_lines(p: etree._Element) -> list[str]:
+    """The paragraph's text split at its manual line breaks (w:br, w:cr)."""
+    lines = [""]
+    for el in p.iter(f"{W}t", f"{W}br", f"{W}cr", f"{W}tab"):
+        if el.tag == f"{W}t":
+            lines[-1] += el.text or ""
+        elif el.tag == f"{W}tab":
+            lines[-1] += "\t"
+        elif el.get(W + "type") in (None, "textWrapping"):
+            lines.append("")
+    return lines
+
+
 def _has_page_field(p: etree._Element) -> bool:
     for fs in p.iter(f"{W}fldSimple"):
         if _PAGE_INSTR.match(fs.get(W + "instr") or ""):
@@ -783,10 +881,11 @@ def lint_docx(data: bytes, *, name: str = "document.docx") -> LintReport:
     if _category(pkg) == G.CATEGORY_FORM:
         return LintReport(name, [], skipped="本系统生成的表格类文书（非公文），GB/T 9704-2012 不适用，未检查")
     try:
-        violations = _Checker(pkg).run()
+        checker = _Checker(pkg)
+        violations = checker.run()
     except RecursionError as err:  # pathological nesting
         raise InputError(f"{name}：文档结构嵌套过深，拒绝处理。", _HINT_DOCX) from err
-    return LintReport(name, violations)
+    return LintReport(name, violations, warnings=checker.warnings)
 
 
 def _category(pkg: _Package) -> str | None:

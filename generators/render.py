@@ -262,6 +262,103 @@ class Rendered:
     text: str
 
 
+# --------------------------------------------------------------------------- 公文 layout pass
+
+_W = "{" + W_NS + "}"
+_PPR_ORDER = ("pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+              "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+              "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
+              "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
+              "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr")
+
+
+def _ppr_child(p: Any, name: str) -> Any:
+    """The pPr child ``name`` of paragraph ``p``, created at its place in the schema order."""
+    ppr = p.find(_W + "pPr")
+    if ppr is None:
+        ppr = etree.SubElement(p, _W + "pPr")
+        p.insert(0, ppr)
+    el = ppr.find(_W + name)
+    if el is not None:
+        return el
+    el = etree.Element(_W + name)
+    rank = _PPR_ORDER.index(name)
+    for child in ppr:
+        cname = etree.QName(child).localname
+        if cname in _PPR_ORDER and _PPR_ORDER.index(cname) > rank:
+            child.addprevious(el)
+            return el
+    ppr.append(el)
+    return el
+
+
+def _style_of(p: Any) -> str:
+    st = p.find(f"{_W}pPr/{_W}pStyle")
+    return "" if st is None else str(st.get(_W + "val") or "")
+
+
+def _para_text(p: Any) -> str:
+    return "".join(t.text or "" for t in p.iter(_W + "t"))
+
+
+def _set_right_indent(p: Any, chars: float, char_twips: int) -> None:
+    ind = _ppr_child(p, "ind")
+    ind.set(_W + "right", str(round(chars * char_twips)))
+    ind.set(_W + "rightChars", str(round(chars * 100)))
+
+
+def layout_official(root: Any, ctx: Mapping[str, Any]) -> None:
+    """What a 公文's layout needs from its rendered text (GB/T 9704 §7), done on the parsed XML:
+
+    - 发文机关标志 sized to its text (gbt9704.org_mark_size);
+    - 署名/成文日期 indents per 7.3.5.1 (seal) or 7.3.5.2 (``ctx["seal"]``);
+    - the 署名 block kept on one page with the end of the body: keep-with-next from the last two
+      text paragraphs to the end, with widow/orphan control, so no page holds a lone line.
+    """
+    from guanai.generators import gbt9704 as G
+
+    body = root.find(_W + "body")
+    if body is None:
+        return
+    paras = [el for el in body if el.tag == _W + "p"]
+    char = round(G.BODY_SIZE_PT * 20)
+    for p in paras:
+        style = _style_of(p)
+        if style == G.STYLE_ORG_MARK:
+            size = G.org_mark_size(_para_text(p))
+            for sz in p.iter(_W + "sz", _W + "szCs"):
+                sz.set(_W + "val", str(round(size * 2)))
+            spacing = _ppr_child(p, "spacing")
+            before = int(spacing.get(_W + "before") or 0) + round((G.ORG_MARK_MAX_PT - size) * 20 * 0.06)
+            spacing.set(_W + "before", str(before))
+            spacing.set(_W + "line", str(round(size * 20)))
+    sig = next((i for i, p in enumerate(paras) if _style_of(p) == G.STYLE_SIGNATURE), None)
+    if sig is None:
+        return
+    date_i = next((i for i in range(sig + 1, len(paras)) if _style_of(paras[i]) == G.STYLE_DATE), None)
+    if date_i is not None:
+        s_right, d_right = G.signature_indents(_para_text(paras[sig]), _para_text(paras[date_i]),
+                                               seal=bool(ctx.get("seal", True)))
+        _set_right_indent(paras[sig], s_right, char)
+        _set_right_indent(paras[date_i], d_right, char)
+    # keep together: back to the second paragraph with text before the 署名, on to the last one
+    # (the 附件说明 counts as part of the block, not as body text)
+    first, seen = sig, 0
+    while first > 0 and seen < 2:
+        first -= 1
+        if _para_text(paras[first]).strip() and _style_of(paras[first]) != G.STYLE_ATTACHMENT:
+            seen += 1
+    last = sig
+    for i in range(sig + 1, len(paras)):
+        if _style_of(paras[i]) == G.STYLE_RECORD:
+            break
+        if _para_text(paras[i]).strip():
+            last = i
+    for p in paras[first:last]:
+        _ppr_child(p, "keepNext")
+        _ppr_child(p, "widowControl")
+
+
 def _render_part(member: _Member, ctx: Mapping[str, Any], template_name: str) -> tuple[bytes, Any]:
     try:
         out = member.template.render(ctx)
@@ -289,6 +386,9 @@ def _render_part(member: _Member, ctx: Mapping[str, Any], template_name: str) ->
             f"模板 {template_name} 渲染出的 {member.name.decode()} 不是合法的 XML（{err.msg}），未生成文档。",
             "模板中的标签可能拆开了 Word 的段落或表格结构；用项目自带模板对比检查。",
         ) from err
+    if member.name == b"word/document.xml" and isinstance(ctx.get("seal"), bool):
+        layout_official(root, ctx)
+        body = etree.tostring(root, encoding="utf-8")
     xml = (member.decl + "\n").encode("utf-8") + body if member.decl else body
     return xml, root
 

@@ -121,6 +121,20 @@ def fix_styles(doc: Doc, east: str, size: float) -> None:
         lang.set(qn("w:eastAsia"), G.LANG_EAST_ASIA)
     normal = doc.styles["Normal"]
     run_props(normal.element.get_or_add_rPr(), east, size)
+    # widow/orphan control everywhere: no page starts or ends with a lone line of a paragraph
+    ppr_default = _child(_child(defaults, "w:pPrDefault"), "w:pPr")
+    if ppr_default.find(qn("w:widowControl")) is None:
+        ppr_default.insert(0, OxmlElement("w:widowControl"))
+    # no extra space between CJK and Latin text (Word/WPS and LibreOffice add ~1/4 em by default):
+    # digits in a 发文字号 or 成文日期 take their own width, so the 28-character grid and the
+    # 署名/日期 alignment of 7.3.5 come out as computed (in the Normal style: LibreOffice
+    # ignores it in docDefaults)
+    normal_ppr = normal.element.get_or_add_pPr()
+    for name in ("w:autoSpaceDE", "w:autoSpaceDN"):
+        if normal_ppr.find(qn(name)) is None:
+            el = OxmlElement(name)
+            el.set(qn("w:val"), "0")
+            normal_ppr.append(el)
     settings = doc.settings.element
     for tfl in settings.iter(qn("w:themeFontLang")):
         tfl.set(qn("w:val"), "en-US")
@@ -286,6 +300,13 @@ def new_document(*, official: bool, title: str) -> Doc:
         add_para_style(doc, G.STYLE_HEADING2, H2, G.HEADING_SIZE_PT, first_line_chars=2, exact=G.LINE_SPACING_PT)
         add_para_style(doc, G.STYLE_DOC_NUMBER, BODY, G.BODY_SIZE_PT, align="center", exact=G.LINE_SPACING_PT)
         add_para_style(doc, G.STYLE_DATE, BODY, G.BODY_SIZE_PT, align="right", exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_ORG_MARK, TITLE, G.ORG_MARK_MAX_PT, align="center", exact=G.ORG_MARK_MAX_PT)
+        add_para_style(doc, G.STYLE_HEAD_MARKS, H1, G.BODY_SIZE_PT, align="left", exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_RECIPIENT, BODY, G.BODY_SIZE_PT, align="left", exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_ATTACHMENT, BODY, G.BODY_SIZE_PT, exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_SIGNATURE, BODY, G.BODY_SIZE_PT, align="right", exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_NOTE, BODY, G.BODY_SIZE_PT, exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_RECORD, BODY, G.RECORD_SIZE_PT, align="left", exact=G.RECORD_SIZE_PT * 1.5)
     else:
         fix_styles(doc, SONG, 12)
     page_setup(doc, official=official)
@@ -316,18 +337,116 @@ def o_blank(doc: Doc) -> None:
     para(doc, "", exact=EXACT, style=G.STYLE_BODY)
 
 
-def o_number(doc: Doc) -> None:
-    para(doc, "{{ doc_number }}", align="center", exact=EXACT, style=G.STYLE_DOC_NUMBER)
+def _ppr_append(p: Any, el: Any) -> None:
+    """Insert a pPr child before the paragraph-mark run properties (schema order matters to Word)."""
+    ppr = p._p.get_or_add_pPr()
+    mark = ppr.find(qn("w:rPr"))
+    if mark is not None:
+        mark.addprevious(el)
+    else:
+        ppr.append(el)
+
+
+_PPR_ORDER = ("pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+              "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+              "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
+              "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
+              "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr")
+
+
+def _ppr_insert_early(p: Any, el: Any) -> None:
+    """Insert a pPr child at its place in the schema's sequence (Word refuses another order)."""
+    ppr = p._p.get_or_add_pPr()
+    rank = _PPR_ORDER.index(el.tag.split("}")[1])
+    for child in ppr:
+        name = child.tag.split("}")[1]
+        if name in _PPR_ORDER and _PPR_ORDER.index(name) > rank:
+            child.addprevious(el)
+            return
+    ppr.append(el)
+
+
+def _no_snap(p: Any) -> None:
+    snap = OxmlElement("w:snapToGrid")
+    snap.set(qn("w:val"), "0")
+    _ppr_insert_early(p, snap)
+
+
+def _space_before(p: Any, twips: int) -> None:
+    sp = p._p.get_or_add_pPr().find(qn("w:spacing"))
+    sp.set(qn("w:before"), str(twips))
+
+
+def o_head_marks(doc: Doc) -> None:
+    """份号 / 密级和保密期限 / 紧急程度 (7.2.1-7.2.3): 3号黑体, 顶格, top left of the text block, one
+    per line; in a frame anchored to the text block so the 发文机关标志 keeps its distance."""
+    tag(doc, "{%p if head_marks %}")
+    p = para(doc, "{{ head_marks }}", east=H1, align="left", exact=EXACT, style=G.STYLE_HEAD_MARKS)
+    frame = OxmlElement("w:framePr")
+    for attr, val in (("w:wrap", "around"), ("w:vAnchor", "margin"), ("w:hAnchor", "margin"),
+                      ("w:x", "0"), ("w:y", "0"), ("w:w", str(G.mm_to_twips(60)))):
+        frame.set(qn(attr), val)
+    _ppr_insert_early(p, frame)
+    tag(doc, "{%p endif %}")
+
+
+def o_org_mark(doc: Doc, *, upward: bool) -> None:
+    """发文机关标志 (7.2.4): red 小标宋, centred, top edge 35 mm (上行文 80 mm) below the block top.
+    The renderer sizes it to its text (gbt9704.org_mark_size); 36 pt here."""
+    size = G.ORG_MARK_MAX_PT
+    p = para(doc, "{{ org_mark }}", east=TITLE, size=size, align="center", exact=size,
+             style=G.STYLE_ORG_MARK, color=G.ORG_MARK_COLOR)
+    _no_snap(p)
+    top = G.ORG_MARK_TOP_UPWARD_MM if upward else G.ORG_MARK_TOP_MM
+    # the glyph top sits ~0.06 em below the top of an exact line as tall as the type
+    _space_before(p, G.mm_to_twips(top) - round(size * 20 * 0.06))
+
+
+def _red_line_below(p: Any) -> None:
+    bdr = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for attr, val in (("w:val", "single"), ("w:sz", str(G.SEPARATOR_EIGHTHS)),
+                      ("w:space", str(G.SEPARATOR_GAP_PT)), ("w:color", G.SEPARATOR_COLOR)):
+        bottom.set(qn(attr), val)
+    bdr.append(bottom)
+    _ppr_insert_early(p, bdr)
+
+
+def _tab_stop(p: Any, pos_twips: int, align: str) -> None:
+    tabs = OxmlElement("w:tabs")
+    tab = OxmlElement("w:tab")
+    tab.set(qn("w:val"), align)
+    tab.set(qn("w:pos"), str(pos_twips))
+    tabs.append(tab)
+    _ppr_insert_early(p, tabs)
+
+
+CHAR = round(G.BODY_SIZE_PT * 20)  # one 3号 character in twips
+TEXT_WIDTH_TWIPS = G.mm_to_twips(G.TEXT_WIDTH_MM)
+
+
+def o_number(doc: Doc, *, upward: bool) -> None:
+    """发文字号 two lines below the mark: centred (下行文), or 左空一字 with 签发人 右空一字 on the
+    same line (上行文, 7.2.5: "签发人：" 3号仿宋, names 3号楷体); the red line 4 mm below it."""
+    if not upward:
+        p = para(doc, "{{ doc_number }}", align="center", exact=EXACT, style=G.STYLE_DOC_NUMBER)
+    else:
+        p = para(doc, "{{ doc_number }}", align="left", exact=EXACT, style=G.STYLE_DOC_NUMBER, left_chars=1)
+        _tab_stop(p, TEXT_WIDTH_TWIPS - CHAR, "right")
+        for text, east in (("\t签发人：", BODY), ("{{ signers_text }}", H2)):
+            r = p.add_run(text)
+            run_props(r._r.get_or_add_rPr(), east, G.BODY_SIZE_PT)
+    _space_before(p, 2 * G.LINE_SPACING_TWIPS)
+    _red_line_below(p)
 
 
 def o_title(doc: Doc) -> None:
     p = para(doc, "{{ doc_title }}", east=TITLE, size=G.TITLE_SIZE_PT, align="center", exact=EXACT,
              style=G.STYLE_TITLE)
     # a 2号 title on the 28.95 pt document grid would snap each wrapped line to two grid lines
-    ppr = p._p.get_or_add_pPr()
-    snap = OxmlElement("w:snapToGrid")
-    snap.set(qn("w:val"), "0")
-    ppr.insert(0 if ppr.find(qn("w:pStyle")) is None else 1, snap)
+    _no_snap(p)
+    # 红色分隔线下空二行
+    _space_before(p, 2 * G.LINE_SPACING_TWIPS)
 
 
 def o_body(doc: Doc, text: str) -> None:
@@ -335,7 +454,7 @@ def o_body(doc: Doc, text: str) -> None:
 
 
 def o_plain(doc: Doc, text: str) -> None:
-    """A body paragraph without indent (主送机关, tag-only lines)."""
+    """A body paragraph without indent (tag-only lines)."""
     para(doc, text, exact=EXACT, style=G.STYLE_BODY)
 
 
@@ -347,19 +466,133 @@ def o_h2(doc: Doc, text: str) -> None:
     para(doc, text, east=H2, first_line_chars=2, exact=EXACT, style=G.STYLE_HEADING2)
 
 
+def _hanging(p: Any, left_chars: float, hanging_chars: float) -> None:
+    ppr = p._p.get_or_add_pPr()
+    for ind in ppr.findall(qn("w:ind")):
+        ppr.remove(ind)
+    ind = OxmlElement("w:ind")
+    ind.set(qn("w:leftChars"), str(round(left_chars * 100)))
+    ind.set(qn("w:left"), str(round(left_chars * CHAR)))
+    ind.set(qn("w:hangingChars"), str(round(hanging_chars * 100)))
+    ind.set(qn("w:hanging"), str(round(hanging_chars * CHAR)))
+    ppr.find(qn("w:jc")).addprevious(ind)
+
+
+def o_attachments(doc: Doc) -> None:
+    """附件说明 (7.3.4): one line below the body, 左空二字 "附件：" then the names; several are
+    numbered "1．" and a name that wraps lines up under its own first character."""
+    tag(doc, "{%p if attachments %}")
+    o_blank(doc)
+    tag(doc, "{%p if attachments|length == 1 %}")
+    p = para(doc, "附件：{{ attachments[0] }}", exact=EXACT, style=G.STYLE_ATTACHMENT)
+    _hanging(p, 5, 3)
+    tag(doc, "{%p else %}")
+    tag(doc, "{%p for a in attachments %}")
+    p = para(doc, "{% if loop.first %}附件：{% else %}\u3000\u3000\u3000{% endif %}{{ loop.index }}．{{ a }}",
+             exact=EXACT, style=G.STYLE_ATTACHMENT)
+    _hanging(p, 6.5, 4.5)
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p endif %}")
+
+
 def o_signature(doc: Doc, issuer: str = "{{ issuer }}") -> None:
+    """署名 and 成文日期 (7.3.5): with a seal (7.3.5.1) two lines below the body, the date 右空四字
+    and the 署名 centred over it; without (7.3.5.2) one line below, 署名 右空二字, the date two
+    characters further right. The renderer sets the exact indents from the text
+    (gbt9704.signature_indents) and keeps the block with the last lines of the body."""
+    tag(doc, "{%p if seal %}")
     o_blank(doc)
+    tag(doc, "{%p endif %}")
     o_blank(doc)
-    para(doc, issuer, align="right", exact=EXACT, style=G.STYLE_BODY, right_chars=2)
-    para(doc, "{{ date }}", align="right", exact=EXACT, style=G.STYLE_DATE, right_chars=4)
+    para(doc, issuer, align="right", exact=EXACT, style=G.STYLE_SIGNATURE, right_chars=G.SIGNATURE_RIGHT_CHARS)
+    para(doc, "{{ date }}", align="right", exact=EXACT, style=G.STYLE_DATE, right_chars=G.DATE_RIGHT_CHARS_SEAL)
+    tag(doc, "{%p if note %}")
+    para(doc, "（{{ note }}）", exact=EXACT, style=G.STYLE_NOTE, left_chars=2)
+    tag(doc, "{%p endif %}")
 
 
-def o_head(doc: Doc) -> None:
-    o_number(doc)
+def _borders(parent: Any, tag_name: str, spec: dict[str, int | None]) -> None:
+    el = OxmlElement(tag_name)
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        b = OxmlElement(f"w:{side}")
+        size = spec.get(side)
+        if size:
+            b.set(qn("w:val"), "single")
+            b.set(qn("w:sz"), str(size))
+            b.set(qn("w:space"), "0")
+            b.set(qn("w:color"), "000000")
+        else:
+            b.set(qn("w:val"), "nil")
+        el.append(b)
+    parent.append(el)
+
+
+RECORD_ROW_TWIPS = round(G.RECORD_SIZE_PT * 1.5 * 20 + 120)
+#: The 版记's top, from the top of the text block: its last line is the block's bottom edge (an
+#: absolute offset: LibreOffice ignores tblpYSpec="bottom").
+RECORD_TOP_TWIPS = G.mm_to_twips(G.TEXT_HEIGHT_MM) - 2 * RECORD_ROW_TWIPS - 160
+
+
+def _para_border(p: Any, sides: dict[str, int]) -> None:
+    bdr = OxmlElement("w:pBdr")
+    for side in ("top", "bottom"):
+        if side in sides:
+            b = OxmlElement(f"w:{side}")
+            for attr, val in (("w:val", "single"), ("w:sz", str(sides[side])), ("w:space", "4"),
+                              ("w:color", "000000")):
+                b.set(qn(attr), val)
+            bdr.append(b)
+    _ppr_insert_early(p, bdr)
+
+
+def _record_frame(p: Any) -> None:
+    frame = OxmlElement("w:framePr")
+    for attr, val in (("w:w", str(TEXT_WIDTH_TWIPS)), ("w:wrap", "around"), ("w:vAnchor", "margin"),
+                      ("w:hAnchor", "margin"), ("w:x", "0"), ("w:y", str(RECORD_TOP_TWIPS))):
+        frame.set(qn(attr), val)
+    _ppr_insert_early(p, frame)
+
+
+def o_record(doc: Doc) -> None:
+    """版记 (7.4): 抄送机关 and 印发机关/印发日期 (4号仿宋) between separator lines as wide as the text
+    block (first and last 0.35 mm, between 0.25 mm), the lines as paragraph borders, one line
+    below the last element. Not yet at the foot of the last even page: LibreOffice 7.4 ignores
+    a floating table's bottom alignment (and splits it) and lays framed paragraphs inline."""
     o_blank(doc)
+    size = G.RECORD_SIZE_PT
+    char = round(size * 20)
+    tag(doc, "{%p if cc_text %}")
+    p = para(doc, "抄送：{{ cc_text }}", size=size, align="left", exact=size * 1.5, style=G.STYLE_RECORD)
+    _para_border(p, {"top": G.RECORD_THICK_EIGHTHS})
+    ind = p._p.get_or_add_pPr().find(qn("w:ind"))
+    if ind is None:
+        ind = OxmlElement("w:ind")
+        p._p.get_or_add_pPr().find(qn("w:jc")).addprevious(ind)
+    ind.set(qn("w:left"), str(4 * char))
+    ind.set(qn("w:hanging"), str(3 * char))
+    ind.set(qn("w:right"), str(char))
+    tag(doc, "{%p endif %}")
+    p = para(doc, "{{ printer }}\t{{ print_date }}", size=size, align="left", exact=size * 1.5,
+             style=G.STYLE_RECORD, left_chars=1, right_chars=1)
+    _para_border(p, {"top": G.RECORD_THIN_EIGHTHS, "bottom": G.RECORD_THICK_EIGHTHS})
+    _tab_stop(p, TEXT_WIDTH_TWIPS - char, "right")
+
+
+def o_head(doc: Doc, *, upward: bool = False) -> None:
+    o_head_marks(doc)
+    o_org_mark(doc, upward=upward)
+    o_number(doc, upward=upward)
     o_title(doc)
     o_blank(doc)
-    o_plain(doc, "{{ recipient }}：")
+    para(doc, "{{ recipient }}：", exact=EXACT, style=G.STYLE_RECIPIENT)
+
+
+def o_end(doc: Doc) -> None:
+    """附件说明, 署名, 成文日期, 附注 and the 版记."""
+    o_attachments(doc)
+    o_signature(doc)
+    o_record(doc)
 
 
 def tag(doc: Any, text: str, *, official: bool = True) -> None:
@@ -417,16 +650,29 @@ def label_row(t: Table, i: int, cells: list[tuple[int, int, str, bool]], *, size
         row.height = Mm(min_height_mm)
 
 
+def _row_flag(row: Any, tag_name: str) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    if trpr.find(qn(tag_name)) is None:
+        trpr.append(OxmlElement(tag_name))
+
+
 def loop_table(container: Any, headers: list[str], cells_: list[str], widths: list[float], loop: str,
-               *, size: float = 10.5, east: str = SONG) -> Table:
-    """Header row + a {%tr for %} row + one content row + {%tr endfor %} row."""
+               *, size: float = 10.5, east: str = SONG, numeric: Sequence[int] = ()) -> Table:
+    """Header row + a {%tr for %} row + one content row + {%tr endfor %} row.
+
+    The header row repeats on every page a long table runs onto (w:tblHeader), no row is split
+    across pages (w:cantSplit), and numeric columns are right-aligned so digits line up.
+    """
     t = table(container, widths, 4, size=size)
     for i, h in enumerate(headers):
         cell(t.rows[0].cells[i], h, bold=True, align="center", size=size, east=H1)
+    _row_flag(t.rows[0], "w:cantSplit")
+    _row_flag(t.rows[0], "w:tblHeader")
     start = t.rows[1].cells[0].merge(t.rows[1].cells[len(widths) - 1])
     cell(start, "{%tr " + loop + " %}", size=size, east=east)
     for i, text in enumerate(cells_):
-        cell(t.rows[2].cells[i], text, align="left", size=size, east=east)
+        cell(t.rows[2].cells[i], text, align="right" if i in numeric else "left", size=size, east=east)
+    _row_flag(t.rows[2], "w:cantSplit")
     end = t.rows[3].cells[0].merge(t.rows[3].cells[len(widths) - 1])
     cell(end, "{%tr endfor %}", size=size, east=east)
     return t
@@ -512,8 +758,15 @@ def build_home_visit() -> Doc:
     for i, r in enumerate(rows):
         label_row(t, i, r, min_height_mm=10)
     form_line(doc, "")
-    form_line(doc, "家访教师签名：\u3000\u3000\u3000\u3000\u3000\u3000家长（监护人）签名：")
+    # room to sign by hand, each signature with its date
+    form_line(doc, "家访教师签名：" + BLANK + SIGN_DATE, align="right", right=1)
+    form_line(doc, "家长（监护人）签名：" + BLANK + SIGN_DATE, align="right", right=1)
     return doc
+
+
+#: Room for a handwritten signature, and a date to fill in by hand.
+BLANK = "\u3000" * 8
+SIGN_DATE = "日期：\u3000\u3000\u3000\u3000年\u3000\u3000月\u3000\u3000日"
 
 
 def build_persuasion_notice() -> Doc:
@@ -528,6 +781,11 @@ def build_persuasion_notice() -> Doc:
                    "这是学校{{ attempt_cn }}劝返。", size=14, first=2)
     form_line(doc, "请您于{{ return_by }}前送孩子返校复学。孩子在学习、生活上如有困难，请及时与学校联系，"
                    "学校将尽力帮助解决。", size=14, first=2)
+    # the plan: after two failed persuasions the school reports to the township government
+    tag(doc, "{%p if attempt == 2 %}", official=False)
+    form_line(doc, "这是学校第二次书面劝返。如孩子到期仍未返校，学校将依照规定书面报告乡（镇）人民政府，"
+                   "由乡（镇）人民政府依法督促您送孩子返校复学。", size=14, first=2)
+    tag(doc, "{%p endif %}", official=False)
     form_line(doc, "学校联系人：{{ contact }}\u3000\u3000联系电话：{{ contact_phone }}", size=14, first=2)
     form_line(doc, "", size=14)
     form_line(doc, "{{ school }}", align="right", size=14, right=2)
@@ -538,8 +796,7 @@ def build_persuasion_notice() -> Doc:
     form_line(doc, "回\u3000执", align="center", size=16)
     form_line(doc, "本人已收到{{ school }}于{{ issue_date }}发出的关于{{ name }}的劝返复学通知书（{{ attempt_cn }}）。",
               size=14, first=2)
-    form_line(doc, "监护人签名：\u3000\u3000\u3000\u3000\u3000\u3000日期：\u3000\u3000年\u3000\u3000月\u3000\u3000日",
-              align="right", size=14, right=1)
+    form_line(doc, "监护人签名：" + BLANK + SIGN_DATE, align="right", size=14, right=1)
     return doc
 
 
@@ -552,7 +809,7 @@ def _child_sentence(intro: str) -> str:
 
 def build_dropout_report() -> Doc:
     doc = new_document(official=True, title="辍学情况报告")
-    o_head(doc)
+    o_head(doc, upward=True)
     o_body(doc, _child_sentence("我校") + "自{{ absent_since }}起无故未到校，至今已{{ days_absent }}天。"
                 "{{ reason }}")
     o_h1(doc, "一、劝返工作情况")
@@ -564,31 +821,36 @@ def build_dropout_report() -> Doc:
     o_body(doc, "{{ request }}")
     o_body(doc, "联系人：{{ contact }}，联系电话：{{ contact_phone }}。")
     o_body(doc, "特此报告。")
-    o_signature(doc)
+    o_end(doc)
     return doc
 
 
 def build_missing_report() -> Doc:
     doc = new_document(official=True, title="去向不明报告")
-    o_head(doc)
+    o_head(doc, upward=True)
     o_h1(doc, "一、基本情况")
     o_body(doc, _child_sentence("我校") + "于{{ last_seen }}在{{ last_seen_place }}最后一次被见到，至今去向不明。")
-    o_body(doc, "{% if description %}体貌特征：{{ description }}{% endif %}")
+    tag(doc, "{%p if description %}")
+    o_body(doc, "体貌特征：{{ description }}")
+    tag(doc, "{%p endif %}")
     o_h1(doc, "二、已采取的措施")
     o_body(doc, "{{ actions }}")
     o_h1(doc, "三、请求事项")
     o_body(doc, "现由学校和学生监护人共同报告，恳请协助查找该生下落。"
                 "联系人：{{ contact }}，联系电话：{{ contact_phone }}。")
     o_body(doc, "特此报告。")
+    o_attachments(doc)
     o_signature(doc)
+    # jointly reported with the guardian (the plan): the guardian signs below the school
     para(doc, "监护人：{{ guardian }}", align="right", exact=EXACT, style=G.STYLE_BODY, right_chars=2)
+    o_record(doc)
     return doc
 
 
 def _inspection(kind: str) -> Doc:
     report = kind == "supervision-report"
     doc = new_document(official=True, title="督查报告" if report else "通报")
-    o_head(doc)
+    o_head(doc, upward=report)
     o_body(doc, "{{ period }}，县教育体育局采取{{ methods_text }}等方式，对{{ scope }}开展了督查。现将有关情况"
                 + ("报告如下：" if report else "通报如下："))
     o_h1(doc, "一、总体情况")
@@ -602,13 +864,15 @@ def _inspection(kind: str) -> Doc:
     o_body(doc, "各校主要数据见下表。")
     loop_table(doc, ["学校", "在册人数", "建档人数", "结对帮扶人数", "家访人数"],
                ["{{ r.school }}", "{{ r.enrolled }}", "{{ r.filed }}", "{{ r.mentored }}", "{{ r.visited }}"],
-               [52, 26, 26, 26, 26], "for r in figures", size=12, east=BODY)
+               [52, 26, 26, 26, 26], "for r in figures", size=12, east=BODY, numeric=(1, 2, 3, 4))
     tag(doc, "{%p endif %}")
     o_h1(doc, "三、存在问题")
     tag(doc, "{%p for p in problems %}")
     o_body(doc, "{{ loop.index }}．{{ p }}")
     tag(doc, "{%p endfor %}")
-    o_body(doc, "{% if not problems %}本次督查未发现突出问题。{% endif %}")
+    tag(doc, "{%p if not problems %}")
+    o_body(doc, "本次督查未发现突出问题。")
+    tag(doc, "{%p endif %}")
     o_h1(doc, "四、整改要求")
     tag(doc, "{%p for r in rectifications %}")
     o_body(doc, "{{ loop.index }}．{{ r.requirement }}（整改期限：{{ r.deadline }}前）")
@@ -618,7 +882,7 @@ def _inspection(kind: str) -> Doc:
         o_body(doc, "{% if commended %}对{{ commended|join('、') }}予以通报表扬。{% endif %}"
                     "{% if criticised %}对{{ criticised|join('、') }}予以通报批评，限期整改。{% endif %}"
                     "{% if not commended and not criticised %}无。{% endif %}")
-    o_signature(doc)
+    o_end(doc)
     return doc
 
 
@@ -633,11 +897,13 @@ def build_leading_group_notice() -> Doc:
         tag(doc, "{%p for p in " + var + " %}")
         o_body(doc, "{% if loop.first %}" + label + "{% else %}\u3000\u3000\u3000\u3000{% endif %}{{ p }}")
         tag(doc, "{%p endfor %}")
+    tag(doc, "{%p if office %}")
     o_body(doc, "{{ office }}")
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p for p in closing %}")
     o_body(doc, "{{ p }}")
     tag(doc, "{%p endfor %}")
-    o_signature(doc)
+    o_end(doc)
     return doc
 
 
@@ -660,8 +926,12 @@ def build_entrusted_care() -> Doc:
                [36, 30, 44, 60], "for p in parents", size=12)
     form_line(doc, "特此告知。", size=14, first=2)
     form_line(doc, "", size=14)
-    form_line(doc, "委托人（签名）：\u3000\u3000\u3000\u3000\u3000\u3000受委托人（签名）：\u3000\u3000\u3000\u3000",
-              align="right", size=14, right=1)
+    # one signature line per parent who entrusts the child, then the trustee's
+    tag(doc, "{%p for p in parents %}", official=False)
+    form_line(doc, "委托人（{{ p.relation }}{{ p.name }}）签名：" + BLANK + SIGN_DATE, align="right", size=14, right=1)
+    tag(doc, "{%p endfor %}", official=False)
+    form_line(doc, "受委托人（{{ trustee }}）签名：" + BLANK + SIGN_DATE, align="right", size=14, right=1)
+    form_line(doc, "", size=14)
     form_line(doc, "{{ date }}", align="right", size=14, right=2)
     return doc
 
@@ -683,7 +953,7 @@ def build_care_record() -> Doc:
     for i, r in enumerate(rows):
         label_row(t, i, r, min_height_mm=12)
     form_line(doc, "")
-    form_line(doc, "帮扶人签名：", align="right", right=8)
+    form_line(doc, "帮扶人签名：" + BLANK + SIGN_DATE, align="right", right=1)
     return doc
 
 
@@ -717,7 +987,9 @@ def _drop_references(name: str, xml: bytes) -> bytes:
     return text.encode("utf-8")
 
 
-OFFICIAL_STYLES = (G.STYLE_TITLE, G.STYLE_BODY, G.STYLE_HEADING1, G.STYLE_HEADING2, G.STYLE_DOC_NUMBER, G.STYLE_DATE)
+OFFICIAL_STYLES = (G.STYLE_TITLE, G.STYLE_BODY, G.STYLE_HEADING1, G.STYLE_HEADING2, G.STYLE_DOC_NUMBER, G.STYLE_DATE,
+                   G.STYLE_ORG_MARK, G.STYLE_HEAD_MARKS, G.STYLE_RECIPIENT, G.STYLE_ATTACHMENT, G.STYLE_SIGNATURE,
+                   G.STYLE_NOTE, G.STYLE_RECORD)
 
 
 def _slim_styles(src: zipfile.ZipFile) -> bytes | None:

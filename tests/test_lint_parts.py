@@ -1,0 +1,78 @@
+"""`guanai lint` on the whole 公文 (GB/T 9704 §7): 版头, 主送机关, 标题回行, 签发人, 版记 — each rule
+catches its broken variant, and every generated 公文 passes."""
+
+from __future__ import annotations
+
+import pytest
+
+from guanai.generators import gbt9704 as G
+from guanai.generators.kinds import KINDS
+from guanai.generators.lint import lint_docx
+from guanai.generators.render import render
+from tests.gen_helpers import sample
+from tests.lint_helpers import build_gongwen
+
+OFFICIAL = [k for k, v in KINDS.items() if v.official]
+
+
+def test_complete_gongwen_passes() -> None:
+    report = lint_docx(build_gongwen())
+    assert report.violations == [] and report.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "element"),
+    [
+        ({"header_color": None}, "发文机关标志颜色"),
+        ({"red_line": False}, "版头分隔线"),
+        ({"record": False}, "版记"),
+        ({"break_title": False}, "标题回行"),
+        ({"title": "关于做好农村留守儿童和困\n境儿童关爱保护工作的通知", "break_title": False}, "标题回行"),
+        ({"title": "关于做好农村留守儿童和困境儿童关爱保护工作的通\n知", "break_title": False}, "标题回行"),
+        ({"recipient_indent": True}, "主送机关"),
+        ({"title": "关于张小明同学去向不明的报告"}, "签发人"),
+    ],
+)
+def test_each_broken_variant_is_caught(changes: dict[str, object], element: str) -> None:
+    report = lint_docx(build_gongwen(**changes))
+    assert element in report.elements(), report.violations
+
+
+def test_missing_org_mark_is_caught() -> None:
+    report = lint_docx(build_gongwen(header_text=""))
+    assert "发文机关标志" in report.elements()
+
+
+@pytest.mark.parametrize("kind", OFFICIAL)
+@pytest.mark.parametrize("seal", [True, False])
+def test_every_generated_gongwen_passes(kind: str, seal: bool) -> None:
+    form = sample(kind) | {"加盖印章": "是" if seal else "否"}
+    report = lint_docx(render(kind, form))
+    assert report.violations == [] and report.skipped is None, report.violations
+
+
+def test_names_outside_gb2312_are_warned_about() -> None:
+    form = sample("dropout-report") | {"儿童姓名": "李玥", "监护人": "王堃"}
+    report = lint_docx(render("dropout-report", form))
+    assert report.violations == []
+    assert any("玥" in w.found and "堃" in w.found for w in report.warnings), report.warnings
+
+
+def test_upward_reports_need_a_signer() -> None:
+    from guanai.generators.forms import FormError
+
+    form = {k: v for k, v in sample("dropout-report").items() if k != "签发人"}
+    with pytest.raises(FormError) as err:
+        render("dropout-report", form)
+    assert "签发人" in str(err.value.problems)
+
+
+def test_signature_indents_follow_both_layouts() -> None:
+    # 7.3.5.1: date 右空四字, 署名 centred over it
+    s, d = G.signature_indents("萧县实验小学", "2020年10月20日", seal=True)
+    assert d == 4 and abs((s + 6 / 2) - (d + 7 / 2)) < 1e-9
+    # 7.3.5.2: 署名 右空二字 unless the date is longer; the date starts two characters further right
+    s, d = G.signature_indents("萧县龙城镇中心小学", "2020年4月2日", seal=False)
+    assert s == 2 and (s + 9) - (d + 6) == 2
+    s, d = G.signature_indents("萧县实验小学", "2020年10月20日", seal=False)
+    assert d == 2 and (s + 6) - (d + 7) == 2
