@@ -21,6 +21,7 @@ from guanai.generators.render import (
     Rendered,
     bundled_template_dir,
     compile_template,
+    doc_props,
     render_compiled,
     render_isolated,
     validate,
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_MIME = "application/pdf"
 TEMPLATES_SETTING = "templates_dir"
+#: Archive setting: the 发文机关标志 of this archive's 公文 ("萧县教育体育局文件"); a form's own
+#: 发文机关标志 wins; without either the mark is "<发文机关>文件".
+ORG_MARK_SETTING = "org_mark"
 
 
 @dataclass
@@ -232,6 +236,11 @@ def _searchable_text(model: FormBase, text: str) -> str:
 
 
 
+def _org_mark(arc: Archive | None) -> str | None:
+    raw = arc.get_setting(ORG_MARK_SETTING) if arc is not None else None
+    return raw.decode("utf-8") if raw else None
+
+
 def _to_failed(label: str, err: GuanaiError) -> Failed:
     from guanai.generators.forms import FormError
 
@@ -297,9 +306,12 @@ def generate_batch(
     # 2. validate (with the child's record when given or found by 学籍号)
     entry = arc.get_child(child_ref) if (arc is not None and child_ref is not None) else None
     prefill = child_prefill(kind, entry, today) if entry is not None else {}
+    org_mark = _org_mark(arc) if kind.official else None
     for it in items:
         try:
             data = _merge(kind, it.row, prefill) if entry is not None else it.row.data
+            if org_mark and not data.get("发文机关标志") and not data.get("org_mark"):
+                data = {**data, "发文机关标志": org_mark}
             it.model = validate(kind, data, source=it.row.source, row=it.row.row, columns=it.row.columns)
             if entry is not None:
                 it.child_id = entry.id
@@ -310,13 +322,16 @@ def generate_batch(
         except GuanaiError as err:
             it.error = _to_failed(it.row.label, err)
 
-    # 3. render (a school's own templates in a child process with limits)
+    # 3. render (a school's own templates in a child process with limits); the documents carry
+    # the time they were made (docProps, and so the PDF's creation date)
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0)
     valid = [it for it in items if it.error is None and it.model is not None]
     if progress and len(valid) < len(items):
         progress(len(items) - len(valid))
     template_note = None
     if custom_dir is not None and (custom_dir / kind.template).is_file():
-        outs = render_isolated(kind, [it.model for it in valid if it.model is not None], custom_dir / kind.template)
+        outs = render_isolated(kind, [it.model for it in valid if it.model is not None], custom_dir / kind.template,
+                               created=created)
         for it, out in zip(valid, outs, strict=True):
             if out.error is not None:
                 it.error = _to_failed(it.row.label, out.error)
@@ -337,7 +352,7 @@ def generate_batch(
         for it in valid:
             assert it.model is not None
             try:
-                it.rendered = render_compiled(compiled, it.model.context())
+                it.rendered = render_compiled(compiled, it.model.context(), doc_props(kind, it.model, created))
             except GuanaiError as err:
                 it.error = _to_failed(it.row.label, err)
             if progress:
@@ -368,15 +383,18 @@ def generate_batch(
     if pdf and progress and len(ready) < len(items):
         progress(len(items) - len(ready))  # the PDF step counts one unit per form too
     if pdf and ready:
-        from guanai.generators.pdf import convert_results
+        from guanai.generators.pdf import convert_official
 
-        results = convert_results([(names[id(it)], it.rendered.data) for it in ready if it.rendered is not None],
-                                  progress=progress)
-        for it, res in zip(ready, results, strict=True):
+        results = convert_official([(names[id(it)], it.rendered.data) for it in ready if it.rendered is not None],
+                                   progress=progress)
+        for it, (res, docx) in zip(ready, results, strict=True):
             if res.pdf is None:
                 it.error = Failed(it.row.label, f"转换 PDF 失败：{res.error}", "检查 LibreOffice 安装；或去掉 --pdf 只生成 .docx。", 10)
             else:
                 it.pdf = res.pdf
+                if it.rendered is not None and docx is not it.rendered.data:
+                    # the 版记 moved to an even page: keep the .docx the PDF was made from
+                    it.rendered = Rendered(docx, it.rendered.text)
 
     # 5. store and write; never overwrite a file already in the output folder (it may be a copy
     # the secretary edited in Word/WPS): a second run writes 名称-2.docx beside it

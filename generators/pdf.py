@@ -104,6 +104,8 @@ MAX_BATCH = 100
 #: Refuse inputs larger than this before handing them to LibreOffice.
 MAX_DOCX_BYTES = 64 * 1024 * 1024
 MAX_RETRY_ROUNDS = 3
+#: Conversions after the first one to move a 版记 onto an even page (one break, sometimes two).
+MAX_RECORD_ROUNDS = 2
 #: Seconds between looks at the output directories (progress reports).
 PROGRESS_INTERVAL = 0.3
 
@@ -718,6 +720,40 @@ def convert_results(
                 r = res[path]
                 results[i] = ConversionResult(items[i][0], r.pdf, r.error, r.error_kind)
     return [r if r is not None else ConversionResult(items[i][0], None, "未转换。", "tool") for i, r in enumerate(results)]
+
+
+def convert_official(items: Sequence[tuple[str, bytes]], *, timeout: float = DEFAULT_TIMEOUT,
+                     workers: int = DEFAULT_WORKERS, progress: Callable[[int], None] | None = None,
+                     ) -> list[tuple[ConversionResult, bytes]]:
+    """Convert, then put each 公文's 版记 on an even page (GB/T 9704 7.4): documents whose PDF has
+    an odd number of pages get a page break before the 版记 (render.record_on_even_page) and are
+    converted once more. Returns (result, the .docx that result was made from) per input."""
+    from guanai.generators.render import record_on_even_page
+
+    results = convert_results(items, timeout=timeout, workers=workers, progress=progress)
+    docs = [data for _, data in items]
+    todo = list(range(len(items)))
+    for _round in range(MAX_RECORD_ROUNDS):
+        redo: list[int] = []
+        for i in todo:
+            pdf = results[i].pdf
+            if pdf is None:
+                continue
+            fixed = record_on_even_page(docs[i], pdf_page_count(pdf))
+            if fixed is not None:
+                docs[i] = fixed
+                redo.append(i)
+        if not redo:
+            break
+        again = convert_results([(items[i][0], docs[i]) for i in redo], timeout=timeout, workers=workers)
+        for i, res in zip(redo, again, strict=True):
+            results[i] = res
+        todo = redo
+    return list(zip(results, docs, strict=True))
+
+
+def pdf_page_count(pdf_bytes: bytes) -> int:
+    return len(_reader(pdf_bytes).pages)
 
 
 def convert_batch(

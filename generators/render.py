@@ -21,6 +21,7 @@ Jinja in docProps (copied unchanged).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
 import struct
@@ -393,7 +394,49 @@ def _render_part(member: _Member, ctx: Mapping[str, Any], template_name: str) ->
     return xml, root
 
 
-def render_compiled(compiled: CompiledTemplate, ctx: Mapping[str, Any]) -> Rendered:
+@dataclass(frozen=True)
+class DocProps:
+    """Core properties of a generated document (docProps/core.xml; LibreOffice copies them into the
+    PDF's Info dictionary and XMP): the document's own title, its kind, who issued it, when."""
+
+    title: str
+    subject: str
+    author: str
+    created: dt.datetime
+    category: str = ""
+
+    def core_xml(self) -> bytes:
+        from xml.sax.saxutils import escape
+
+        stamp = self.created.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (
+            "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+            '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties"'
+            ' xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/"'
+            ' xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            f"<dc:title>{escape(self.title)}</dc:title><dc:subject>{escape(self.subject)}</dc:subject>"
+            f"<dc:creator>{escape(self.author)}</dc:creator><cp:keywords></cp:keywords>"
+            "<dc:description>由 guanai（关爱档案）生成</dc:description>"
+            f"<cp:lastModifiedBy>{escape(self.author)}</cp:lastModifiedBy><cp:revision>1</cp:revision>"
+            f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+            f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
+            f"<cp:category>{escape(self.category)}</cp:category></cp:coreProperties>"
+        ).encode()
+
+
+def doc_props(kind: Kind, model: FormBase, created: dt.datetime | None = None) -> DocProps:
+    """Properties of ``model``'s document; ``created`` defaults to its date (same form, same bytes)."""
+    from guanai.generators import gbt9704 as G
+
+    author = str(getattr(model, "issuer", "") or getattr(model, "school", "") or "")
+    if created is None:
+        day = model.doc_date() or dt.date(2000, 1, 1)
+        created = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    category = G.CATEGORY_OFFICIAL if kind.official else G.CATEGORY_FORM
+    return DocProps(model.title() or kind.name, kind.name, author, created, category)
+
+
+def render_compiled(compiled: CompiledTemplate, ctx: Mapping[str, Any], props: DocProps | None = None) -> Rendered:
     local = bytearray()
     central = bytearray()
     count = 0
@@ -405,6 +448,10 @@ def render_compiled(compiled: CompiledTemplate, ctx: Mapping[str, Any]) -> Rende
                 from guanai.generators.text import xml_text
 
                 text = xml_text(root)
+            data = _deflate(xml)
+            crc, csize, usize, method = zlib.crc32(xml), len(data), len(xml), 8
+        elif props is not None and m.name == b"docProps/core.xml":
+            xml = props.core_xml()
             data = _deflate(xml)
             crc, csize, usize, method = zlib.crc32(xml), len(data), len(xml), 8
         else:
@@ -470,17 +517,62 @@ def template_file(kind: Kind, template_dir: Path | None) -> Path:
     return (template_dir or bundled_template_dir()) / kind.template
 
 
-def render_document(kind: Kind | str, form: FormBase | Mapping[str, Any], template_dir: Path | None = None) -> Rendered:
+def render_document(kind: Kind | str, form: FormBase | Mapping[str, Any], template_dir: Path | None = None,
+                    created: dt.datetime | None = None) -> Rendered:
     """Validate, render in-process; bytes and the document's text."""
     k = get_kind(kind) if isinstance(kind, str) else kind
     model = validate(k, form)
     compiled = compile_template(template_file(k, template_dir))
-    return render_compiled(compiled, model.context())
+    return render_compiled(compiled, model.context(), doc_props(k, model, created))
 
 
 def render(kind: str, form: FormBase | Mapping[str, Any], template_dir: Path | None = None) -> bytes:
     """The .docx bytes of ``form`` rendered with the template of ``kind`` (same form → same bytes)."""
     return render_document(kind, form, template_dir).data
+
+
+# --------------------------------------------------------------------------- 版记 on an even page
+
+_RECORD_HOLDER = re.compile(
+    r'<w:p\b[^>]*><w:pPr><w:pStyle w:val="' + re.escape("版记") + r'"/>(?:(?!</w:p>).)*?<w:drawing>', re.S)
+#: An empty paragraph holding a page break (1 pt high: it takes no room where it lands).
+_PAGE_BREAK_PARA = ('<w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="20" w:lineRule="exact"/>'
+                    '<w:rPr><w:sz w:val="2"/></w:rPr></w:pPr><w:r><w:rPr><w:sz w:val="2"/></w:rPr>'
+                    '<w:br w:type="page"/></w:r></w:p>')
+
+
+def record_on_even_page(docx: bytes, pages: int) -> bytes | None:
+    """The document with one more page break before its 版记 when the PDF has an odd number of pages.
+
+    GB/T 9704 7.4: the 版记 sits at the foot of the last page, and documents are printed on both
+    sides, so that page is an even one (the back of the last sheet). The 版记 box is anchored to
+    the document's last paragraph; a page break before it moves the box to the foot of the next
+    page. Where the box had already been pushed onto a page of its own, one break is not enough
+    (the break lands on the page before); the caller converts again and asks again. None when
+    nothing needs to change (even page count, or no 版记 box of ours).
+    """
+    if pages % 2 == 0:
+        return None
+    zin = zipfile.ZipFile(_bytes_io(docx))
+    xml = zin.read("word/document.xml").decode("utf-8")
+    matches = list(_RECORD_HOLDER.finditer(xml))
+    if not matches:
+        return None
+    at = matches[-1].start()
+    new = xml[:at] + _PAGE_BREAK_PARA + xml[at:]
+    return _replace_member(zin, "word/document.xml", new.encode("utf-8"))
+
+
+def _replace_member(zin: zipfile.ZipFile, name: str, content: bytes) -> bytes:
+    out = _bytes_io(b"")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = content if info.filename == name else zin.read(info)
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zout.writestr(zi, data)
+    return bytes(out.getvalue())
 
 
 # --------------------------------------------------------------------------- isolation
@@ -505,7 +597,7 @@ def _limit_resources(cpu_seconds: int) -> None:  # pragma: no cover - runs in th
 
 
 def render_isolated(kind: Kind | str, forms: Sequence[FormBase], template: Path,
-                    timeout: float | None = None) -> list[IsolatedResult]:
+                    timeout: float | None = None, created: dt.datetime | None = None) -> list[IsolatedResult]:
     """Render validated forms with a user-supplied template in a child process.
 
     The sandbox blocks escapes but does not bound CPU or memory ({% for %} nested loops,
@@ -516,6 +608,7 @@ def render_isolated(kind: Kind | str, forms: Sequence[FormBase], template: Path,
         return []
     limit = timeout or (ISOLATED_STARTUP_SECONDS + ISOLATED_SECONDS_PER_DOC * len(forms))
     payload = json.dumps({"kind": k.id, "template": str(template),
+                          "created": created.isoformat() if created else None,
                           "forms": [f.model_dump(mode="json") for f in forms]}, ensure_ascii=False)
     try:
         # -I: isolated mode (no current-directory or user-site imports, PYTHON* variables ignored);
@@ -554,10 +647,11 @@ def _worker() -> int:  # pragma: no cover - exercised through render_isolated
         out = [{"error": err.message, "hint": err.hint} for _ in req["forms"]]
         sys.stdout.write(json.dumps(out, ensure_ascii=False))
         return 0
+    created = dt.datetime.fromisoformat(req["created"]) if req.get("created") else None
     for data in req["forms"]:
         try:
             model = k.model.model_validate(data)
-            r = render_compiled(compiled, model.context())
+            r = render_compiled(compiled, model.context(), doc_props(k, model, created))
             out.append({"data": base64.b64encode(r.data).decode("ascii"), "text": r.text})
         except InputError as err:
             out.append({"error": err.message, "hint": err.hint})

@@ -72,7 +72,8 @@ def set_lang(rpr: Any) -> None:
     if lang is None:
         lang = OxmlElement("w:lang")
         rpr.append(lang)
-    lang.set(qn("w:val"), "en-US")
+    # zh-CN for Latin text too: the PDF's /Lang comes from it (digits and 签发人 names are Chinese text)
+    lang.set(qn("w:val"), G.LANG_EAST_ASIA)
     lang.set(qn("w:eastAsia"), G.LANG_EAST_ASIA)
     lang.set(qn("w:bidi"), "ar-SA")
 
@@ -118,6 +119,7 @@ def fix_styles(doc: Doc, east: str, size: float) -> None:
         for a in ("w:ascii", "w:hAnsi", "w:cs"):
             rfonts.set(qn(a), rfonts.get(qn(a)) or LATIN)
     for lang in styles.iter(qn("w:lang")):
+        lang.set(qn("w:val"), G.LANG_EAST_ASIA)
         lang.set(qn("w:eastAsia"), G.LANG_EAST_ASIA)
     normal = doc.styles["Normal"]
     run_props(normal.element.get_or_add_rPr(), east, size)
@@ -318,7 +320,9 @@ def new_document(*, official: bool, title: str) -> Doc:
     cp.title = title
     cp.author = "guanai"
     cp.last_modified_by = "guanai"
-    cp.comments = "由 guanai（关爱档案）生成。用作模板时：双花括号内为填写项，编辑时请勿拆分。"
+    # how to edit the template is said in the README, not here: these properties end up in every
+    # generated document and its PDF (the renderer rewrites title, subject, author and dates)
+    cp.comments = "由 guanai（关爱档案）生成"
     cp.created = FIXED_TIME
     cp.modified = FIXED_TIME
     cp.revision = 1
@@ -528,12 +532,6 @@ def _borders(parent: Any, tag_name: str, spec: dict[str, int | None]) -> None:
     parent.append(el)
 
 
-RECORD_ROW_TWIPS = round(G.RECORD_SIZE_PT * 1.5 * 20 + 120)
-#: The 版记's top, from the top of the text block: its last line is the block's bottom edge (an
-#: absolute offset: LibreOffice ignores tblpYSpec="bottom").
-RECORD_TOP_TWIPS = G.mm_to_twips(G.TEXT_HEIGHT_MM) - 2 * RECORD_ROW_TWIPS - 160
-
-
 def _para_border(p: Any, sides: dict[str, int]) -> None:
     bdr = OxmlElement("w:pBdr")
     for side in ("top", "bottom"):
@@ -546,37 +544,144 @@ def _para_border(p: Any, sides: dict[str, int]) -> None:
     _ppr_insert_early(p, bdr)
 
 
-def _record_frame(p: Any) -> None:
-    frame = OxmlElement("w:framePr")
-    for attr, val in (("w:w", str(TEXT_WIDTH_TWIPS)), ("w:wrap", "around"), ("w:vAnchor", "margin"),
-                      ("w:hAnchor", "margin"), ("w:x", "0"), ("w:y", str(RECORD_TOP_TWIPS))):
-        frame.set(qn(attr), val)
-    _ppr_insert_early(p, frame)
+EMU_PER_TWIP = 635
+RECORD_LINE_PT = G.RECORD_SIZE_PT * 1.5
+#: Height of the 版记 box: two 1.5-line rows and the space their borders take.
+RECORD_BOX_TWIPS = round(2 * RECORD_LINE_PT * 20 + 4 * 60 + 40)
+
+_ANCHOR = (
+    '<w:r xmlns:w="{w}" xmlns:wp="{wp}" xmlns:a="{a}" xmlns:wps="{wps}"><w:rPr><w:rFonts w:ascii="{latin}"'
+    ' w:hAnsi="{latin}" w:cs="{latin}" w:eastAsia="{east}" w:hint="eastAsia"/><w:sz w:val="2"/><w:szCs w:val="2"/>'
+    '<w:lang w:val="zh-CN" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr><w:drawing>'
+    '<wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="251659264" behindDoc="0"'
+    ' locked="1" layoutInCell="0" allowOverlap="0">'
+    '<wp:simplePos x="0" y="0"/>'
+    '<wp:positionH relativeFrom="margin"><wp:align>center</wp:align></wp:positionH>'
+    '<wp:positionV relativeFrom="margin"><wp:align>bottom</wp:align></wp:positionV>'
+    '<wp:extent cx="{cx}" cy="{cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/><wp:wrapTopAndBottom/>'
+    '<wp:docPr id="1" name="版记"/><wp:cNvGraphicFramePr/>'
+    '<a:graphic><a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
+    '<wps:wsp><wps:cNvSpPr txBox="1"/><wps:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+    '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom><a:noFill/><a:ln><a:noFill/></a:ln></wps:spPr>'
+    '<wps:txbx><w:txbxContent/></wps:txbx>'
+    '<wps:bodyPr rot="0" vert="horz" wrap="square" lIns="0" tIns="0" rIns="0" bIns="0" anchor="b" anchorCtr="0">'
+    '<a:noAutofit/></wps:bodyPr></wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing></w:r>'
+)
+
+
+class _Box:
+    """Adapter so ``para()`` can add paragraphs inside a text box's w:txbxContent."""
+
+    def __init__(self, doc: Doc, content: Any) -> None:
+        self.doc, self.content = doc, content
+
+    def add_paragraph(self, style: str | None = None) -> Any:
+        from docx.text.paragraph import Paragraph
+
+        p = OxmlElement("w:p")
+        self.content.append(p)
+        para_ = Paragraph(p, self.doc._body)
+        if style:
+            para_.style = self.doc.styles[style]
+        return para_
+
+
+def _record_cell(row_tr: Any, text: str, *, cc: bool) -> None:
+    """One 版记 row: 4号仿宋; 抄送 wraps under the first organ (hanging), 印发 has a right tab."""
+    size = G.RECORD_SIZE_PT
+    char = round(size * 20)
+    tc = row_tr.find(qn("w:tc"))
+    p = tc.find(qn("w:p"))
+    ppr = OxmlElement("w:pPr")
+    p.append(ppr)
+    style = OxmlElement("w:pStyle")
+    style.set(qn("w:val"), G.STYLE_RECORD)
+    ppr.append(style)
+    if not cc:
+        tabs = OxmlElement("w:tabs")
+        tab = OxmlElement("w:tab")
+        tab.set(qn("w:val"), "right")
+        tab.set(qn("w:pos"), str(TEXT_WIDTH_TWIPS - 2 * char))
+        tabs.append(tab)
+        ppr.append(tabs)
+    snap = OxmlElement("w:snapToGrid")
+    snap.set(qn("w:val"), "0")
+    ppr.append(snap)
+    sp = OxmlElement("w:spacing")
+    for attr, val in (("w:before", "0"), ("w:after", "0"), ("w:line", str(round(RECORD_LINE_PT * 20))),
+                      ("w:lineRule", "exact")):
+        sp.set(qn(attr), val)
+    ppr.append(sp)
+    ind = OxmlElement("w:ind")
+    ind.set(qn("w:left"), str(3 * char if cc else 0))
+    ind.set(qn("w:hanging" if cc else "w:firstLine"), str(3 * char if cc else 0))
+    ppr.append(ind)
+    jc = OxmlElement("w:jc")
+    jc.set(qn("w:val"), "left")
+    ppr.append(jc)
+    mark = OxmlElement("w:rPr")
+    run_props(mark, BODY, size)
+    ppr.append(mark)
+    r = OxmlElement("w:r")
+    rpr = OxmlElement("w:rPr")
+    run_props(rpr, BODY, size)
+    r.append(rpr)
+    for i, piece in enumerate(text.split("\t")):
+        if i:
+            r.append(OxmlElement("w:tab"))
+        t = OxmlElement("w:t")
+        t.set(qn("xml:space"), "preserve")
+        t.text = piece
+        r.append(t)
+    p.append(r)
 
 
 def o_record(doc: Doc) -> None:
-    """版记 (7.4): 抄送机关 and 印发机关/印发日期 (4号仿宋) between separator lines as wide as the text
-    block (first and last 0.35 mm, between 0.25 mm), the lines as paragraph borders, one line
-    below the last element. Not yet at the foot of the last even page: LibreOffice 7.4 ignores
-    a floating table's bottom alignment (and splits it) and lays framed paragraphs inline."""
-    o_blank(doc)
-    size = G.RECORD_SIZE_PT
-    char = round(size * 20)
-    tag(doc, "{%p if cc_text %}")
-    p = para(doc, "抄送：{{ cc_text }}", size=size, align="left", exact=size * 1.5, style=G.STYLE_RECORD)
-    _para_border(p, {"top": G.RECORD_THICK_EIGHTHS})
-    ind = p._p.get_or_add_pPr().find(qn("w:ind"))
-    if ind is None:
-        ind = OxmlElement("w:ind")
-        p._p.get_or_add_pPr().find(qn("w:jc")).addprevious(ind)
-    ind.set(qn("w:left"), str(4 * char))
-    ind.set(qn("w:hanging"), str(3 * char))
-    ind.set(qn("w:right"), str(char))
-    tag(doc, "{%p endif %}")
-    p = para(doc, "{{ printer }}\t{{ print_date }}", size=size, align="left", exact=size * 1.5,
-             style=G.STYLE_RECORD, left_chars=1, right_chars=1)
-    _para_border(p, {"top": G.RECORD_THIN_EIGHTHS, "bottom": G.RECORD_THICK_EIGHTHS})
-    _tab_stop(p, TEXT_WIDTH_TWIPS - char, "right")
+    """版记 (7.4): 抄送机关 and 印发机关/印发日期 (4号仿宋, 左右各空一字) between separator lines as
+    wide as the text block (first and last 0.35 mm, the one between 0.25 mm), at the foot of the
+    last page: a one-column table (the lines are its borders, the 一字 its cell margins) in a text
+    box anchored to the bottom of the text block (body text keeps clear of it, wrapTopAndBottom).
+    LibreOffice ignores a floating table's bottom alignment and lays framed paragraphs inline; a
+    DrawingML text box it places as Word does. The PDF step moves it to an even page (page
+    break) when the body ends on an odd one."""
+    from docx.oxml import parse_xml
+
+    holder = para(doc, "", exact=1, size=1, style=G.STYLE_RECORD)
+    run = parse_xml(_ANCHOR.format(
+        w="http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+        wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+        a="http://schemas.openxmlformats.org/drawingml/2006/main",
+        wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape",
+        cx=TEXT_WIDTH_TWIPS * EMU_PER_TWIP, cy=RECORD_BOX_TWIPS * EMU_PER_TWIP, latin=LATIN, east=BODY))
+    holder._p.append(run)
+    content = run.find(".//" + qn("w:txbxContent"))
+    char = round(G.RECORD_SIZE_PT * 20)
+    rows = ["{%tr if cc_text %}", "抄送：{{ cc_text }}", "{%tr endif %}", "{{ printer }}\t{{ print_date }}"]
+    thick, thin = G.RECORD_THICK_EIGHTHS, G.RECORD_THIN_EIGHTHS
+    tbl = parse_xml(
+        f'<w:tbl xmlns:w="{qn("w:x")[1:].split("}")[0]}"><w:tblPr><w:tblW w:w="{TEXT_WIDTH_TWIPS}" w:type="dxa"/>'
+        '<w:jc w:val="center"/><w:tblBorders>'
+        f'<w:top w:val="single" w:sz="{thick}" w:space="0" w:color="000000"/><w:left w:val="nil"/>'
+        f'<w:bottom w:val="single" w:sz="{thick}" w:space="0" w:color="000000"/><w:right w:val="nil"/>'
+        f'<w:insideH w:val="single" w:sz="{thin}" w:space="0" w:color="000000"/><w:insideV w:val="nil"/>'
+        '</w:tblBorders><w:tblLayout w:type="fixed"/><w:tblCellMar>'
+        f'<w:top w:w="60" w:type="dxa"/><w:left w:w="{char}" w:type="dxa"/>'
+        f'<w:bottom w:w="60" w:type="dxa"/><w:right w:w="{char}" w:type="dxa"/>'
+        '</w:tblCellMar><w:tblLook w:val="0000"/></w:tblPr>'
+        f'<w:tblGrid><w:gridCol w:w="{TEXT_WIDTH_TWIPS}"/></w:tblGrid></w:tbl>')
+    for text in rows:
+        tr = parse_xml(
+            f'<w:tr xmlns:w="{qn("w:x")[1:].split("}")[0]}"><w:trPr><w:cantSplit/></w:trPr><w:tc><w:tcPr>'
+            f'<w:tcW w:w="{TEXT_WIDTH_TWIPS}" w:type="dxa"/></w:tcPr><w:p/></w:tc></w:tr>')
+        _record_cell(tr, text, cc=text.startswith("抄送"))
+        tbl.append(tr)
+    content.append(tbl)
+    # a text box's content ends with a paragraph
+    end = OxmlElement("w:p")
+    content.append(end)
+    box = _Box(doc, content)
+    content.remove(end)
+    para(box, "", exact=1, size=1)
 
 
 def o_head(doc: Doc, *, upward: bool = False) -> None:
