@@ -150,6 +150,10 @@ STYLE_RECIPIENT: Final = "主送机关"
 STYLE_ATTACHMENT: Final = "附件说明"
 STYLE_SIGNATURE: Final = "发文机关署名"
 STYLE_NOTE: Final = "附注"
+#: Hidden bookmarks (Word hides names starting with "_") the renderer puts in the 署名 paragraph:
+#: which of the two layouts of 7.3.5 it used, so the PDF step can recompute it for LibreOffice.
+BOOKMARK_SEAL: Final = "_GuanaiSeal"
+BOOKMARK_NO_SEAL: Final = "_GuanaiNoSeal"
 
 # --------------------------------------------------------------------------- 版头, 署名, 版记 (§7)
 
@@ -176,14 +180,24 @@ SIGNATURE_GAP_LINES_SEAL: Final = 2
 SIGNATURE_GAP_LINES: Final = 1
 
 
-def text_chars(text: str) -> float:
-    """Width in 3号 characters: CJK and full-width 1, ASCII (Times New Roman digits) 0.5."""
-    return sum(0.5 if ch.isascii() else 1.0 for ch in text)
+#: LibreOffice 7.4 ignores w:autoSpaceDE/DN and puts 0.2 em between Chinese and Latin characters
+#: (digits); the PDF's 署名/日期 indents are computed with it (generators.pdf), the .docx's without.
+LIBREOFFICE_AUTOSPACE: Final = 0.2
 
 
-def signature_indents(signature: str, date_text: str, *, seal: bool) -> tuple[float, float]:
+def text_chars(text: str, autospace: float = 0.0) -> float:
+    """Width in 3号 characters: CJK and full-width 1, ASCII (Times New Roman digits) 0.5, plus
+    ``autospace`` characters at each change between the two."""
+    width = sum(0.5 if ch.isascii() else 1.0 for ch in text)
+    if autospace:
+        width += autospace * sum(1 for a, b in zip(text, text[1:], strict=False)
+                                 if a.isascii() != b.isascii() and not a.isspace() and not b.isspace())
+    return width
+
+
+def signature_indents(signature: str, date_text: str, *, seal: bool, autospace: float = 0.0) -> tuple[float, float]:
     """Right indents (in characters) of the 署名 and the 成文日期 per 7.3.5.1 (seal) or 7.3.5.2."""
-    s, d = text_chars(signature), text_chars(date_text)
+    s, d = text_chars(signature, autospace), text_chars(date_text, autospace)
     if seal:
         date_right = DATE_RIGHT_CHARS_SEAL
         return max(0.0, date_right + (d - s) / 2), date_right

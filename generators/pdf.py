@@ -576,6 +576,37 @@ def _free_faces(xml: bytes) -> bytes:
     return _FONT_ATTR.sub(one, xml)
 
 
+def _lo_signature(xml: bytes) -> bytes:
+    """署名/成文日期 indents recomputed with LibreOffice's Chinese/Latin spacing (the renderer marked
+    the layout it used with a hidden bookmark); unchanged when there is no such mark."""
+    from guanai.generators import gbt9704 as G
+
+    if G.BOOKMARK_SEAL.encode() not in xml and G.BOOKMARK_NO_SEAL.encode() not in xml:
+        return xml
+    from lxml import etree
+
+    from guanai.generators.render import para_text, set_right_indent, style_of
+
+    try:
+        root = etree.fromstring(xml, _xml_parser())
+    except etree.XMLSyntaxError:
+        return xml
+    paras = list(root.iter(_W + "p"))
+    sig = next((i for i, p in enumerate(paras) if style_of(p) == G.STYLE_SIGNATURE), None)
+    if sig is None:
+        return xml
+    date_i = next((i for i in range(sig + 1, len(paras)) if style_of(paras[i]) == G.STYLE_DATE), None)
+    if date_i is None:
+        return xml
+    seal = any(b.get(_W + "name") == G.BOOKMARK_SEAL for b in paras[sig].iter(_W + "bookmarkStart"))
+    s_right, d_right = G.signature_indents(para_text(paras[sig]), para_text(paras[date_i]), seal=seal,
+                                           autospace=G.LIBREOFFICE_AUTOSPACE)
+    char = round(G.BODY_SIZE_PT * 20)
+    set_right_indent(paras[sig], s_right, char)
+    set_right_indent(paras[date_i], d_right, char)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
+
+
 def _lo_compat(data: bytes) -> bytes:
     """Work around two LibreOffice 7.4 rendering bugs and trim unused styles, on the copy handed to it only.
 
@@ -590,7 +621,9 @@ def _lo_compat(data: bytes) -> bytes:
        alignment keeps it; for CJK text the lines look the same.
     3. The Windows/WPS font names are replaced by the free faces standing in for them
        (``_free_faces``): LibreOffice's own substitution picks Japanese variants otherwise.
-    4. Latent and unused styles are dropped (``slim_styles``): they cost LibreOffice more time
+    4. LibreOffice ignores w:autoSpaceDE/DN (0.2 em between Chinese and digits): the 署名 and
+       成文日期 indents of 7.3.5 are recomputed with that spacing (``_lo_signature``).
+    5. Latent and unused styles are dropped (``slim_styles``): they cost LibreOffice more time
        than the page itself and do not change the rendering.
     The stored .docx is untouched.
     """
@@ -609,6 +642,8 @@ def _lo_compat(data: bytes) -> bytes:
                 original = zin.read(info)
                 xml = changed.get(name, original)
                 new = _free_faces(_JC_BOTH.sub(b'<w:jc w:val="left"/>', xml))
+                if name == "word/document.xml":
+                    new = _lo_signature(new)
                 if b'w:charSpace="-' in new:
                     squeeze = _grid_squeeze(new)
                     new = _DOC_GRID.sub(_fix_grid, new)

@@ -293,16 +293,16 @@ def _ppr_child(p: Any, name: str) -> Any:
     return el
 
 
-def _style_of(p: Any) -> str:
+def style_of(p: Any) -> str:
     st = p.find(f"{_W}pPr/{_W}pStyle")
     return "" if st is None else str(st.get(_W + "val") or "")
 
 
-def _para_text(p: Any) -> str:
+def para_text(p: Any) -> str:
     return "".join(t.text or "" for t in p.iter(_W + "t"))
 
 
-def _set_right_indent(p: Any, chars: float, char_twips: int) -> None:
+def set_right_indent(p: Any, chars: float, char_twips: int) -> None:
     ind = _ppr_child(p, "ind")
     ind.set(_W + "right", str(round(chars * char_twips)))
     ind.set(_W + "rightChars", str(round(chars * 100)))
@@ -324,36 +324,40 @@ def layout_official(root: Any, ctx: Mapping[str, Any]) -> None:
     paras = [el for el in body if el.tag == _W + "p"]
     char = round(G.BODY_SIZE_PT * 20)
     for p in paras:
-        style = _style_of(p)
+        style = style_of(p)
         if style == G.STYLE_ORG_MARK:
-            size = G.org_mark_size(_para_text(p))
+            size = G.org_mark_size(para_text(p))
             for sz in p.iter(_W + "sz", _W + "szCs"):
                 sz.set(_W + "val", str(round(size * 2)))
             spacing = _ppr_child(p, "spacing")
             before = int(spacing.get(_W + "before") or 0) + round((G.ORG_MARK_MAX_PT - size) * 20 * 0.06)
             spacing.set(_W + "before", str(before))
             spacing.set(_W + "line", str(round(size * 20)))
-    sig = next((i for i, p in enumerate(paras) if _style_of(p) == G.STYLE_SIGNATURE), None)
+    sig = next((i for i, p in enumerate(paras) if style_of(p) == G.STYLE_SIGNATURE), None)
     if sig is None:
         return
-    date_i = next((i for i in range(sig + 1, len(paras)) if _style_of(paras[i]) == G.STYLE_DATE), None)
+    date_i = next((i for i in range(sig + 1, len(paras)) if style_of(paras[i]) == G.STYLE_DATE), None)
     if date_i is not None:
-        s_right, d_right = G.signature_indents(_para_text(paras[sig]), _para_text(paras[date_i]),
-                                               seal=bool(ctx.get("seal", True)))
-        _set_right_indent(paras[sig], s_right, char)
-        _set_right_indent(paras[date_i], d_right, char)
+        seal = bool(ctx.get("seal", True))
+        s_right, d_right = G.signature_indents(para_text(paras[sig]), para_text(paras[date_i]), seal=seal)
+        set_right_indent(paras[sig], s_right, char)
+        set_right_indent(paras[date_i], d_right, char)
+        mark = etree.SubElement(paras[sig], _W + "bookmarkStart")
+        mark.set(_W + "id", "90001")
+        mark.set(_W + "name", G.BOOKMARK_SEAL if seal else G.BOOKMARK_NO_SEAL)
+        etree.SubElement(paras[sig], _W + "bookmarkEnd").set(_W + "id", "90001")
     # keep together: back to the second paragraph with text before the 署名, on to the last one
     # (the 附件说明 counts as part of the block, not as body text)
     first, seen = sig, 0
     while first > 0 and seen < 2:
         first -= 1
-        if _para_text(paras[first]).strip() and _style_of(paras[first]) != G.STYLE_ATTACHMENT:
+        if para_text(paras[first]).strip() and style_of(paras[first]) != G.STYLE_ATTACHMENT:
             seen += 1
     last = sig
     for i in range(sig + 1, len(paras)):
-        if _style_of(paras[i]) == G.STYLE_RECORD:
+        if style_of(paras[i]) == G.STYLE_RECORD:
             break
-        if _para_text(paras[i]).strip():
+        if para_text(paras[i]).strip():
             last = i
     for p in paras[first:last]:
         _ppr_child(p, "keepNext")
