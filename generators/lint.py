@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import shutil
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -875,8 +876,69 @@ def _int(v: str | None) -> int | None:
 # --------------------------------------------------------------------------- public API
 
 
-def lint_docx(data: bytes, *, name: str = "document.docx") -> LintReport:
-    """Check one .docx against GB/T 9704-2012; InputError when the file cannot be read safely."""
+# --------------------------------------------------------------------------- layout, from the PDF
+
+
+@dataclass(frozen=True)
+class PdfLine:
+    page: int
+    top: float  # distance from the top of the page, pt
+    size: float
+    text: str
+
+
+def pdf_lines(pdf: bytes) -> list[list[PdfLine]]:
+    """Text lines of each page (pypdf's text visitor), top to bottom; pieces on one baseline joined."""
+    from guanai.generators.pdf import _reader
+
+    pages: list[list[PdfLine]] = []
+    for n, page in enumerate(_reader(pdf).pages, 1):
+        height = float(page.mediabox.height)
+        pieces: dict[float, list[tuple[float, float, str]]] = {}
+
+        def visit(text: str, cm: Any, tm: Any, _font: Any, size: float,
+                  pieces: dict[float, list[tuple[float, float, str]]] = pieces) -> None:
+            if not text.strip():
+                return
+            y = round(cm[5] + tm[5] * cm[3], 0)
+            eff = size * abs(tm[3] * cm[3]) if tm[3] else size
+            pieces.setdefault(y, []).append((tm[4] * cm[0] + cm[4], eff, text))
+
+        page.extract_text(visitor_text=visit)
+        lines = [PdfLine(n, height - y, max(p[1] for p in ps), "".join(p[2] for p in sorted(ps)).strip())
+                 for y, ps in pieces.items()]
+        pages.append(sorted(lines, key=lambda ln: ln.top))
+    return pages
+
+
+def layout_violations(pdf: bytes) -> list[Violation]:
+    """What only the laid-out pages show: a page holding a single line of text (孤行), and a 署名
+    block without at least two lines of text above it on its page (7.3.5 "不能出现空白页只有署名")."""
+    out = _Collector()
+    pages = pdf_lines(pdf)
+    # text lines of the text block: 3号 and larger (page numbers and the 版记 are 4号)
+    body = [[ln for ln in page if ln.size > G.RECORD_SIZE_PT + 0.5] for page in pages]
+    for n, lines in enumerate(body, 1):
+        if len(lines) == 1:
+            out.add("孤行页", "每页至少两行正文（末行不单独成页）", f"第 {n} 页只有一行“{lines[0].text[:20]}”", f"第 {n} 页")
+    dates = [(n, i) for n, lines in enumerate(body, 1) for i, ln in enumerate(lines)
+             if G.DATE_RE.match(ln.text.replace(" ", ""))]
+    if dates:
+        n, i = dates[-1]
+        above = body[n - 1][:i]
+        # the 署名 line directly above the date, then at least two lines of text
+        if len(above) < 3:
+            out.add("署名页", "署名、成文日期与至少两行正文同页",
+                    f"第 {n} 页署名之上只有 {max(0, len(above) - 1)} 行正文", f"第 {n} 页")
+    return out.violations()
+
+
+def lint_docx(data: bytes, *, name: str = "document.docx", layout: bool | None = False) -> LintReport:
+    """Check one .docx against GB/T 9704-2012; InputError when the file cannot be read safely.
+
+    ``layout``: also lay the document out with LibreOffice and check the pages (孤行页, 署名页);
+    None: when LibreOffice is installed.
+    """
     pkg = _Package(data, name)
     if _category(pkg) == G.CATEGORY_FORM:
         return LintReport(name, [], skipped="本系统生成的表格类文书（非公文），GB/T 9704-2012 不适用，未检查")
@@ -885,6 +947,12 @@ def lint_docx(data: bytes, *, name: str = "document.docx") -> LintReport:
         violations = checker.run()
     except RecursionError as err:  # pathological nesting
         raise InputError(f"{name}：文档结构嵌套过深，拒绝处理。", _HINT_DOCX) from err
+    if layout is None:
+        layout = shutil.which("soffice") is not None or shutil.which("libreoffice") is not None
+    if layout:
+        from guanai.generators.pdf import convert_one
+
+        violations += layout_violations(convert_one(data, name="lint.docx"))
     return LintReport(name, violations, warnings=checker.warnings)
 
 
@@ -897,7 +965,7 @@ def _category(pkg: _Package) -> str | None:
     return (el.text or "").strip() if el is not None else None
 
 
-def lint_file(path: str | Path) -> LintReport:
+def lint_file(path: str | Path, *, layout: bool | None = False) -> LintReport:
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -910,7 +978,7 @@ def lint_file(path: str | Path) -> LintReport:
         raise InputError(f"{p} 是目录，不是 .docx 文件。", "给出 .docx 文件的路径。") from err
     except OSError as err:
         raise InputError(f"无法读取 {p}（{error_detail(err)}）。", "检查文件权限。") from err
-    return lint_docx(data, name=str(path))
+    return lint_docx(data, name=str(path), layout=layout)
 
 
 def lint_many(paths: Iterable[str | Path]) -> list[LintReport]:

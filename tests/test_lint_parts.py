@@ -76,3 +76,46 @@ def test_signature_indents_follow_both_layouts() -> None:
     assert s == 2 and (s + 9) - (d + 6) == 2
     s, d = G.signature_indents("萧县实验小学", "2020年10月20日", seal=False)
     assert d == 2 and (s + 6) - (d + 7) == 2
+
+
+# --------------------------------------------------------------------------- pages (LibreOffice)
+
+def _page_break_before(docx: bytes, text: str) -> bytes:
+    """The document with a page break run put at the start of the paragraph holding ``text``."""
+    import io
+    import re
+    import zipfile
+
+    from guanai.generators.render import _replace_member
+
+    zin = zipfile.ZipFile(io.BytesIO(docx))
+    xml = zin.read("word/document.xml").decode("utf-8")
+    at = xml.index(text)
+    start = xml.rindex("<w:p>", 0, at) if "<w:p>" in xml[:at] else xml.rindex("<w:p ", 0, at)
+    end_ppr = xml.find("</w:pPr>", start, at)
+    insert = end_ppr + len("</w:pPr>") if end_ppr != -1 else xml.index(">", start) + 1
+    xml = xml[:insert] + '<w:r><w:br w:type="page"/></w:r>' + xml[insert:]
+    assert re.search(r'<w:br w:type="page"/>', xml)
+    return _replace_member(zin, "word/document.xml", xml.encode("utf-8"))
+
+
+@pytest.mark.pdf
+def test_lone_line_page_is_caught() -> None:
+    # the 成文日期 pushed onto a page of its own: a page with one line, and a 署名 block without text
+    broken = _page_break_before(build_gongwen(), "2020年4月20日</w:t>")
+    report = lint_docx(broken, layout=True)
+    assert {"孤行页", "署名页"} <= report.elements(), report.violations
+
+
+@pytest.mark.pdf
+def test_signature_page_without_text_is_caught() -> None:
+    broken = _page_break_before(build_gongwen(), "萧县教育体育局</w:t>")
+    report = lint_docx(broken, layout=True)
+    assert "署名页" in report.elements(), report.violations
+
+
+@pytest.mark.pdf
+@pytest.mark.parametrize("kind", OFFICIAL)
+def test_generated_gongwen_pass_the_page_checks(kind: str) -> None:
+    report = lint_docx(render(kind, sample(kind)), layout=True)
+    assert report.violations == [], report.violations
