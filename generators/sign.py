@@ -26,7 +26,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 

@@ -102,6 +102,23 @@ def test_one_byte_tampered_breaks_the_signature(scenario: Scenario, where: str) 
     assert reports and not any(r.ok for r in reports), [r.to_dict() for r in reports]
 
 
+def test_changed_signature_value_breaks_it(scenario: Scenario) -> None:
+    """A byte changed inside the CMS signature itself (the /Contents hole the digest skips)."""
+    signed = signed_by_a(scenario)
+    m = re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", signed)
+    assert m is not None
+    hole_start, hole_end = int(m.group(2)), int(m.group(3))
+    der_hex = signed[hole_start + 1 : hole_end - 1].rstrip(b"0")  # the DER, without the zero padding
+    bad = bytearray(signed)
+    at = hole_start + 1 + len(der_hex) - 40  # inside the signature value near the end of the DER
+    bad[at] = ord("0") if bad[at] != ord("0") else ord("1")
+    try:
+        reports = verify_pdf(bytes(bad), directory_of_b(scenario))
+    except InputError:
+        return
+    assert reports and not any(r.ok for r in reports), [r.to_dict() for r in reports]
+
+
 def test_truncated_pdf_is_refused(scenario: Scenario) -> None:
     signed = signed_by_a(scenario)
     try:
@@ -112,7 +129,7 @@ def test_truncated_pdf_is_refused(scenario: Scenario) -> None:
 
 
 def test_content_appended_after_signing_is_reported(scenario: Scenario) -> None:
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import PdfWriter
 
     signed = signed_by_a(scenario)
     # an incremental update after the signature (a new page added by someone else)
@@ -225,14 +242,14 @@ def test_cli_sign_then_verify(scenario: Scenario, tmp_path: Path) -> None:
     assert NAME_A in res.output and "县级目录中有此学校" in res.output and "结论：可信" in res.output
     data = json.loads(run(scenario.b, PASS_B, "doc", "verify", str(signed), "--json").output)
     assert data["ok"] and data["signatures"][0]["school_code"] == CODE_A
-    # one byte changed: exit 6 and says so
+    # one byte of the signed content changed: exit 6 and says so
     bad = bytearray(signed.read_bytes())
-    bad[len(bad) // 3] ^= 0x20
+    bad[len(src.read_bytes()) // 2] ^= 0x20
     tampered = tmp_path / "改过.pdf"
     tampered.write_bytes(bytes(bad))
     res = run(scenario.b, PASS_B, "doc", "verify", str(tampered))
     assert res.exit_code in (2, 6) and "Traceback" not in res.output
-    assert "可信" not in res.output.replace("不可信", "") 
+    assert "可信" not in res.output.replace("不可信", "")
 
 
 def test_cli_verify_without_archive_checks_the_signature_only(scenario: Scenario, tmp_path: Path) -> None:
@@ -254,19 +271,18 @@ def test_cli_verify_unsigned_pdf(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def lo_pdf() -> bytes:
-    from tests.gen_helpers import sample
-
     from guanai.generators.pdf import convert_one
     from guanai.generators.render import render
+    from tests.gen_helpers import sample
 
     return convert_one(render("circular", sample("circular")))
 
 
 @pytest.mark.pdf
 def test_pdfa_metadata_stays_consistent_after_signing(scenario: Scenario, lo_pdf: bytes) -> None:
-    from guanai.generators.pdf import pdfa_claim
-
     from pypdf import PdfReader
+
+    from guanai.generators.pdf import pdfa_claim
 
     signed = signed_by_a(scenario, lo_pdf)
     assert pdfa_claim(signed) == "2B"  # the PDF/A identification survives the signature's update
