@@ -14,8 +14,14 @@ prepared with docxtpl's own ``patch_xml``), with these differences, all delibera
   members that have no Jinja in them are copied as their compressed bytes; the output zip is
   written with fixed timestamps, so the same form gives the same bytes.
 
-Not supported: ``{%tc %}`` column loops (no gridCol fix-up), RichText, InlineImage, Subdoc, and
-Jinja in docProps (copied unchanged).
+- docProps/core.xml is written from the form (title, kind, issuer, date): a template's own
+  properties (with its editing notes) never reach a generated document or its PDF.
+- Entities inside tags (``{{ x|default(&quot;无&quot;) }}``, as some editors write quotes) are
+  read as the characters they stand for, as docxtpl's lxml round trip does.
+
+Supported in the sandbox: docxtpl's ``RichText`` (its markup goes through ``__html__``) and
+``InlineImage`` (this module's class: image bytes and a size, no DocxTemplate needed; body only).
+Not supported: ``{%tc %}`` column loops (no gridCol fix-up), Subdoc, and Jinja in docProps.
 """
 
 from __future__ import annotations
@@ -139,10 +145,25 @@ def _is_renderable(name: str) -> bool:
     return name == "word/document.xml" or bool(re.fullmatch(r"word/(header|footer)\d*\.xml|word/footnotes\.xml", name))
 
 
+_TAG_SPAN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+
+
+def _tag_entities(m: re.Match[str]) -> str:
+    # &amp; last: "&amp;quot;" is the text &quot;, not a quote
+    return (m.group(0).replace("&quot;", '"').replace("&#34;", '"').replace("&apos;", "'").replace("&#39;", "'")
+            .replace("&amp;", "&"))
+
+
 def _patch(xml: str) -> str:
     from docxtpl import DocxTemplate
 
     patched: str = DocxTemplate.patch_xml(None, xml)
+    # Entities inside a tag as some editors write them ({{ x|default(&quot;无&quot;) }}): docxtpl
+    # reads the part through lxml, whose serialisation turns quotes back into quotes; inside a
+    # tag the text is Jinja source, so a string literal holds what the user typed ("A&B", not
+    # "A&amp;B": autoescape escapes it once on the way out)
+    if "&" in patched:
+        patched = _TAG_SPAN.sub(_tag_entities, patched)
     # docxtpl's escapes for literal braces, resolved in the template (not in the output, where a
     # value containing "{_{" would otherwise be altered)
     for esc, lit in (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}")):
@@ -440,35 +461,184 @@ def doc_props(kind: Kind, model: FormBase, created: dt.datetime | None = None) -
     return DocProps(model.title() or kind.name, kind.name, author, created, category)
 
 
+# --------------------------------------------------------------------------- images
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """A picture placed where ``{{ var }}`` stands (docxtpl's InlineImage without a DocxTemplate):
+    PNG/JPEG/GIF bytes, width and/or height in millimetres (the other follows the aspect ratio).
+    Only in the document body (word/document.xml)."""
+
+    data: bytes
+    width_mm: float | None = None
+    height_mm: float | None = None
+    description: str = ""
+
+
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+_EMU_PER_MM = 36000
+_NS = {
+    "wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+    "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "pic": "http://schemas.openxmlformats.org/drawingml/2006/picture",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+}
+_IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
+
+
+class _PlacedImage:
+    """An InlineImage given its relationship id for one rendering; Jinja's autoescape calls
+    ``__html__`` (markup, not text), the sandbox never sees anything else of it."""
+
+    def __init__(self, image: InlineImage, n: int) -> None:
+        from docx.image.image import Image
+
+        if len(image.data) > MAX_IMAGE_BYTES:
+            raise InputError(f"图片过大（{len(image.data) // 1024} KB）。", "图片不应超过 8 MB；请缩小后再用。")
+        try:
+            info = Image.from_blob(image.data)
+        except Exception as err:  # python-docx raises its own types for unknown formats
+            raise InputError(f"无法识别的图片（{error_detail(err)}）。", "请使用 PNG 或 JPEG 图片。") from err
+        if info.content_type not in ("image/png", "image/jpeg", "image/gif"):
+            raise InputError(f"不支持的图片格式 {info.content_type}。", "请使用 PNG 或 JPEG 图片。")
+        self.image, self.n = image, n
+        self.rid = f"rIdGuanaiImg{n}"
+        self.content_type = info.content_type
+        self.ext = info.ext
+        self.part = f"word/media/guanai-image{n}.{info.ext}"
+        w_px, h_px = max(1, info.px_width), max(1, info.px_height)
+        if image.width_mm and image.height_mm:
+            w, h = image.width_mm, image.height_mm
+        elif image.width_mm:
+            w, h = image.width_mm, image.width_mm * h_px / w_px
+        elif image.height_mm:
+            w, h = image.height_mm * w_px / h_px, image.height_mm
+        else:  # the image's own size at its dpi
+            w, h = w_px / (info.horz_dpi or 96) * 25.4, h_px / (info.vert_dpi or 96) * 25.4
+        self.cx, self.cy = round(w * _EMU_PER_MM), round(h * _EMU_PER_MM)
+
+    def __html__(self) -> str:
+        from xml.sax.saxutils import quoteattr
+
+        n, ns = self.n, _NS
+        descr = quoteattr(self.image.description)
+        return (
+            '</w:t></w:r><w:r><w:drawing>'
+            f'<wp:inline xmlns:wp="{ns["wp"]}" distT="0" distB="0" distL="0" distR="0">'
+            f'<wp:extent cx="{self.cx}" cy="{self.cy}"/><wp:docPr id="{90100 + n}" name="图片 {n}" descr={descr}/>'
+            f'<wp:cNvGraphicFramePr><a:graphicFrameLocks xmlns:a="{ns["a"]}" noChangeAspect="1"/></wp:cNvGraphicFramePr>'
+            f'<a:graphic xmlns:a="{ns["a"]}"><a:graphicData uri="{ns["pic"]}">'
+            f'<pic:pic xmlns:pic="{ns["pic"]}"><pic:nvPicPr><pic:cNvPr id="{90100 + n}" name="guanai-image{n}.{self.ext}"/>'
+            '<pic:cNvPicPr/></pic:nvPicPr>'
+            f'<pic:blipFill><a:blip xmlns:r="{ns["r"]}" r:embed="{self.rid}"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>'
+            f'<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{self.cx}" cy="{self.cy}"/></a:xfrm>'
+            '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>'
+            '</wp:inline></w:drawing></w:r><w:r><w:t xml:space="preserve">'
+        )
+
+    def __str__(self) -> str:
+        return self.image.description
+
+
+def _place_images(value: Any, placed: list[_PlacedImage]) -> Any:
+    """``value`` with every InlineImage (in dicts and lists) replaced by a placed one."""
+    if isinstance(value, InlineImage):
+        p = _PlacedImage(value, len(placed) + 1)
+        placed.append(p)
+        return p
+    if isinstance(value, Mapping):
+        return {k: _place_images(v, placed) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_place_images(v, placed) for v in value]
+    return value
+
+
+def _images_as_text(value: Any) -> Any:
+    if isinstance(value, InlineImage):
+        return value.description
+    if isinstance(value, Mapping):
+        return {k: _images_as_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_images_as_text(v) for v in value]
+    return value
+
+
+def _has_images(value: Any) -> bool:
+    if isinstance(value, InlineImage):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_images(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_images(v) for v in value)
+    return False
+
+
+def _inflate(m: _Member) -> bytes:
+    return m.data if m.method == 0 else zlib.decompress(m.data, -15)
+
+
+def _with_image_parts(m: _Member, placed: list[_PlacedImage]) -> bytes | None:
+    """The rels / content types of the package with the placed images added (None: not such a part)."""
+    if m.name == b"word/_rels/document.xml.rels":
+        xml = _inflate(m).decode("utf-8")
+        rels = "".join(f'<Relationship Id="{p.rid}" Type="{_IMAGE_REL}" Target="media/{p.part.rsplit("/", 1)[1]}"/>'
+                       for p in placed)
+        return xml.replace("</Relationships>", rels + "</Relationships>", 1).encode("utf-8")
+    if m.name == b"[Content_Types].xml":
+        xml = _inflate(m).decode("utf-8")
+        for p in placed:
+            if f'Extension="{p.ext}"' not in xml:
+                xml = xml.replace("</Types>", f'<Default Extension="{p.ext}" ContentType="{p.content_type}"/></Types>', 1)
+        return xml.encode("utf-8")
+    return None
+
+
 def render_compiled(compiled: CompiledTemplate, ctx: Mapping[str, Any], props: DocProps | None = None) -> Rendered:
     local = bytearray()
     central = bytearray()
     count = 0
     text = ""
+    placed: list[_PlacedImage] = []
+    text_ctx = ctx
+    if _has_images(ctx):
+        text_ctx = _images_as_text(ctx)  # headers and footers: the description (no relationship there)
+        ctx = _place_images(ctx, placed)
+    extra = [(p.part.encode("utf-8"), p.image.data) for p in placed]
+
+    def add(name: bytes, flags: int, method: int, crc: int, csize: int, usize: int, data: bytes) -> None:
+        nonlocal count
+        offset = len(local)
+        local.extend(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, method, _DOS_TIME, _DOS_DATE,
+                                 crc, csize, usize, len(name), 0))
+        local.extend(name)
+        local.extend(data)
+        central.extend(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, flags, method, _DOS_TIME,
+                                   _DOS_DATE, crc, csize, usize, len(name), 0, 0, 0, 0, 0o644 << 16, offset))
+        central.extend(name)
+        count += 1
+
     for m in compiled.members:
+        changed = _with_image_parts(m, placed) if placed else None
         if m.template is not None:
-            xml, root = _render_part(m, ctx, compiled.path.name)
+            part_ctx = ctx if m.name == b"word/document.xml" or not placed else text_ctx
+            xml, root = _render_part(m, part_ctx, compiled.path.name)
             if m.name == b"word/document.xml":
                 from guanai.generators.text import xml_text
 
                 text = xml_text(root)
-            data = _deflate(xml)
-            crc, csize, usize, method = zlib.crc32(xml), len(data), len(xml), 8
         elif props is not None and m.name == b"docProps/core.xml":
             xml = props.core_xml()
-            data = _deflate(xml)
-            crc, csize, usize, method = zlib.crc32(xml), len(data), len(xml), 8
+        elif changed is not None:
+            xml = changed
         else:
-            data, crc, csize, usize, method = m.data, m.crc, m.csize, m.usize, m.method
-        offset = len(local)
-        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, m.flags, method, _DOS_TIME, _DOS_DATE,
-                             crc, csize, usize, len(m.name), 0)
-        local += m.name
-        local += data
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, m.flags, method, _DOS_TIME,
-                               _DOS_DATE, crc, csize, usize, len(m.name), 0, 0, 0, 0, 0o644 << 16, offset)
-        central += m.name
-        count += 1
+            add(m.name, m.flags, m.method, m.crc, m.csize, m.usize, m.data)
+            continue
+        data = _deflate(xml)
+        add(m.name, m.flags, 8, zlib.crc32(xml), len(data), len(xml), data)
+    for name, content in extra:
+        data = _deflate(content)
+        add(name, 0x800, 8, zlib.crc32(content), len(data), len(content), data)
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), len(local), 0)
     return Rendered(bytes(local + central + end), text)
 
