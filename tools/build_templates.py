@@ -725,8 +725,16 @@ def table(container: Any, widths_mm: Sequence[float], rows: int, *, size: float 
     return t
 
 
+#: Values that must never break inside a cell (ids, dates): set at 9 pt, no wrapping.
+UNBROKEN = ("{{ student_id }}", "{{ id_number }}", "{{ birth_date }}", "{{ f.date }}")
+
+
 def cell(c: _Cell, text: str, *, bold: bool = False, align: str = "left", size: float = 10.5,
          east: str = SONG) -> None:
+    if text in UNBROKEN:
+        size = 9
+        nowrap = OxmlElement("w:noWrap")
+        c._tc.get_or_add_tcPr().append(nowrap)
     p = c.paragraphs[0]
     _para_format(p._p.get_or_add_pPr(), align=align, first_line_chars=0, exact=None, size=size)
     mark = OxmlElement("w:rPr")
@@ -788,9 +796,12 @@ def form_title(doc: Doc, text: str, size: float = 20) -> None:
 
 
 def form_line(doc: Doc, text: str, *, align: str = "left", size: float = 12, first: int = 0,
-              right: float = 0) -> None:
-    para(doc, text, east=SONG, size=size, align=align, exact=size * 1.7, first_line_chars=first,
-         right_chars=right)
+              right: float = 0, keep: bool = False) -> None:
+    """A line of a form; ``keep``: stays on the page of the next line (signature blocks)."""
+    p = para(doc, text, east=SONG, size=size, align=align, exact=size * 1.7, first_line_chars=first,
+             right_chars=right)
+    if keep:
+        _ppr_insert_early(p, OxmlElement("w:keepNext"))
 
 
 # --------------------------------------------------------------------------- the kinds
@@ -800,7 +811,7 @@ def build_child_card() -> Doc:
     doc = new_document(official=False, title="一人一卡一策档案卡")
     form_title(doc, "一人一卡一策档案卡")
     form_line(doc, "学校：{{ school }}\u3000\u3000\u3000\u3000建档日期：{{ filed_date }}", align="center")
-    w = [24, 33, 22, 33, 24, 34]
+    w = [22, 37, 20, 36, 25, 30]  # 学籍号/身份证号 (9 pt) and dates fit their cells on one line
     rows = [
         [(0, 0, "姓名", True), (1, 1, "{{ name }}", False), (2, 2, "性别", True), (3, 3, "{{ gender }}", False),
          (4, 4, "出生日期", True), (5, 5, "{{ birth_date }}", False)],
@@ -829,7 +840,7 @@ def build_child_card() -> Doc:
     form_line(doc, "跟踪记录", align="center")
     loop_table(doc, ["日期", "方面", "内容", "记录人"],
                ["{{ f.date }}", "{{ f.area }}", "{{ f.content }}", "{{ f.recorder }}"],
-               [28, 22, 94, 26], "for f in followups")
+               [32, 22, 90, 26], "for f in followups")
     return doc
 
 
@@ -864,14 +875,15 @@ def build_home_visit() -> Doc:
         label_row(t, i, r, min_height_mm=10)
     form_line(doc, "")
     # room to sign by hand, each signature with its date
-    form_line(doc, "家访教师签名：" + BLANK + SIGN_DATE, align="right", right=1)
+    form_line(doc, "家访教师签名：" + BLANK + SIGN_DATE, align="right", right=1, keep=True)
     form_line(doc, "家长（监护人）签名：" + BLANK + SIGN_DATE, align="right", right=1)
     return doc
 
 
 #: Room for a handwritten signature, and a date to fill in by hand.
-BLANK = "\u3000" * 8
-SIGN_DATE = "日期：\u3000\u3000\u3000\u3000年\u3000\u3000月\u3000\u3000日"
+BLANK = "\u3000" * 6
+#: Short enough that a signature line with its date fits one line at 4号 (no "日" alone on a line).
+SIGN_DATE = "日期：\u3000\u3000年\u3000月\u3000日"
 
 
 def build_persuasion_notice() -> Doc:
@@ -1029,14 +1041,16 @@ def build_entrusted_care() -> Doc:
     loop_table(doc, ["委托人", "关系", "联系电话", "务工地点"],
                ["{{ p.name }}", "{{ p.relation }}", "{{ p.phone }}", "{{ p.workplace }}"],
                [36, 30, 44, 60], "for p in parents", size=12)
-    form_line(doc, "特此告知。", size=14, first=2)
-    form_line(doc, "", size=14)
-    # one signature line per parent who entrusts the child, then the trustee's
+    form_line(doc, "特此告知。", size=14, first=2, keep=True)
+    form_line(doc, "", size=14, keep=True)
+    # one signature line per parent who entrusts the child, then the trustee's; the block stays
+    # on one page with the last line of text
     tag(doc, "{%p for p in parents %}", official=False)
-    form_line(doc, "委托人（{{ p.relation }}{{ p.name }}）签名：" + BLANK + SIGN_DATE, align="right", size=14, right=1)
+    form_line(doc, "委托人（{{ p.relation }}{{ p.name }}）签名：" + BLANK + SIGN_DATE, align="right", size=14, right=1,
+              keep=True)
     tag(doc, "{%p endfor %}", official=False)
-    form_line(doc, "受委托人（{{ trustee }}）签名：" + BLANK + SIGN_DATE, align="right", size=14, right=1)
-    form_line(doc, "", size=14)
+    form_line(doc, "受委托人（{{ trustee }}）签名：" + BLANK + SIGN_DATE, align="right", size=14, right=1, keep=True)
+    form_line(doc, "", size=14, keep=True)
     form_line(doc, "{{ date }}", align="right", size=14, right=2)
     return doc
 
