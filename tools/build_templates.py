@@ -847,7 +847,7 @@ def build_child_card() -> Doc:
 def build_home_visit() -> Doc:
     doc = new_document(official=False, title="家访记录表")
     form_title(doc, "家访记录表")
-    w = [34, 51, 34, 51]
+    w = [38, 47, 34, 51]  # "家长（监护人）意见" on one line of its label cell
     rows = [
         [(0, 0, "学校", True), (1, 1, "{{ school }}", False), (2, 2, "年级班级", True),
          (3, 3, "{{ grade }}{{ class_name }}", False)],
