@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei fonts-cwtex-fs fonts-liberation2 poppler-utils
+APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei fonts-cwtex-fs fonts-liberation2 poppler-utils python3-uno
 
 .PHONY: setup system-deps demo test static lint bench clean
 
@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 
 # LibreOffice and CJK fonts for PDF output: installed with apt when we are root or have sudo.
 system-deps:
-	@if command -v soffice >/dev/null 2>&1 && command -v pdfsig >/dev/null 2>&1 \
+	@if command -v soffice >/dev/null 2>&1 && command -v pdfsig >/dev/null 2>&1 && /usr/bin/python3 -c "import uno" 2>/dev/null \
 	    && fc-list 2>/dev/null | grep -q "Noto Serif CJK" && fc-list 2>/dev/null | grep -q "FandolFang" \
 	    && fc-list 2>/dev/null | grep -q "cwTeXFangSong" && fc-list 2>/dev/null | grep -q "Liberation Serif"; then \
 	  echo "系统依赖已就绪（LibreOffice、中文字体、pdfsig）。"; \

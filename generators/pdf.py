@@ -822,6 +822,144 @@ def convert_one(docx: bytes | Path, *, name: str = "document.docx", timeout: flo
     raise ExternalToolError(f"{result.name}：{result.error}", "检查 LibreOffice 安装；超时可加大 timeout。")
 
 
+# --------------------------------------------------------------------------- warm converter
+
+#: The system Python that has Debian's python3-uno (the virtual environment's Python has not).
+UNO_PYTHON = "/usr/bin/python3"
+WORKER = Path(__file__).with_name("uno_worker.py")
+
+
+def uno_available() -> bool:
+    """Can a warm converter run here (soffice, and a system Python with the uno module)?"""
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        return False
+    try:
+        return subprocess.run([UNO_PYTHON, "-I", "-c", "import uno"], capture_output=True, timeout=30,
+                              env=_plain_env()).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _plain_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "GUANAI_PASS"))}
+    env["FONTCONFIG_FILE"] = str(FONTS_CONF)
+    env.setdefault("SAL_USE_VCLPLUGIN", "svp")
+    return env
+
+
+class WarmConverter:
+    """One LibreOffice kept running, for a single document at a time (previews in a UI).
+
+    A batch pays soffice's start-up once for many files; a preview cannot wait for it. This keeps
+    ``soffice --accept=pipe`` running with a profile of its own, driven through UNO by
+    ``uno_worker.py`` under the system Python (python3-uno is built for Debian's Python, not the
+    virtual environment's). The document goes through the same conversion copy as a batch
+    (``_lo_compat``) and the same PDF/A-2b filter. Not thread-safe: one conversion at a time (a
+    lock serialises callers). A conversion that fails or hangs restarts both processes.
+    """
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.timeout = timeout
+        self._soffice: subprocess.Popen[bytes] | None = None
+        self._worker: subprocess.Popen[str] | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._lock = __import__("threading").Lock()
+
+    def __enter__(self) -> WarmConverter:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self._worker is not None:
+            return
+        soffice = find_soffice()
+        if not uno_available():
+            raise ExternalToolError("预览转换需要 Debian 的 python3-uno。",
+                                    "apt-get install --no-install-recommends python3-uno（或执行 make system-deps）。")
+        self._tmp = tempfile.TemporaryDirectory(prefix="guanai-warm-")
+        base = Path(self._tmp.name)
+        os.chmod(base, 0o700)
+        profile = base / "profile"
+        _prepare_profile(soffice, profile)
+        pipe = f"guanai-{os.getpid()}-{id(self) & 0xFFFFFF:x}"
+        env = _plain_env()
+        self._soffice = subprocess.Popen(
+            [soffice, "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+             f"-env:UserInstallation={profile.as_uri()}", f"--accept=pipe,name={pipe};urp;"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            cwd=base, start_new_session=True)
+        self._worker = subprocess.Popen([UNO_PYTHON, "-I", str(WORKER), f"pipe,name={pipe}"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        text=True, env=env, cwd=base, start_new_session=True)
+        reply = self._read(self.timeout)
+        if not reply.get("ready"):
+            self.close()
+            raise ExternalToolError(f"无法启动 LibreOffice 预览转换（{reply.get('error', '未就绪')}）。", INSTALL_HINT)
+
+    def _read(self, timeout: float) -> dict[str, Any]:
+        import json
+        import select
+
+        assert self._worker is not None and self._worker.stdout is not None
+        ready, _, _ = select.select([self._worker.stdout], [], [], timeout)
+        if not ready:
+            return {"error": f"超过 {timeout:g} 秒无响应"}
+        line = self._worker.stdout.readline()
+        try:
+            out = json.loads(line) if line else {"error": "转换进程已退出"}
+        except ValueError:
+            out = {"error": "转换进程的回答无法读取"}
+        return out if isinstance(out, dict) else {"error": "转换进程的回答无法读取"}
+
+    def convert(self, docx: bytes, *, name: str = "document.docx") -> bytes:
+        """PDF/A-2b bytes of one .docx (InputError for a broken file, ExternalToolError otherwise)."""
+        import json
+
+        problem = _docx_problem(docx)
+        if problem:
+            raise InputError(f"{name}：{problem}", "用 Word/WPS 打开检查该文件，或重新生成。")
+        with self._lock:
+            self.start()
+            assert self._tmp is not None and self._worker is not None and self._worker.stdin is not None
+            base = Path(self._tmp.name)
+            src, dst = base / "in.docx", base / "out.pdf"
+            src.write_bytes(_lo_compat(docx))
+            dst.unlink(missing_ok=True)
+            try:
+                self._worker.stdin.write(json.dumps({"in": str(src), "out": str(dst)}) + "\n")
+                self._worker.stdin.flush()
+            except OSError:
+                self.close()
+                raise ExternalToolError(f"{name}：LibreOffice 预览转换进程已退出。", "重试即可（会重新启动）。") from None
+            reply = self._read(self.timeout)
+            data = _pdf_complete(dst) if reply.get("ok") else None
+            if data is None:
+                self.close()  # hung or broken: the next call starts afresh
+                raise ExternalToolError(f"{name}：LibreOffice 转换失败（{reply.get('error', '没有输出')}）。",
+                                        "检查文件能否用 Word/WPS 打开；重试会重新启动转换进程。")
+            return data
+
+    def close(self) -> None:
+        for proc in (self._worker, self._soffice):
+            if proc is None:
+                continue
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        for stream in (self._worker.stdin if self._worker else None, self._worker.stdout if self._worker else None):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        self._worker = self._soffice = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
 # --------------------------------------------------------------------------- reading PDFs
 
 _CJK = r"\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
