@@ -211,3 +211,27 @@ def test_table_header_repeats_on_every_page(docs: dict[tuple[str, str, bool], Do
         by_col.setdefault(round(ln.x1 / 20), []).append(ln.x1)
     assert all(max(v) - min(v) < 1.0 for v in by_col.values()), by_col
 
+
+
+def test_characters_outside_gb2312_get_a_fangsong_that_has_them() -> None:
+    """李玥, 王堃, 张喆: FandolFang (GB 2312) lacks them; cwTeX 仿宋 or UMing draws them — no tofu,
+    no silent switch to a sans face; and lint lists them."""
+    from guanai.generators.lint import lint_docx
+    from guanai.generators.pdf import convert_one
+
+    form = sample("dropout-report") | {"儿童姓名": "李玥", "监护人": "王堃", "联系人": "张喆"}
+    data = render("dropout-report", form)
+    doc = pymupdf.open(stream=convert_one(data), filetype="pdf")
+    faces: dict[str, set[str]] = {}
+    for page in doc:
+        for block in page.get_text("rawdict")["blocks"]:
+            for line in block.get("lines", []):
+                for span in line["spans"]:
+                    for ch in span["chars"]:
+                        faces.setdefault(ch["c"], set()).add(span["font"])
+    for ch in "玥堃喆":
+        assert ch in faces, f"{ch} missing from the PDF text"
+        assert all(("cwTeX" in f or "UMing" in f or "Fandol" in f) for f in faces[ch]), (ch, faces[ch])
+    assert any("Fandol" in f for f in faces["李"])  # the rest stays in FandolFang
+    warnings = lint_docx(data).warnings
+    assert warnings and all(c in " ".join(w.found for w in warnings) for c in "玥堃喆")
