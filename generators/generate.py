@@ -79,6 +79,7 @@ class _Item:
     rendered: Rendered | None = None
     pdf: bytes | None = None
     error: Failed | None = None
+    attachments: list[bytes] = field(default_factory=list)  # 附件 bodies (dropout report: its notices)
 
 
 # --------------------------------------------------------------------------- child records
@@ -236,6 +237,26 @@ def _searchable_text(model: FormBase, text: str) -> str:
 
 
 
+#: The 公文 that carries the child's 劝返复学通知书 (with their 回执) as its 附件 (the plan: two failed
+#: persuasions, then the report to the township government).
+ATTACH_NOTICES_TO = "dropout-report"
+
+
+def _persuasion_notices(arc: Archive, child_id: str) -> tuple[list[bytes], list[str]]:
+    """The child's last two 劝返复学通知书 (.docx) in the archive, oldest first, and their 附件 names."""
+    from guanai.generators.forms import cn_date
+
+    entries = [d for d in arc.list_documents(child_id=child_id, kind="persuasion-notice") if d.mime == DOCX_MIME]
+    entries = sorted(entries, key=lambda d: (d.doc_date or "", d.created_at))[-2:]
+    docs, names = [], []
+    for n, d in enumerate(entries, 1):
+        docs.append(arc.read_document(d.id))
+        when = cn_date(dt.date.fromisoformat(d.doc_date)) if d.doc_date else ""
+        names.append(f"劝返复学通知书（{'第一次' if n == 1 and len(entries) > 1 else '第二次' if n == 2 else '劝返'}"
+                     f"{'，' + when if when else ''}）及回执")
+    return docs, names
+
+
 def _org_mark(arc: Archive | None) -> str | None:
     raw = arc.get_setting(ORG_MARK_SETTING) if arc is not None else None
     return raw.decode("utf-8") if raw else None
@@ -319,6 +340,11 @@ def generate_batch(
                 sid = it.model.student_id_value()
                 found = arc.find_child(sid) if sid else None
                 it.child_id = found.id if found is not None else None
+            if kind.id == ATTACH_NOTICES_TO and arc is not None and it.child_id is not None:
+                it.attachments, notice_names = _persuasion_notices(arc, it.child_id)
+                if it.attachments and not getattr(it.model, "attachments", None):
+                    it.model = validate(kind, {**data, "附件": notice_names}, source=it.row.source, row=it.row.row,
+                                        columns=it.row.columns)
         except GuanaiError as err:
             it.error = _to_failed(it.row.label, err)
 
@@ -359,6 +385,14 @@ def generate_batch(
                 progress(1)
     if template_note:
         result.notes.append(template_note)
+    for it in items:
+        if it.attachments and it.rendered is not None and it.error is None:
+            try:
+                from guanai.generators.render import append_attachments
+
+                it.rendered = Rendered(append_attachments(it.rendered.data, it.attachments), it.rendered.text)
+            except GuanaiError as err:
+                it.error, it.rendered = _to_failed(it.row.label, err), None
 
     # 避免标签化: a customised template could still print the words, in the body or in a header,
     # footer, note or the document properties; check everything a reader sees.

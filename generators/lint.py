@@ -916,8 +916,14 @@ def layout_violations(pdf: bytes) -> list[Violation]:
     block without at least two lines of text above it on its page (7.3.5 "不能出现空白页只有署名")."""
     out = _Collector()
     pages = pdf_lines(pdf)
-    # text lines of the text block: 3号 and larger (page numbers and the 版记 are 4号)
-    body = [[ln for ln in page if ln.size > G.RECORD_SIZE_PT + 0.5] for page in pages]
+    # text lines of the text block: not the page number (below the block) nor the 版记 (4号 lines at
+    # the foot of the block); a form attached as 附件 may be set in 4号 itself
+    bottom = (G.PAGE_HEIGHT_MM - G.MARGIN_BOTTOM_MM) * 72 / 25.4
+    def record(ln: PdfLine) -> bool:
+        return ln.size < G.RECORD_SIZE_PT + 0.5 and (
+            ln.top > bottom - 75 or ln.text.startswith("抄送") or ln.text.replace(" ", "").endswith("印发"))
+
+    body = [[ln for ln in page if ln.top < bottom - 2 and not record(ln)] for page in pages]
     for n, lines in enumerate(body, 1):
         if len(lines) == 1:
             out.add("孤行页", "每页至少两行正文（末行不单独成页）", f"第 {n} 页只有一行“{lines[0].text[:20]}”", f"第 {n} 页")

@@ -737,6 +737,48 @@ def record_on_even_page(docx: bytes, pages: int) -> bytes | None:
     return _replace_member(zin, "word/document.xml", new.encode("utf-8"))
 
 
+# --------------------------------------------------------------------------- attachments (附件)
+
+_BODY_RE = re.compile(r"<w:body>(.*)</w:body>", re.S)
+_SECT_RE = re.compile(r"<w:sectPr\b.*?</w:sectPr>\s*$", re.S)
+_ATTACH_LABEL = (
+    '<w:p><w:pPr><w:pageBreakBefore/><w:spacing w:before="0" w:after="0" w:line="579" w:lineRule="exact"/>'
+    '<w:jc w:val="left"/></w:pPr><w:r><w:rPr><w:rFonts w:ascii="Times New Roman" w:hAnsi="Times New Roman" '
+    'w:cs="Times New Roman" w:eastAsia="黑体" w:hint="eastAsia"/><w:sz w:val="32"/><w:szCs w:val="32"/>'
+    '<w:lang w:val="zh-CN" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr><w:t>{label}</w:t></w:r></w:p>'
+)
+
+
+def append_attachments(docx: bytes, attachments: Sequence[bytes]) -> bytes:
+    """The 公文 with other documents of the archive as its 附件 (GB/T 9704 7.3.4, 8.1 附件另面编排,
+    在版记之前): each on a new page after the 署名 block, headed "附件1" … (3号黑体, 顶格), its body
+    copied in before the 版记. Only documents without images or other relationships (the forms
+    guanai makes: 劝返复学通知书 with its 回执) — anything else is refused."""
+    if not attachments:
+        return docx
+    zin = zipfile.ZipFile(_bytes_io(docx))
+    xml = zin.read("word/document.xml").decode("utf-8")
+    holders = list(_RECORD_HOLDER.finditer(xml))
+    at = holders[-1].start() if holders else xml.rindex("<w:sectPr")
+    pieces = []
+    for n, data in enumerate(attachments, 1):
+        try:
+            inner = zipfile.ZipFile(_bytes_io(data)).read("word/document.xml").decode("utf-8")
+        except (zipfile.BadZipFile, KeyError, UnicodeDecodeError) as err:
+            raise InputError(f"附件{n}不是可读的 Word 文档。", "重新生成该文书后再试。") from err
+        m = _BODY_RE.search(inner)
+        body = _SECT_RE.sub("", m.group(1)) if m is not None else ""  # its own page set-up and footers go
+        if m is None or "r:id=" in body or "r:embed=" in body:
+            raise InputError(f"附件{n}含有图片或链接，不能并入公文。", "把附件另行打印，在附件说明中列出名称即可。")
+        pieces.append(_ATTACH_LABEL.format(label=f"附件{n}") + body)
+    new = xml[:at] + "".join(pieces) + xml[at:]
+    try:
+        etree.fromstring(new.encode("utf-8"), _PARSER)
+    except etree.XMLSyntaxError as err:
+        raise InputError(f"附件并入后文档不是合法的 XML（{err.msg}）。", "把附件另行打印。") from err
+    return _replace_member(zin, "word/document.xml", new.encode("utf-8"))
+
+
 def _replace_member(zin: zipfile.ZipFile, name: str, content: bytes) -> bytes:
     out = _bytes_io(b"")
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:

@@ -61,3 +61,31 @@ def test_help_has_examples() -> None:
         out = CliRunner().invoke(cli, [*cmd, "--help"]).output
         assert "示例：" in out
     assert "--no-pdf" in CliRunner().invoke(cli, ["lint", "--help"]).output
+
+
+def test_dropout_report_carries_the_childs_two_notices(make_archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """附件: the child's 劝返复学通知书 (with their 回执) in the archive go with the report, each on a new
+    page headed 附件1/附件2, named in the 附件说明; a form that names its own 附件 keeps them."""
+    from guanai.archive.store import Archive
+    from guanai.care.synth import synth_children
+    from guanai.generators.generate import generate_batch
+    from guanai.generators.text import docx_text
+
+    path, pw = make_archive()
+    rec = synth_children(1, seed=3)[0]
+    with Archive.open(path, user="admin", passphrase=pw, write=True) as arc:
+        cid = arc.add_child(rec)
+        who = {"儿童姓名": rec.name, "学籍号": rec.student_id}
+        for n, day in ((1, "2020-10-12"), (2, "2020-10-17")):
+            notice = sample("persuasion-notice") | who | {"劝返次数": n, "发出日期": day, "返校期限": "2020-10-30"}
+            assert generate_batch(arc, "persuasion-notice", [notice]).ok
+        res = generate_batch(arc, "dropout-report", [{k: v for k, v in sample("dropout-report").items() if k != "附件"}
+                                                     | who])
+        assert res.ok, res.failed
+        text = docx_text(arc.read_document(res.ok[0].doc_id or ""))
+    assert "附件：1．劝返复学通知书（第一次，2020年10月12日）及回执" in text
+    assert "2．劝返复学通知书（第二次，2020年10月17日）及回执" in text
+    assert "附件1" in text and "附件2" in text and text.count("回\u3000执") == 2
+    assert text.index("附件1") > text.index(sample("dropout-report")["发文机关"] + "\n")  # after the 署名
+    assert text.index("附件2") < text.rindex("印发")  # before the 版记
+    assert cid

@@ -907,12 +907,13 @@ def build_persuasion_notice() -> Doc:
     form_line(doc, "", size=14)
     form_line(doc, "{{ school }}", align="right", size=14, right=2)
     form_line(doc, "{{ issue_date }}", align="right", size=14, right=2)
-    form_line(doc, "", size=14)
+    form_line(doc, "", size=14, keep=True)
+    # the 回执 stays whole on one page with the cut line (it is cut off and returned)
     form_line(doc, "- - - - - - - - - - - - - - - - - - - - （沿此线剪下） - - - - - - - - - - - - - - - - - - - -",
-              align="center", size=10.5)
-    form_line(doc, "回\u3000执", align="center", size=16)
+              align="center", size=10.5, keep=True)
+    form_line(doc, "回\u3000执", align="center", size=16, keep=True)
     form_line(doc, "本人已收到{{ school }}于{{ issue_date }}发出的关于{{ name }}的劝返复学通知书（{{ attempt_cn }}）。",
-              size=14, first=2)
+              size=14, first=2, keep=True)
     form_line(doc, "监护人签名：" + BLANK + SIGN_DATE, align="right", size=14, right=1)
     return doc
 
