@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei fonts-cwtex-fs fonts-liberation2 poppler-utils python3-uno
+APT_PACKAGES := libreoffice-writer-nogui fontconfig fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei fonts-cwtex-fs fonts-liberation2 poppler-utils python3-uno
 
 .PHONY: setup system-deps demo test static lint bench clean
 
@@ -54,6 +54,8 @@ bench: setup
 	$(PY) -m bench.generate
 	$(PY) -m bench.search
 	$(PY) -m bench.transfer
+	$(PY) -m bench.workflow
+	$(PY) -m bench.term_start
 
 clean:
 	rm -rf $(VENV) demo-archive build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -180,8 +180,8 @@ def bench_sign(n: int) -> float:
     """ms per PAdES signature of a 公文 PDF (key loaded once)."""
     import tempfile
 
-    from guanai.archive.identity import get_identity
     from guanai.archive.store import Archive, init_archive
+    from guanai.archive.transfer.identity import get_identity
     from guanai.generators.pdf import convert_one
     from guanai.generators.render import render
     from guanai.generators.sign import get_signing_key, sign_pdf

@@ -17,6 +17,7 @@ STEPS = [
     ("guanai.cli.demos.documents", "规范文书：由表单生成各类文书"),
     ("guanai.cli.demos.search", "全文检索"),
     ("guanai.cli.demos.transfer", "档案转接：签名加密的转接包与回执"),
+    ("guanai.cli.demos.workflow", "关爱工作：排查、待办、帮扶教师、控辍保学、统计与台账"),
 ]
 
 
@@ -40,7 +41,7 @@ def demo(directory: str, force: bool) -> None:
     """
     from guanai.archive.backup import backup, restore
     from guanai.archive.store import Archive, init_archive
-    from guanai.archive.verify import verify_archive
+    from guanai.archive.verify import category, verify_archive
     from guanai.base.errors import StateError
 
     root = Path(directory)
@@ -89,7 +90,7 @@ def demo(directory: str, force: bool) -> None:
         echo(f"四性检测：儿童 {c['children']} 名，文档 {c['documents']} 份，审计 {c['audit_entries']} 条，"
              f"用时 {rep.seconds:.2f} 秒 —— {'通过' if rep.ok else f'发现 {len(rep.problems)} 个问题'}")
         for p in rep.problems:
-            echo(f"  [{p.category}] {p.obj}：{p.message}")
+            echo(f"  [{category(p)}] {p}")
         bak = work / "备份.gab"
         if bak.exists():
             bak.unlink()

@@ -44,7 +44,7 @@ def lint(ctx: click.Context, files: tuple[str, ...], layout: bool | None, as_jso
             errors.append((path, err))
     if as_json:
         payload: list[dict[str, object]] = [r.to_dict() for r in reports]
-        payload += [{"file": p, "ok": False, "error": {"message": e.message, "hint": e.hint}} for p, e in errors]
+        payload += [{"file": p, "ok": False, "error": e.to_json()} for p, e in errors]
         echo_json(payload)
     else:
         for report in reports:

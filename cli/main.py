@@ -31,13 +31,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("guanai.cli.search:show", "显示文档的信息与正文"),
     "open": ("guanai.cli.search:open_cmd", "导出文档原件到文件"),
     "reindex": ("guanai.cli.search:reindex", "由目录重建全文索引"),
-    "identity": ("guanai.cli.transfer:identity", "本校身份（签名与加密公钥）"),
-    "directory": ("guanai.cli.transfer:directory", "县级学校目录：添加、发布、导入、吊销"),
+    "identity": ("guanai.cli.identity:identity", "本校身份（签名与加密公钥）"),
+    "directory": ("guanai.cli.directory:directory", "县级学校目录：添加、发布、导入、吊销"),
     "transfer": ("guanai.cli.transfer:transfer", "档案转接：导出、查看、导入、回执确认"),
     "verify": ("guanai.cli.archive_cmds:verify", "四性检测：真实性、完整性、可用性、安全性"),
     "audit": ("guanai.cli.archive_cmds:audit", "审计日志：查看、校验"),
     "backup": ("guanai.cli.archive_cmds:backup", "备份档案库（使用中亦可）"),
     "restore": ("guanai.cli.archive_cmds:restore", "由备份恢复档案库到新目录"),
+    "screening": ("guanai.cli.screening:screening", "开学排查：开始、标记、进度、结束认定"),
+    "due": ("guanai.cli.workflow:due", "待办：按实施方案列出到期和逾期的事项"),
+    "absence": ("guanai.cli.absence:absence", "控辍保学：旷课立案、劝返、上报、复学结案"),
+    "mentor": ("guanai.cli.mentor:mentor", "帮扶教师：登记、结对指派、覆盖情况"),
+    "contact": ("guanai.cli.workflow:contact", "家校联系记录（外出务工家长、委托照护人）"),
+    "duty": ("guanai.cli.workflow:duty", "学期工作：家长会、家长学校等"),
+    "stats": ("guanai.cli.workflow:stats", "统计：家访率、结对帮扶率、控辍保学等"),
+    "ledger": ("guanai.cli.workflow:ledger", "导出台账工作簿（.xlsx）"),
+    "settings": ("guanai.cli.workflow:settings", "关爱工作设置（家访期限、心理健康辅导教师等）"),
+    "upgrade": ("guanai.cli.archive_cmds:upgrade", "把旧格式 v1 档案库升级为 v2"),
+    "salvage": ("guanai.cli.archive_cmds:salvage", "抢救损坏的档案库：把仍能解密的记录复制到新目录"),
     "demo": ("guanai.cli.demo:demo", "创建演示档案库并演示全部功能"),
 }
 
@@ -53,12 +64,7 @@ class LazyGroup(click.Group):
         if spec is None:
             return None
         module_name, attr = spec[0].split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name == module_name:
-                return None  # command not built yet
-            raise
+        module = importlib.import_module(module_name)
         cmd = getattr(module, attr, None)
         return cmd if isinstance(cmd, click.Command) else None
 
@@ -104,6 +110,13 @@ def cli(ctx: click.Context, archive_dir: str, user: str, passphrase_file: str | 
       guanai --archive 我校档案 search 张小明
     """
     ctx.ensure_object(dict)
+    # plaintext temporaries of a process killed with SIGKILL do not outlive the next command
+    import contextlib
+
+    from guanai.base.privtmp import sweep_stale
+
+    with contextlib.suppress(OSError):
+        sweep_stale()
     ctx.obj["archive_dir"] = archive_dir
     ctx.obj["user"] = user
     ctx.obj["passphrase_file"] = passphrase_file

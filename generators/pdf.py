@@ -1,7 +1,7 @@
 """.docx → PDF/A-2b with LibreOffice headless, in batches, plus PDF reading helpers.
 
 Why batches: one ``soffice`` call per file costs ~0.9 s (start-up); one call converting many
-files amortises it (NOTES.md). Two calls run in parallel to use both cores; each has its own
+files amortises it (docs/NOTES.md). Two calls run in parallel to use both cores; each has its own
 profile (``-env:UserInstallation``) because concurrent processes sharing one profile fail
 silently, and each has a timeout. A file that LibreOffice cannot open, or that hangs it, fails
 alone: the others of its batch are still converted (a hung batch is killed and the files after
@@ -28,7 +28,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -37,6 +36,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from guanai.base.errors import ExternalToolError, InputError
+from guanai.base.privtmp import private_tmpdir
+from guanai.base.proc import scrubbed_env
 from guanai.generators.text import error_detail
 
 if TYPE_CHECKING:
@@ -198,7 +199,7 @@ _EMPTY_XCU = (
 @functools.lru_cache(maxsize=8)
 def _lo_version(soffice: str, profile: Path) -> str | None:
     """``"7.4"`` for LibreOffice 7.4.x (``soffice --version``); None if it cannot be told."""
-    env = dict(os.environ, FONTCONFIG_FILE=str(FONTS_CONF))
+    env = scrubbed_env({"FONTCONFIG_FILE": str(FONTS_CONF)})
     try:
         out = subprocess.run(
             [soffice, f"-env:UserInstallation={profile.as_uri()}", f"--infilter={DOCX_INFILTER}", "--version"],
@@ -309,9 +310,9 @@ def _run_soffice(soffice: str, files: list[Path], outdir: Path, profile: Path, t
         str(outdir),
         *(str(f) for f in files),
     ]
-    env = dict(os.environ)
-    env["FONTCONFIG_FILE"] = str(FONTS_CONF)
-    env.setdefault("SAL_USE_VCLPLUGIN", "svp")
+    # no passphrase, no PYTHON*/LD_* redirection; LibreOffice's own temp files go to the
+    # private directory too (TMPDIR), so they are wiped with it
+    env = scrubbed_env({"FONTCONFIG_FILE": str(FONTS_CONF), "SAL_USE_VCLPLUGIN": "svp", "TMPDIR": str(outdir)})
     timed_out = False
     try:
         proc = subprocess.Popen(
@@ -708,9 +709,7 @@ def convert_results(
             reported = done
     soffice = find_soffice()
     results: list[ConversionResult | None] = [None] * len(items)
-    with tempfile.TemporaryDirectory(prefix="guanai-pdf-") as tmp:
-        tmp_path = Path(tmp)
-        os.chmod(tmp_path, 0o700)
+    with private_tmpdir("guanai-pdf-") as tmp_path:  # RAM where possible; swept after a kill
         indir = tmp_path / "in"
         indir.mkdir()
         to_convert: list[tuple[int, Path]] = []
@@ -862,7 +861,8 @@ class WarmConverter:
         self.timeout = timeout
         self._soffice: subprocess.Popen[bytes] | None = None
         self._worker: subprocess.Popen[str] | None = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._tmp: Path | None = None
+        self._stack: contextlib.ExitStack | None = None
         self._lock = __import__("threading").Lock()
 
     def __enter__(self) -> WarmConverter:
@@ -879,9 +879,9 @@ class WarmConverter:
         if not uno_available():
             raise ExternalToolError("预览转换需要 Debian 的 python3-uno。",
                                     "apt-get install --no-install-recommends python3-uno（或执行 make system-deps）。")
-        self._tmp = tempfile.TemporaryDirectory(prefix="guanai-warm-")
-        base = Path(self._tmp.name)
-        os.chmod(base, 0o700)
+        # the documents pass through a private (0700, RAM where possible) directory, wiped at close
+        self._stack = contextlib.ExitStack()
+        self._tmp = base = self._stack.enter_context(private_tmpdir("guanai-pdf-"))
         profile = base / "profile"
         _prepare_profile(soffice, profile)
         pipe = f"guanai-{os.getpid()}-{id(self) & 0xFFFFFF:x}"
@@ -924,8 +924,7 @@ class WarmConverter:
         with self._lock:
             self.start()
             assert self._tmp is not None and self._worker is not None and self._worker.stdin is not None
-            base = Path(self._tmp.name)
-            src, dst = base / "in.docx", base / "out.pdf"
+            src, dst = self._tmp / "in.docx", self._tmp / "out.pdf"
             src.write_bytes(_lo_compat(docx))
             dst.unlink(missing_ok=True)
             try:
@@ -955,9 +954,9 @@ class WarmConverter:
                 with contextlib.suppress(OSError):
                     stream.close()
         self._worker = self._soffice = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        if self._stack is not None:
+            self._stack.close()
+        self._stack = self._tmp = None
 
 
 # --------------------------------------------------------------------------- reading PDFs

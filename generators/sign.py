@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 
-    from guanai.archive.directory import Directory
-    from guanai.archive.identity import Identity
     from guanai.archive.store import Archive
+    from guanai.archive.transfer.directory import Directory
+    from guanai.archive.transfer.identity import Identity
 
 SETTING = "pdf_signing"
 PURPOSE = "pdf-signing-key"
@@ -77,7 +77,7 @@ def _spki_sha256(cert: x509.Certificate) -> str:
 
 
 def _statement(binding: dict[str, Any]) -> bytes:
-    from guanai.archive.identity import canonical_json
+    from guanai.archive.transfer.identity import canonical_json
 
     return canonical_json({k: binding[k] for k in ("format", "code", "county", "card", "sign_key", "spki_sha256")})
 
@@ -125,7 +125,7 @@ def get_signing_key(arc: Archive, *, create: bool = True) -> SigningKey:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 
-    from guanai.archive.identity import canonical_json, get_identity
+    from guanai.archive.transfer.identity import canonical_json, get_identity
     from guanai.base.errors import PermissionDenied
 
     raw = arc.get_setting(SETTING)
@@ -270,7 +270,7 @@ class SignatureReport:
 
 
 def _check_binding(cert: x509.Certificate, report: SignatureReport) -> dict[str, Any]:
-    from guanai.archive.identity import verify
+    from guanai.archive.transfer.identity import verify
 
     binding = read_binding(cert)
     if not binding:

@@ -24,8 +24,8 @@ from transfer_helpers import (
     scenario,
 )
 
-from guanai.archive.directory import held_directory, import_directory, publish, revoke
 from guanai.archive.store import Archive, init_archive
+from guanai.archive.transfer.directory import held_directory, import_directory, publish, revoke
 from guanai.base.errors import InputError
 from guanai.cli.main import cli
 from guanai.generators.sign import (
@@ -78,7 +78,7 @@ def test_signing_key_is_made_once_sealed_and_bound(scenario: Scenario) -> None:
         first = get_signing_key(arc)
         again = get_signing_key(arc)
         raw = arc.get_setting(SETTING) or b""
-        from guanai.archive.identity import get_identity
+        from guanai.archive.transfer.identity import get_identity
 
         card = get_identity(arc).card
     assert first.cert_der == again.cert_der
@@ -184,7 +184,7 @@ def test_certificate_whose_binding_names_another_key_is_not_bound(scenario: Scen
 
     with scenario.open_a() as arc:
         real = get_signing_key(arc)
-        from guanai.archive.identity import get_identity
+        from guanai.archive.transfer.identity import get_identity
 
         ident = get_identity(arc)
     other = new_signing_key(ident)
