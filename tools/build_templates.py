@@ -437,7 +437,8 @@ def o_number(doc: Doc, *, upward: bool) -> None:
     else:
         p = para(doc, "{{ doc_number }}", align="left", exact=EXACT, style=G.STYLE_DOC_NUMBER, left_chars=1)
         _tab_stop(p, TEXT_WIDTH_TWIPS - CHAR, "right")
-        for text, east in (("\t签发人：", BODY), ("{{ signers_text }}", H2)):
+        # without a 签发人 (not yet known) the line holds the 发文字号 only; lint reports it
+        for text, east in (("{% if signers_text %}\t签发人：", BODY), ("{{ signers_text }}{% endif %}", H2)):
             r = p.add_run(text)
             run_props(r._r.get_or_add_rPr(), east, G.BODY_SIZE_PT)
     _space_before(p, 2 * G.LINE_SPACING_TWIPS)
