@@ -341,14 +341,6 @@ def o_blank(doc: Doc) -> None:
     para(doc, "", exact=EXACT, style=G.STYLE_BODY)
 
 
-def _ppr_append(p: Any, el: Any) -> None:
-    """Insert a pPr child before the paragraph-mark run properties (schema order matters to Word)."""
-    ppr = p._p.get_or_add_pPr()
-    mark = ppr.find(qn("w:rPr"))
-    if mark is not None:
-        mark.addprevious(el)
-    else:
-        ppr.append(el)
 
 
 _PPR_ORDER = ("pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
@@ -458,9 +450,6 @@ def o_body(doc: Doc, text: str) -> None:
     para(doc, text, first_line_chars=2, exact=EXACT, style=G.STYLE_BODY)
 
 
-def o_plain(doc: Doc, text: str) -> None:
-    """A body paragraph without indent (tag-only lines)."""
-    para(doc, text, exact=EXACT, style=G.STYLE_BODY)
 
 
 def o_h1(doc: Doc, text: str) -> None:
@@ -517,32 +506,8 @@ def o_signature(doc: Doc, issuer: str = "{{ issuer }}") -> None:
     tag(doc, "{%p endif %}")
 
 
-def _borders(parent: Any, tag_name: str, spec: dict[str, int | None]) -> None:
-    el = OxmlElement(tag_name)
-    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        b = OxmlElement(f"w:{side}")
-        size = spec.get(side)
-        if size:
-            b.set(qn("w:val"), "single")
-            b.set(qn("w:sz"), str(size))
-            b.set(qn("w:space"), "0")
-            b.set(qn("w:color"), "000000")
-        else:
-            b.set(qn("w:val"), "nil")
-        el.append(b)
-    parent.append(el)
 
 
-def _para_border(p: Any, sides: dict[str, int]) -> None:
-    bdr = OxmlElement("w:pBdr")
-    for side in ("top", "bottom"):
-        if side in sides:
-            b = OxmlElement(f"w:{side}")
-            for attr, val in (("w:val", "single"), ("w:sz", str(sides[side])), ("w:space", "4"),
-                              ("w:color", "000000")):
-                b.set(qn(attr), val)
-            bdr.append(b)
-    _ppr_insert_early(p, bdr)
 
 
 EMU_PER_TWIP = 635
