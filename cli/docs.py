@@ -165,8 +165,9 @@ def doc_void(arc: Archive, doc_id: str, reason: str) -> None:
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False), help="签名后的文件（默认：原名-已签名.pdf）。")
 @click.option("--reason", default="学校签发", show_default=True, help="签名理由（写入签名）。")
 @click.option("--force", is_flag=True, help="覆盖已有文件。")
+@click.option("--visible", is_flag=True, help="可见签名：在成文日期下方加签名框（学校名称与签名时间）。")
 @with_archive(write=True)
-def doc_sign(arc: Archive, file: str, out: str | None, reason: str, force: bool) -> None:
+def doc_sign(arc: Archive, file: str, out: str | None, reason: str, force: bool, visible: bool) -> None:
     """用本校的 PDF 签名密钥给 PDF 加数字签名（PAdES，ECDSA P-256；PDF/A 保持不变）。
 
     签名证书与县级学校目录中的本校身份绑定；对方用 guanai doc verify 或 pdfsig 核验。
@@ -176,6 +177,7 @@ def doc_sign(arc: Archive, file: str, out: str | None, reason: str, force: bool)
     示例：
       guanai doc sign 通报.pdf
       guanai doc sign 通报.pdf -o 通报-已签名.pdf --reason 督查通报
+      guanai doc sign 通报.pdf --visible
     """
     from guanai.base.errors import StateError
     from guanai.base.fsutil import atomic_write
@@ -185,7 +187,7 @@ def doc_sign(arc: Archive, file: str, out: str | None, reason: str, force: bool)
     target = Path(out) if out else src.with_name(src.stem + "-已签名.pdf")
     if target.exists() and not force:
         raise StateError(f"文件已存在：{target}", "换一个文件名（-o），或加 --force 覆盖。")
-    signed = sign_archive_pdf(arc, src.read_bytes(), reason=reason)
+    signed = sign_archive_pdf(arc, src.read_bytes(), reason=reason, visible=visible)
     atomic_write(target, signed)
     click.echo(f"已签名：{target}（签名者 {arc.info.school_name}，{arc.info.school_code}）")
 

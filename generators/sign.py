@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanai.base.errors import FormatError, InputError, IntegrityError
@@ -209,8 +210,62 @@ def _writer(pdf: bytes) -> Any:
     return _KeepMetadata(io.BytesIO(pdf), strict=False)
 
 
-def sign_pdf(pdf: bytes, sk: SigningKey, *, reason: str = "学校签发", location: str | None = None) -> bytes:
-    """``pdf`` with an invisible PAdES (ETSI.CAdES.detached) signature by ``sk`` appended."""
+#: Face of the visible signature's text (the body face of the 公文; installed by make system-deps).
+STAMP_FONT = Path("/usr/local/share/fonts/guanai/FandolFang-Regular.otf")
+STAMP_W, STAMP_H = 176.0, 44.0
+
+
+def _stamp_box(pdf: bytes) -> tuple[int, tuple[float, float, float, float]]:
+    """(page index, box) of a visible signature: just below the 成文日期 of a 公文, centred on it,
+    else at the top right of the last page."""
+    from guanai.generators import gbt9704 as G
+    from guanai.generators.lint import pdf_lines
+
+    pages = pdf_lines(pdf)
+    mm = 72 / 25.4
+    right = (G.PAGE_WIDTH_MM - G.MARGIN_RIGHT_MM) * mm
+    height = G.PAGE_HEIGHT_MM * mm
+    centre_x = right - G.DATE_RIGHT_CHARS_SEAL * G.BODY_SIZE_PT - 3.5 * G.BODY_SIZE_PT
+    for n in range(len(pages) - 1, -1, -1):
+        dates = [ln for ln in pages[n] if ln.size > G.RECORD_SIZE_PT + 0.5 and G.DATE_RE.match(ln.text.replace(" ", ""))]
+        if dates:
+            base = height - dates[-1].top  # the date's baseline, from the page's bottom
+            return n, (centre_x - STAMP_W / 2, base - 8 - STAMP_H, centre_x + STAMP_W / 2, base - 8)
+    top = height - G.MARGIN_TOP_MM * mm
+    return len(pages) - 1, (right - STAMP_W, top - STAMP_H, right, top)
+
+
+def _stamp(pdf: bytes, writer: Any) -> Any:
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.sign import fields
+    from pyhanko.stamp import TextStampStyle
+
+    if not STAMP_FONT.is_file():
+        raise InputError("可见签名需要 FandolFang 仿宋字体。", "执行 make system-deps（或 tools/install_fandol.sh）后重试；或不加 --visible。")
+    page, box = _stamp_box(pdf)
+    x1, y1, x2, y2 = (round(v) for v in box)
+    fields.append_signature_field(writer, fields.SigFieldSpec(sig_field_name=FIELD_NAME, on_page=page,
+                                                              box=(x1, y1, x2, y2)))
+    class _FontInMemory(GlyphAccumulatorFactory):
+        """pyHanko's factory opens the font file and never closes it: hand it the bytes instead."""
+
+        def create_font_engine(self, writer: Any, obj_stream: Any = None) -> Any:
+            from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+            if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+                obj_stream = writer.prepare_object_stream()
+            return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(Path(self.font_file).read_bytes()),
+                                    font_size=self.font_size, obj_stream=obj_stream)
+
+    return TextStampStyle(stamp_text="%(signer)s\n数字签名 %(ts)s", border_width=1,
+                          text_box_style=TextBoxStyle(font=_FontInMemory(str(STAMP_FONT), font_size=9)))
+
+
+def sign_pdf(pdf: bytes, sk: SigningKey, *, reason: str = "学校签发", location: str | None = None,
+             visible: bool = False) -> bytes:
+    """``pdf`` with a PAdES (ETSI.CAdES.detached) signature by ``sk`` appended; ``visible``: with a
+    stamp (school name and signing time, in FandolFang) below the 成文日期, else invisible."""
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign import fields, signers
     from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata
@@ -219,20 +274,22 @@ def sign_pdf(pdf: bytes, sk: SigningKey, *, reason: str = "学校签发", locati
         raise InputError("不是 PDF 文件，无法签名。", "只能给 PDF 签名；.docx 请先用 --pdf 生成 PDF。")
     try:
         writer = _writer(pdf)
+        style = _stamp(pdf, writer) if visible else None
         meta = PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha256", reason=reason,
                                     location=location, subfilter=fields.SigSeedSubFilter.PADES)
         # a fixed reservation: pyHanko would otherwise sign once more just to measure the CMS
         # (ECDSA P-256 + our certificate: ~1.3 KB; 8 KB leaves room for a longer chain)
-        out = signers.PdfSigner(meta, signer=_signer(sk)).sign_pdf(writer, bytes_reserved=SIGNATURE_BYTES)
+        out = signers.PdfSigner(meta, signer=_signer(sk), stamp_style=style).sign_pdf(
+            writer, bytes_reserved=SIGNATURE_BYTES)
     except (PdfError, ValueError, KeyError, TypeError) as err:
         raise InputError(f"无法签名此 PDF（{err}）。", "文件可能已损坏；请重新生成 PDF。") from err
     return bytes(out.getvalue())
 
 
-def sign_archive_pdf(arc: Archive, pdf: bytes, *, reason: str = "学校签发") -> bytes:
+def sign_archive_pdf(arc: Archive, pdf: bytes, *, reason: str = "学校签发", visible: bool = False) -> bytes:
     """``pdf`` signed with this archive's key (made at first use); the signing is audited."""
     sk = get_signing_key(arc, create=True)
-    signed = sign_pdf(pdf, sk, reason=reason, location=arc.info.school_name)
+    signed = sign_pdf(pdf, sk, reason=reason, location=arc.info.school_name, visible=visible)
     arc.audit("pdf.sign", None, {"sha256": hashlib.sha256(signed).hexdigest(), "reason": reason})
     return signed
 

@@ -311,3 +311,31 @@ def test_pdfsig_validates_and_sees_tampering(scenario: Scenario, lo_pdf: bytes, 
     out = subprocess.run(["pdfsig", str(broken)], capture_output=True, text=True, timeout=60).stdout
     assert "Signature is Valid." not in out, out
     _ = PASS_C
+
+
+@pytest.mark.pdf
+@pytest.mark.skipif(shutil.which("pdfsig") is None, reason="poppler-utils (pdfsig) not installed")
+def test_visible_signature_over_the_date(scenario: Scenario, lo_pdf: bytes, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from guanai.generators.pdf import pdfa_claim
+    from guanai.generators.sign import STAMP_FONT
+
+    if not STAMP_FONT.is_file():
+        pytest.skip("FandolFang not installed")
+    with scenario.open_a() as arc:
+        signed = sign_archive_pdf(arc, lo_pdf, visible=True)
+    [report] = verify_pdf(signed, directory_of_b(scenario))
+    assert report.ok and pdfa_claim(signed) == "2B"
+    reader = PdfReader(io.BytesIO(signed))
+    widgets = [a.get_object() for p in reader.pages for a in (p.get("/Annots") or [])
+               if a.get_object().get("/FT") == "/Sig"]
+    assert widgets and "/AP" in widgets[0]
+    x1, y1, x2, y2 = (float(v) for v in widgets[0]["/Rect"])
+    assert x2 - x1 > 100 and y2 - y1 > 30  # a real box ...
+    text = reader.pages[-1].extract_text() if reader.pages[-1].get("/Annots") else ""
+    assert text is not None
+    f = tmp_path / "v.pdf"
+    f.write_bytes(signed)
+    out = subprocess.run(["pdfsig", str(f)], capture_output=True, text=True, timeout=60).stdout
+    assert "Signature is Valid." in out
