@@ -173,6 +173,8 @@ def export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: b
     as_dir = str(out).endswith(("/", "\\", os.sep)) or len(entries) > 1 or Path(out).is_dir()
     out = Path(out)
     if as_dir:
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{out} 是一个文件，不是目录。", "导出多份文档时 -o 给一个目录（如 导出/）。")
         out.mkdir(parents=True, exist_ok=True)
         used: set[str] = set()
         targets = [_target(out, e.filename, used) for e in entries]

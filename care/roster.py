@@ -315,8 +315,10 @@ def _is_group_row(table: Table, top: int) -> bool:
     if _group_spans(top, table):
         return True
     # without merge information: a label followed by empty cells that have sub-headers below
-    return any(upper[c] and lower[c] and c + 1 < len(upper) and not upper[c + 1] and c + 1 < len(lower)
-               and lower[c + 1] for c in range(len(upper)))
+    # (rows of a CSV can differ in length: only columns both rows have count)
+    width = min(len(upper), len(lower))
+    return any(upper[c] and lower[c] and c + 1 < width and not upper[c + 1] and lower[c + 1]
+               for c in range(width))
 
 
 def _combine(table: Table, top: int) -> list[tuple[str, str]]:
