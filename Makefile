@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei
+APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei chromium
 
 .PHONY: setup system-deps demo test static lint bench clean
 
@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 
 # LibreOffice and CJK fonts for PDF output: installed with apt when we are root or have sudo.
 system-deps:
-	@if command -v soffice >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Serif CJK"; then \
+	@if command -v soffice >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Serif CJK"; then \
 	  echo "系统依赖已就绪（LibreOffice、中文字体）。"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "安装 LibreOffice 与中文字体（apt）……"; \

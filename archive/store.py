@@ -339,6 +339,13 @@ class Archive:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def sibling(self) -> Archive:
+        """Another handle on this unlocked archive (its own SQLite connection and writer lock) for
+        another thread of the same process, e.g. a web server's background job. Close it after use."""
+        if not self._master:
+            raise StateError("档案库已关闭。")
+        return Archive(self.path, self.info, self.user, self.role, self._master)
+
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()

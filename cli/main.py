@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("guanai.cli.archive_cmds:backup", "备份档案库（使用中亦可）"),
     "restore": ("guanai.cli.archive_cmds:restore", "由备份恢复档案库到新目录"),
     "demo": ("guanai.cli.demo:demo", "创建演示档案库并演示全部功能"),
+    "serve": ("guanai.cli.serve:serve", "启动网页界面（浏览器中使用，默认仅本机）"),
 }
 
 
