@@ -169,6 +169,7 @@ def test_secretary_roster_card_preview_download(page: Any, server_a: str, tmp_pa
         frame_src = page.get_attribute("#pdf-preview", "src")
         resp = page.request.get(server_a + frame_src)
         assert resp.status == 200 and resp.body()[:5] == b"%PDF-"
+        page.wait_for_timeout(1500)  # let the PDF viewer draw before the screenshot
     shot(page, "06-doc-generated")
     with page.expect_download() as dl:
         page.locator("#generated a[download]").first.click()

@@ -74,6 +74,10 @@ class CsrfRefused(Exception):
     pass
 
 
+class BodyTooLarge(Exception):
+    """A request body larger than the upload limit (raised while it is being read)."""
+
+
 def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -128,7 +132,7 @@ class Guard:
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
                     too_big = True
-                    raise InputError("上传内容过大。")
+                    raise BodyTooLarge()
             return message
 
         async def with_headers(message: MutableMapping[str, Any]) -> None:
@@ -140,7 +144,7 @@ class Guard:
 
         try:
             await self.app(scope, limited, with_headers)
-        except InputError:
+        except BodyTooLarge:
             if too_big:
                 await self._plain(send, 413, f"上传内容过大（上限 {self.max_body // 1024 // 1024} MB）。")
                 return
@@ -194,6 +198,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
     templates.env.filters["highlight"] = _highlight
     templates.env.filters["action_name"] = svc.action_name
     templates.env.globals["role_names"] = svc.ROLE_NAMES
+    templates.env.globals["count_names"] = svc.COUNT_NAMES
     app.state.sessions = sessions
     app.state.jobs = jobs
     app.state.spool = spool
@@ -251,6 +256,11 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, exc: CsrfRefused) -> Response:
         return Response("拒绝：缺少或错误的安全令牌（CSRF）。请刷新页面后重试。", status_code=403,
+                        media_type="text/plain; charset=utf-8")
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return Response(f"上传内容过大（上限 {max_upload // 1024 // 1024} MB）。", status_code=413,
                         media_type="text/plain; charset=utf-8")
 
     @app.exception_handler(GuanaiError)

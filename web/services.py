@@ -317,6 +317,10 @@ def action_name(action: str) -> str:
     return _name(action)
 
 
+COUNT_NAMES = {"children": "儿童档案", "documents": "文档", "audit_entries": "审计日志条目",
+               "scanned_values": "明文扫描的个人信息值", "index_entries": "索引条目"}
+
+
 def backup(arc: Archive, out: Path) -> dict[str, Any]:
     from guanai.archive.backup import backup as _backup
 
@@ -346,7 +350,7 @@ def remove_user(arc: Archive, name: str) -> None:
     arc.remove_user(name)
 
 
-ROLE_NAMES = {"admin": "管理员", "secretary": "文书", "archivist": "档案员", "inspector": "督查员（只读）"}
+ROLE_NAMES = {"admin": "管理员", "secretary": "文书", "archivist": "档案员", "inspector": "督查员·只读"}
 
 
 def open_archive(path: Path, user: str, passphrase: str) -> Archive:

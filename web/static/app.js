@@ -27,6 +27,18 @@
       if (tr) tr.remove();
     }
   });
+  // after a form comes back with errors, bring the first one into view and focus its input
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var target = ev.detail && ev.detail.target;
+    if (!target || !target.querySelector) return;
+    var bad = target.querySelector(".has-error");
+    var alert = target.querySelector(".alert-error");
+    if (alert) alert.scrollIntoView({block: "start"});
+    if (bad) {
+      var input = bad.querySelector("input, select, textarea");
+      if (input) input.focus({preventScroll: !!alert});
+    }
+  });
   // keyboard: "/" focuses the page's search or filter box
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== "/" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
