@@ -159,6 +159,19 @@ def _fmt_size(n: int) -> str:
     return str(n)
 
 
+def _localtime(value: str | None, seconds: bool = False) -> str:
+    """An ISO time stored in UTC, shown in the server's local time (the school's clock)."""
+    if not value:
+        return ""
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if t.tzinfo is not None:
+        t = t.astimezone()
+    return t.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
 def _highlight(text: str) -> Markup:
     """A search snippet (terms marked 【…】 by the library) with the marks as <mark>, all else escaped."""
     safe = str(escape(text or ""))
@@ -196,6 +209,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["size"] = _fmt_size
     templates.env.filters["highlight"] = _highlight
+    templates.env.filters["localtime"] = _localtime
     templates.env.filters["action_name"] = svc.action_name
     templates.env.globals["role_names"] = svc.ROLE_NAMES
     templates.env.globals["count_names"] = svc.COUNT_NAMES
