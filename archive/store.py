@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sqlite3
+import threading
 import time
 import unicodedata
 import uuid
@@ -248,16 +249,40 @@ def _lock_timeout() -> float:
         return 10.0
 
 
+# Writers of one archive inside one process (threads of a web server, each with its own handle)
+# queue on a threading lock first: the fcntl lock below can only be polled, and its 50 ms naps
+# made short audit writes wait for nothing.
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(path: Path) -> threading.Lock:
+    key = str(path.resolve())
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault(key, threading.Lock())
+
+
 class _WriterLock:
     """An exclusive fcntl lock on ``<archive>/.lock``: one writer at a time, bounded wait."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.fd: int | None = None
+        self._local = _thread_lock(path)
+
+    def _busy(self, timeout: float) -> BusyError:
+        return BusyError("档案库正被其他程序写入（档案库忙）。",
+                         f"等待 {timeout:g} 秒后仍未释放；请稍后重试，或关闭其他正在使用该档案库的程序。")
 
     def acquire(self, timeout: float) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + timeout
+        if not self._local.acquire(timeout=max(timeout, 0.0)):
+            raise self._busy(timeout)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except BaseException:
+            self._local.release()
+            raise
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -266,15 +291,16 @@ class _WriterLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    raise BusyError("档案库正被其他程序写入（档案库忙）。",
-                                    f"等待 {timeout:g} 秒后仍未释放；请稍后重试，或关闭其他正在使用该档案库的程序。") from None
-                time.sleep(0.05)
+                    self._local.release()
+                    raise self._busy(timeout) from None
+                time.sleep(0.01)
 
     def release(self) -> None:
         if self.fd is not None:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+            self._local.release()
 
 
 class Archive:
