@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import sqlite3
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanai.archive import crypto
@@ -17,7 +21,7 @@ GENESIS = "0" * 64
 
 # Chinese names of audit actions (the chain stores the ids; listings show these)
 ACTION_NAMES = {
-    "archive.init": "创建档案库", "archive.backup": "备份", "archive.verify": "四性检测",
+    "archive.init": "创建档案库", "archive.backup": "备份", "archive.verify": "四性检测", "archive.salvage": "抢救档案库",
     "auth.fail": "口令错误（登录失败）", "user.add": "添加用户", "user.passwd": "修改口令", "user.remove": "删除用户",
     "child.add": "登记儿童", "child.update": "修改儿童记录", "child.status": "变更儿童状态", "child.show": "查看儿童记录",
     "doc.put": "存入文档", "doc.read": "读取文档", "doc.show": "查看文档", "doc.export": "导出文档",
@@ -27,7 +31,12 @@ ACTION_NAMES = {
     "directory.import": "导入学校目录",
     "transfer.export": "导出转接包", "transfer.import": "接收转接包", "transfer.reject": "拒收转接包",
     "transfer.confirm": "确认回执", "transfer.expire": "保留期满处理",
+    "archive.upgrade": "升级档案库格式", "audit.invalid": "无效的待入链审计条目",
 }
+
+# Actions that write the row named by their target (verify compares the row's generation).
+ROW_WRITES = {"children": frozenset({"child.add", "child.update", "child.status"}),
+              "documents": frozenset({"doc.put"})}
 
 
 def action_name(action: str) -> str:
@@ -58,10 +67,12 @@ class AuditEntry:
     action: str
     target: str | None
     detail: dict[str, Any] | None
+    gen: int | None = None
+    pending: bool = False  # recorded in the journal, chained at the next write
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "at": self.at, "actor": self.actor, "action": self.action,
-                "target": self.target, "detail": self.detail}
+                "target": self.target, "detail": self.detail, "pending": self.pending}
 
 
 def walk(arc: Archive) -> tuple[list[AuditEntry], list[str]]:
@@ -73,8 +84,10 @@ def walk(arc: Archive) -> tuple[list[AuditEntry], list[str]]:
     expected_seq = 1
     last_mac: str | None = None
     last_seq = 0
-    rows = arc.conn.execute("SELECT seq, at, actor, action, target, detail, prev, mac FROM audit ORDER BY seq")
-    for seq, at, actor_hex, action, target, detail_blob, prev, mac in rows:
+    v2 = arc.info.format_version >= 2
+    cols = "seq, at, actor, action, target, detail, prev, mac" + (", gen" if v2 else ", NULL")
+    rows = arc.conn.execute(f"SELECT {cols} FROM audit ORDER BY seq")
+    for seq, at, actor_hex, action, target, detail_blob, prev, mac, gen in rows:
         where = f"审计日志第 {seq} 条"
         if seq != expected_seq:
             problems.append(f"{where}：序号不连续（应为 {expected_seq}），有条目被删除或插入")
@@ -90,7 +103,7 @@ def walk(arc: Archive) -> tuple[list[AuditEntry], list[str]]:
                 problems.append(f"{where}：校验码不符，条目被修改")
         if not crypto.ct_equal(prev, expected_prev):
             problems.append(f"{where}：与前一条的链接断开")
-        entries.append(AuditEntry(seq, at, actor, action, target, detail))
+        entries.append(AuditEntry(seq, at, actor, action, target, detail, gen))
         expected_prev = next_prev(mac) if _is_hex(mac) else GENESIS
         expected_seq = seq + 1
         last_mac, last_seq = mac, seq
@@ -107,6 +120,98 @@ def walk(arc: Archive) -> tuple[list[AuditEntry], list[str]]:
     elif last_seq:
         problems.append("审计日志链头记录缺失")
     return entries, problems
+
+
+def walk_all(arc: Archive) -> tuple[list[AuditEntry], list[str]]:
+    """The chain followed by the entries still waiting in the journal (readers' entries)."""
+    entries, problems = walk(arc)
+    pending, bad = read_journal(arc)
+    return entries + pending, problems + bad
+
+
+# ---- the journal: entries recorded without the writer lock (FORMAT.md §7.2) -----------------
+JOURNAL = "journal.sqlite"
+_JOURNAL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending(id INTEGER PRIMARY KEY AUTOINCREMENT, eid TEXT NOT NULL, at TEXT NOT NULL,
+    kind TEXT NOT NULL, body BLOB NOT NULL, mac TEXT);
+"""
+
+
+def journal_connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
+    path = Path(root) / JOURNAL
+    if not create and not path.exists():
+        return None
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA secure_delete=ON")
+    conn.executescript(_JOURNAL_SCHEMA)
+    conn.execute("INSERT OR IGNORE INTO meta VALUES('journal_id', ?)", (uuid.uuid4().hex,))
+    return conn
+
+
+def journal_id(conn: sqlite3.Connection) -> str:
+    return str(conn.execute("SELECT value FROM meta WHERE key='journal_id'").fetchone()[0])
+
+
+def journal_append(root: Path, kind: str, at: str, body: bytes, eid: str, mac: str | None) -> None:
+    """One short transaction on the journal file: never waits for the catalog's writer."""
+    conn = journal_connect(root)
+    assert conn is not None
+    try:
+        conn.execute("INSERT INTO pending(eid, at, kind, body, mac) VALUES(?,?,?,?,?)", (eid, at, kind, body, mac))
+    finally:
+        conn.close()
+
+
+def journal_mac(key: bytes, jid: str, eid: str, at: str, kind: str, body: bytes) -> str:
+    return crypto.hmac_hex(key, b"\x00".join([b"guanai/v2/journal", jid.encode(), eid.encode(), at.encode(),
+                                              kind.encode(), body]))
+
+
+def journal_rows(conn: sqlite3.Connection, after: int) -> list[tuple[int, str, str, str, bytes, str | None]]:
+    return conn.execute("SELECT id, eid, at, kind, body, mac FROM pending WHERE id > ? ORDER BY id",
+                        (after,)).fetchall()
+
+
+def open_journal_row(arc: Archive, jid: str, row: tuple[int, str, str, str, bytes, str | None]
+                     ) -> tuple[str, str, str | None, dict[str, Any] | None, str]:
+    """(actor, action, target, detail, at) of a journal row; raises IntegrityError when forged."""
+    _id, eid, at, kind, body, mac = row
+    body = bytes(body)
+    if kind == "auth.fail":  # written without any key (FORMAT.md §7.2)
+        d = json.loads(body)
+        return "?", "auth.fail", None, {"user_hash": str(d["user_hash"]), "at": at}, at
+    if kind != "entry" or not mac or not crypto.ct_equal(
+            journal_mac(arc.subkey("audit"), jid, eid, at, kind, body), mac):
+        raise IntegrityError(f"待入链审计条目 {_id} 的校验码不符")
+    d = json.loads(arc.unseal("journal", "body", eid, body))
+    return str(d["actor"]), str(d["action"]), d.get("target"), d.get("detail"), at
+
+
+def read_journal(arc: Archive) -> tuple[list[AuditEntry], list[str]]:
+    conn = journal_connect(arc.path, create=False)
+    if conn is None:
+        return [], []
+    out: list[AuditEntry] = []
+    bad: list[str] = []
+    try:
+        jid = journal_id(conn)
+        after = arc.journal_absorbed(jid)
+        for row in journal_rows(conn, after):
+            try:
+                actor, action, target, detail, at = open_journal_row(arc, jid, row)
+            except (IntegrityError, ValueError, KeyError, TypeError) as err:
+                bad.append(f"待入链审计条目 {row[0]} 无法打开（{err}）")
+                continue
+            out.append(AuditEntry(0, at, actor, action, target, detail, None, pending=True))
+    except sqlite3.DatabaseError as err:
+        bad.append(f"审计日志待入链文件 {JOURNAL} 无法读取：{err}")
+    finally:
+        with contextlib.suppress(sqlite3.DatabaseError):
+            conn.close()
+    return out, bad
 
 
 def _is_hex(s: str) -> bool:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from guanai.archive.store import Archive, ArchiveInfo
 
 MAX_MEMBER = 64 * 1024 * 1024 * 1024
+#: archive.json, backup.json and key files are small; anything larger is not ours
+MAX_SMALL_MEMBER = 1024 * 1024
 _MEMBER_RE = re.compile(r"^(archive\.json|backup\.json|catalog\.sqlite|keys/[\w.\-\u4e00-\u9fff]{1,32}\.json)$")
 
 
@@ -38,8 +40,100 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def backup(arc: Archive, out: Path | str) -> dict[str, Any]:
-    """Write a consistent backup of ``arc`` to ``out`` (which must not exist)."""
+_LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.(sqlite|tmp)$")
+
+
+def sweep_leftovers(folder: Path) -> list[str]:
+    """Remove temp files of a backup that was killed (its process is gone); returns their names."""
+    removed: list[str] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for n in names:
+        m = _LEFTOVER_RE.match(n)
+        if m is None or _pid_alive(int(m.group("pid"))):
+            continue
+        try:
+            (folder / n).unlink()
+            removed.append(n)
+        except OSError:
+            pass
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 (a backup holds keys and every sealed record)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+
+
+def _check_written(tmp: Path, manifest: dict[str, Any]) -> None:
+    """Read the written backup back: every member present with its digest, the catalog sound."""
+    seen: dict[str, str] = {}
+    with tarfile.open(tmp, "r:") as tar:
+        for m in tar:
+            src = tar.extractfile(m)
+            if src is None:
+                raise IntegrityError(f"写入的备份无法读回：{m.name}", "检查目标磁盘后重试。")
+            h = hashlib.sha256()
+            while block := src.read(1 << 20):
+                h.update(block)
+            seen[m.name] = h.hexdigest()
+    for name, digest in manifest["files"].items():
+        if seen.get(name) != digest:
+            raise IntegrityError(f"写入的备份读回校验失败：{name}", "目标磁盘可能有坏块或已满；换一个位置重试。")
+
+
+def _source_problems(arc: Archive, snap: Path) -> list[str]:
+    """Problems of the source worth a warning: the snapshot's structure, rows that do not open,
+    the audit chain (a full ``verify`` when the user may run it)."""
+    problems: list[str] = []
+    conn = sqlite3.connect(snap)
+    try:
+        problems += [f"catalog.sqlite：{m}" for (m,) in conn.execute("PRAGMA quick_check").fetchall() if m != "ok"]
+    except sqlite3.DatabaseError as err:
+        problems.append(f"catalog.sqlite：{err}")
+    finally:
+        conn.close()
+    if problems:
+        return problems
+    try:
+        from guanai.archive.store import PERMISSIONS
+
+        if "verify" in PERMISSIONS.get(arc.role, frozenset()):
+            from guanai.archive.verify import verify_archive
+
+            problems += [str(p) for p in verify_archive(arc).problems]
+        else:
+            from guanai.archive.audit import walk
+
+            arc.list_children()
+            arc.list_documents()
+            problems += [f"{rid}：{msg}" for rid, msg in arc.damaged.items()]
+            problems += list(walk(arc)[1])
+    except Exception as err:  # noqa: BLE001 - a check that fails is itself a warning, never a lost backup
+        problems.append(f"检查未能完成：{getattr(err, 'message', None) or err}")
+    return problems
+
+
+def backup(arc: Archive, out: Path | str, *, check_source: bool = True) -> dict[str, Any]:
+    """Write a consistent backup of ``arc`` to ``out`` (which must not exist).
+
+    Written under a temp name (mode 0600), read back and checked, then renamed; leftovers of a
+    killed backup in the same folder are removed first. The manifest gains ``source_problems``
+    (the source's own problems: the backup is still written — it may be the best copy there is).
+    """
     from guanai.archive.store import now_iso
 
     arc.require("export")
@@ -47,38 +141,62 @@ def backup(arc: Archive, out: Path | str) -> dict[str, Any]:
     if out.exists():
         raise StateError(f"目标文件已存在：{out}", "换一个文件名，备份不会覆盖已有文件。")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tag = uuid.uuid4().hex[:8]
+    sweep_leftovers(out.parent)
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     snap = out.parent / f".{out.name}.{tag}.sqlite"
     tmp = out.parent / f".{out.name}.{tag}.tmp"
     try:
+        _private_file(snap)
         dst = sqlite3.connect(snap)
         try:
             arc.conn.backup(dst)  # consistent snapshot even while another process writes
             dst.execute("PRAGMA journal_mode=DELETE")
         finally:
             dst.close()
+        problems = _source_problems(arc, snap) if check_source else []
         members: list[tuple[str, Path]] = [("archive.json", arc.path / "archive.json"), ("catalog.sqlite", snap)]
         members += [(f"keys/{p.name}", p) for p in sorted((arc.path / "keys").glob("*.json"))]
         manifest = {"format": "guanai-backup", "version": 1, "archive_id": arc.info.archive_id,
-                    "created_at": now_iso(), "generation": arc.generation,
+                    "created_at": now_iso(), "generation": arc.generation, "head": _snapshot_head(snap),
                     "files": {name: _sha256_file(p) for name, p in members}}
-        with tarfile.open(tmp, "w") as tar:
+        _private_file(tmp)
+        with open(tmp, "r+b") as out_f, tarfile.open(fileobj=out_f, mode="w") as tar:
             data = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
             ti = tarfile.TarInfo("backup.json")
             ti.size = len(data)
+            ti.mode = 0o600
             tar.addfile(ti, io.BytesIO(data))
             for name, p in members:
                 tar.add(p, arcname=name, recursive=False)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
+        with open(tmp, "rb") as done_f:
+            os.fsync(done_f.fileno())
+        _check_written(tmp, manifest)
         os.replace(tmp, out)
         fsync_dir(out.parent)
     finally:
         for p in (snap, tmp):
             if p.exists():
                 p.unlink()
-    arc.audit("archive.backup", None, {"file": out.name, "generation": manifest["generation"]})
+    arc.audit("archive.backup", None, {"file": out.name, "generation": manifest["generation"],
+                                       "source_problems": len(problems)})
+    manifest["source_problems"] = problems
     return manifest
+
+
+def _snapshot_head(db: Path) -> dict[str, Any] | None:
+    """The signed state of the snapshot (FORMAT.md §6.4): commit, generation and its hash."""
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute("SELECT body FROM state WHERE id=1").fetchone()
+    except sqlite3.DatabaseError:
+        return None  # a format-v1 catalog
+    finally:
+        conn.close()
+    if row is None:
+        return None
+    body = json.loads(row[0])
+    return {"commit": body.get("commit"), "generation": body.get("generation"),
+            "state": hashlib.sha256(str(row[0]).encode()).hexdigest()}
 
 
 def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
@@ -102,11 +220,25 @@ def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
         with tar:
             manifest: dict[str, Any] | None = None
             seen: set[str] = set()
-            for m in tar:
-                if not _MEMBER_RE.match(m.name) or not m.isfile() or m.name in seen:
-                    raise IntegrityError(f"备份中有不允许的条目：{m.name!r}", "备份文件可能被篡改。")
-                if m.size > MAX_MEMBER:
-                    raise IntegrityError(f"备份条目过大：{m.name}")
+            members = tar.getmembers()  # headers only: checked before anything is written
+            total = 0
+            for m in members:
+                if not _MEMBER_RE.match(m.name) or not m.isreg() or m.issparse() or m.name in seen:
+                    raise IntegrityError(f"备份中有不允许的条目：{m.name!r}（只允许普通文件，不允许稀疏文件或链接）",
+                                         "备份文件可能被篡改。")
+                limit = MAX_MEMBER if m.name == "catalog.sqlite" else MAX_SMALL_MEMBER
+                if m.size > limit:
+                    raise IntegrityError(f"备份条目过大：{m.name}（{m.size} 字节，上限 {limit} 字节）",
+                                         "备份文件可能被篡改。")
+                seen.add(m.name)
+                total += m.size
+            free = shutil.disk_usage(parent).free
+            if total > free:
+                from guanai.base.faults import disk_full
+
+                raise disk_full(parent)
+            seen = set()
+            for m in members:
                 seen.add(m.name)
                 src = tar.extractfile(m)
                 if src is None:
@@ -119,7 +251,7 @@ def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
                     continue
                 target = tmp / m.name
                 target.parent.mkdir(mode=0o700, exist_ok=True)
-                with open(target, "wb") as f:
+                with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
                     shutil.copyfileobj(src, f, 1 << 20)
         if not manifest or manifest.get("format") != "guanai-backup" or manifest.get("version") != 1:
             raise FormatError("备份清单缺失或版本不受支持", "该文件不是本版本 guanai 的备份。")
@@ -147,6 +279,10 @@ def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
         finally:
             conn.close()
         publish_dir(tmp, dest)
+        # restoring is a deliberate return to an older state: this machine accepts it
+        from guanai.archive import heads
+
+        heads.forget(info.archive_id)
         return info
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -108,13 +108,37 @@ def ct_equal(a: str | bytes, b: str | bytes) -> bool:
 
 
 @dataclass(frozen=True)
+class KdfCost:
+    """The cost part of Argon2id parameters."""
+
+    iterations: int
+    lanes: int
+    memory_cost: int  # KiB
+
+
+#: The cost new key files get (FORMAT.md §4): ~0.1 s and 64 MiB per passphrase check.
+PRODUCTION_KDF_COST = KdfCost(iterations=3, lanes=4, memory_cost=65536)
+#: The lowest cost the format accepts (``KdfParams.check``): only for tests that are not about the KDF.
+MIN_KDF_COST = KdfCost(iterations=1, lanes=1, memory_cost=8 * 1024)
+#: Cost of key files created from now on in this process. The product never changes it; the test
+#: suite lowers it to MIN_KDF_COST (tests/conftest.py) except for the tests of the KDF itself.
+KDF_COST = PRODUCTION_KDF_COST
+
+
+@dataclass(frozen=True)
 class KdfParams:
     """Argon2id parameters, bounded so a tampered key file cannot hang or exhaust memory."""
 
     salt: bytes
-    iterations: int = 3
-    lanes: int = 4
-    memory_cost: int = 65536  # KiB
+    iterations: int = PRODUCTION_KDF_COST.iterations
+    lanes: int = PRODUCTION_KDF_COST.lanes
+    memory_cost: int = PRODUCTION_KDF_COST.memory_cost  # KiB
+
+    @classmethod
+    def new(cls) -> KdfParams:
+        """Fresh parameters for a new key file: a random salt and the current ``KDF_COST``."""
+        return cls(salt=os.urandom(16), iterations=KDF_COST.iterations, lanes=KDF_COST.lanes,
+                   memory_cost=KDF_COST.memory_cost)
 
     def check(self) -> None:
         ok = (
@@ -156,3 +180,78 @@ def argon2id(passphrase: str, params: KdfParams) -> bytes:
     with _ARGON2_LOCK:
         return Argon2id(salt=params.salt, length=32, iterations=params.iterations, lanes=params.lanes,
                         memory_cost=params.memory_cost).derive(passphrase.encode("utf-8"))
+
+
+# ---- format v2: signatures, row MACs, the set hash (FORMAT.md §4, §6.2) -----------------------
+
+def ed25519_public(seed: bytes) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def sign(seed: bytes, purpose: str, message: bytes) -> bytes:
+    """Ed25519 over ``"guanai/v2/" ‖ purpose ‖ 0x00 ‖ message`` (one purpose per signature)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(seed).sign(f"guanai/v2/{purpose}".encode() + b"\x00" + message)
+
+
+def verify_sig(public: bytes, purpose: str, message: bytes, signature: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, f"guanai/v2/{purpose}".encode() + b"\x00"
+                                                          + message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def encode_values(values: tuple[object, ...] | list[object]) -> bytes:
+    """Unambiguous encoding of a row's cells: a type byte, then a fixed-size or length-prefixed value."""
+    out = bytearray()
+    for v in values:
+        if v is None:
+            out += b"\x00"
+        elif isinstance(v, bool):
+            raise TypeError("bool cell")
+        elif isinstance(v, int):
+            out += b"\x01" + v.to_bytes(8, "big", signed=True)
+        elif isinstance(v, str):
+            b = v.encode("utf-8", "surrogatepass")
+            out += b"\x02" + len(b).to_bytes(8, "big") + b
+        elif isinstance(v, bytes | bytearray | memoryview):
+            b = bytes(v)
+            out += b"\x03" + len(b).to_bytes(8, "big") + b
+        elif isinstance(v, float):
+            import struct
+
+            out += b"\x04" + struct.pack(">d", v)
+        else:
+            raise TypeError(f"cell of type {type(v).__name__}")
+    return bytes(out)
+
+
+def row_mac(key: bytes, archive_id: str, table: str, values: tuple[object, ...] | list[object]) -> str:
+    """HMAC binding every column of a row (clear and sealed) to its table and archive."""
+    h = hmac.new(key, b"guanai/v2/row\x00" + archive_id.encode() + b"\x00" + table.encode() + b"\x00",
+                 hashlib.sha256)
+    h.update(encode_values(values))
+    return h.hexdigest()
+
+
+SET_HASH_BYTES = 2048
+SET_HASH_MOD = 1 << (8 * SET_HASH_BYTES)
+
+
+def set_element(table: str, pk: str, mac: str) -> int:
+    """One row's element of the additive set hash (AdHash with a 2^16384 modulus)."""
+    data = b"guanai/v2/set\x00" + table.encode() + b"\x00" + pk.encode() + b"\x00" + mac.encode()
+    return int.from_bytes(hashlib.shake_256(data).digest(SET_HASH_BYTES), "little")
+
+
+def set_digest(acc: int) -> str:
+    return hashlib.sha256(acc.to_bytes(SET_HASH_BYTES, "little")).hexdigest()

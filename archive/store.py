@@ -25,31 +25,35 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guanai.archive import crypto, keys
+from guanai.archive import crypto, heads, keys
 from guanai.base.errors import (
     ArchiveMissing,
     AuthError,
     BusyError,
     FormatError,
+    GuanaiError,
     InputError,
     IntegrityError,
     NotFoundError,
     PermissionDenied,
     StateError,
 )
+from guanai.base.faults import translate
 from guanai.base.fsutil import atomic_write, publish_dir
 
 if TYPE_CHECKING:
     from guanai.care.model import ChildRecord
 
 FORMAT_NAME = "guanai-archive"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # v1 opens read-only until `guanai upgrade`
 STATUSES = ("在册", "转出", "存档备查", "毕业")
 CLOSED_STATUSES = ("转出", "存档备查", "毕业")
 KINDS = ("school", "county")
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 
-# role -> permissions; enforced here, in the library, not in the CLI.
+# role -> permissions; enforced here, in the library, and cryptographically (FORMAT.md §4):
+# only write roles hold the writer signing key, only admins the admin signing key.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"read", "export", "write", "transfer", "admin", "verify"}),
     "secretary": frozenset({"read", "export", "write", "transfer"}),
@@ -59,7 +63,35 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 PERM_NAMES = {"read": "读取", "export": "导出", "write": "写入", "transfer": "转接", "admin": "用户管理",
               "verify": "检测"}
 
-SCHEMA = """
+
+@dataclass(frozen=True)
+class AuthTable:
+    """A catalog table whose every row is authenticated (FORMAT.md §6.2).
+
+    ``columns`` lists every column in table order (checked against the schema); ``key`` the
+    columns that identify a row. Adding a table to the catalog means adding one entry to
+    ``AUTH_TABLES``: the triggers, row MACs, set digests and verify follow from it.
+    """
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+
+
+AUTH_TABLES: dict[str, AuthTable] = {t.name: t for t in (
+    AuthTable("meta", ("key",), ("key", "value")),
+    AuthTable("children", ("id",), ("id", "status", "school_code", "created_at", "updated_at", "gen", "record")),
+    AuthTable("blind", ("kind", "mac"), ("kind", "mac", "child_id")),
+    AuthTable("documents", ("id",), ("id", "child_id", "kind", "created_at", "gen", "size", "meta")),
+    AuthTable("content", ("doc_id",), ("doc_id", "data", "form", "text")),
+    AuthTable("audit", ("seq",), ("seq", "at", "actor", "action", "target", "detail", "prev", "mac", "gen")),
+    AuthTable("settings", ("name",), ("name", "value")),
+    AuthTable("tombstones", ("id",), ("id", "entity", "gen", "at")),
+)}
+# settings only the store itself writes (users: signed by the admin key)
+RESERVED_SETTINGS = frozenset({"audit_head", "users", "journal_absorbed"})
+
+SCHEMA_V1 = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE children(id TEXT PRIMARY KEY, status TEXT NOT NULL, school_code TEXT NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, gen INTEGER NOT NULL, record BLOB NOT NULL);
@@ -79,6 +111,48 @@ CREATE TABLE settings(name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE auth_failures(at TEXT NOT NULL, user_hash TEXT NOT NULL);
 CREATE TABLE tombstones(id TEXT PRIMARY KEY, entity TEXT NOT NULL, gen INTEGER NOT NULL, at TEXT NOT NULL);
 """
+
+SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE children(id TEXT PRIMARY KEY, status TEXT NOT NULL, school_code TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, gen INTEGER NOT NULL, record BLOB NOT NULL);
+CREATE TABLE blind(kind TEXT NOT NULL, mac TEXT NOT NULL, child_id TEXT NOT NULL REFERENCES children(id),
+    PRIMARY KEY(kind, mac));
+CREATE INDEX blind_child ON blind(child_id);
+CREATE TABLE documents(id TEXT PRIMARY KEY, child_id TEXT REFERENCES children(id), kind TEXT NOT NULL,
+    created_at TEXT NOT NULL, gen INTEGER NOT NULL, size INTEGER NOT NULL, meta BLOB NOT NULL);
+CREATE INDEX documents_child ON documents(child_id);
+CREATE INDEX documents_gen ON documents(gen);
+CREATE INDEX children_gen ON children(gen);
+CREATE TABLE content(doc_id TEXT PRIMARY KEY REFERENCES documents(id), data BLOB NOT NULL,
+    form BLOB, text BLOB);
+CREATE TABLE audit(seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT, detail BLOB, prev TEXT NOT NULL, mac TEXT NOT NULL, gen INTEGER);
+CREATE TABLE settings(name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE tombstones(id TEXT PRIMARY KEY, entity TEXT NOT NULL, gen INTEGER NOT NULL, at TEXT NOT NULL);
+CREATE TABLE rowmac(tbl TEXT NOT NULL, pk TEXT NOT NULL, mac TEXT NOT NULL, PRIMARY KEY(tbl, pk));
+CREATE TABLE accum(tbl TEXT PRIMARY KEY, rows INTEGER NOT NULL, acc BLOB NOT NULL);
+CREATE TABLE state(id INTEGER PRIMARY KEY CHECK(id = 1), body TEXT NOT NULL, sig TEXT NOT NULL);
+"""
+
+
+def trigger_sql(t: AuthTable) -> str:
+    """The three triggers that report every row change of ``t`` to the writer (FORMAT.md §6.2)."""
+    new = ", ".join(f"NEW.{c}" for c in t.columns)
+    old = ", ".join(f"OLD.{c}" for c in t.columns)
+    n = t.name
+    return (f"CREATE TRIGGER auth_{n}_ins AFTER INSERT ON {n} BEGIN SELECT guanai_row('{n}', 1, {new}); END;\n"
+            f"CREATE TRIGGER auth_{n}_del AFTER DELETE ON {n} BEGIN SELECT guanai_row('{n}', -1, {old}); END;\n"
+            f"CREATE TRIGGER auth_{n}_upd AFTER UPDATE ON {n} BEGIN SELECT guanai_row('{n}', -1, {old}); "
+            f"SELECT guanai_row('{n}', 1, {new}); END;\n")
+
+
+def row_pk(t: AuthTable, values: tuple[Any, ...]) -> str:
+    """The row's identity: its key columns as text, joined by 0x1f."""
+    if len(t.key) == 1:
+        return str(values[t.columns.index(t.key[0])])
+    return "\x1f".join(str(values[t.columns.index(k)]) for k in t.key)
+
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _KIND_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -164,13 +238,15 @@ def read_info(path: Path) -> ArchiveInfo:
                           "该目录可能不是 guanai 档案库，或文件已损坏；可由备份恢复（guanai restore）。") from err
     if d.get("format") != FORMAT_NAME:
         raise FormatError(f"{path} 不是 guanai 档案库（format={d.get('format')!r}）。", "检查 --archive 参数。")
-    if d.get("version") != FORMAT_VERSION:
-        raise FormatError(f"档案库格式版本 {d.get('version')!r} 不受支持（本软件支持版本 {FORMAT_VERSION}）。",
+    version = d.get("version")
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        raise FormatError(f"档案库格式版本 {version!r} 不受支持（本软件支持版本 1、{FORMAT_VERSION}）。",
                           "请使用与该档案库相符的 guanai 版本；本软件不会猜测未知格式。")
     try:
         info = ArchiveInfo(archive_id=str(d["archive_id"]), kind=str(d["kind"]), school_code=str(d["school_code"]),
                            school_name=str(d["school_name"]), county_code=str(d["county_code"]),
-                           suite=crypto.check_suite(str(d["suite"])), created_at=str(d["created_at"]))
+                           suite=crypto.check_suite(str(d["suite"])), created_at=str(d["created_at"]),
+                           format_version=version)
     except (KeyError, InputError) as err:
         raise FormatError("archive.json 缺少字段或字段无效", "文件可能被篡改；可由备份恢复。") from err
     if not _HEX32.match(info.archive_id) or info.kind not in KINDS:
@@ -210,18 +286,14 @@ def init_archive(path: Path | str, *, school_code: str, school_name: str, passph
     tmp.mkdir(mode=0o700)
     try:
         atomic_write(tmp / "archive.json", json.dumps(info.to_json(), ensure_ascii=False, indent=1).encode(), 0o644)
-        master = os.urandom(32)
-        keys.write_key_file(tmp, keys.make_key_file(info.archive_id, admin, "admin", passphrase, master))
-        conn = _connect(tmp / "catalog.sqlite")
-        conn.executescript(SCHEMA)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO meta VALUES(?,?)", [("format_version", str(FORMAT_VERSION)),
-                                                           ("archive_id", info.archive_id), ("generation", "0")])
-        conn.execute("COMMIT")
-        conn.close()
-        arc = Archive(tmp, info, admin, "admin", master)
+        grant = keys.new_archive_grant()
+        keys.write_key_file(tmp, keys.make_key_file(info.archive_id, admin, "admin", passphrase, grant))
+        create_catalog(tmp / "catalog.sqlite", info.archive_id)
+        arc = Archive(tmp, info, admin, "admin", grant)
         try:
-            arc.audit("archive.init", None, {"school_code": school_code, "suite": suite, "kind": kind})
+            with arc.transaction():
+                arc._put_registry({admin: {"role": "admin", "user_key": grant.user_pub.hex()}})
+                arc._append_audit("archive.init", None, {"school_code": school_code, "suite": suite, "kind": kind})
         finally:
             arc.close()
         publish_dir(tmp, path)
@@ -231,14 +303,51 @@ def init_archive(path: Path | str, *, school_code: str, school_name: str, passph
     return info
 
 
+def create_catalog(db: Path, archive_id: str, generation: int = 0) -> None:
+    """A new, empty format-v2 catalog; the first write transaction authenticates its meta rows."""
+    conn = _connect(db)
+    try:
+        conn.executescript(SCHEMA)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO meta VALUES(?,?)", [("format_version", str(FORMAT_VERSION)),
+                                                           ("archive_id", archive_id),
+                                                           ("generation", str(generation))])
+        conn.execute("COMMIT")
+        conn.executescript("".join(trigger_sql(t) for t in AUTH_TABLES.values()))
+    finally:
+        conn.close()
+
+
+def _text(raw: bytes) -> str:
+    """Invalid UTF-8 in a TEXT cell becomes surrogates (flagged as damage) instead of an
+    exception that would abort a whole listing or ``verify``."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "surrogateescape")
+
+
 def _connect(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db, isolation_level=None, timeout=30, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    conn.text_factory = _text
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as err:
+        from guanai.base.faults import readonly_fallback
+
+        ro = readonly_fallback(db, err)  # a full disk: reads keep working
+        if ro is None:
+            raise
+        conn.close()
+        ro.text_factory = _text
+        return ro
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     # never spill sorts or temp tables to /tmp; overwrite freed pages
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA secure_delete=ON")
+    # INSERT OR REPLACE must fire the delete trigger of the replaced row (FORMAT.md §6.2)
+    conn.execute("PRAGMA recursive_triggers=ON")
     return conn
 
 
@@ -295,6 +404,14 @@ class _WriterLock:
                     raise self._busy(timeout) from None
                 time.sleep(0.01)
 
+    def try_acquire(self) -> bool:
+        """Take the lock only if it is free right now."""
+        try:
+            self.acquire(0)
+        except BusyError:
+            return False
+        return True
+
     def release(self) -> None:
         if self.fd is not None:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
@@ -306,21 +423,31 @@ class _WriterLock:
 class Archive:
     """An unlocked archive. Open with :meth:`open`; use as a context manager."""
 
-    def __init__(self, path: Path, info: ArchiveInfo, user: str, role: str, master: bytes) -> None:
+    def __init__(self, path: Path, info: ArchiveInfo, user: str, role: str, grant: keys.Grant) -> None:
         self.path = Path(path)
         self.info = info
         self.user = user
         self.role = role
-        self._master = master
+        self._grant = grant
+        self._master = grant.master
         self._subkeys: dict[tuple[str, int], bytes] = {}
+        # problems seen at open (state signature, rollback): reads go on, writes are refused
+        self.open_problems: list[str] = []
+        self._row_events: list[tuple[str, int, str, str]] = []
+        self._absorbed: tuple[str, int] | None = None
+        self._state_body: dict[str, Any] = {}
         try:
             self.conn = _connect(self.path / "catalog.sqlite")
+            self.conn.create_function("guanai_row", -1, self._row_event)
         except sqlite3.DatabaseError as err:
-            raise IntegrityError(f"目录数据库 catalog.sqlite 无法打开：{err}",
-                                 "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复（guanai restore）。") from err
+            raise translate(err, self.path, "打开档案库") or IntegrityError(
+                f"目录数据库 catalog.sqlite 无法打开：{err}",
+                "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复（guanai restore）。") from err
         self._lock = _WriterLock(self.path / ".lock")
         self._depth = 0
         self._txn_gen: int | None = None
+        #: id -> problem, for rows a listing had to leave out (see ``_tolerant``; run verify)
+        self.damaged: dict[str, str] = {}
         self._check_meta()
 
     # ---- opening -------------------------------------------------------------------------
@@ -342,21 +469,25 @@ class Archive:
         keys.check_user_name(user)
         try:
             kf = keys.read_key_file(path, user)
+            grant = keys.unwrap(info.archive_id, kf, passphrase)
         except AuthError:
             _record_auth_failure(path, info.archive_id, user)
             raise
+        if kf.version != info.format_version:
+            raise IntegrityError(f"用户“{user}”的密钥文件是格式 v{kf.version}，档案库是 v{info.format_version}。",
+                                 "该密钥文件可能是升级前的旧副本；请管理员用 guanai user passwd 重设该用户。")
+        arc = cls(path, info, user, kf.role, grant)
         try:
-            master = keys.unwrap(info.archive_id, kf, passphrase)
-        except AuthError:
-            _record_auth_failure(path, info.archive_id, user)
+            if info.format_version >= 2:
+                arc.open_problems = arc._check_state() + arc._check_registered(kf)
+            if write:
+                arc.require("write")
+                arc._require_writable()
+            if info.format_version >= 2 and kf.role in keys.WRITE_ROLES and not arc.open_problems:
+                arc._absorb_journal_now()
+        except BaseException:
+            arc.close()
             raise
-        arc = cls(path, info, user, kf.role, master)
-        if write:
-            arc.require("write")
-        try:
-            arc._absorb_auth_failures()
-        except BusyError:
-            pass  # the failures stay pending; the next opener records them
         return arc
 
     def __enter__(self) -> Archive:
@@ -370,25 +501,136 @@ class Archive:
         another thread of the same process, e.g. a web server's background job. Close it after use."""
         if not self._master:
             raise StateError("档案库已关闭。")
-        return Archive(self.path, self.info, self.user, self.role, self._master)
+        arc = Archive(self.path, self.info, self.user, self.role, self._grant)
+        arc.open_problems = list(self.open_problems)
+        return arc
 
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
         self._lock.release()
         self._master = b""
+        self._grant = keys.Grant(b"")
         self._subkeys.clear()
 
     def _check_meta(self) -> None:
         try:
             rows = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as err:
-            raise IntegrityError(f"目录数据库 catalog.sqlite 无法读取：{err}",
-                                 "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复。") from err
-        if rows.get("format_version") != str(FORMAT_VERSION):
-            raise FormatError(f"目录数据库格式版本 {rows.get('format_version')!r} 不受支持。", "请使用相符的 guanai 版本。")
+            raise translate(err, self.path, "读取档案库") or IntegrityError(
+                f"目录数据库 catalog.sqlite 无法读取：{err}",
+                "文件可能被截断或损坏；运行 guanai verify，必要时由备份恢复。") from err
+        if rows.get("format_version") != str(self.info.format_version):
+            raise FormatError(f"目录数据库格式版本 {rows.get('format_version')!r} 与 archive.json 不符。",
+                              "文件可能被替换；运行 guanai verify，必要时由备份恢复。")
         if rows.get("archive_id") != self.info.archive_id:
             raise IntegrityError("目录数据库与 archive.json 不属于同一档案库。", "文件可能被替换；由备份恢复。")
+
+    def _check_registered(self, kf: keys.KeyFile) -> list[str]:
+        """The opening user's key file must be the one the admin-signed registry lists."""
+        users, problem = self.registry()
+        if problem:
+            return [f"用户登记表无效：{problem}"]
+        entry = users.get(kf.user)
+        if entry is None or entry.get("user_key") != kf.user_key or entry.get("role") != kf.role:
+            raise AuthError(f"用户“{kf.user}”的密钥文件未在用户登记表中（该用户已被删除，或密钥文件为伪造或被改动）。",
+                            "请联系管理员；运行 guanai verify 可列出所有未登记的密钥文件。")
+        return []
+
+    # ---- state: the signed summary of every authenticated row (FORMAT.md §6.3) ----------------
+    def read_state(self) -> tuple[dict[str, Any] | None, str | None]:
+        """(state body, problem); the body only when its signature holds."""
+        try:
+            row = self.conn.execute("SELECT body, sig FROM state WHERE id=1").fetchone()
+        except sqlite3.DatabaseError as err:
+            return None, f"签名状态无法读取：{err}"
+        if row is None:
+            return None, "签名状态缺失"
+        body, sig = row
+        try:
+            ok = crypto.verify_sig(self._grant.writer_pub, "state", str(body).encode(), bytes.fromhex(str(sig)))
+            d = json.loads(body)
+        except (ValueError, TypeError):
+            ok, d = False, None
+        if not ok or not isinstance(d, dict):
+            return None, "签名状态的签名无效（不是有写入权限的用户写入的）"
+        return d, None
+
+    def state_head(self, body: dict[str, Any]) -> heads.Head:
+        return heads.Head(archive_id=self.info.archive_id, commit=int(body.get("commit", -1)),
+                          generation=int(body.get("generation", -1)),
+                          state=hashlib.sha256(canonical_json(body)).hexdigest(),
+                          writer_key=self._grant.writer_pub.hex(), admin_key=self._grant.admin_pub.hex(),
+                          at=str(body.get("at", "")))
+
+    def _check_state(self) -> list[str]:
+        """Cheap checks at open: signature, generation, archive.json, the head seen before."""
+        body, problem = self.read_state()
+        if body is None:
+            return [problem or "签名状态无效"]
+        out: list[str] = []
+        if body.get("archive_id") != self.info.archive_id:
+            out.append("签名状态属于另一个档案库")
+        if (str(body.get("generation")), str(body.get("commit"))) != (self._meta("generation"), self._meta("commit")):
+            out.append(f"版本计数（{self._meta('generation')}/{self._meta('commit')}）与签名状态"
+                       f"（{body.get('generation')}/{body.get('commit')}）不符")
+        if body.get("info") != _info_digest(self.info):
+            out.append("archive.json 与签名状态不符（单位、套件或创建时间被改动）")
+        head = self.state_head(body)
+        seen = heads.compare(heads.load(self.info.archive_id), head)
+        if seen:
+            out.append(seen)
+        elif not out:
+            heads.record(head)
+        return out
+
+    def _meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _require_writable(self) -> None:
+        if self.info.format_version < FORMAT_VERSION:
+            raise FormatError(f"档案库为旧格式 v{self.info.format_version}，只能读取，不能写入。",
+                              "由管理员运行 guanai upgrade 升级到 v2（会先自动备份）。")
+        if self.open_problems:
+            raise IntegrityError("档案库状态异常，拒绝写入：" + "；".join(self.open_problems),
+                                 "运行 guanai verify 查看；若确认是恢复了旧备份，用 guanai restore 恢复到新目录。")
+        if not self._grant.writer_seed:
+            role = keys.ROLE_NAMES.get(self.role, self.role)
+            raise PermissionDenied(f"用户“{self.user}”（{role}）没有写入密钥。", "请用有写入权限的用户操作。")
+
+    # ---- the user registry, signed by the admin key (FORMAT.md §4.3) ---------------------------
+    def registry(self) -> tuple[dict[str, dict[str, str]], str | None]:
+        """(users, problem): ``{name: {"role", "user_key"}}`` when the admin signature holds."""
+        try:
+            raw = self.get_setting("users")
+        except IntegrityError as err:
+            return {}, err.message
+        if raw is None:
+            return {}, "用户登记表缺失"
+        try:
+            d = json.loads(raw)
+            body, sig = d["body"], bytes.fromhex(d["sig"])
+            ok = crypto.verify_sig(self._grant.admin_pub, "users", canonical_json(body), sig)
+        except (ValueError, KeyError, TypeError):
+            return {}, "用户登记表格式错误"
+        if not ok:
+            return {}, "用户登记表的签名无效（不是管理员签署的）"
+        if body.get("archive_id") != self.info.archive_id or not isinstance(body.get("users"), dict):
+            return {}, "用户登记表属于另一个档案库或格式错误"
+        return dict(body["users"]), None
+
+    def _put_registry(self, users: dict[str, dict[str, str]]) -> None:
+        if not self._grant.admin_seed:
+            raise PermissionDenied(f"用户“{self.user}”没有管理员签名密钥，不能修改用户登记表。", "请由管理员操作。")
+        serial = 0
+        raw = self.get_setting("users")
+        if raw is not None:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                serial = int(json.loads(raw)["body"]["serial"])
+        body = {"archive_id": self.info.archive_id, "serial": serial + 1, "users": users}
+        sig = crypto.sign(self._grant.admin_seed, "users", canonical_json(body))
+        self._put_setting("users", canonical_json({"body": body, "sig": sig.hex()}))
 
     # ---- permissions and keys ------------------------------------------------------------
     def require(self, perm: str) -> None:
@@ -402,7 +644,8 @@ class Archive:
         if k is None:
             if not self._master:
                 raise StateError("档案库已关闭。")
-            k = crypto.hkdf(self._master, f"guanai/v1/{label}", length)
+            full = label if label.startswith("guanai/") else f"guanai/v1/{label}"
+            k = crypto.hkdf(self._master, full, length)
             self._subkeys[(label, length)] = k
         return k
 
@@ -423,10 +666,18 @@ class Archive:
         norm = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value)).upper()
         return crypto.hmac_hex(self.subkey("blind"), kind.encode() + b"\x00" + norm.encode())
 
+    def row_mac(self, table: str, values: tuple[Any, ...]) -> str:
+        return crypto.row_mac(self.subkey("guanai/v2/row"), self.info.archive_id, table, values)
+
     # ---- transactions ----------------------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One all-or-nothing write transaction, holding the writer lock (nestable)."""
+    def transaction(self, wait: float | None = None) -> Iterator[None]:
+        """One all-or-nothing write transaction, holding the writer lock (nestable).
+
+        Every row change reaches :meth:`_row_event` through the tables' triggers; before
+        COMMIT the row MACs, the set digests and the signed state are brought up to date in
+        the same transaction (FORMAT.md §6.3).
+        """
         if self._depth:
             self._depth += 1
             try:
@@ -434,23 +685,118 @@ class Archive:
             finally:
                 self._depth -= 1
             return
-        self._lock.acquire(_lock_timeout())
+        self._require_writable()
+        self._lock.acquire(_lock_timeout() if wait is None else wait)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
             self._txn_gen = None
+            self._row_events = []
+            self._absorbed = None
             try:
+                self._check_fresh()
+                self._absorb_journal()
                 yield
+                self._seal_state()
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
             else:
                 self.conn.execute("COMMIT")
+                self._after_commit()
             finally:
                 self._depth = 0
                 self._txn_gen = None
+                self._row_events = []
         finally:
             self._lock.release()
+
+    def _check_fresh(self) -> None:
+        """Another process may have written since open: its state must still be signed."""
+        if self.conn.execute("SELECT 1 FROM state").fetchone() is None:
+            return  # a new catalog: the first transaction authenticates it
+        body, problem = self.read_state()
+        if body is None or str(body.get("commit")) != str(self._meta("commit")):
+            raise IntegrityError(f"档案库状态异常，拒绝写入：{problem or '版本计数与签名状态不符'}",
+                                 "运行 guanai verify 查看全部问题。")
+
+    def _row_event(self, table: str, sign: int, *values: Any) -> None:
+        """Called by the triggers for every inserted (+1) or deleted (-1) row of an authenticated table."""
+        if not self._depth or not self._grant.writer_seed:
+            raise PermissionDenied("没有写入密钥，不能修改档案库。")
+        t = AUTH_TABLES[table]
+        self._row_events.append((table, sign, row_pk(t, values), self.row_mac(table, values)))
+
+    def _seal_state(self) -> None:
+        # every write transaction advances the commit counter (the generation: row changes only)
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES('commit', ?)", (str(int(self._meta("commit") or 0) + 1),))
+        fresh = self.conn.execute("SELECT 1 FROM state").fetchone() is None
+        if fresh:
+            self._authenticate_all()
+        else:
+            self._apply_row_events()
+        self.conn.execute("INSERT OR REPLACE INTO state VALUES(1,?,?)", self._state_row())
+
+    def _apply_row_events(self) -> None:
+        touched: dict[str, tuple[int, int]] = {}
+        for table, sign, pk, mac in self._row_events:
+            if table not in touched:
+                row = self.conn.execute("SELECT rows, acc FROM accum WHERE tbl=?", (table,)).fetchone()
+                touched[table] = (row[0], int.from_bytes(row[1], "little")) if row else (0, 0)
+            n, acc = touched[table]
+            e = crypto.set_element(table, pk, mac)
+            if sign > 0:
+                self.conn.execute("INSERT OR REPLACE INTO rowmac VALUES(?,?,?)", (table, pk, mac))
+                touched[table] = (n + 1, (acc + e) % crypto.SET_HASH_MOD)
+            else:
+                self.conn.execute("DELETE FROM rowmac WHERE tbl=? AND pk=? AND mac=?", (table, pk, mac))
+                touched[table] = (n - 1, (acc - e) % crypto.SET_HASH_MOD)
+        for table, (n, acc) in touched.items():
+            self.conn.execute("INSERT OR REPLACE INTO accum VALUES(?,?,?)",
+                              (table, n, acc.to_bytes(crypto.SET_HASH_BYTES, "little")))
+        self._row_events = []
+
+    def _authenticate_all(self) -> None:
+        """Compute every row MAC and set digest from the rows themselves (new or upgraded catalog)."""
+        self.conn.execute("DELETE FROM rowmac")
+        self.conn.execute("DELETE FROM accum")
+        for t in AUTH_TABLES.values():
+            n, acc = 0, 0
+            for values in self.conn.execute(f"SELECT {', '.join(t.columns)} FROM {t.name}"):
+                pk, mac = row_pk(t, values), self.row_mac(t.name, values)
+                self.conn.execute("INSERT INTO rowmac VALUES(?,?,?)", (t.name, pk, mac))
+                n, acc = n + 1, (acc + crypto.set_element(t.name, pk, mac)) % crypto.SET_HASH_MOD
+            self.conn.execute("INSERT INTO accum VALUES(?,?,?)", (t.name, n, acc.to_bytes(crypto.SET_HASH_BYTES, "little")))
+        self._row_events = []
+
+    def _state_row(self) -> tuple[str, str]:
+        tables = {}
+        for tbl, n, acc in self.conn.execute("SELECT tbl, rows, acc FROM accum ORDER BY tbl"):
+            tables[tbl] = {"rows": n, "digest": crypto.set_digest(int.from_bytes(acc, "little"))}
+        last = self.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        body = {"format": "guanai-state", "version": FORMAT_VERSION, "archive_id": self.info.archive_id,
+                "generation": int(self._meta("generation") or 0), "commit": int(self._meta("commit") or 0),
+                "info": _info_digest(self.info),
+                "audit": {"seq": last[0] if last else 0, "mac": last[1] if last else ""},
+                "tables": tables, "at": now_iso()}
+        raw = canonical_json(body)
+        self._state_body = body
+        return raw.decode(), crypto.sign(self._grant.writer_seed, "state", raw).hex()
+
+    def _after_commit(self) -> None:
+        heads.record(self.state_head(self._state_body))
+        if self._absorbed is not None:
+            jid, upto = self._absorbed
+            with contextlib.suppress(sqlite3.DatabaseError, OSError):
+                from guanai.archive.audit import journal_connect, journal_id
+
+                jc = journal_connect(self.path, create=False)
+                if jc is not None:
+                    try:
+                        if journal_id(jc) == jid:
+                            jc.execute("DELETE FROM pending WHERE id <= ?", (upto,))
+                    finally:
+                        jc.close()
 
     def _gen(self) -> int:
         """The generation of the current write transaction (bumped once per transaction)."""
@@ -474,8 +820,90 @@ class Archive:
 
     # ---- audit -------------------------------------------------------------------------------
     def audit(self, action: str, target: str | None = None, detail: dict[str, Any] | None = None) -> None:
-        with self.transaction():
+        """Record an entry: in the chain now when this user can write and the lock is free,
+        else in the journal (no waiting); journal entries are chained at the next write."""
+        if self._depth:
             self._append_audit(action, target, detail)
+            return
+        if self.info.format_version >= FORMAT_VERSION and self._grant.writer_seed and not self.open_problems:
+            try:
+                with self.transaction(wait=0):
+                    self._append_audit(action, target, detail)
+                return
+            except BusyError:
+                pass
+        self._journal_entry(action, target, detail)
+
+    def _journal_entry(self, action: str, target: str | None, detail: dict[str, Any] | None) -> None:
+        from guanai.archive.audit import journal_append, journal_connect, journal_id, journal_mac
+
+        eid, at = uuid.uuid4().hex, now_iso()
+        body = self.seal("journal", "body", eid, canonical_json(
+            {"actor": self.user, "action": action, "target": target, "detail": detail}))
+        conn = journal_connect(self.path)
+        assert conn is not None
+        try:
+            jid = journal_id(conn)
+        finally:
+            conn.close()
+        journal_append(self.path, "entry", at, body, eid, journal_mac(self.subkey("audit"), jid, eid, at, "entry", body))
+
+    def journal_absorbed(self, jid: str) -> int:
+        """How far the journal ``jid`` has been chained (FORMAT.md §7.2)."""
+        try:
+            raw = self.get_setting("journal_absorbed")
+        except IntegrityError:
+            return 0
+        if raw is None:
+            return 0
+        d = json.loads(raw)
+        return int(d["upto"]) if d.get("journal") == jid else 0
+
+    def _absorb_journal(self) -> None:
+        """Chain the journal's entries (readers' entries, failed unlocks) in this transaction."""
+        from guanai.archive.audit import journal_connect, journal_id, journal_rows, open_journal_row
+
+        try:
+            jc = journal_connect(self.path, create=False)
+        except sqlite3.DatabaseError:
+            return
+        if jc is None:
+            return
+        try:
+            jid = journal_id(jc)
+            rows = journal_rows(jc, self.journal_absorbed(jid))
+        except sqlite3.DatabaseError:
+            return
+        finally:
+            jc.close()
+        if not rows:
+            return
+        for row in rows:
+            try:
+                actor, action, target, detail, at = open_journal_row(self, jid, row)
+            except (IntegrityError, ValueError, KeyError, TypeError):
+                actor, action, target, detail, at = "?", "audit.invalid", None, {"journal_row": row[0]}, row[2]
+            self._append_audit(action, target, detail, actor=actor, at=at)
+        self._put_setting("journal_absorbed", canonical_json({"journal": jid, "upto": rows[-1][0]}))
+        self._absorbed = (jid, rows[-1][0])
+
+    def _absorb_journal_now(self) -> None:
+        from guanai.archive.audit import journal_connect
+
+        if not (self.path / "journal.sqlite").exists():
+            return
+        with contextlib.suppress(sqlite3.DatabaseError):
+            jc = journal_connect(self.path, create=False)
+            if jc is None:
+                return
+            try:
+                pending = jc.execute("SELECT count(*) FROM pending").fetchone()[0]
+            finally:
+                jc.close()
+            if not pending:
+                return
+            with contextlib.suppress(BusyError), self.transaction(wait=0):
+                pass  # the transaction chains the journal
 
     def _append_audit(self, action: str, target: str | None, detail: dict[str, Any] | None,
                       actor: str | None = None, at: str | None = None) -> None:
@@ -489,18 +917,10 @@ class Archive:
         mac = entry_mac(self.subkey("audit"), seq, at, actor, action, target, detail, prev)
         sealed_actor = self.seal("audit", "actor", str(seq), actor.encode()).hex()
         sealed_detail = None if detail is None else self.seal("audit", "detail", str(seq), canonical_json(detail))
-        self.conn.execute("INSERT INTO audit VALUES(?,?,?,?,?,?,?,?)",
-                          (seq, at, sealed_actor, action, target, sealed_detail, prev, mac))
+        gen = self._txn_gen if self._txn_gen is not None else self.generation
+        self.conn.execute("INSERT INTO audit VALUES(?,?,?,?,?,?,?,?,?)",
+                          (seq, at, sealed_actor, action, target, sealed_detail, prev, mac, gen))
         self._put_setting("audit_head", canonical_json({"seq": seq, "mac": mac}))
-
-    def _absorb_auth_failures(self) -> None:
-        rows = self.conn.execute("SELECT rowid, at, user_hash FROM auth_failures ORDER BY rowid").fetchall()
-        if not rows:
-            return
-        with self.transaction():
-            for rowid, at, user_hash in rows:
-                self._append_audit("auth.fail", None, {"user_hash": user_hash, "at": at}, actor="?")
-                self.conn.execute("DELETE FROM auth_failures WHERE rowid=?", (rowid,))
 
     # ---- settings ------------------------------------------------------------------------------
     def get_setting(self, name: str) -> bytes | None:
@@ -508,7 +928,7 @@ class Archive:
         return None if row is None else self.unseal("settings", "value", name, row[0])
 
     def set_setting(self, name: str, value: bytes) -> None:
-        if not _SETTING_RE.match(name) or name == "audit_head":
+        if not _SETTING_RE.match(name) or name in RESERVED_SETTINGS:
             raise InputError(f"设置名不合法：{name}")
         with self.transaction():
             self._put_setting(name, value)
@@ -569,7 +989,7 @@ class Archive:
                               (child_id, status, self.info.school_code, now, now, self._gen(),
                                self._seal_record(child_id, record)))
             self.conn.executemany("INSERT OR IGNORE INTO blind VALUES(?,?,?)", [(k, m, child_id) for k, m in pairs])
-            self._append_audit("child.add", child_id, {"status": status})
+            self._append_audit("child.add", child_id, {"status": status, "name": getattr(record, "name", "")})
         return child_id
 
     def update_child(self, child_id: str, record: ChildRecord) -> None:
@@ -632,7 +1052,21 @@ class Archive:
         if status:
             sql += " WHERE status=?"
             args = (status,)
-        return [self._entry(r) for r in self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall()]
+        return self._tolerant(self._entry, self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall())
+
+    def _tolerant(self, make: Any, rows: list[tuple[Any, ...]]) -> list[Any]:
+        """Entries of ``rows``; a row that does not open is left out and noted in ``self.damaged``
+        (one damaged record must not block listing, searching or exporting the others)."""
+        out = []
+        for r in rows:
+            try:
+                for v in r:
+                    if isinstance(v, str):
+                        v.encode("utf-8")  # surrogates: the cell held invalid UTF-8
+                out.append(make(r))
+            except (GuanaiError, ValueError, TypeError, KeyError, AttributeError) as err:
+                self.damaged[str(r[0])] = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
+        return out
 
     # ---- documents -----------------------------------------------------------------------------
     def put_document(self, *, kind: str, title: str, content: bytes, filename: str, mime: str,
@@ -677,7 +1111,7 @@ class Archive:
             self.conn.execute("INSERT INTO documents VALUES(?,?,?,?,?,?,?)",
                               (doc_id, child_id, kind, now_iso(), self._gen(), len(content), sealed_meta))
             self.conn.execute("INSERT INTO content VALUES(?,?,?,?)", (doc_id, sealed_data, sealed_form, sealed_text))
-            self._append_audit("doc.put", doc_id, {"kind": kind, "child": child_id})
+            self._append_audit("doc.put", doc_id, {"kind": kind, "child": child_id, "title": title})
         return doc_id
 
     def delete_document(self, doc_id: str, reason: str) -> None:
@@ -748,7 +1182,7 @@ class Archive:
             args.append(kind)
         if cond:
             sql += " WHERE " + " AND ".join(cond)
-        return [self._doc_entry(r) for r in self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall()]
+        return self._tolerant(self._doc_entry, self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall())
 
     # ---- users ---------------------------------------------------------------------------------
     def add_user(self, name: str, role: str, passphrase: str) -> None:
@@ -757,19 +1191,38 @@ class Archive:
         keys.check_role(role)
         if keys.key_path(self.path, name).exists():
             raise StateError(f"用户“{name}”已存在。", "如需修改口令用 guanai user passwd。")
+        grant = self._grant.for_role(role, os.urandom(32))
+        kf = keys.make_key_file(self.info.archive_id, name, role, passphrase, grant)
         with self.transaction():
-            keys.write_key_file(self.path, keys.make_key_file(self.info.archive_id, name, role, passphrase,
-                                                              self._master))
-            self._append_audit("user.add", None, {"user": name, "role": role})
+            users, problem = self.registry()
+            if problem:
+                raise IntegrityError(f"用户登记表无效：{problem}", "运行 guanai verify。")
+            users[name] = {"role": role, "user_key": kf.user_key}
+            self._put_registry(users)
+            self._append_audit("user.add", None, {"user": name, "role": role, "user_key": kf.user_key})
+            keys.write_key_file(self.path, kf)
 
     def change_passphrase(self, name: str, new_passphrase: str) -> None:
+        """Own passphrase: the same keys re-wrapped. Another user's (admin): keys issued anew."""
         if name != self.user:
             self.require("admin")
         kf = keys.read_key_file(self.path, name)
+        if name == self.user:
+            new = keys.make_key_file(self.info.archive_id, name, kf.role, new_passphrase, self._grant)
+            with self.transaction():
+                self._append_audit("user.passwd", None, {"user": name})
+                keys.write_key_file(self.path, new)
+            return
+        new = keys.make_key_file(self.info.archive_id, name, kf.role, new_passphrase,
+                                 self._grant.for_role(kf.role, os.urandom(32)))
         with self.transaction():
-            keys.write_key_file(self.path, keys.make_key_file(self.info.archive_id, name, kf.role, new_passphrase,
-                                                              self._master))
-            self._append_audit("user.passwd", None, {"user": name})
+            users, problem = self.registry()
+            if problem:
+                raise IntegrityError(f"用户登记表无效：{problem}", "运行 guanai verify。")
+            users[name] = {"role": kf.role, "user_key": new.user_key}
+            self._put_registry(users)
+            self._append_audit("user.passwd", None, {"user": name, "user_key": new.user_key})
+            keys.write_key_file(self.path, new)
 
     def remove_user(self, name: str) -> None:
         self.require("admin")
@@ -778,9 +1231,15 @@ class Archive:
             raise StateError("不能删除当前登录的用户。", "请用另一位管理员操作。")
         if dict(users).get(name) == "admin" and sum(1 for _, r in users if r == "admin") <= 1:
             raise StateError("不能删除最后一位管理员。")
+        keys.key_path(self.path, name)
         with self.transaction():
-            keys.remove_key_file(self.path, name)
+            registry, problem = self.registry()
+            if problem:
+                raise IntegrityError(f"用户登记表无效：{problem}", "运行 guanai verify。")
+            registry.pop(name, None)
+            self._put_registry(registry)
             self._append_audit("user.remove", None, {"user": name})
+            keys.remove_key_file(self.path, name)
 
     def users(self) -> list[tuple[str, str]]:
         return keys.list_users(self.path)
@@ -795,21 +1254,14 @@ def safe_filename(name: str) -> str:
     return base[:120]
 
 
+def _info_digest(info: ArchiveInfo) -> str:
+    return hashlib.sha256(canonical_json(info.to_json())).hexdigest()
+
+
 def _record_auth_failure(path: Path, archive_id: str, user: str) -> None:
-    """Record a failed unlock without any key (FORMAT.md §7); best effort, bounded wait."""
+    """Record a failed unlock without any key and without the writer lock (FORMAT.md §7.2)."""
+    from guanai.archive.audit import journal_append
+
     user_hash = hashlib.sha256(f"{archive_id}\x00{user}".encode()).hexdigest()
-    lock = _WriterLock(path / ".lock")
-    try:
-        lock.acquire(min(_lock_timeout(), 3.0))
-    except BusyError:
-        return
-    try:
-        conn = _connect(path / "catalog.sqlite")
-        try:
-            conn.execute("INSERT INTO auth_failures VALUES(?,?)", (now_iso(), user_hash))
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError:
-        pass
-    finally:
-        lock.release()
+    with contextlib.suppress(sqlite3.DatabaseError, OSError):
+        journal_append(path, "auth.fail", now_iso(), canonical_json({"user_hash": user_hash}), uuid.uuid4().hex, None)

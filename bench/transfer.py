@@ -23,9 +23,10 @@ import time
 from pathlib import Path
 
 from guanai.archive import transfer  # noqa: E402
-from guanai.archive.directory import add_card, import_directory, publish  # noqa: E402
-from guanai.archive.identity import get_identity  # noqa: E402
 from guanai.archive.store import Archive, init_archive  # noqa: E402
+from guanai.archive.transfer.directory import add_card, import_directory, publish  # noqa: E402
+from guanai.archive.transfer.identity import get_identity  # noqa: E402
+from guanai.generators.slip import render_slip  # noqa: E402
 
 PASS = "bench-口令-transfer-2026"
 SENDER, RECEIVER = ("3413220001", "萧县龙城镇中心小学"), ("3413220101", "萧县实验中学")
@@ -91,7 +92,7 @@ def main() -> int:
 
         t = time.perf_counter()
         with Archive.open(a, user="admin", passphrase=PASS, write=True) as arc:
-            (res,) = transfer.export_by_destination(arc, grade, mapping, root / "升学")
+            (res,) = transfer.export_by_destination(arc, grade, mapping, root / "升学", render_slip=render_slip)
         t_export = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -141,7 +142,7 @@ def main() -> int:
 
         t = time.perf_counter()
         with unlock(a) as arc:
-            one = transfer.export_package(arc, [cid], RECEIVER[0], root / "single.gtp")
+            one = transfer.export_package(arc, [cid], RECEIVER[0], root / "single.gtp", render_slip=render_slip)
         with unlock(b) as arc:
             r1 = transfer.accept(arc, transfer.open_package(arc, one.path))
         with unlock(a) as arc:
@@ -152,7 +153,7 @@ def main() -> int:
               f"转接本身 {t_single - t_unlock:.2f} s")
         # 3 unlocks is the minimum: export and confirm run at the sender days apart, import at the
         # receiver. Their cost is the archive's KDF setting (64 MiB, t=3, p=4), not the transfer's;
-        # one bare derivation measured now shows how loaded this machine is (idle: ~0.1 s, NOTES.md).
+        # one bare derivation measured now shows how loaded this machine is (idle: ~0.1 s, docs/NOTES.md).
         from guanai.archive import crypto
 
         t = time.perf_counter()

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from guanai.base.errors import InputError
+from guanai.base.errors import InputError, Problem
 from guanai.care import ids
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -541,12 +541,20 @@ class RecordError(InputError):
 
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
+        self.messages = problems  # "字段：原因" lines, as a roster row shows them
         super().__init__(
-            f"{source}：儿童记录有 {len(problems)} 处错误：\n{lines}",
-            "按上面的说明修改后重试；全部字段与示例见 guanai child template --yaml -o 示例.yaml",
+            f"{source}：儿童记录有 {len(problems)} 处错误",
+            "按下面的说明修改后重试；全部字段与示例见 guanai child template --yaml -o 示例.yaml",
+            [record_problem(source, text) for text in problems],
         )
+
+
+def record_problem(source: str, text: str) -> Problem:
+    """A translated "字段：原因" line as a Problem located at ``source`` and the field."""
+    field, sep, reason = text.partition("：")
+    if sep and field and "（" not in field and len(field) <= 40:
+        return Problem(f"{source} {field}", reason, code="record.invalid")
+    return Problem(source, text, code="record.invalid")
 
 
 _FIELD_LABELS: dict[str, str] = {}

@@ -2,7 +2,7 @@
 
 Parsing keeps every good row and reports every bad row with its row number and reason. The
 bytes are checked before parsing: size, and for .xlsx the zip's uncompressed size and ratio
-(a small file must not expand into gigabytes). No file I/O here (DESIGN.md: ``care/`` does no
+(a small file must not expand into gigabytes). No file I/O here (docs/ARCHITECTURE.md: ``care/`` does no
 I/O): the CLI reads the file and passes its bytes.
 """
 
@@ -352,7 +352,7 @@ def parse_roster(raw: bytes, name: str, progress: Callable[[int], None] | None =
         try:
             record = parse_child(data, f"第{number}行")
         except RecordError as err:
-            problems += err.problems
+            problems += err.messages
             record = None
         if problems or record is None:
             roster.errors.append(RowError(number, "；".join(problems), problems))
@@ -592,7 +592,7 @@ def records_from_data(data: Any, name: str) -> list[ChildRecord]:
         try:
             out.append(parse_child(item, source))
         except RecordError as err:
-            problems += [p if len(items) == 1 else f"第{i}条：{p}" for p in err.problems]
+            problems += [p if len(items) == 1 else f"第{i}条：{p}" for p in err.messages]
     if problems:
         raise RecordError(name, problems)
     return out

@@ -1,4 +1,4 @@
-"""The county plan's rules (教体基〔2020〕9号, DESIGN.md §5): who is 留守 / 困境, with reasons.
+"""The county plan's rules (教体基〔2020〕9号, docs/POLICY.md): who is 留守 / 困境, with reasons.
 
 Pure functions: the same record and date always give the same answer.
 
@@ -32,7 +32,7 @@ class Category:
     conditions: list[str] = field(default_factory=list)  # 困境 conditions (孤儿, 重病, ...)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"类别": self.name, "理由": list(self.reasons), "情形": list(self.conditions)}
+        return {"category": self.name, "reasons": list(self.reasons), "conditions": list(self.conditions)}
 
 
 def anniversary(birth: date, years: int) -> date:
@@ -159,7 +159,7 @@ class Action:
     reason: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"措施": self.step, "对象": self.to, "依据": self.reason}
+        return {"step": self.step, "to": self.to, "reason": self.reason}
 
 
 def dropout_actions(absent_since: date, on: date, failed_persuasions: int,
@@ -209,9 +209,9 @@ class Coverage:
         return 1.0 if self.total == 0 else self.with_mentor / self.total
 
     def to_dict(self) -> dict[str, Any]:
-        return {"建档儿童": self.total, "留守儿童": self.left_behind, "困境儿童": self.hardship,
-                "留守且困境": self.both, "有帮扶教师": self.with_mentor,
-                "帮扶教师覆盖率": round(self.mentor_rate, 4), "缺帮扶教师": list(self.without_mentor)}
+        return {"total": self.total, "left_behind": self.left_behind, "hardship": self.hardship,
+                "both": self.both, "with_mentor": self.with_mentor,
+                "mentor_rate": round(self.mentor_rate, 4), "without_mentor": list(self.without_mentor)}
 
 
 def coverage(records: list[ChildRecord], on: date) -> Coverage:

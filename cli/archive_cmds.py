@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from guanai.cli.common import archive_dir, echo_json, echo_table, get_passphrase, json_option, with_archive
+from guanai.cli.common import (
+    archive_dir,
+    echo_json,
+    echo_table,
+    get_passphrase,
+    json_option,
+    user_name,
+    with_archive,
+)
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -76,7 +84,7 @@ def verify(arc: Archive, as_json: bool) -> None:
       guanai verify
       guanai verify --json > 检测报告.json
     """
-    from guanai.archive.verify import verify_archive
+    from guanai.archive.verify import category, verify_archive
 
     if as_json:
         rep = verify_archive(arc)
@@ -107,7 +115,7 @@ def verify(arc: Archive, as_json: bool) -> None:
         else:
             click.echo(f"发现 {len(rep.problems)} 个问题：")
             for p in rep.problems:
-                click.echo(f"  [{p.category}] {p.obj}：{p.message}")
+                click.echo(f"  [{category(p)}] {p}" + (f"（{p.hint}）" if p.hint else ""))
     arc.audit("archive.verify", None, {"ok": rep.ok, "problems": len(rep.problems)})
     if not rep.ok:
         raise SystemExit(6)
@@ -115,6 +123,7 @@ def verify(arc: Archive, as_json: bool) -> None:
 
 def _add_index_problems(arc: Archive, rep: VerifyReport) -> None:
     """The search index is derived data, but a damaged or stale one is still worth naming."""
+    from guanai.archive.verify import INTEG
     from guanai.base.errors import GuanaiError
 
     if not (arc.path / "index").is_dir():
@@ -126,7 +135,57 @@ def _add_index_problems(arc: Archive, rep: VerifyReport) -> None:
     except GuanaiError as err:
         problems = [err.message]
     for p in problems:
-        rep.add("完整性", "全文索引", f"{p}（可用 guanai reindex 重建，目录数据不受影响）")
+        rep.add(INTEG, "全文索引", p, "可用 guanai reindex 重建，目录数据不受影响")
+
+
+@click.command("upgrade")
+@click.option("--ask-passphrases", is_flag=True,
+              help="逐个输入其他用户的现有口令，使其口令不变（不输入的用户获得一次性临时口令）。")
+@json_option
+@click.pass_context
+def upgrade(ctx: click.Context, ask_passphrases: bool, as_json: bool) -> None:
+    """把旧格式 v1 档案库升级为 v2（仅管理员）。
+
+    先在档案库旁自动备份一份完整的 v1 副本，再在旁边生成 v2 档案库、检测通过后一次性替换；
+    任何一步失败或中断，原档案库保持不变、照常可读。v2 对每一行（含明文列）、行的集合、
+    审计日志末尾和用户角色都做了签名保护。其他用户的密钥需重新签发：口令未输入的用户
+    获得一次性临时口令（只显示这一次），请转告本人后用 guanai user passwd 修改。
+
+    \b
+    示例：
+      guanai --archive 龙城小学档案 upgrade
+      guanai --archive 龙城小学档案 upgrade --ask-passphrases
+    """
+    from guanai.archive import keys
+    from guanai.archive.store import Archive
+    from guanai.archive.upgrade import upgrade_archive
+    from guanai.cli.common import user_name
+
+    path = archive_dir(ctx)
+    Archive.check_exists(path)
+    admin = user_name(ctx)
+    passphrase = get_passphrase(ctx)
+    given: dict[str, str] = {}
+    if ask_passphrases:
+        for name, _role in keys.list_users(path):
+            if name != admin:
+                pw = str(click.prompt(f"用户 {name} 的现有口令（直接回车则签发临时口令）", hide_input=True,
+                                      default="", show_default=False))
+                if pw:
+                    given[name] = pw
+    result = upgrade_archive(path, user=admin, passphrase=passphrase, passphrases=given,
+                             progress=lambda stage: None if as_json else click.echo(
+                                 {"backup": "备份旧档案库……", "build": "生成 v2 档案库……", "verify": "检测……",
+                                  "swap": "替换……"}.get(stage, stage), err=True))
+    if as_json:
+        echo_json({**result.to_json(), "temporary_passphrases": result.reissued})
+        return
+    click.echo(f"已升级到格式 v2：儿童 {result.children} 名，文档 {result.documents} 份，审计日志 {result.audit_entries} 条。")
+    click.echo(f"升级前的备份（v1，可直接打开）：{result.backup}")
+    if result.reissued:
+        click.echo("以下用户的密钥已重新签发，一次性临时口令（只显示这一次，请转告本人并让其用 guanai user passwd 修改）：")
+        for name, pw in sorted(result.reissued.items()):
+            click.echo(f"  {name}：{pw}")
 
 
 @click.group("audit")
@@ -152,10 +211,10 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
     示例：
       guanai audit show --child G341322201001011234 --json
     """
-    from guanai.archive.audit import walk
+    from guanai.archive.audit import walk_all
 
     arc.require("verify")
-    entries, _ = walk(arc)
+    entries, _ = walk_all(arc)
     if child_ref:
         child = arc.get_child(child_ref)
         targets = {child.id} | {d.id for d in arc.list_documents(child_id=child.id)}
@@ -178,7 +237,8 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
         except ValueError:
             return at
 
-    echo_table([[str(e.seq), local(e.at), e.actor, action_name(e.action), e.target or ""] for e in entries],
+    echo_table([[str(e.seq) if not e.pending else "待入链", local(e.at), e.actor, action_name(e.action),
+                 e.target or ""] for e in entries],
                ["序号", "时间", "用户", "操作", "对象"])
 
 
@@ -210,6 +270,8 @@ def backup(arc: Archive, out: str) -> None:
     """备份档案库到一个文件（使用中亦可，得到一致的快照）。
 
     备份中的个人信息与档案库一样是加密的；全文索引不备份，恢复后自动重建。
+    备份先写入临时文件（仅本人可读）、读回校验后才改为正式文件名；上次被中断留下的临时文件会被清除。
+    被备份的档案库检测出问题时给出警告（备份仍会写入）。
 
     \b
     示例：
@@ -220,6 +282,12 @@ def backup(arc: Archive, out: str) -> None:
     manifest = do_backup(arc, Path(out))
     size = Path(out).stat().st_size
     click.echo(f"已备份到 {out}（{size / 1024 / 1024:.1f} MB，{len(manifest['files'])} 个文件，版本 {manifest['generation']}）。")
+    problems = manifest.get("source_problems") or []
+    if problems:
+        click.echo(f"警告：被备份的档案库本身有 {len(problems)} 个问题（备份已照原样写入并校验）：", err=True)
+        for p in problems[:10]:
+            click.echo(f"  {p}", err=True)
+        click.echo("提示：运行 guanai verify 查看详情；请保留此前的备份，不要用这份备份覆盖它们。", err=True)
 
 
 @click.command("restore")
@@ -238,3 +306,48 @@ def restore(backup_file: str, dest: str) -> None:
     info = do_restore(Path(backup_file), Path(dest))
     click.echo(f"已恢复档案库到 {dest}：{info.school_name}（{info.school_code}）。")
     click.echo(f"建议立即检测：guanai --archive {dest} verify")
+
+
+TABLE_NAMES = {"children": "儿童档案", "documents": "文档", "settings": "设置", "audit": "审计日志",
+               "tombstones": "删除记录"}
+
+
+@click.command("salvage")
+@click.argument("source", type=click.Path(file_okay=False))
+@click.argument("dest", type=click.Path(file_okay=False))
+@json_option
+@click.pass_context
+def salvage(ctx: click.Context, source: str, dest: str, as_json: bool) -> None:
+    """抢救损坏的档案库：把每条仍能解密、校验通过的记录复制到一个新目录，并列出丢失的记录。
+
+    用于目录数据库被截断或损坏、又没有可用备份的情况（有备份时优先用 guanai restore）。
+    原目录不会被改动；需要原档案库用户的口令（--user 与口令，同其他命令）。
+    审计日志中丢失的条目会在新档案库的 verify 中显示为断链。有记录丢失时退出码为 6。
+
+    \b
+    示例：
+      guanai salvage 我校档案 我校档案-抢救
+      guanai --user admin salvage /media/U盘/档案 抢救的档案 --json
+      guanai --archive 我校档案-抢救 verify
+    """
+    from guanai.archive.salvage import salvage as do_salvage
+    from guanai.archive.store import Archive
+
+    Archive.check_exists(Path(source))
+    report = do_salvage(Path(source), Path(dest), user=user_name(ctx), passphrase=get_passphrase(ctx))
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        method = {"copy": "数据库结构完好，逐条校验后复制",
+                  "scan": "数据库已损坏，逐页逐行读出仍完好的记录并逐条校验"}[report.method]
+        click.echo(f"已抢救到 {dest}（{method}）：")
+        for t in report.tables.values():
+            more = "；读取在损坏处中止，之后的记录无法读出" if t.unreadable else ""
+            click.echo(f"  {TABLE_NAMES.get(t.name, t.name)}：保留 {t.kept} 条，丢失 {len(t.lost)} 条{more}")
+            for rid in t.lost[:10]:
+                click.echo(f"    丢失：{rid}")
+            if len(t.lost) > 10:
+                click.echo(f"    …… 另有 {len(t.lost) - 10} 条")
+        click.echo(f"下一步：guanai --archive {dest} verify；确认无误后用新目录替换原档案库，并立即备份。")
+    if report.lost or any(t.unreadable for t in report.tables.values()):
+        ctx.exit(6)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from guanai.base.errors import InputError, StateError
+from guanai.base.errors import InputError, Problem, StateError
 from guanai.cli.common import echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
@@ -85,15 +85,15 @@ def _categories(record: ChildRecord, on: date) -> list[str]:
 
 def _summary(entry: ChildEntry, on: date) -> dict[str, Any]:
     r = entry.record
-    return {"编号": entry.id, "姓名": r.name, "学籍号": r.student_id, "学校": r.school, "年级": r.grade,
-            "班级": r.class_name or "", "状态": entry.status, "类别": _categories(r, on),
-            "帮扶教师": r.mentor or "", "更新时间": entry.updated_at}
+    return {"id": entry.id, "name": r.name, "student_id": r.student_id, "school": r.school, "grade": r.grade,
+            "class_name": r.class_name or "", "status": entry.status, "categories": _categories(r, on),
+            "mentor": r.mentor or "", "updated_at": entry.updated_at}
 
 
 def _check_open(entry: ChildEntry, action: str) -> None:
-    if entry.status != "在册":
-        raise StateError(f"{entry.record.name}（{entry.record.student_id}）的档案状态为“{entry.status}”，只读，不能{action}。",
-                         f"如确需{action}，先执行 guanai child reopen {entry.id} --reason 原因")
+    from guanai.archive.children import require_open
+
+    require_open(entry, action)
 
 
 @click.group("child")
@@ -131,7 +131,7 @@ def add(arc: Archive, file: str, as_json: bool) -> None:
         for rec in records:
             ids.append(arc.add_child(rec))
     if as_json:
-        echo_json([{"编号": i, "姓名": r.name, "学籍号": r.student_id} for i, r in zip(ids, records, strict=True)])
+        echo_json([{"id": i, "name": r.name, "student_id": r.student_id} for i, r in zip(ids, records, strict=True)])
         return
     for i, rec in zip(ids, records, strict=True):
         click.echo(f"已添加：{rec.name}（学籍号 {rec.student_id}，编号 {i}）")
@@ -195,9 +195,11 @@ def import_cmd(arc: Archive, file: str, check_only: bool, as_json: bool) -> None
                     stored += 1
                     bar.update(1)
     if as_json:
-        echo_json({"文件": roster.source, "数据行": roster.total_rows, "已导入": stored,
-                   "可导入": len(good), "跳过示例行": roster.skipped_examples, "缺少的列": roster.missing_columns,
-                   "错误": [{"行": e.row, "原因": e.message} for e in errors]})
+        echo_json({"file": roster.source, "rows": roster.total_rows, "imported": stored,
+                   "importable": len(good), "skipped_examples": roster.skipped_examples,
+                   "missing_columns": roster.missing_columns,
+                   "problems": [Problem(f"{roster.source} 第{e.row}行", e.message, code="roster.row").to_json()
+                                for e in errors]})
     else:
         if roster.missing_columns:
             click.echo(f"注意：花名册没有以下列，这些信息为空：{'、'.join(roster.missing_columns)}。"
@@ -303,16 +305,17 @@ def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str 
     today = date.today()
     rows = [_summary(e, today) for e in arc.list_children(status=status)]
     if grade:
-        rows = [r for r in rows if r["年级"] == grade.strip()]
+        rows = [r for r in rows if r["grade"] == grade.strip()]
     if category:
-        rows = [r for r in rows if category in r["类别"]]
+        rows = [r for r in rows if category in r["categories"]]
     if as_json:
         echo_json(rows)
         return
     if not rows:
         click.echo("没有符合条件的儿童。")
         return
-    echo_table([[r["编号"], r["姓名"], r["学籍号"], r["年级"], r["班级"], r["状态"], "、".join(r["类别"]) or "—"]
+    echo_table([[r["id"], r["name"], r["student_id"], r["grade"], r["class_name"], r["status"],
+                 "、".join(r["categories"]) or "—"]
                 for r in rows], ["编号", "姓名", "学籍号", "年级", "班级", "状态", "类别"])
     click.echo(f"共 {len(rows)} 名。")
 
@@ -355,10 +358,10 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
     entry = arc.get_child(ref)
     cats = classify(entry.record, when)
     if as_json:
-        echo_json({"编号": entry.id, "状态": entry.status, "学校代码": entry.school_code,
-                   "创建时间": entry.created_at, "更新时间": entry.updated_at,
-                   "分类日期": when.isoformat(), "分类": [c.to_dict() for c in cats],
-                   "提醒": care_gaps(entry.record, when), "记录": entry.record.to_json_dict()})
+        echo_json({"id": entry.id, "status": entry.status, "school_code": entry.school_code,
+                   "created_at": entry.created_at, "updated_at": entry.updated_at,
+                   "classified_on": when.isoformat(), "categories": [c.to_dict() for c in cats],
+                   "reminders": care_gaps(entry.record, when), "record": entry.record.to_json_dict()})
         return
     click.echo(f"编号：{entry.id}    状态：{entry.status}")
     data = entry.record.to_json_dict()
@@ -375,18 +378,6 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
     click.echo(f"创建：{entry.created_at}    更新：{entry.updated_at}")
 
 
-def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        elif value is None:
-            out.pop(key, None)
-        else:
-            out[key] = value
-    return out
-
-
 @child.command("update")
 @click.argument("ref")
 @click.argument("file")
@@ -401,27 +392,13 @@ def update(arc: Archive, ref: str, file: str) -> None:
       guanai child update G341322201403050219 改动.yaml
       （改动.yaml 内容如：  父亲: {状况: 在家}）
     """
-    from guanai.care.model import parse_child, to_aliases
+    from guanai.archive.children import patch_child
     from guanai.care.roster import MAX_RECORD_FILE, parse_record_bytes
 
     entry = arc.get_child(ref)
-    _check_open(entry, "修改")
+    _check_open(entry, "修改")  # before reading the file: a read-only dossier is refused first
     raw, name = _read_file(file, MAX_RECORD_FILE, "儿童记录文件")
-    patch = parse_record_bytes(raw, name)
-    if not isinstance(patch, dict):
-        raise InputError(f"{name} 应为一个儿童记录（键值对象）。", "如：父亲: {状况: 在家}")
-    patch = to_aliases(patch)  # English field names allowed, as in child add
-    new_status = patch.get("状态")
-    if new_status is not None and new_status != entry.status:
-        raise InputError("状态不能用 update 修改。",
-                         "结案用 guanai child close，重新启用用 child reopen，毕业用 child graduate。")
-    merged = _merge(entry.record.to_json_dict(), patch)
-    if "出生日期" not in patch and ("身份证号" in patch or "学籍号" in patch):
-        merged.pop("出生日期", None)  # re-derived from the new number
-    if "性别" not in patch and ("身份证号" in patch or "学籍号" in patch):
-        merged.pop("性别", None)
-    record = parse_child(merged, name)
-    arc.update_child(entry.id, record)
+    entry, record = patch_child(arc, entry.id, parse_record_bytes(raw, name), name)
     click.echo(f"已更新：{record.name}（编号 {entry.id}）")
 
 
@@ -443,8 +420,8 @@ def classify_cmd(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
     entry = arc.get_child(ref)
     cats = classify(entry.record, when)
     if as_json:
-        echo_json({"编号": entry.id, "姓名": entry.record.name, "分类日期": when.isoformat(),
-                   "分类": [c.to_dict() for c in cats], "提醒": care_gaps(entry.record, when)})
+        echo_json({"id": entry.id, "name": entry.record.name, "classified_on": when.isoformat(),
+                   "categories": [c.to_dict() for c in cats], "reminders": care_gaps(entry.record, when)})
         return
     click.echo(f"{entry.record.name}（{entry.record.student_id}），{when.isoformat()}：")
     if not cats:
@@ -458,8 +435,8 @@ def classify_cmd(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
 
 
 def _status_result(entry: ChildEntry, status: str, reason: str) -> dict[str, str]:
-    return {"编号": entry.id, "姓名": entry.record.name, "学籍号": entry.record.student_id,
-            "原状态": entry.status, "状态": status, "原因": reason}
+    return {"id": entry.id, "name": entry.record.name, "student_id": entry.record.student_id,
+            "previous_status": entry.status, "status": status, "reason": reason}
 
 
 @child.command("close")

@@ -6,15 +6,16 @@ import contextlib
 import functools
 import json
 import os
+import sqlite3
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from guanai.base.errors import GuanaiError, InputError
+from guanai.base.errors import GuanaiError, InputError, Problem
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -22,19 +23,33 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def echo_err(message: str, hint: str | None = None) -> None:
+def echo_err(message: str, hint: str | None = None, problems: Sequence[Problem] = ()) -> None:
     click.echo(f"错误：{message}", err=True)
+    for p in problems:
+        click.echo(f"  - {p}" + (f"（{p.hint}）" if p.hint else ""), err=True)
     if hint:
         click.echo(f"提示：{hint}", err=True)
 
 
+def json_requested(ctx: click.Context) -> bool:
+    """Whether the command being run was given ``--json`` (set by ``json_option``)."""
+    return bool((ctx.find_root().obj or {}).get("json"))
+
+
 @contextlib.contextmanager
 def report_errors(ctx: click.Context) -> Iterator[None]:
-    """Turn library errors into a Chinese message, a hint and the error's exit code."""
+    """Turn library errors into a Chinese message, every problem, a hint and the error's exit code.
+
+    Under ``--json`` the error also goes to stdout as one JSON object (``GuanaiError.to_json``),
+    unless the command already wrote its JSON report (which then carries the problems itself).
+    """
     try:
         yield
     except GuanaiError as err:
-        echo_err(err.message, err.hint)
+        echo_err(err.message, err.hint, err.problems)
+        obj = ctx.find_root().obj or {}
+        if json_requested(ctx) and not obj.get("json_written"):  # stdout stays one JSON document
+            echo_json(err.to_json())
         ctx.exit(err.exit_code)
     except BrokenPipeError:
         # output piped into `head` and the like: stop quietly (and keep Python's exit flush quiet)
@@ -47,16 +62,29 @@ def report_errors(ctx: click.Context) -> Iterator[None]:
         ctx.exit(130)
     except (click.exceptions.Exit, click.ClickException, click.Abort):
         raise
-    except OSError as err:
+    except (OSError, sqlite3.Error) as err:
+        from guanai.base.faults import translate
+
+        known = translate(err, archive_dir(ctx))
+        if known is not None:
+            echo_err(known.message, known.hint)
+            ctx.exit(known.exit_code)
+        if not isinstance(err, OSError):
+            _internal(ctx, err)
+            return
         echo_err(f"文件操作失败：{err.strerror or err}（{err.filename or ''}）",
                  "检查路径是否存在、磁盘空间与权限。")
         ctx.exit(1)
     except Exception as err:  # noqa: BLE001 - last resort: never a traceback for users
-        if os.environ.get("GUANAI_DEBUG"):
-            traceback.print_exc()
-        echo_err(f"内部错误：{type(err).__name__}: {err}",
-                 "请设置 GUANAI_DEBUG=1 重试以查看详细信息，并报告此问题。")
-        ctx.exit(1)
+        _internal(ctx, err)
+
+
+def _internal(ctx: click.Context, err: BaseException) -> None:
+    if os.environ.get("GUANAI_DEBUG"):
+        traceback.print_exc()
+    echo_err(f"内部错误：{type(err).__name__}: {err}",
+             "请设置 GUANAI_DEBUG=1 重试以查看详细信息，并报告此问题。")
+    ctx.exit(1)
 
 
 def get_passphrase(ctx: click.Context, prompt: str = "口令", confirm: bool = False) -> str:
@@ -64,6 +92,7 @@ def get_passphrase(ctx: click.Context, prompt: str = "口令", confirm: bool = F
     obj = ctx.find_root().obj or {}
     path = obj.get("passphrase_file")
     if path:
+        _warn_if_readable(Path(path))
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as err:
@@ -76,6 +105,17 @@ def get_passphrase(ctx: click.Context, prompt: str = "口令", confirm: bool = F
     if env:
         return env
     return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm and "再次输入口令"))
+
+
+def _warn_if_readable(path: Path) -> None:
+    """A passphrase file others can read (group/world bits) gets a warning on stderr."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        click.echo(f"警告：口令文件 {path} 其他用户也能读取（权限 {mode & 0o777:o}）。"
+                   f"请执行 chmod 600 {path}，只让自己读取。", err=True)
 
 
 def archive_dir(ctx: click.Context) -> Path:
@@ -97,10 +137,65 @@ def open_archive_ctx(ctx: click.Context, *, write: bool = False) -> Iterator[Arc
     Archive.check_exists(path)
     passphrase = get_passphrase(ctx)
     arc = Archive.open(path, user=user_name(ctx), passphrase=passphrase, write=write)
+    for problem in arc.open_problems:
+        echo_err(f"档案库状态异常（只读打开）：{problem}", "运行 guanai verify 查看全部问题；写入已被拒绝。")
     try:
-        yield arc
+        gen = arc.generation if write else None
+        try:
+            yield arc
+        finally:
+            _report_damaged(arc)
+        if write and arc.generation != gen:
+            _index_writes(arc)
     finally:
         arc.close()
+
+
+def _report_damaged(arc: Archive) -> None:
+    """Rows a listing had to leave out are shown as damaged (the others were processed)."""
+    damaged = getattr(arc, "damaged", None)
+    if not damaged:
+        return
+    click.echo(f"注意：{len(damaged)} 条记录已损坏，无法打开，未包含在上面的结果中：", err=True)
+    for rid, problem in list(damaged.items())[:20]:
+        click.echo(f"  已损坏  {rid}  {problem}", err=True)
+    if len(damaged) > 20:
+        click.echo(f"  …… 另有 {len(damaged) - 20} 条", err=True)
+    click.echo("提示：运行 guanai verify 查看损坏详情；其他记录不受影响。", err=True)
+
+
+def _index_writes(arc: Archive) -> None:
+    """Index what this command wrote, before it returns (search never pays for it)."""
+    from guanai.base.errors import BusyError
+
+    try:
+        from guanai.search.api import index_changes
+    except ImportError:  # pragma: no cover - the search package is part of the distribution
+        return
+    bars: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        if total < 200 or not sys.stderr.isatty():
+            return
+        if not bars:
+            bars.append(click.progressbar(length=total, label="更新全文索引", file=sys.stderr))
+            bars[0].__enter__()
+        bars[0].update(done - bars[0].pos)
+
+    try:
+        index_changes(arc, progress)
+    except BusyError:
+        click.echo("提示：全文索引正被其他程序更新，本次写入的内容稍后编入索引；检索结果会注明索引是否落后。", err=True)
+    except Exception as err:  # noqa: BLE001 - the write is committed: never report it as failed
+        from guanai.base.faults import translate
+
+        known = translate(err, arc.path, "更新全文索引")
+        why = known.message if known is not None else f"{type(err).__name__}: {err}"
+        click.echo(f"警告：数据已保存，但全文索引未能更新：{why}（检索结果会注明索引落后；可稍后运行 guanai reindex）",
+                   err=True)
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
 
 
 def with_archive(write: bool = False) -> Callable[[F], F]:
@@ -118,11 +213,25 @@ def with_archive(write: bool = False) -> Callable[[F], F]:
     return deco
 
 
+def _remember_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        root = ctx.find_root()
+        root.ensure_object(dict)
+        root.obj["json"] = True
+    return value
+
+
 def json_option(fn: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（供其他程序使用）。")(fn)
+    return click.option("--json", "as_json", is_flag=True, callback=_remember_json,
+                        help="以 JSON 输出（供其他程序使用；出错时输出错误对象，见 docs/CONTRACTS.md）。")(fn)
 
 
 def echo_json(obj: Any) -> None:
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        root = ctx.find_root()
+        root.ensure_object(dict)
+        root.obj["json_written"] = True
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 

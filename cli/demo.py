@@ -40,7 +40,7 @@ def demo(directory: str, force: bool) -> None:
     """
     from guanai.archive.backup import backup, restore
     from guanai.archive.store import Archive, init_archive
-    from guanai.archive.verify import verify_archive
+    from guanai.archive.verify import category, verify_archive
     from guanai.base.errors import StateError
 
     root = Path(directory)
@@ -89,7 +89,7 @@ def demo(directory: str, force: bool) -> None:
         echo(f"四性检测：儿童 {c['children']} 名，文档 {c['documents']} 份，审计 {c['audit_entries']} 条，"
              f"用时 {rep.seconds:.2f} 秒 —— {'通过' if rep.ok else f'发现 {len(rep.problems)} 个问题'}")
         for p in rep.problems:
-            echo(f"  [{p.category}] {p.obj}：{p.message}")
+            echo(f"  [{category(p)}] {p}")
         bak = work / "备份.gab"
         if bak.exists():
             bak.unlink()

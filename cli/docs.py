@@ -25,6 +25,8 @@ def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date:
     \b
     示例：
       guanai attach G341322201501011234 低保证明.pdf --title 低保证明
+
+    同一儿童已存有同一文件（内容相同）时不再重复存入，重复运行是安全的。
     """
     from guanai.archive.store import MAX_DOCUMENT_BYTES
     from guanai.base.errors import InputError
@@ -41,8 +43,13 @@ def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date:
             raise InputError(f"日期格式不正确：{doc_date}", "请写成 2026-09-01 的形式。") from err
     child = arc.get_child(child_ref)
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    doc_id = arc.put_document(kind="attachment", title=title or path.stem, content=path.read_bytes(),
-                              filename=path.name, mime=mime, child_id=child.id, doc_date=doc_date)
+    from guanai.archive.batch import put_once
+
+    doc_id, new = put_once(arc, kind="attachment", title=title or path.stem, content=path.read_bytes(),
+                           filename=path.name, mime=mime, child_id=child.id, doc_date=doc_date)
+    if not new:
+        click.echo(f"{child.record.name} 的档案中已有同一文件（文档编号 {doc_id}），未重复存入。")
+        return
     click.echo(f"已存入 {child.record.name} 的档案：{title or path.stem}（文档编号 {doc_id}）")
 
 
@@ -86,22 +93,18 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, as_json: boo
 
 @doc.command("get")
 @click.argument("doc_id")
-@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="导出到的文件。")
+@click.option("-o", "--output", "out", required=True, type=click.Path(), help="导出到的文件（或已有目录）。")
 @click.option("--force", is_flag=True, help="覆盖已有文件。")
 @with_archive()
 def doc_get(arc: Archive, doc_id: str, out: str, force: bool) -> None:
-    """导出文档原件（解密后写出；导出已记入审计日志）。
+    """导出文档原件（解密后写出；导出已记入审计日志）。与 guanai open 相同。
 
     \b
     示例：
       guanai doc get 3f2a…c9 -o 家访记录.docx
     """
-    from guanai.base.errors import StateError
-    from guanai.base.fsutil import atomic_write
+    from guanai.archive.export import export_document
 
-    path = Path(out)
-    if path.exists() and not force:
-        raise StateError(f"文件已存在：{out}", "换一个文件名，或加 --force 覆盖。")
-    data = arc.read_document(doc_id)
-    atomic_write(path, data)
-    click.echo(f"已导出到 {out}（{len(data)} 字节）。")
+    done = export_document(arc, doc_id, Path(out), force=force)
+    click.echo(f"已导出到 {done.path}（{done.size} 字节）。")
+    click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")

@@ -182,10 +182,12 @@ def _report(result: BatchResult, as_json: bool, *, stored: bool) -> None:
         echo_json({
             "kind": result.kind,
             "generated": [{"source": g.label, "title": g.title, "file": g.filename, "doc_id": g.doc_id,
-                           "pdf_doc_id": g.pdf_doc_id, "child_id": g.child_id,
+                           "pdf_doc_id": g.pdf_doc_id, "child_id": g.child_id, "existing": g.existing,
                            "path": str(g.out_path) if g.out_path else None,
                            "pdf_path": str(g.pdf_path) if g.pdf_path else None} for g in result.ok],
-            "failed": [{"source": f.label, "message": f.message, "hint": f.hint} for f in result.failed],
+            "failed": [{"source": f.label, "message": f.message, "hint": f.hint,
+                        "problems": [p.to_json() for p in f.problems]} for f in result.failed],
+            "stored": result.stored,
             "notes": result.notes,
         })
         return
@@ -197,13 +199,17 @@ def _report(result: BatchResult, as_json: bool, *, stored: bool) -> None:
         if g.pdf_path:
             where += f"，{g.pdf_path.name}"
         doc = f"（文档 {g.doc_id[:8]}{'，PDF ' + g.pdf_doc_id[:8] if g.pdf_doc_id else ''}）" if g.doc_id else ""
-        click.echo(f"✓ {g.label}：{g.title}{doc}{where}")
+        again = "（档案库中已有，未重复归档）" if g.existing else ""
+        click.echo(f"✓ {g.label}：{g.title}{doc}{again}{where}")
     shown: set[str] = set()
     for f in result.failed:  # the same hint under every bad row of a 台账 would drown the messages
         echo_err(f"{f.label}：{f.message}", f.hint if f.hint not in shown else None)
         shown.add(f.hint or "")
     verb = "生成并归档" if stored else "生成"
     summary = f"{name}：{verb} {len(result.ok)} 份"
+    repeated = sum(1 for g in result.ok if g.existing)
+    if repeated:
+        summary += f"（其中 {repeated} 份档案库中已有，未重复存入）"
     summary += f"，失败 {len(result.failed)} 份（已跳过）。" if result.failed else "。"
     click.echo(summary)
 

@@ -39,7 +39,7 @@ def lint(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
             errors.append((path, err))
     if as_json:
         payload = [r.to_dict() for r in reports]
-        payload += [{"file": p, "ok": False, "error": {"message": e.message, "hint": e.hint}} for p, e in errors]
+        payload += [{"file": p, "ok": False, "error": e.to_json()} for p, e in errors]
         echo_json(payload)
     else:
         for report in reports:

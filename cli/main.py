@@ -31,13 +31,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("guanai.cli.search:show", "显示文档的信息与正文"),
     "open": ("guanai.cli.search:open_cmd", "导出文档原件到文件"),
     "reindex": ("guanai.cli.search:reindex", "由目录重建全文索引"),
-    "identity": ("guanai.cli.transfer:identity", "本校身份（签名与加密公钥）"),
-    "directory": ("guanai.cli.transfer:directory", "县级学校目录：添加、发布、导入、吊销"),
+    "identity": ("guanai.cli.identity:identity", "本校身份（签名与加密公钥）"),
+    "directory": ("guanai.cli.directory:directory", "县级学校目录：添加、发布、导入、吊销"),
     "transfer": ("guanai.cli.transfer:transfer", "档案转接：导出、查看、导入、回执确认"),
     "verify": ("guanai.cli.archive_cmds:verify", "四性检测：真实性、完整性、可用性、安全性"),
     "audit": ("guanai.cli.archive_cmds:audit", "审计日志：查看、校验"),
     "backup": ("guanai.cli.archive_cmds:backup", "备份档案库（使用中亦可）"),
     "restore": ("guanai.cli.archive_cmds:restore", "由备份恢复档案库到新目录"),
+    "upgrade": ("guanai.cli.archive_cmds:upgrade", "把旧格式 v1 档案库升级为 v2"),
+    "salvage": ("guanai.cli.archive_cmds:salvage", "抢救损坏的档案库：把仍能解密的记录复制到新目录"),
     "demo": ("guanai.cli.demo:demo", "创建演示档案库并演示全部功能"),
     "serve": ("guanai.cli.serve:serve", "启动网页界面（浏览器中使用，默认仅本机）"),
 }
@@ -54,12 +56,7 @@ class LazyGroup(click.Group):
         if spec is None:
             return None
         module_name, attr = spec[0].split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name == module_name:
-                return None  # command not built yet
-            raise
+        module = importlib.import_module(module_name)
         cmd = getattr(module, attr, None)
         return cmd if isinstance(cmd, click.Command) else None
 
@@ -105,6 +102,13 @@ def cli(ctx: click.Context, archive_dir: str, user: str, passphrase_file: str | 
       guanai --archive 我校档案 search 张小明
     """
     ctx.ensure_object(dict)
+    # plaintext temporaries of a process killed with SIGKILL do not outlive the next command
+    import contextlib
+
+    from guanai.base.privtmp import sweep_stale
+
+    with contextlib.suppress(OSError):
+        sweep_stale()
     ctx.obj["archive_dir"] = archive_dir
     ctx.obj["user"] = user
     ctx.obj["passphrase_file"] = passphrase_file

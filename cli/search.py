@@ -81,6 +81,15 @@ def search(arc: Archive, query: tuple[str, ...], kind: str | None, school: str |
     if as_json:
         echo_json(view.to_json())
         return
+    if not view.built:
+        click.echo(f"全文索引尚未建立（{view.behind} 条档案与文档待编入），暂不能检索。")
+        click.echo("提示：运行 guanai reindex 建立索引（只需一次，之后每次写入时自动更新）。")
+        return
+    if view.behind:
+        click.echo(f"注意：全文索引落后于档案库 {view.behind} 条（最近写入的内容可能查不到）；"
+                   "运行 guanai reindex 可立即补齐。", err=True)
+    if view.damaged:
+        click.echo(f"注意：{len(view.damaged)} 条结果已损坏，无法显示内容；请运行 guanai verify。", err=True)
     if not view.hits:
         click.echo("没有找到匹配的记录。")
         click.echo("提示：换个写法（如只输入姓名的一部分），或去掉筛选条件。")
@@ -152,10 +161,10 @@ def open_cmd(arc: Archive, doc_id: str, output: str, force: bool) -> None:
       guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 家访记录.docx
       guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 导出目录/
     """
-    from guanai.search.api import export
+    from guanai.archive.export import export_document
 
-    target = export(arc, doc_id, Path(output), force=force)
-    click.echo(f"已导出：{target}")
+    done = export_document(arc, doc_id, Path(output), force=force)
+    click.echo(f"已导出：{done.path}")
     click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")
 
 

@@ -1,4 +1,4 @@
-"""Commands `identity`, `directory` and `transfer`: school identities, the county directory, transfers."""
+"""Command `transfer`: export, inspect, import (accept / reject), confirm, expire, list."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import click
 from guanai.cli.common import echo_err, echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
-    from guanai.archive.directory import Directory
     from guanai.archive.store import Archive
-
 
 _DECISION = {"accepted": "已接收", "rejected": "已拒收"}
 _STATE = {"sent": "已发出，待回执", "accepted": "对方已接收", "rejected": "对方已拒收"}
@@ -53,282 +51,21 @@ class _Bar:
             self.bar.__exit__(None, None, None)
 
 
-def _read_small(path: Path, what: str, limit: int = 64 * 1024) -> bytes:
-    """Read a small input file without loading an arbitrarily large one first."""
-    from guanai.base.errors import InputError
+def _catch_up_index(arc: Archive) -> str:
+    """Bring the search index up to date after an import."""
+    from guanai.search.index import open_index
 
-    with open(path, "rb") as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise InputError(f"{what}过大：{path}（上限 {limit:,} 字节）。", "请确认选择了正确的文件。")
-    return data
-
-
-def _identity(arc: Archive) -> Any:
-    from guanai.archive.identity import get_identity, has_identity
-
-    if not has_identity(arc):
-        arc.require("write")  # first use creates the keys
-    return get_identity(arc)
-
-
-def _catch_up_index(arc: Archive) -> str | None:
-    """Bring the search index up to date after an import (when the search package is installed)."""
-    try:
-        from guanai.search.index import open_index
-    except ImportError:
-        return None
     open_index(arc)
     return "全文索引已更新。"
 
 
 def _rebuild_index(arc: Archive) -> None:
-    try:
-        from guanai.search.index import index_for
-    except ImportError:
-        return
+    from guanai.search.index import index_for
+
     six = index_for(arc)
     if six.exists():
         six.rebuild(arc)
 
-
-# ------------------------------------------------------------------------------------------------
-# identity
-
-
-@click.group("identity")
-def identity() -> None:
-    """本校身份：签名公钥（Ed25519）与加密公钥（X25519，HPKE）。
-
-    私钥以主密钥加密保存在档案库中，首次使用时自动生成。
-    身份卡（公钥与指纹）交给县教体局，由其签入县级学校目录。
-
-    \b
-    示例：
-      guanai identity show
-      guanai identity export -o 龙城小学身份卡.json
-    """
-
-
-@identity.command("show")
-@json_option
-@with_archive()
-def identity_show(arc: Archive, as_json: bool) -> None:
-    """显示本校（或县局）的代码、名称与公钥指纹（首次使用时生成密钥）。
-
-    \b
-    示例：
-      guanai identity show
-      guanai identity show --json
-    """
-    from guanai.archive.identity import group_fingerprint
-
-    card = _identity(arc).card
-    if as_json:
-        echo_json(card.to_dict())
-        return
-    kind = "县教体局" if card.kind == "county" else "学校"
-    click.echo(f"单位：{card.name}（{card.code}），{kind}，县区 {card.county}")
-    click.echo(f"指纹：{group_fingerprint(card.fingerprint)}")
-    click.echo(f"签名公钥（Ed25519）：{card.sign_key.hex()}")
-    click.echo(f"加密公钥（X25519）：{card.hpke_key.hex()}")
-    click.echo("请与对方电话核对指纹；导出身份卡：guanai identity export -o 文件")
-
-
-@identity.command("export")
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="身份卡文件（JSON）。")
-@json_option
-@with_archive()
-def identity_export(arc: Archive, output: str, as_json: bool) -> None:
-    """导出本校公开身份卡（代码、名称、县区、公钥、指纹），交县教体局签入目录。
-
-    \b
-    示例：
-      guanai identity export -o 龙城小学身份卡.json
-    """
-    from guanai.archive.identity import group_fingerprint
-    from guanai.base.fsutil import atomic_write
-
-    card = _identity(arc).card
-    atomic_write(Path(output), card.to_json(), 0o644)
-    arc.audit("identity.export", card.code, {"fingerprint": card.fingerprint})
-    if as_json:
-        echo_json({"file": output, **card.to_dict()})
-        return
-    click.echo(f"已导出身份卡：{output}")
-    click.echo(f"指纹：{group_fingerprint(card.fingerprint)}（请县教体局添加时电话核对）")
-
-
-# ------------------------------------------------------------------------------------------------
-# directory
-
-
-@click.group("directory")
-def directory() -> None:
-    """县级学校目录：县教体局添加、吊销学校身份卡并签名发布；学校导入。
-
-    \b
-    示例（县教体局档案库）：
-      guanai --archive 县局档案 directory add 龙城小学身份卡.json
-      guanai --archive 县局档案 directory publish -o 萧县学校目录.json
-    示例（学校档案库）：
-      guanai directory import 萧县学校目录.json --county-fingerprint "AB12 CD34 ..."
-    """
-
-
-@directory.command("add")
-@click.argument("card", type=click.Path(exists=True, dir_okay=False))
-@json_option
-@with_archive(write=True)
-def directory_add(arc: Archive, card: str, as_json: bool) -> None:
-    """（县教体局）把学校身份卡加入目录；之后需 publish 发布。
-
-    \b
-    示例：
-      guanai --archive 县局档案 directory add 龙城小学身份卡.json
-    """
-    from guanai.archive.directory import add_card
-    from guanai.archive.identity import group_fingerprint
-
-    c = add_card(arc, _read_small(Path(card), "身份卡"), where=f"文件“{card}”")
-    if as_json:
-        echo_json(c.to_dict())
-        return
-    click.echo(f"已加入目录：{c.name}（{c.code}）")
-    click.echo(f"指纹：{group_fingerprint(c.fingerprint)}")
-    click.echo("请与该校电话核对指纹；核对无误后发布：guanai directory publish -o 文件")
-
-
-@directory.command("revoke")
-@click.argument("code")
-@click.option("--reason", default="", help="吊销原因（如：设备丢失、密钥泄露）。")
-@json_option
-@with_archive(write=True)
-def directory_revoke(arc: Archive, code: str, reason: str, as_json: bool) -> None:
-    """（县教体局）吊销某校身份卡；之后需 publish 发布，各校导入后生效。
-
-    \b
-    示例：
-      guanai --archive 县局档案 directory revoke 3413220001 --reason 电脑被盗
-    """
-    from guanai.archive.directory import revoke
-
-    c = revoke(arc, code, reason)
-    if as_json:
-        echo_json({"revoked": c.code, "name": c.name, "fingerprint": c.fingerprint, "reason": reason})
-        return
-    click.echo(f"已吊销：{c.name}（{c.code}）。请重新发布目录并通知各校导入。")
-
-
-@directory.command("publish")
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="目录文件。")
-@json_option
-@with_archive(write=True)
-def directory_publish(arc: Archive, output: str, as_json: bool) -> None:
-    """（县教体局）签名发布目录（版本号自动加一）。
-
-    \b
-    示例：
-      guanai --archive 县局档案 directory publish -o 萧县学校目录.json
-    """
-    from guanai.archive.directory import publish
-    from guanai.archive.identity import get_identity, group_fingerprint
-    from guanai.base.fsutil import atomic_write
-
-    data, serial = publish(arc)
-    atomic_write(Path(output), data, 0o644)
-    fp = get_identity(arc).card.fingerprint
-    if as_json:
-        echo_json({"file": output, "serial": serial, "county_fingerprint": fp})
-        return
-    click.echo(f"已发布目录第 {serial} 版：{output}")
-    click.echo(f"县教体局密钥指纹：{group_fingerprint(fp)}（各校首次导入时核对）")
-
-
-@directory.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--county-fingerprint", default=None, help="县教体局密钥指纹（首次导入时核对用）。")
-@click.option("--yes", is_flag=True,
-              help="不询问。首次导入时不能代替指纹核对：须交互回答或用 --county-fingerprint。")
-@json_option
-@with_archive(write=True)
-def directory_import(arc: Archive, file: str, county_fingerprint: str | None, yes: bool, as_json: bool) -> None:
-    """（学校）导入县教体局发布的学校目录。
-
-    首次导入时显示县教体局密钥指纹，核对一致后才信任（或用 --county-fingerprint 直接给出）；
-    以后的目录必须由同一密钥签发，且版本不旧于已导入的。
-
-    \b
-    示例：
-      guanai directory import 萧县学校目录.json
-      guanai directory import 萧县学校目录.json --county-fingerprint "AB12 CD34 ..."
-    """
-    from guanai.archive.directory import import_directory
-    from guanai.archive.identity import group_fingerprint
-    from guanai.base.errors import InputError
-
-    def ask(d: Directory) -> bool:
-        click.echo(f"目录由 {d.county.name}（{d.county.code}）签发，第 {d.serial} 版。", err=as_json)
-        click.echo(f"县教体局密钥指纹：{group_fingerprint(d.county.fingerprint)}", err=as_json)
-        if yes:  # trusting a county key unseen would defeat the fingerprint check (trust on first use)
-            raise InputError("首次导入县级目录时，--yes 不能代替核对县教体局密钥指纹。",
-                             "电话向县教体局核对上面的指纹后，加 --county-fingerprint 指纹 重新导入。")
-        try:
-            return click.confirm("此指纹与县教体局告知的一致吗？", default=False, err=True)
-        except click.Abort:
-            return False
-
-    from guanai.archive.directory import MAX_DIRECTORY
-
-    res = import_directory(arc, _read_small(Path(file), "目录文件", MAX_DIRECTORY),
-                           county_fingerprint=county_fingerprint, confirm=ask)
-    d = res.directory
-    if as_json:
-        echo_json({"serial": d.serial, "first_trust": res.first_trust, "previous_serial": res.previous_serial,
-                   "county": d.county.to_dict(), "schools": len(d.schools), "revoked": sorted(d.revoked)})
-        return
-    first = "（首次导入，已信任县教体局密钥）" if res.first_trust else ""
-    click.echo(f"已导入目录第 {d.serial} 版{first}：学校 {len(d.schools)} 所，已吊销 {len(d.revoked)} 所。")
-
-
-@directory.command("list")
-@json_option
-@with_archive()
-def directory_list(arc: Archive, as_json: bool) -> None:
-    """列出目录中的学校（县局：编辑中的目录；学校：已导入的目录）。
-
-    \b
-    示例：
-      guanai directory list
-      guanai directory list --json
-    """
-    from guanai.archive.directory import county_listing, held_directory
-    from guanai.archive.identity import group_fingerprint
-
-    if arc.info.kind == "county":
-        data = county_listing(arc)
-    else:
-        d = held_directory(arc)
-        if d is None:
-            click.echo("尚未导入县级学校目录。提示：guanai directory import 文件")
-            if as_json:
-                echo_json({"serial": None, "schools": [], "revoked": []})
-            return
-        data = {"serial": d.serial, "county": d.county.to_dict(),
-                "schools": [c.to_dict() for _, c in sorted(d.schools.items())],
-                "revoked": [{"code": k, **v} for k, v in sorted(d.revoked.items())]}
-    if as_json:
-        echo_json(data)
-        return
-    click.echo(f"目录版本：{data['serial']}")
-    echo_table([[s["code"], s["name"], group_fingerprint(s["fingerprint"])[:19] + " …"] for s in data["schools"]],
-               ["代码", "名称", "指纹"])
-    for r in data["revoked"]:
-        click.echo(f"已吊销：{r['code']}（{r.get('at', '')}，{r.get('reason', '')}）")
-
-
-# ------------------------------------------------------------------------------------------------
-# transfer
 
 
 @click.group("transfer")
@@ -373,6 +110,7 @@ def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None
     """
     from guanai.archive.transfer import export_by_destination, export_package
     from guanai.base.errors import InputError
+    from guanai.generators.slip import render_slip
 
     if grade or out_dir or mapping:
         if children or to_code or output:
@@ -381,14 +119,15 @@ def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None
             raise InputError("升学导出需要 --grade、--by-destination 与 --mapping 三项。",
                              "例如：--grade 六年级 --by-destination 升学包 --mapping 去向.csv")
         with _Bar("打包") as bar:
-            results = export_by_destination(arc, grade, Path(mapping), Path(out_dir), echo=None,
+            results = export_by_destination(arc, grade, Path(mapping), Path(out_dir), render_slip=render_slip,
                                             resend=resend, progress=bar)
     else:
         if not children or not to_code or not output:
             raise InputError("转学导出需要儿童、--to 学校代码 与 -o 文件。",
                              "例如：guanai transfer export G341322201203050012 --to 3413220002 -o 张小明.gtp")
         with _Bar("打包") as bar:
-            results = [export_package(arc, list(children), to_code, Path(output), resend=resend, progress=bar)]
+            results = [export_package(arc, list(children), to_code, Path(output), render_slip=render_slip,
+                                      resend=resend, progress=bar)]
     if as_json:
         echo_json([r.to_json() for r in results])
         return
@@ -496,13 +235,13 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
                 raise click.exceptions.Exit(1)
         with _Bar("入库") as bar:
             result = accept(arc, opened, rpath, progress=bar)
-    note = _catch_up_index(arc) if result.decision == "accepted" else None
+    note = _catch_up_index(arc) if result.decision == "accepted" else ""
     if as_json:
         echo_json({**summary, "decision": result.decision, "child_ids": result.child_ids,
                    "receipt": str(result.receipt_path)})
         return
     if result.decision == "accepted":
-        click.echo(f"已接收：儿童 {len(result.child_ids)} 名，文书 {result.documents} 件，状态“在册”。" + (note or ""))
+        click.echo(f"已接收：儿童 {len(result.child_ids)} 名，文书 {result.documents} 件，状态“在册”。" + note)
     else:
         click.echo(f"已拒收：{reject_reason}")
     click.echo(f"回执：{result.receipt_path}（请交回发送学校）")

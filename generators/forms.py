@@ -23,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from guanai.base.errors import InputError
+from guanai.base.errors import InputError, Problem
+from guanai.base.text import strip_invisible
 
 # ---------------------------------------------------------------------------------------------
 # value normalisation
@@ -39,7 +40,7 @@ def normalise_text(value: str, *, multiline: bool = True) -> str:
     """Remove control characters; keep line breaks only where the field allows them."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     value = value.replace("\t", " ").replace("\a", "\n").replace("\f", "\n").replace("\v", "\n")
-    value = _CONTROL.sub("", value)
+    value = strip_invisible(_CONTROL.sub("", value))  # RLO, U+034F, U+3164 … (guanai.base.text)
     if not multiline:
         value = " ".join(part.strip() for part in value.split("\n") if part.strip())
     else:
@@ -56,7 +57,7 @@ _LABEL_GAPS = re.compile(r"[ \t\u00a0\u00ad\u2000-\u200f\u202f\u205f\u2060\u3000
 
 def find_labels(text: str) -> list[str]:
     """The labelling words (留守, 困境) found in ``text``, ignoring spaces and invisible characters."""
-    bare = _LABEL_GAPS.sub("", text)
+    bare = _LABEL_GAPS.sub("", strip_invisible(text))
     return [w for w in LABELS if w in bare]
 
 
@@ -653,14 +654,18 @@ class CareRecord(FormBase):
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One validation problem, located as precisely as the source allows."""
+class FieldProblem:
+    """One validation problem of a form field, located as precisely as the source allows.
+
+    Reported as the common ``Problem`` (``to_problem``): where = source, row, column and field.
+    """
 
     source: str  # file name (or "表单")
     row: int | None  # 1-based row in the sheet / index of the form in a JSON list
     column: str | None  # Excel column letter(s)
     field: str  # Chinese field name
     reason: str
+    code: str = "form.invalid"  # "form." + the pydantic error type ("form.missing", "form.date_parsing" …)
 
     def short(self) -> str:
         """Column, field and reason (when the source and row are already shown)."""
@@ -669,24 +674,32 @@ class Problem:
             where += f"“{self.field}”"
         return f"{where}：{self.reason}" if where else self.reason
 
+    def location(self) -> str:
+        where = self.source + (f" 第{self.row}行" if self.row is not None else "")
+        if self.column:
+            where += f" 第{self.column}列"
+        return where + (f"“{self.field}”" if self.field else "")
+
+    def to_problem(self) -> Problem:
+        return Problem(self.location(), self.reason, code=self.code)
+
     def __str__(self) -> str:
         head = self.source + (f" 第{self.row}行" if self.row is not None else "")
         return f"{head} {self.short()}"
 
 
 class FormError(InputError):
-    """A form that does not validate; `.problems` lists every problem found."""
+    """A form that does not validate; ``problems`` lists every problem found (``field_problems``:
+    the same, with source / row / column / field apart)."""
 
-    def __init__(self, problems: list[Problem], hint: str | None = None) -> None:
-        self.problems = problems
-        text = "；".join(str(p) for p in problems[:8])
-        self.short_text = "；".join(p.short() for p in problems[:8])
-        if len(problems) > 8:
-            text += f"；……共 {len(problems)} 处问题"
-            self.short_text += f"；……共 {len(problems)} 处问题"
+    def __init__(self, problems: list[FieldProblem], hint: str | None = None) -> None:
+        self.field_problems = problems
+        self.short_text = "；".join(p.short() for p in problems)
+        sources = sorted({p.source + (f" 第{p.row}行" if p.row is not None else "") for p in problems})
         super().__init__(
-            f"表单有误：{text}",
+            f"表单有误（{'、'.join(sources[:3])}{' 等' if len(sources) > 3 else ''}，共 {len(problems)} 处）",
             hint or "按提示改正后重试；用 `guanai form template 种类 --json -o 示例.json` 可得到完整的示例表单。",
+            [p.to_problem() for p in problems],
         )
 
 
@@ -764,11 +777,11 @@ def problems_from(
     source: str = "表单",
     row: int | None = None,
     columns: dict[str, str] | None = None,
-) -> list[Problem]:
+) -> list[FieldProblem]:
     problems = []
     for e in err.errors():
         path = alias_path(model, e.get("loc", ()))
         field = " › ".join(path)
         column = columns.get(path[0]) if columns and path else None
-        problems.append(Problem(source, row, column, field, _reason(dict(e))))
+        problems.append(FieldProblem(source, row, column, field, _reason(dict(e)), f"form.{e['type']}"))
     return problems

@@ -92,7 +92,7 @@ CHAR_PITCH_TWIPS: Final = round(mm_to_twips(TEXT_WIDTH_MM) / CHARS_PER_LINE)
 
 # --------------------------------------------------------------------------- fonts
 
-#: Names as Windows/WPS users have them; keep these in the .docx (NOTES.md).
+#: Names as Windows/WPS users have them; keep these in the .docx (docs/NOTES.md).
 FONT_BODY: Final = "仿宋_GB2312"
 FONT_TITLE: Final = "方正小标宋简体"
 FONT_HEADING1: Final = "黑体"

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guanai.base.errors import GuanaiError, InputError
+from guanai.archive.batch import input_digest, put_once
+from guanai.base.errors import DiskFullError, GuanaiError, InputError, Problem, TransientIOError
 from guanai.generators.forms import FormBase, cn_date, find_labels
 from guanai.generators.formsio import FormRow, atomic_write, read_forms
 from guanai.generators.kinds import Kind, get_kind
@@ -45,6 +46,8 @@ class Generated:
     child_id: str | None = None
     out_path: Path | None = None
     pdf_path: Path | None = None
+    #: True when the same document (kind, child, form) was already stored: not stored again
+    existing: bool = False
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Failed:
     message: str
     hint: str | None = None
     exit_code: int = 2
+    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -61,6 +65,8 @@ class BatchResult:
     ok: list[Generated] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: ids of the documents this run newly stored, in order (what an interruption kept)
+    stored: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -236,8 +242,8 @@ def _to_failed(label: str, err: GuanaiError) -> Failed:
     from guanai.generators.forms import FormError
 
     if isinstance(err, FormError):  # the label already names file and row
-        return Failed(label, "表单有误：" + err.short_text, err.hint, err.exit_code)
-    return Failed(label, err.message, err.hint, err.exit_code)
+        return Failed(label, "表单有误：" + err.short_text, err.hint, err.exit_code, err.problems)
+    return Failed(label, err.message, err.hint, err.exit_code, err.problems)
 
 
 def generate_batch(
@@ -260,6 +266,21 @@ def generate_batch(
     """
     kind = get_kind(kind_id)
     result = BatchResult(kind.id)
+    _check_request(arc, kind, store=store, child_ref=child_ref)
+    custom_dir = resolve_template_dir(arc, template_dir)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    items = _read_items(sources, result, with_child=child_ref is not None)
+    _validate_items(arc, kind, items, child_ref, today)
+    custom = _render_items(kind, items, custom_dir, result, progress)
+    if kind.to_family:
+        _refuse_labels(kind, items)
+    names = _convert_pdfs(kind, items, pdf, progress)
+    _store_and_write(arc, kind, items, names, result, store=store, out_dir=out_dir, custom=custom)
+    return result
+
+
+def _check_request(arc: Archive | None, kind: Kind, *, store: bool, child_ref: str | None) -> None:
     if store and arc is None:
         raise InputError("未打开档案库，无法归档。", "使用 --no-archive 只生成文件。")
     if store and arc is not None:
@@ -268,11 +289,11 @@ def generate_batch(
         raise InputError("--child 需要档案库（不能与 --no-archive 同用）。", "去掉 --no-archive，或直接在表单中填写儿童信息。")
     if child_ref is not None and not kind.per_child:
         raise InputError(f"“{kind.name}”不是针对单个儿童的文书，不能用 --child。", "去掉 --child。")
-    custom_dir = resolve_template_dir(arc, template_dir)
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
 
-    # 1. read
+
+def _read_items(sources: Sequence[Path | str | FormRow | dict[str, Any]], result: BatchResult, *,
+                with_child: bool) -> list[_Item]:
+    """1. read: one item per form (a file may hold many rows); unreadable files become failures."""
     items: list[_Item] = []
     for src in sources:
         if isinstance(src, FormRow):
@@ -291,10 +312,14 @@ def generate_batch(
             if not rows:
                 result.failed.append(Failed(Path(src).name, "文件中没有表单（除表头外都是空行）。", "填写至少一行后再试。"))
             items.extend(_Item(r) for r in rows)
-    if child_ref is not None and not items:
+    if with_child and not items:
         items.append(_Item(FormRow("档案记录", None, {})))
+    return items
 
-    # 2. validate (with the child's record when given or found by 学籍号)
+
+def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], child_ref: str | None,
+                    today: dt.date | None) -> None:
+    """2. validate, with the child's record when given (--child) or found by 学籍号."""
     entry = arc.get_child(child_ref) if (arc is not None and child_ref is not None) else None
     prefill = child_prefill(kind, entry, today) if entry is not None else {}
     for it in items:
@@ -310,11 +335,13 @@ def generate_batch(
         except GuanaiError as err:
             it.error = _to_failed(it.row.label, err)
 
-    # 3. render (a school's own templates in a child process with limits)
+
+def _render_items(kind: Kind, items: list[_Item], custom_dir: Path | None, result: BatchResult,
+                  progress: Callable[[int], None] | None) -> bool:
+    """3. render; a school's own template runs in a child process with limits. True when it was used."""
     valid = [it for it in items if it.error is None and it.model is not None]
     if progress and len(valid) < len(items):
         progress(len(items) - len(valid))
-    template_note = None
     if custom_dir is not None and (custom_dir / kind.template).is_file():
         outs = render_isolated(kind, [it.model for it in valid if it.model is not None], custom_dir / kind.template)
         for it, out in zip(valid, outs, strict=True):
@@ -324,44 +351,46 @@ def generate_batch(
                 it.rendered = out.rendered
             if progress:
                 progress(1)
-        template_note = f"使用学校自定义模板 {custom_dir / kind.template}"
-    else:
-        if custom_dir is not None:
-            template_note = f"模板目录 {custom_dir} 中没有 {kind.template}，使用自带模板"
-        try:
-            compiled = compile_template(bundled_template_dir() / kind.template)
-        except GuanaiError as err:
-            for it in valid:
-                it.error = _to_failed(it.row.label, err)
-            valid = []
+        result.notes.append(f"使用学校自定义模板 {custom_dir / kind.template}")
+        return True
+    if custom_dir is not None:
+        result.notes.append(f"模板目录 {custom_dir} 中没有 {kind.template}，使用自带模板")
+    try:
+        compiled = compile_template(bundled_template_dir() / kind.template)
+    except GuanaiError as err:
         for it in valid:
-            assert it.model is not None
-            try:
-                it.rendered = render_compiled(compiled, it.model.context())
-            except GuanaiError as err:
-                it.error = _to_failed(it.row.label, err)
-            if progress:
-                progress(1)
-    if template_note:
-        result.notes.append(template_note)
+            it.error = _to_failed(it.row.label, err)
+        valid = []
+    for it in valid:
+        assert it.model is not None
+        try:
+            it.rendered = render_compiled(compiled, it.model.context())
+        except GuanaiError as err:
+            it.error = _to_failed(it.row.label, err)
+        if progress:
+            progress(1)
+    return False
 
-    # 避免标签化: a customised template could still print the words, in the body or in a header,
-    # footer, note or the document properties; check everything a reader sees.
-    if kind.to_family:
-        for it in items:
-            if it.rendered is None:
-                continue
-            try:
-                words = find_labels(visible_text(it.rendered.data))
-            except GuanaiError as err:
-                it.error, it.rendered = _to_failed(it.row.label, err), None
-                continue
-            if words:
-                it.error = Failed(it.row.label, f"生成的{kind.name}含有“{'”“'.join(words)}”字样，未保存。",
-                                  "送给家庭的文书不得给儿童贴标签：修改模板（含页眉、页脚、文档属性）或表单中的文字。")
-                it.rendered = None
 
-    # 4. PDF (batched)
+def _refuse_labels(kind: Kind, items: list[_Item]) -> None:
+    """避免标签化: a customised template could still print the words, in the body or in a header,
+    footer, note or the document properties; check everything a reader sees."""
+    for it in items:
+        if it.rendered is None:
+            continue
+        try:
+            words = find_labels(visible_text(it.rendered.data))
+        except GuanaiError as err:
+            it.error, it.rendered = _to_failed(it.row.label, err), None
+            continue
+        if words:
+            it.error = Failed(it.row.label, f"生成的{kind.name}含有“{'”“'.join(words)}”字样，未保存。",
+                              "送给家庭的文书不得给儿童贴标签：修改模板（含页眉、页脚、文档属性）或表单中的文字。")
+            it.rendered = None
+
+
+def _convert_pdfs(kind: Kind, items: list[_Item], pdf: bool, progress: Callable[[int], None] | None) -> dict[int, str]:
+    """4. name every rendered document and convert them to PDF in one batch; returns id(item) -> name."""
     ready = [it for it in items if it.rendered is not None and it.error is None]
     used: set[str] = set()
     names = {id(it): _unique(document_filename(kind, it.model), used) for it in ready if it.model is not None}
@@ -377,10 +406,22 @@ def generate_batch(
                 it.error = Failed(it.row.label, f"转换 PDF 失败：{res.error}", "检查 LibreOffice 安装；或去掉 --pdf 只生成 .docx。", 10)
             else:
                 it.pdf = res.pdf
+    return names
 
-    # 5. store and write; never overwrite a file already in the output folder (it may be a copy
-    # the secretary edited in Word/WPS): a second run writes 名称-2.docx beside it
+
+def _store_and_write(arc: Archive | None, kind: Kind, items: list[_Item], names: dict[int, str],
+                     result: BatchResult, *, store: bool, out_dir: Path | None, custom: bool) -> None:
+    """5. store and write; never overwrite a file already in the output folder (it may be a copy
+    the secretary edited in Word/WPS): a second run writes 名称-2.docx beside it."""
     existing = {p.name for p in out_dir.iterdir()} if out_dir is not None else set()
+    try:
+        _store_all(arc, kind, items, names, result, existing, out_dir, store, custom)
+    except BaseException as err:
+        raise BatchInterrupted.after(err, result, len(items), arc.path if arc is not None else out_dir or ".") from err
+
+
+def _store_all(arc: Archive | None, kind: Kind, items: list[_Item], names: dict[int, str], result: BatchResult,
+               existing: set[str], out_dir: Path | None, store: bool, custom: bool) -> None:
     for it in items:
         if it.error is not None:
             result.failed.append(it.error)
@@ -393,16 +434,25 @@ def generate_batch(
             if store and arc is not None:
                 form = it.model.to_form_dict()
                 text = _searchable_text(it.model, it.rendered.text)
-                meta = {"template": "custom" if template_note and "自定义" in template_note else "bundled"}
-                gen.doc_id = arc.put_document(
+                meta = {"template": "custom" if custom else "bundled"}
+                # idempotent: a batch re-run after a crash finds what the first run stored
+                key = input_digest(kind.id, form, meta["template"])
+                gen.doc_id, new = put_once(
+                    arc, input_sha256=key,
                     kind=kind.id, title=gen.title, content=it.rendered.data, filename=name, mime=DOCX_MIME,
                     child_id=it.child_id, form=form, text=text,
                     doc_date=d.isoformat() if d else None, meta=meta)
+                gen.existing = not new
+                if new:
+                    result.stored.append(gen.doc_id)
                 if it.pdf is not None:
-                    gen.pdf_doc_id = arc.put_document(
+                    gen.pdf_doc_id, new = put_once(
+                        arc, input_sha256=key,
                         kind=kind.id, title=gen.title, content=it.pdf, filename=name[:-5] + ".pdf", mime=PDF_MIME,
                         child_id=it.child_id, form=form, text=text,
                         doc_date=d.isoformat() if d else None, meta={**meta, "pdf_of": gen.doc_id})
+                    if new:
+                        result.stored.append(gen.pdf_doc_id)
             if out_dir is not None:
                 out_name = _free_name(name, existing)
                 gen.out_path = out_dir / out_name
@@ -410,8 +460,37 @@ def generate_batch(
                 if it.pdf is not None:
                     gen.pdf_path = out_dir / (out_name[:-5] + ".pdf")
                     atomic_write(gen.pdf_path, it.pdf)
+        except (DiskFullError, TransientIOError):
+            raise  # the next documents would fail alike: stop, say what was stored
         except GuanaiError as err:
             result.failed.append(_to_failed(it.row.label, err))
             continue
         result.ok.append(gen)
-    return result
+
+
+class BatchInterrupted(GuanaiError):
+    """A batch stopped midway (disk full, Ctrl-C, kill): says what was stored; a re-run stores the rest."""
+
+    @classmethod
+    def after(cls, err: BaseException, result: BatchResult, total: int,
+              where: Path | str) -> BatchInterrupted | BaseException:
+        from guanai.base.faults import translate
+
+        if isinstance(err, KeyboardInterrupt | SystemExit | GeneratorExit):
+            cause = GuanaiError("已中断。")
+            code = 130
+        else:
+            known = translate(err, where, "归档文书")
+            if known is None:
+                return err
+            cause, code = known, known.exit_code
+        stored = result.stored
+        ids = "、".join(i[:8] for i in stored[:10]) + ("……" if len(stored) > 10 else "")
+        msg = (f"{cause.message} 批量处理在第 {len(result.ok) + len(result.failed) + 1} / {total} 份处中断："
+               f"本次已归档 {len(stored)} 份" + (f"（文档 {ids}）" if stored else "") + "，其余未归档。")
+        out = cls(msg, (cause.hint + "；" if cause.hint else "") + "处理后重新运行同一命令即可：已归档的不会重复存入。")
+        out.exit_code = code
+        out.stored = list(stored)
+        return out
+
+    stored: list[str]

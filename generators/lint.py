@@ -29,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from guanai.base.errors import InputError
+from guanai.base.errors import InputError, Problem
 from guanai.generators import gbt9704 as G
 from guanai.generators.text import error_detail
 
@@ -51,17 +51,46 @@ _HINT_DOCX = "请用 Word/WPS 打开后另存为 .docx 再检查。"
 # --------------------------------------------------------------------------- results
 
 
+# Problem.code of a violation: "lint." + the element (role, then aspect), from its Chinese label
+_CODE_PARTS: tuple[tuple[str, str], ...] = (
+    ("纸张大小", "paper"), ("上边距", "margin.top"), ("下边距", "margin.bottom"), ("左边距", "margin.left"),
+    ("右边距", "margin.right"), ("发文字号", "doc_number"), ("成文日期", "date"), ("一级标题", "heading1"),
+    ("二级标题", "heading2"), ("三级标题", "heading3"), ("标题", "title"), ("正文", "body"),
+    ("主题字体语言", "theme_language"), ("主题字体", "theme_font"), ("语言", "language"),
+    ("页码位置", "page_number.position"), ("页码格式", "page_number.format"), ("页码", "page_number"),
+)
+_CODE_ASPECTS = (("字体", "font"), ("字号", "size"), ("行距", "spacing"))
+
+
+def violation_code(element: str) -> str:
+    """``lint.body.font``, ``lint.page_number.position``, ``lint.paper`` … (``lint.other`` if unknown)."""
+    for prefix, part in _CODE_PARTS:
+        if element.startswith(prefix):
+            rest = element[len(prefix):]
+            aspect = next((a for cn, a in _CODE_ASPECTS if rest.startswith(cn)), "")
+            return f"lint.{part}" + (f".{aspect}" if aspect else "")
+    return "lint.other"
+
+
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: which element, what GB/T 9704 expects, what the document has, where."""
+    """One broken rule: which element, what GB/T 9704 expects, what the document has, where.
+
+    Reported as the common ``Problem`` (``to_problem``): where; what = element and what was found;
+    hint = what the standard expects; code = ``violation_code(element)``.
+    """
 
     element: str
     expected: str
     found: str
     where: str = ""
 
-    def to_dict(self) -> dict[str, str]:
-        return {"element": self.element, "expected": self.expected, "found": self.found, "where": self.where}
+    @property
+    def code(self) -> str:
+        return violation_code(self.element)
+
+    def to_problem(self) -> Problem:
+        return Problem(self.where, f"{self.element}：{self.found}", f"应为 {self.expected}", self.code)
 
 
 @dataclass
@@ -75,11 +104,15 @@ class LintReport:
     def ok(self) -> bool:
         return not self.violations
 
+    @property
+    def problems(self) -> list[Problem]:
+        return [v.to_problem() for v in self.violations]
+
     def elements(self) -> set[str]:
         return {v.element for v in self.violations}
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"file": self.file, "ok": self.ok, "violations": [v.to_dict() for v in self.violations]}
+        out: dict[str, Any] = {"file": self.file, "ok": self.ok, "problems": [p.to_json() for p in self.problems]}
         if self.skipped:
             out["skipped"] = self.skipped
         return out

@@ -1,7 +1,7 @@
 """.docx → PDF/A-2b with LibreOffice headless, in batches, plus PDF reading helpers.
 
 Why batches: one ``soffice`` call per file costs ~0.9 s (start-up); one call converting many
-files amortises it (NOTES.md). Two calls run in parallel to use both cores; each has its own
+files amortises it (docs/NOTES.md). Two calls run in parallel to use both cores; each has its own
 profile (``-env:UserInstallation``) because concurrent processes sharing one profile fail
 silently, and each has a timeout. A file that LibreOffice cannot open, or that hangs it, fails
 alone: the others of its batch are still converted (a hung batch is killed and the files after
@@ -27,7 +27,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from guanai.base.errors import ExternalToolError, InputError
+from guanai.base.privtmp import private_tmpdir
+from guanai.base.proc import scrubbed_env
 from guanai.generators.text import error_detail
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ _EMPTY_XCU = (
 @functools.lru_cache(maxsize=8)
 def _lo_version(soffice: str, profile: Path) -> str | None:
     """``"7.4"`` for LibreOffice 7.4.x (``soffice --version``); None if it cannot be told."""
-    env = dict(os.environ, FONTCONFIG_FILE=str(FONTS_CONF))
+    env = scrubbed_env({"FONTCONFIG_FILE": str(FONTS_CONF)})
     try:
         out = subprocess.run(
             [soffice, f"-env:UserInstallation={profile.as_uri()}", f"--infilter={DOCX_INFILTER}", "--version"],
@@ -258,9 +259,9 @@ def _run_soffice(soffice: str, files: list[Path], outdir: Path, profile: Path, t
         str(outdir),
         *(str(f) for f in files),
     ]
-    env = dict(os.environ)
-    env["FONTCONFIG_FILE"] = str(FONTS_CONF)
-    env.setdefault("SAL_USE_VCLPLUGIN", "svp")
+    # no passphrase, no PYTHON*/LD_* redirection; LibreOffice's own temp files go to the
+    # private directory too (TMPDIR), so they are wiped with it
+    env = scrubbed_env({"FONTCONFIG_FILE": str(FONTS_CONF), "SAL_USE_VCLPLUGIN": "svp", "TMPDIR": str(outdir)})
     timed_out = False
     try:
         proc = subprocess.Popen(
@@ -548,9 +549,7 @@ def convert_results(
             reported = done
     soffice = find_soffice()
     results: list[ConversionResult | None] = [None] * len(items)
-    with tempfile.TemporaryDirectory(prefix="guanai-pdf-") as tmp:
-        tmp_path = Path(tmp)
-        os.chmod(tmp_path, 0o700)
+    with private_tmpdir("guanai-pdf-") as tmp_path:  # RAM where possible; swept after a kill
         indir = tmp_path / "in"
         indir.mkdir()
         to_convert: list[tuple[int, Path]] = []

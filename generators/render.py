@@ -1,7 +1,7 @@
 """Fast, sandboxed docxtpl-compatible renderer: ``render(kind, form) -> .docx bytes``.
 
 Semantics are docxtpl's (same tag syntax: ``{{ }}``, ``{% %}``, ``{%p %}``, ``{%tr %}``; the XML is
-prepared with docxtpl's own ``patch_xml``), with these differences, all deliberate (NOTES.md):
+prepared with docxtpl's own ``patch_xml``), with these differences, all deliberate (docs/NOTES.md):
 
 - Jinja runs in an ``ImmutableSandboxedEnvironment`` with autoescape and ``StrictUndefined``;
   templates are checked statically for ``_``-attributes before they are compiled, so
@@ -284,7 +284,7 @@ def _render_part(member: _Member, ctx: Mapping[str, Any], template_name: str) ->
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as err:
-        # Never "recover": a recovering parser silently drops whole tables (NOTES.md).
+        # Never "recover": a recovering parser silently drops whole tables (docs/NOTES.md).
         raise InputError(
             f"模板 {template_name} 渲染出的 {member.name.decode()} 不是合法的 XML（{err.msg}），未生成文档。",
             "模板中的标签可能拆开了 Word 的段落或表格结构；用项目自带模板对比检查。",
@@ -344,14 +344,15 @@ def validate(kind: Kind | str, form: FormBase | Mapping[str, Any], *, source: st
 
 def check_no_labels(kind: Kind, form: FormBase, *, source: str = "表单", row: int | None = None) -> None:
     """避免标签化: documents for families/posted must not call a child 留守 or 困境."""
-    from guanai.generators.forms import Problem, find_labels
+    from guanai.generators.forms import FieldProblem, find_labels
 
     problems = []
     data = form.to_form_dict()
     for field, value in _walk(data):
         for word in find_labels(value):
-            problems.append(Problem(source, row, None, field,
-                                    f"含有“{word}”字样；{kind.name}送给家庭，不得给儿童贴“留守”“困境”标签"))
+            problems.append(FieldProblem(source, row, None, field,
+                                         f"含有“{word}”字样；{kind.name}送给家庭，不得给儿童贴“留守”“困境”标签",
+                                         "form.label"))
     if problems:
         raise FormError(problems, "改用中性的说法（如“外出务工家庭”），避免标签化。")
 
@@ -484,8 +485,31 @@ class TemplateReport:
 
 
 def check_template(path: Path, kind: Kind | str, *, trial: bool = True) -> TemplateReport:
-    """Unknown variables, unused required fields, syntax/safety errors and a trial render
-    (in a child process) with the kind's sample form."""
+    """Unknown variables, unused required fields, syntax/safety errors and a trial render with
+    the kind's sample form — all in the limited child process: compiling a school's template
+    already runs its code (Jinja folds constant expressions such as ``9**9**9`` at compile time).
+    """
+    k = get_kind(kind) if isinstance(kind, str) else kind
+    limit = ISOLATED_STARTUP_SECONDS + ISOLATED_SECONDS_PER_DOC
+    payload = json.dumps({"kind": k.id, "template": str(Path(path).resolve()), "trial": trial}, ensure_ascii=False)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-I", "-m", "guanai.generators.render", "--check"],
+            input=payload.encode("utf-8"), capture_output=True, timeout=limit, env=scrubbed_env(),
+            cwd=tempfile.gettempdir(), preexec_fn=lambda: _limit_resources(int(limit) + 1), check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return TemplateReport(str(path), k.id, [], [], [], [f"检查模板超时（超过 {limit:.0f} 秒），已终止：模板中可能有过大的计算或循环。"])
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        reason = "超出内存或 CPU 限制" if proc.returncode < 0 or "MemoryError" in tail[0] else tail[0][:200]
+        return TemplateReport(str(path), k.id, [], [], [], [f"检查模板失败（{reason}）。"])
+    d = json.loads(proc.stdout.decode("utf-8"))
+    return TemplateReport(str(path), k.id, d["unknown"], d["missing"], d["unused"], d["errors"])
+
+
+def _check_here(path: Path, kind: Kind | str, *, trial: bool = True) -> TemplateReport:
+    """The checks of :func:`check_template`, in this process (the worker)."""
     from guanai.generators.formsio import example_form
 
     k = get_kind(kind) if isinstance(kind, str) else kind
@@ -504,10 +528,18 @@ def check_template(path: Path, kind: Kind | str, *, trial: bool = True) -> Templ
             label = f"{info.alias or name}（{name}）"
             (report.missing if info.is_required() else report.unused).append(label)
     if trial and not report.unknown:
-        result = render_isolated(k, [sample], Path(path))[0]
-        if result.error is not None:
-            report.errors.append(result.error.message)
+        try:
+            render_compiled(compiled, sample.context())
+        except InputError as err:
+            report.errors.append(err.message)
     return report
+
+
+def _check_worker() -> int:  # pragma: no cover - exercised through check_template
+    req = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    report = _check_here(Path(req["template"]), req["kind"], trial=bool(req.get("trial", True)))
+    sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False))
+    return 0
 
 
 def sanitize_value(value: Any) -> Any:
@@ -524,4 +556,6 @@ def sanitize_value(value: Any) -> Any:
 if __name__ == "__main__":  # pragma: no cover
     if sys.argv[1:] == ["--worker"]:
         sys.exit(_worker())
+    if sys.argv[1:] == ["--check"]:
+        sys.exit(_check_worker())
     sys.exit(2)

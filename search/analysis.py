@@ -2,7 +2,7 @@
 
 * :class:`JiebaTokenizer` — jieba accurate-mode words numbered *sequentially* (position 0, 1,
   2, ...), so whoosh phrase queries work. ``jieba.analyse.ChineseAnalyzer`` uses character
-  offsets as positions and emits overlapping search-mode words, which breaks phrases (NOTES.md).
+  offsets as positions and emits overlapping search-mode words, which breaks phrases (docs/NOTES.md).
   ``rjieba`` (jieba-rs) gives the same words ~9x faster and needs no cache file; plain jieba is
   the fallback, with a private cache directory and quiet logging.
 * :class:`BigramTokenizer` — runs of CJK characters become overlapping bigrams (plus the

@@ -6,18 +6,21 @@ into the sealed audit detail, never into a clear column.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+import os
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from guanai.base.errors import InputError, NotFoundError, StateError
-from guanai.search.index import Progress, open_index
+from guanai.base.errors import BusyError, GuanaiError, NotFoundError
+from guanai.search.index import SCHEMA_VERSION, Progress, SearchIndex, index_for
 from guanai.search.query import Filters, Result, search, snippet
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive, ChildEntry
 
 KIND_NAMES = {"child": "儿童档案"}
+#: a search catches up at most this many pending catalog changes itself; more are left to the
+#: writer (``index_changes``) or ``guanai reindex``, and the results say the index is behind
+INLINE_CATCH_UP = int(os.environ.get("GUANAI_SEARCH_INLINE", "300"))
 
 
 @dataclass
@@ -44,9 +47,16 @@ class SearchView:
     total: int
     exact: bool
     hits: list[HitView]
+    #: catalog entries written but not yet in the index (0: the index is current)
+    behind: int = 0
+    #: False when there is no index yet (and the catalog was too large to build it inline)
+    built: bool = True
+    #: entries the index could not read (damaged in the catalog): shown as damaged, see verify
+    damaged: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"query": self.query, "total": self.total, "exact": self.exact,
+                "index_behind": self.behind, "index_built": self.built, "damaged": self.damaged,
                 "hits": [h.to_json() for h in self.hits]}
 
 
@@ -71,33 +81,83 @@ def run_search(arc: Archive, q: str, filters: Filters | None = None, limit: int 
     """Search the archive's index (caught up first), build snippets from decrypted text, audit."""
     arc.require("read")
     filters = filters or Filters()
-    six = open_index(arc, progress)
+    six, behind, built = _searchable(arc, progress)
+    if not built:
+        arc.audit("search", None, {"query": q, "hits": 0, "index": "missing"})
+        return SearchView(query=q, total=0, exact=True, hits=[], behind=behind, built=False)
     res: Result = search(six, q, filters, limit)
+    damaged: list[str] = []
     names: dict[str, str] = {}
     views: list[HitView] = []
     for h in res.hits:
         child_name = ""
         if h.child:
             if h.child not in names:
-                c = arc.find_child(h.child)
-                names[h.child] = c.record.name if c is not None else ""
+                try:
+                    c = arc.find_child(h.child)
+                    names[h.child] = c.record.name if c is not None else ""
+                except (GuanaiError, ValueError, TypeError, UnicodeDecodeError):
+                    names[h.child] = "（已损坏）"
             child_name = names[h.child]
         text = ""
-        if h.entity == "document":
-            try:
-                arc.get_document(h.id)
-            except NotFoundError:
-                continue  # gone from the catalog since indexing (the next sync drops it)
-            text = arc.document_text(h.id) or ""
-        else:
-            c = arc.find_child(h.id)
-            text = _child_text(c) if c is not None else ""
+        try:
+            if h.entity == "document":
+                try:
+                    arc.get_document(h.id)
+                except NotFoundError:
+                    continue  # gone from the catalog since indexing (the next sync drops it)
+                text = arc.document_text(h.id) or ""
+            else:
+                c = arc.find_child(h.id)
+                text = _child_text(c) if c is not None else ""
+        except (GuanaiError, ValueError, TypeError, UnicodeDecodeError):
+            damaged.append(h.id)  # one damaged entry does not hide the others
+            text = "（该条目已损坏，无法显示；请运行 guanai verify）"
         views.append(HitView(id=h.id, entity=h.entity, kind=h.kind, title=h.title, child_id=h.child,
                              child_name=child_name, date=h.date, school=h.school, status=h.status,
                              score=round(h.score, 3), snippet=snippet(text, res.terms)))
     detail = {"query": q, "filters": {k: v for k, v in asdict(filters).items() if v}, "hits": res.total}
     arc.audit("search", None, detail)
-    return SearchView(query=q, total=res.total, exact=res.exact, hits=views)
+    return SearchView(query=q, total=res.total, exact=res.exact, hits=views, behind=behind, damaged=damaged)
+
+
+def index_changes(arc: Archive, progress: Progress | None = None, timeout: float = 10.0) -> int:
+    """Index what the catalog holds and the index lacks; every write command calls this at its end.
+
+    Builds the index when there is none yet. Returns the number of entries written.
+    """
+    return index_for(arc).sync(arc, progress, timeout=timeout)
+
+
+def pending_changes(arc: Archive, six: SearchIndex) -> tuple[int, bool]:
+    """(catalog entries not yet in the index, whether an index exists)."""
+    state = six._safe_state()
+    if state is None or state.schema != SCHEMA_VERSION or state.generation > arc.generation:
+        n = arc.conn.execute("SELECT (SELECT count(*) FROM children) + (SELECT count(*) FROM documents)").fetchone()[0]
+        return int(n), state is not None and state.schema == SCHEMA_VERSION
+    if state.generation == arc.generation:
+        return 0, True
+    return len(arc.changes_since(state.generation)), True
+
+
+def _searchable(arc: Archive, progress: Progress | None) -> tuple[SearchIndex, int, bool]:
+    """The index to search now, the entries it lacks, whether it exists.
+
+    A few pending changes (a crash between a write and its indexing, a write by an older
+    program) are caught up here; a large backlog is not paid by the person searching: the
+    results say the index is behind instead.
+    """
+    six = index_for(arc)
+    behind, built = pending_changes(arc, six)
+    if behind == 0:
+        return six, 0, True
+    if behind <= INLINE_CATCH_UP:
+        try:
+            six.sync(arc, progress, timeout=2.0)
+            return six, 0, True
+        except BusyError:
+            pass  # another process is indexing: search the last committed state meanwhile
+    return six, behind, built and six.exists()
 
 
 def show(arc: Archive, ref: str) -> dict[str, Any]:
@@ -120,25 +180,6 @@ def show(arc: Archive, ref: str) -> dict[str, Any]:
         child_name = c.record.name if c is not None else ""
     arc.audit("doc.show", entry.id, None)
     return {"entity": "document", **entry.to_json(), "child_name": child_name, "text": text or ""}
-
-
-def export(arc: Archive, doc_id: str, out: Path, force: bool = False) -> Path:
-    """Write a document's original file to ``out`` (a file, or a directory to put it in), atomically."""
-    from guanai.base.fsutil import atomic_write
-
-    arc.require("export")
-    entry = arc.get_document(doc_id)
-    target = Path(out)
-    if target.is_dir():
-        target = target / entry.filename
-    if target.exists() and not force:
-        raise StateError(f"文件已存在：{target}", "换一个路径，或加 --force 覆盖。")
-    if not target.parent.is_dir():
-        raise InputError(f"目录不存在：{target.parent}", "先创建该目录，或换一个输出路径。")
-    data = arc.read_document(entry.id, audit=False)
-    atomic_write(target, data)
-    arc.audit("doc.export", entry.id, {"path": str(target), "size": len(data)})
-    return target
 
 
 def reindex(arc: Archive, progress: Progress | None = None) -> int:

@@ -35,7 +35,8 @@ from whoosh import index as windex
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
-from guanai.base.errors import BusyError, FormatError, IntegrityError, NotFoundError
+from guanai.base.errors import BusyError, FormatError, GuanaiError, IntegrityError, NotFoundError
+from guanai.base.fsutil import fsync_dir
 from guanai.search.analysis import BigramTokenizer, CompactPositions, JiebaTokenizer, PositionalText
 from guanai.search.storage import REINDEX_HINT, SealedStorage, atomic_write
 from guanai.search.whoosh_tuning import FastSegmentWriter
@@ -53,6 +54,8 @@ INDEX_NAME = "MAIN"
 HEADER = "guanai-index.json"
 STATE = "guanai.state"
 LOCK = "guanai.lock"
+# a rebuild builds in <archive>/.index.build-<hex>, then swaps it with <archive>/index
+BUILD_PREFIX = ".index.build-"
 CHILD_KIND = "child"
 # documents per whoosh commit while (re)building: bounds the in-memory posting pool
 BATCH = int(os.environ.get("GUANAI_INDEX_BATCH", "5000"))
@@ -193,11 +196,21 @@ def archive_docs(arc: Archive, doc_ids: Iterable[str], child_ids: Iterable[str])
     """Index docs for the given ids; a bare id string means 'delete it from the index'."""
     children: dict[str, ChildEntry | None] = {}
 
+    damaged = (GuanaiError, ValueError, TypeError, KeyError, AttributeError)
+
+    def note(rid: str, err: Exception) -> None:
+        if isinstance(getattr(arc, "damaged", None), dict):
+            arc.damaged[rid] = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
+
     def child(cid: str | None) -> ChildEntry | None:
         if not cid:
             return None
         if cid not in children:
-            children[cid] = arc.find_child(cid)
+            try:
+                children[cid] = arc.find_child(cid)
+            except damaged as err:  # a damaged record: its documents are indexed without its fields
+                note(cid, err)
+                children[cid] = None
         return children[cid]
 
     for cid in child_ids:
@@ -206,10 +219,15 @@ def archive_docs(arc: Archive, doc_ids: Iterable[str], child_ids: Iterable[str])
     for did in doc_ids:
         try:
             entry = arc.get_document(did)
+            body = arc.document_text(did)
         except NotFoundError:
             yield did
             continue
-        yield document_doc(entry, arc.document_text(did), child(entry.child_id), arc.info.school_code)
+        except damaged as err:  # one damaged document does not stop the others (see verify)
+            note(did, err)
+            yield did
+            continue
+        yield document_doc(entry, body, child(entry.child_id), arc.info.school_code)
 
 
 # ---- the index ------------------------------------------------------------------------------
@@ -286,18 +304,28 @@ class SearchIndex:
     @contextlib.contextmanager
     def writer_lock(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         """The one index writer (across processes); BusyError after ``timeout`` seconds."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + timeout
+        while True:
+            _sweep_builds(self.path)
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                if time.monotonic() >= deadline:
+                    raise BusyError("全文索引正被其他程序更新。", "稍候再试；如长时间如此，检查是否有 guanai reindex 在运行。") from None
+                time.sleep(0.05)
+                continue
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path / LOCK).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # a rebuild swapped the directory while we waited: lock the new one
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise BusyError("全文索引正被其他程序更新。", "稍候再试；如长时间如此，检查是否有 guanai reindex 在运行。") from None
-                    time.sleep(0.05)
+            _sweep_builds(self.path, locked=True)
             with self._mutex:
                 st = self.storage()
                 if st is not None:
@@ -525,6 +553,32 @@ class SearchIndex:
             return self._rebuild_locked(arc, progress)
 
     def _rebuild_locked(self, arc: Archive, progress: Progress | None) -> int:
+        """Build a new index beside the old one (``.index.build-*``), then swap the directories.
+
+        The old index keeps answering searches until the swap; a failed or killed rebuild
+        leaves it as it was (the half-built directory is swept by the next writer).
+        """
+        build = self.path.parent / f"{BUILD_PREFIX}{secrets.token_hex(6)}"
+        build.mkdir(mode=0o700)
+        try:
+            twin = SearchIndex(build, self._key, self.archive_id, self.storage_cls)
+            twin._lock_fd = self._lock_fd  # forked build workers must drop our lock too
+            try:
+                n = twin._build_here(arc, progress)
+            finally:
+                twin.close()
+            (build / LOCK).touch(mode=0o600)
+            self._reset()
+            if self.path.is_dir():
+                swap_dirs(build, self.path)
+            else:
+                os.rename(build, self.path)
+            fsync_dir(self.path.parent)
+        finally:
+            shutil.rmtree(build, ignore_errors=True)  # the old index after a swap, else the failed build
+        return n
+
+    def _build_here(self, arc: Archive, progress: Progress | None) -> int:
         gen = arc.generation  # read first: writes after this are caught up next time
         self._create_empty()
         children = [c.id for c in arc.list_children()]
@@ -591,6 +645,41 @@ class SearchIndex:
         if state.generation == arc.generation and indexed != expected:
             problems.append(f"全文索引 {self.where} 与目录不一致：缺 {len(expected - indexed)} 条，多 {len(indexed - expected)} 条。")
         return problems
+
+
+def swap_dirs(a: Path, b: Path) -> None:
+    """Exchange two directories atomically (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Where that call is missing, ``b`` is first renamed to ``a``'s name plus ``.old`` and then
+    ``a`` into place; a crash between the two is repaired by :func:`_sweep_builds`.
+    """
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+        at_fdcwd, rename_exchange = -100, 2
+        if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+            return
+    old = a.with_name(a.name + ".old")
+    os.rename(b, old)
+    os.rename(a, b)
+    os.rename(old, a)
+
+
+def _sweep_builds(index_dir: Path, locked: bool = False) -> None:
+    """Repair an interrupted swap; with the writer lock held also remove half-built indexes."""
+    parent = index_dir.parent
+    if not parent.is_dir():
+        return
+    for p in parent.iterdir():
+        if not p.name.startswith(BUILD_PREFIX):
+            continue
+        if p.name.endswith(".old") and not index_dir.exists():
+            with contextlib.suppress(OSError):
+                os.rename(p, index_dir)  # the old index, moved away by a swap that did not finish
+        elif locked:
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _die_with_parent(parent: int) -> None:

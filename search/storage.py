@@ -11,7 +11,7 @@ earlier build of this one) fails too. Files are written whole (whoosh writes the
 appends after close), so each one is sealed when it is closed and decrypted whole into memory
 when opened.
 
-Pitfalls of whoosh this class closes (see NOTES.md):
+Pitfalls of whoosh this class closes (see docs/NOTES.md):
 
 * whoosh spills posting runs and per-document columns through ``temp_storage()`` to a
   ``*.tmp`` directory *in plaintext*; here temporary storage stays in memory.

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 PASSPHRASE = "测试口令-correct horse 2026"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # session-scoped fixtures run before the per-test heads dir below: never the real config dir
+    import tempfile
+
+    os.environ["GUANAI_HEADS_DIR"] = tempfile.mkdtemp(prefix="guanai-heads-")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -27,9 +34,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _min_kdf_cost() -> Iterator[None]:
+    """New key files use the format's minimum Argon2id cost (Argon2 at production cost was most of
+    the suite's time). Session-wide, so session fixtures (prepared archives) get it too; tests of the
+    KDF itself are marked ``production_kdf``. Processes a test starts (the ``guanai`` command) always
+    use the production cost."""
+    from guanai.archive import crypto
+
+    crypto.KDF_COST = crypto.MIN_KDF_COST
+    yield
+    crypto.KDF_COST = crypto.PRODUCTION_KDF_COST
+
+
+@pytest.fixture(autouse=True)
+def _production_kdf_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guanai.archive import crypto
+
+    if request.node.get_closest_marker("production_kdf") is not None:
+        monkeypatch.setattr(crypto, "KDF_COST", crypto.PRODUCTION_KDF_COST)
+
+
 @pytest.fixture
 def _require_soffice() -> None:
     pytest.fail("GUANAI_REQUIRE_PDF=1 but LibreOffice (soffice) is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _private_heads(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the last state seen of each archive lives in the user's config dir: one per test
+    monkeypatch.setenv("GUANAI_HEADS_DIR", str(tmp_path_factory.mktemp("heads")))
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guanai.archive.store import Archive
-from guanai.archive.verify import ENCODINGS, verify_archive
+from guanai.archive.verify import ENCODINGS, category, verify_archive
 from guanai.base.errors import BusyError, IntegrityError
 from guanai.care.model import parse_child
 from guanai.care.synth import synth_children
@@ -55,8 +55,14 @@ def _verify(path: Path, pw: str):  # type: ignore[no-untyped-def]
         return verify_archive(arc)
 
 
-def _sql(path: Path, sql: str, args: tuple = ()) -> None:  # type: ignore[type-arg]
+def _tamper_conn(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path / "catalog.sqlite")
+    conn.create_function("guanai_row", -1, lambda *a: None)  # an attacker defines the triggers' function
+    return conn
+
+
+def _sql(path: Path, sql: str, args: tuple = ()) -> None:  # type: ignore[type-arg]
+    conn = _tamper_conn(path)
     conn.execute(sql, args)
     conn.commit()
     conn.close()
@@ -87,7 +93,7 @@ def test_verify_detects_planted_plaintext(make_archive) -> None:
     (path / "index").mkdir(exist_ok=True)
     (path / "index" / "leak.bin").write_bytes(b"xx" + "欧阳翠花".encode("gb18030") + b"yy")
     rep = _verify(path, pw)
-    msgs = [(p.category, p.obj, p.message) for p in rep.problems]
+    msgs = [(category(p), p.where, p.what) for p in rep.problems]
     assert any(c == "安全性" and "leak.bin" in o and "gb18030" in m for c, o, m in msgs), msgs
     assert all("欧阳翠花" not in m for _, _, m in msgs)  # the report masks the value
 
@@ -99,7 +105,7 @@ def test_flipped_byte_in_sealed_value_is_named(make_archive, target: str) -> Non
     table, column = target.split(".")
     key = {"children": "id", "documents": "id", "content": "doc_id", "settings": "name"}[table]
     row = {"children": cid, "documents": docs[1], "content": docs[1], "settings": "audit_head"}[table]
-    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn = _tamper_conn(path)
     blob = bytearray(conn.execute(f"SELECT {column} FROM {table} WHERE {key}=?", (row,)).fetchone()[0])
     blob[len(blob) // 2] ^= 0x01
     conn.execute(f"UPDATE {table} SET {column}=? WHERE {key}=?", (bytes(blob), row))
@@ -107,19 +113,19 @@ def test_flipped_byte_in_sealed_value_is_named(make_archive, target: str) -> Non
     conn.close()
     rep = _verify(path, pw)
     assert not rep.ok
-    text = " ".join(f"{p.obj} {p.message}" for p in rep.problems)
+    text = " ".join(f"{p.where} {p.what}" for p in rep.problems)
     assert row in text or "链头" in text, text
 
 
 def test_sealed_value_moved_to_another_row_fails(make_archive) -> None:
     path, pw, _, docs = _populated(make_archive)
-    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn = _tamper_conn(path)
     blob = conn.execute("SELECT data FROM content WHERE doc_id=?", (docs[0],)).fetchone()[0]
     conn.execute("UPDATE content SET data=? WHERE doc_id=?", (blob, docs[2]))
     conn.commit()
     conn.close()
     rep = _verify(path, pw)
-    assert any(docs[2] in p.obj and "内容无法打开" in p.message for p in rep.problems), rep.problems
+    assert any(docs[2] in p.where and "内容无法打开" in p.what for p in rep.problems), rep.problems
     with Archive.open(path, user="admin", passphrase=pw) as arc:
         with pytest.raises(IntegrityError, match=docs[2]):
             arc.read_document(docs[2])
@@ -129,36 +135,36 @@ def test_edited_audit_entry_detected(make_archive) -> None:
     path, pw, _, _ = _populated(make_archive)
     _sql(path, "UPDATE audit SET action='doc.nothing' WHERE seq=3")
     rep = _verify(path, pw)
-    assert any(p.category == "真实性" and "第 3 条" in p.message for p in rep.problems), rep.problems
+    assert any(category(p) == "真实性" and "第 3 条" in p.what for p in rep.problems), rep.problems
 
 
 def test_deleted_middle_audit_entry_detected(make_archive) -> None:
     path, pw, _, _ = _populated(make_archive)
     _sql(path, "DELETE FROM audit WHERE seq=2")
     rep = _verify(path, pw)
-    assert any("序号不连续" in p.message or "链接断开" in p.message for p in rep.problems), rep.problems
+    assert any("序号不连续" in p.what or "链接断开" in p.what for p in rep.problems), rep.problems
 
 
 def test_deleted_newest_audit_entries_detected_by_chain_head(make_archive) -> None:
     path, pw, _, _ = _populated(make_archive)
-    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn = _tamper_conn(path)
     last = conn.execute("SELECT max(seq) FROM audit").fetchone()[0]
     conn.execute("DELETE FROM audit WHERE seq >= ?", (last - 1,))
     conn.commit()
     conn.close()
     rep = _verify(path, pw)
-    assert any("链头" in p.message for p in rep.problems), rep.problems
+    assert any("链头" in p.what for p in rep.problems), rep.problems
 
 
 def test_deleted_document_row_detected(make_archive) -> None:
     path, pw, _, docs = _populated(make_archive)
     _sql(path, "PRAGMA foreign_keys=OFF")
-    conn = sqlite3.connect(path / "catalog.sqlite")
+    conn = _tamper_conn(path)
     conn.execute("DELETE FROM documents WHERE id=?", (docs[0],))
     conn.commit()
     conn.close()
     rep = _verify(path, pw)
-    assert any(docs[0] in p.obj and "没有对应" in p.message for p in rep.problems), rep.problems
+    assert any(docs[0] in p.where and "没有对应" in p.what for p in rep.problems), rep.problems
 
 
 def test_truncated_catalog_refused_or_reported(make_archive) -> None:
@@ -177,7 +183,7 @@ def test_truncated_catalog_refused_or_reported(make_archive) -> None:
         assert "catalog.sqlite" in err.message or "无法" in err.message
     else:
         assert not rep.ok
-        assert any("catalog.sqlite" in p.obj or "无法" in p.message for p in rep.problems), rep.problems
+        assert any("catalog.sqlite" in p.where or "无法" in p.what for p in rep.problems), rep.problems
 
 
 def test_truncated_key_file_is_clear_error(make_archive) -> None:
@@ -232,7 +238,7 @@ HOLDER = textwrap.dedent("""
     with arc.transaction():
         arc.put_document(kind="attachment", title="held", content=b"x", filename="x.bin", mime="a/b")
         print("holding", flush=True)
-        time.sleep(4)
+        sys.stdin.readline()  # hold the writer lock until the test says so (no fixed sleep)
     print("done", flush=True)
 """)
 
@@ -242,7 +248,8 @@ def test_second_writer_gets_busy_and_readers_still_work(make_archive, monkeypatc
     with Archive.open(path, user="admin", passphrase=pw) as arc:
         arc.add_child(synth_children(1, seed=2)[0])
     env = dict(os.environ)
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), pw], stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), pw], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "holding"
@@ -254,6 +261,9 @@ def test_second_writer_gets_busy_and_readers_still_work(make_archive, monkeypatc
                 arc.put_document(kind="attachment", title="t", content=b"y", filename="y.bin", mime="a/b")
             assert time.monotonic() - t < 3
     finally:
+        assert proc.stdin is not None
+        proc.stdin.write("release\n")
+        proc.stdin.close()
         proc.wait(timeout=20)
         if proc.stdout is not None:
             proc.stdout.close()
@@ -310,7 +320,7 @@ def test_backup_restore_roundtrip_and_tamper(make_archive, tmp_path: Path) -> No
         restore(trav, tmp_path / "r3")
     assert not (tmp_path / "r2").exists() and not (tmp_path / "r3").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
-    assert json.loads((path / "archive.json").read_text())["version"] == 1
+    assert json.loads((path / "archive.json").read_text())["version"] == 2
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

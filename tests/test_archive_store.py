@@ -32,7 +32,7 @@ def open_arc(path: Path, passphrase: str, user: str = "admin") -> Archive:
 def test_init_and_open(make_archive) -> None:
     path, pw = make_archive()
     info = json.loads((path / "archive.json").read_text())
-    assert info["format"] == "guanai-archive" and info["version"] == 1
+    assert info["format"] == "guanai-archive" and info["version"] == 2
     with open_arc(path, pw) as arc:
         assert arc.role == "admin"
         assert arc.info.school_code == "3413220001"
@@ -45,14 +45,14 @@ def test_init_refuses_non_empty_dir_and_bad_values(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "f").write_text("keep me")
     with pytest.raises(StateError, match="不为空"):
-        init_archive(tmp_path / "x", school_code="3413220001", school_name="校", passphrase="p" * 10)
+        init_archive(tmp_path / "x", school_code="3413220001", school_name="校", passphrase="口令-passphrase-10")
     assert (tmp_path / "x" / "f").read_text() == "keep me"
     with pytest.raises(InputError, match="单位代码"):
-        init_archive(tmp_path / "y", school_code="../..", school_name="校", passphrase="p" * 10)
+        init_archive(tmp_path / "y", school_code="../..", school_name="校", passphrase="口令-passphrase-10")
     with pytest.raises(InputError, match="口令太短"):
         init_archive(tmp_path / "y", school_code="3413220001", school_name="校", passphrase="short")
     with pytest.raises(InputError, match="加密套件"):
-        init_archive(tmp_path / "y", school_code="3413220001", school_name="校", passphrase="p" * 10, suite="rc4")
+        init_archive(tmp_path / "y", school_code="3413220001", school_name="校", passphrase="口令-passphrase-10", suite="rc4")
     assert not (tmp_path / "y").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["x"]  # no half-built archive left behind
 
@@ -74,9 +74,9 @@ def test_wrong_passphrase_is_refused_and_audited(make_archive) -> None:
 def test_unknown_format_version_refused(make_archive) -> None:
     path, pw = make_archive()
     info = json.loads((path / "archive.json").read_text())
-    info["version"] = 2
+    info["version"] = 3
     (path / "archive.json").write_text(json.dumps(info))
-    with pytest.raises(FormatError, match="版本 2 不受支持"):
+    with pytest.raises(FormatError, match="版本 3 不受支持"):
         open_arc(path, pw)
     (path / "archive.json").write_text("{not json")
     with pytest.raises(FormatError, match="archive.json"):
@@ -309,3 +309,30 @@ def test_delete_document_leaves_tombstone_and_audit(make_archive) -> None:
         assert problems == [] and entries[-1].action == "doc.delete"
         assert entries[-1].detail == {"kind": "attachment", "child": None, "reason": "转出后按保留策略删除"}
         assert verify_archive(arc).ok
+
+
+@pytest.mark.production_kdf
+def test_new_key_files_get_the_production_kdf_cost(make_archive) -> None:
+    from guanai.archive import crypto
+
+    path, pw = make_archive()
+    kdf = json.loads((path / "keys" / "admin.json").read_text())["kdf"]
+    cost = crypto.PRODUCTION_KDF_COST
+    assert (kdf["iterations"], kdf["lanes"], kdf["memory_cost"]) == (cost.iterations, cost.lanes, cost.memory_cost)
+    with open_arc(path, pw) as arc:
+        arc.add_user("王老师", "secretary", "teacher-pass-1")
+    kdf = json.loads((path / "keys" / "王老师.json").read_text())["kdf"]
+    assert (kdf["iterations"], kdf["memory_cost"]) == (3, 65536) and len(bytes.fromhex(kdf["salt"])) == 16
+
+
+def test_the_suite_runs_at_the_minimum_cost_the_format_accepts(make_archive) -> None:
+    from guanai.archive import crypto
+
+    path, pw = make_archive()
+    kdf = json.loads((path / "keys" / "admin.json").read_text())["kdf"]
+    assert (kdf["iterations"], kdf["lanes"], kdf["memory_cost"]) == (1, 1, 8192)
+    crypto.KdfParams(salt=b"\0" * 16, iterations=1, lanes=1, memory_cost=8192).check()  # accepted
+    with pytest.raises(IntegrityError):
+        crypto.KdfParams(salt=b"\0" * 16, iterations=1, lanes=1, memory_cost=8191).check()  # below: refused
+    with open_arc(path, pw):
+        pass

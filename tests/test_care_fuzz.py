@@ -49,7 +49,7 @@ def test_parse_child_with_wrong_types_never_crashes(patch: dict[str, Any]) -> No
         rec = parse_child(data, "fuzz.json")
     except RecordError as err:
         # the explanation after the field name is Chinese too (no raw pydantic English)
-        assert err.problems and all(_has_chinese(p.split("：", 1)[-1]) for p in err.problems), err.problems
+        assert err.messages and all(_has_chinese(p.split("：", 1)[-1]) for p in err.messages), err.messages
         assert "fuzz.json" in err.message
     else:
         assert isinstance(rec, ChildRecord)

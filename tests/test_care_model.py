@@ -36,7 +36,9 @@ def problems_of(data: Any) -> list[str]:
         parse_child(data, "测试.json")
     assert "测试.json" in exc.value.message
     assert exc.value.exit_code == 2
-    return exc.value.problems
+    assert len(exc.value.problems) == len(exc.value.messages)  # every line is a Problem too
+    assert all(p.code == "record.invalid" and p.where.startswith("测试.json") for p in exc.value.problems)
+    return exc.value.messages
 
 
 def test_minimal_record_derives_birth_and_gender() -> None:
@@ -339,3 +341,21 @@ def test_synth_stream_is_stable() -> None:
     blob = json.dumps([r.to_json_dict() for r in recs], ensure_ascii=False, sort_keys=True).encode()
     assert (recs[0].name, recs[0].gender, recs[0].student_id) == ("徐思", "女", "G341322201807234321")
     assert hashlib.sha256(blob).hexdigest() == "607aca3c596f900e6424eeb33b4c563d9d4aa2ee6f42eb1238f4359bad2919d5"
+
+
+def test_apply_patch_merges_clears_and_rederives() -> None:
+    from guanai.base.errors import InputError
+    from guanai.care.patch import apply_patch
+    from guanai.care.synth import example_record
+
+    rec = example_record()
+    out = apply_patch(rec, {"father": {"状况": "在家", "务工地": None}, "班级": "3班"}, "改动.yaml")
+    assert out.father is not None and out.father.state == "在家" and out.father.workplace is None
+    assert out.father.name == rec.father.name and out.class_name == "3班" and out.name == rec.name  # type: ignore[union-attr]
+    with pytest.raises(InputError, match="状态不能用 update 修改"):
+        apply_patch(rec, {"状态": "毕业"}, "改动.yaml")
+    with pytest.raises(RecordError) as err:
+        apply_patch(rec, {"姓名": "", "学籍号": "G1"}, "改动.yaml")
+    assert len(err.value.problems) >= 2 and all(p.where.startswith("改动.yaml") for p in err.value.problems)
+    with pytest.raises(InputError, match="键值对象"):
+        apply_patch(rec, ["x"], "改动.yaml")

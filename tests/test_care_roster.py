@@ -364,7 +364,7 @@ def test_list_of_records_all_errors_listed() -> None:
     bad = {**good, "姓名": "", "学籍号": "G1"}
     with pytest.raises(RecordError) as exc:
         records_from_data([good, bad, {"foo": 1}], "多条.json")
-    text = "\n".join(exc.value.problems)
+    text = "\n".join(exc.value.messages)
     assert "第2条：姓名：不能为空" in text and "第2条：学籍号" in text and "第3条：foo：不是已知字段" in text
     with pytest.raises(InputError, match="没有儿童记录"):
         records_from_data([], "空.json")

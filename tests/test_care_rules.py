@@ -35,7 +35,7 @@ def test_left_behind_both_parents_away_with_reasons() -> None:
     cats = classify(child(), date(2020, 10, 1))
     assert [c.name for c in cats] == ["留守儿童"]
     assert cats[0].reasons == ["父母均外出务工（上海、苏州）", "未满16周岁（2020-10-01 时 10 周岁）"]
-    assert cats[0].to_dict()["类别"] == "留守儿童"
+    assert cats[0].to_dict()["category"] == "留守儿童"
 
 
 def test_turning_sixteen_on_the_date_is_still_under_sixteen() -> None:
@@ -170,7 +170,7 @@ def test_dropout_escalation() -> None:
     assert report[-1].to == "乡（镇）人民政府" and report[-1].step == "上报，启动劝返复学程序"
     assert report[-1].reason == "无故旷课一周以上（7 天）且经学校2次劝返未果"
     missing = dropout_actions(start, date(2020, 10, 13), failed_persuasions=0, whereabouts_known=False)
-    assert missing[1].to == "乡（镇）人民政府、当地派出所" and missing[1].to_dict()["依据"] == "学生具体去向不明"
+    assert missing[1].to == "乡（镇）人民政府、当地派出所" and missing[1].to_dict()["reason"] == "学生具体去向不明"
     with pytest.raises(InputError):
         dropout_actions(start, date(2020, 10, 11), failed_persuasions=0)
     with pytest.raises(InputError):
@@ -195,5 +195,5 @@ def test_coverage_figures() -> None:
     cov = coverage(recs, on)
     assert (cov.total, cov.left_behind, cov.hardship, cov.both, cov.with_mentor) == (3, 2, 2, 1, 2)
     assert cov.without_mentor == ["王小雨"]
-    assert cov.to_dict()["帮扶教师覆盖率"] == round(2 / 3, 4)
+    assert cov.to_dict()["mentor_rate"] == round(2 / 3, 4)
     assert coverage([], on).mentor_rate == 1.0

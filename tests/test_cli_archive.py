@@ -128,6 +128,19 @@ def test_attach_doc_list_get(arc_path: Path, runner: CliRunner, tmp_path: Path) 
     assert r.exit_code == 0 and out.read_bytes() == scan.read_bytes()
     r = runner.invoke(cli, ["doc", "get", doc_id, "-o", str(out)])
     assert r.exit_code == 11 and "已存在" in r.output
+    # `doc get` and `open` are one library function: same permission, same audit entry, same refusal
+    r = runner.invoke(cli, ["open", doc_id, "-o", str(out)])
+    assert r.exit_code == 11 and "已存在" in r.output
+    (tmp_path / "导出").mkdir()
+    r = runner.invoke(cli, ["doc", "get", doc_id, "-o", str(tmp_path / "导出")])  # a directory: the original name
+    assert r.exit_code == 0 and (tmp_path / "导出" / "低保证明.pdf").read_bytes() == scan.read_bytes()
+    from guanai.archive.audit import walk
+
+    with Archive.open(arc_path, user="admin", passphrase=PW) as arc:
+        entries, _ = walk(arc)
+    exports = [e for e in entries if e.target == doc_id and e.action in ("doc.export", "doc.read")]
+    assert [e.action for e in exports] == ["doc.export", "doc.export"]
+    assert [Path(e.detail["path"]).name for e in exports] == ["out.pdf", "低保证明.pdf"]
     r = runner.invoke(cli, ["attach", cid, str(scan), "--date", "2026/9/1"])
     assert r.exit_code == 2 and "日期格式不正确" in r.output
     r = runner.invoke(cli, ["attach", "G000", str(scan)])
@@ -149,10 +162,11 @@ def test_verify_audit_cli(arc_path: Path, runner: CliRunner) -> None:
     assert actions[:2] == ["archive.init", "child.add"] and "archive.verify" in actions
     r = runner.invoke(cli, ["audit", "show"])
     assert r.exit_code == 0 and "创建档案库" in r.output and "登记儿童" in r.output and "child.add" not in r.output
-    # tamper → both verify and audit verify fail, naming the entry
+    # tamper → both verify and audit verify fail, naming the entry (audit show lists pending entries too)
     import sqlite3
 
     conn = sqlite3.connect(arc_path / "catalog.sqlite")
+    conn.create_function("guanai_row", -1, lambda *a: None)  # an attacker satisfies the triggers
     conn.execute("UPDATE audit SET target='x' WHERE seq=2")
     conn.commit()
     conn.close()

@@ -53,9 +53,9 @@ def test_add_show_json_and_yaml(arc: tuple[Path, str], tmp_path: Path) -> None:
     r = run("child", "show", SID, "--json")
     assert r.exit_code == 0, r.output
     shown = json.loads(r.output)
-    assert shown["记录"] == example_record().to_json_dict()
-    assert shown["状态"] == "在册"
-    assert [c["类别"] for c in shown["分类"]] == ["留守儿童", "困境儿童"]
+    assert shown["record"] == example_record().to_json_dict()
+    assert shown["status"] == "在册"
+    assert [c["category"] for c in shown["categories"]] == ["留守儿童", "困境儿童"]
     r = run("child", "show", EX["身份证号"])
     assert r.exit_code == 0
     assert "姓名：张小明" in r.output and "  务工地：上海" in r.output and "留守儿童：父母均外出务工（上海、杭州）" in r.output
@@ -64,7 +64,7 @@ def test_add_show_json_and_yaml(arc: tuple[Path, str], tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text(yaml.safe_dump(other, allow_unicode=True), encoding="utf-8")
     r = run("child", "add", str(tmp_path / "b.yaml"), "--json")
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)[0]["学籍号"] == other["学籍号"]
+    assert json.loads(r.output)[0]["student_id"] == other["学籍号"]
     assert sorted(e.record.name for e in children(arc)) == sorted(["张小明", other["姓名"]])
 
 
@@ -129,8 +129,9 @@ def test_import_reports_bad_rows_keeps_good_ones(arc: tuple[Path, str], tmp_path
     r = run("child", "import", str(path), "--json")
     assert r.exit_code == 2
     report = json.loads(r.stdout)
-    assert report["已导入"] == 0 and len(report["错误"]) == 10
-    assert any("学籍号已在档案库中" in e["原因"] for e in report["错误"])
+    assert report["imported"] == 0 and len(report["problems"]) == 10
+    assert any("学籍号已在档案库中" in e["what"] for e in report["problems"])
+    assert {e["code"] for e in report["problems"]} == {"roster.row"}
     assert len(children(arc)) == 8
 
 
@@ -174,7 +175,7 @@ def test_import_xueji_export_without_school_column(arc: tuple[Path, str], tmp_pa
     assert sorted(stored) == sorted(x.student_id for x in recs)
     assert {x.school for x in stored.values()} == {school}
     r = run("child", "import", str(path), "--json", "--check")
-    assert "父亲状况" in json.loads(r.stdout)["缺少的列"]
+    assert "父亲状况" in json.loads(r.stdout)["missing_columns"]
 
 
 @pytest.mark.parametrize("command", [("child", "add"), ("child", "import")])
@@ -227,7 +228,7 @@ def test_reminders_shown(arc: tuple[Path, str], tmp_path: Path) -> None:
     r = run("child", "show", SID)
     assert "提醒：未指定帮扶教师" in r.output and "提醒：父母外出务工，未登记委托照护人" in r.output
     out = json.loads(run("child", "classify", SID, "--json").output)
-    assert len(out["提醒"]) == 2
+    assert len(out["reminders"]) == 2
 
 
 def test_list_and_filters(arc: tuple[Path, str]) -> None:
@@ -236,9 +237,9 @@ def test_list_and_filters(arc: tuple[Path, str]) -> None:
     assert r.exit_code == 0
     assert "共 16 名。" in r.output and "编号" in r.output and ids[0] in r.output
     rows = json.loads(run("child", "list", "--json").output)
-    assert len(rows) == 16 and {"编号", "姓名", "学籍号", "状态", "类别"} <= set(rows[0])
+    assert len(rows) == 16 and {"id", "name", "student_id", "status", "categories"} <= set(rows[0])
     left = json.loads(run("child", "list", "--category", "留守儿童", "--json").output)
-    assert left and all("留守儿童" in x["类别"] for x in left)
+    assert left and all("留守儿童" in x["categories"] for x in left)
     assert len(left) < 16
     assert "没有符合条件的儿童" in run("child", "list", "--status", "毕业").output
 
@@ -252,7 +253,7 @@ def test_classify_on_date(arc: tuple[Path, str], tmp_path: Path) -> None:
     assert "提醒" not in r.output  # the example has mentor, entrusted carer and village committee
     # the child (born 2014-03-05) is 16 from 2030-03-06 on: no longer 留守, still 困境 (低保家庭)
     out = json.loads(run("child", "classify", SID, "--on", "2030-03-06", "--json").output)
-    assert [c["类别"] for c in out["分类"]] == ["困境儿童"]
+    assert [c["category"] for c in out["categories"]] == ["困境儿童"]
     r = run("child", "classify", SID, "--on", "2024-02-30")
     assert r.exit_code == 2 and "日期“2024-02-30”无效" in r.output
     r = run("child", "classify", "G999")
@@ -266,16 +267,16 @@ def test_update_partial_and_rederive(arc: tuple[Path, str], tmp_path: Path) -> N
     r = run("child", "update", SID, str(tmp_path / "p.yaml"))
     assert r.exit_code == 0, r.output
     shown = json.loads(run("child", "show", SID, "--json").output)
-    assert shown["记录"]["父亲"]["状况"] == "在家" and "务工地" not in shown["记录"]["父亲"]
-    assert "委托照护人" not in shown["记录"]
-    assert shown["提醒"] == []  # no longer 留守: no entrusted carer needed
-    assert shown["记录"]["父亲"]["姓名"] == "张建国"  # untouched fields kept
-    assert [c["类别"] for c in shown["分类"]] == ["困境儿童"]
+    assert shown["record"]["父亲"]["状况"] == "在家" and "务工地" not in shown["record"]["父亲"]
+    assert "委托照护人" not in shown["record"]
+    assert shown["reminders"] == []  # no longer 留守: no entrusted carer needed
+    assert shown["record"]["父亲"]["姓名"] == "张建国"  # untouched fields kept
+    assert [c["category"] for c in shown["categories"]] == ["困境儿童"]
     # a bad update changes nothing
     (tmp_path / "bad.yaml").write_text("母亲:\n  电话: '12'\n", encoding="utf-8")
     r = run("child", "update", SID, str(tmp_path / "bad.yaml"))
     assert r.exit_code == 2 and "母亲.电话" in r.output
-    assert json.loads(run("child", "show", SID, "--json").output)["记录"] == shown["记录"]
+    assert json.loads(run("child", "show", SID, "--json").output)["record"] == shown["record"]
     (tmp_path / "st.yaml").write_text("状态: 毕业\n", encoding="utf-8")
     r = run("child", "update", SID, str(tmp_path / "st.yaml"))
     assert r.exit_code == 2 and "状态不能用 update 修改" in r.output
@@ -283,7 +284,7 @@ def test_update_partial_and_rederive(arc: tuple[Path, str], tmp_path: Path) -> N
     (tmp_path / "en.json").write_text('{"class_name": "5班", "mother": {"state": "外出务工"}}', encoding="utf-8")
     r = run("child", "update", SID, str(tmp_path / "en.json"))
     assert r.exit_code == 0, r.output
-    record = json.loads(run("child", "show", SID, "--json").output)["记录"]
+    record = json.loads(run("child", "show", SID, "--json").output)["record"]
     assert record["班级"] == "5班" and record["母亲"]["状况"] == "外出务工" and record["母亲"]["姓名"]
     (tmp_path / "st2.json").write_text('{"status": "毕业"}', encoding="utf-8")
     assert "状态不能用 update 修改" in run("child", "update", SID, str(tmp_path / "st2.json")).output
@@ -294,7 +295,7 @@ def test_close_refuses_edits_reopen_allows(arc: tuple[Path, str], tmp_path: Path
     r = run("child", "close", SID, "--reason", "父母返乡")
     assert r.exit_code == 0, r.output
     assert "状态 存档备查" in r.output
-    assert json.loads(run("child", "show", SID, "--json").output)["状态"] == "存档备查"
+    assert json.loads(run("child", "show", SID, "--json").output)["status"] == "存档备查"
     (tmp_path / "p.yaml").write_text("班级: 3班\n", encoding="utf-8")
     r = run("child", "update", SID, str(tmp_path / "p.yaml"))
     assert r.exit_code == 11
@@ -304,10 +305,10 @@ def test_close_refuses_edits_reopen_allows(arc: tuple[Path, str], tmp_path: Path
     assert "存档备查" in run("child", "list", "--status", "存档备查").output  # kept and listed
     r = run("child", "reopen", SID, "--reason", "父母再次外出务工", "--json")
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout) == {"编号": children(arc)[0].id, "姓名": "张小明", "学籍号": SID,
-                                    "原状态": "存档备查", "状态": "在册", "原因": "父母再次外出务工"}
+    assert json.loads(r.stdout) == {"id": children(arc)[0].id, "name": "张小明", "student_id": SID,
+                                    "previous_status": "存档备查", "status": "在册", "reason": "父母再次外出务工"}
     assert run("child", "update", SID, str(tmp_path / "p.yaml")).exit_code == 0
-    assert json.loads(run("child", "show", SID, "--json").output)["记录"]["班级"] == "3班"
+    assert json.loads(run("child", "show", SID, "--json").output)["record"]["班级"] == "3班"
     r = run("child", "reopen", SID, "--reason", "x")
     assert r.exit_code == 11 and "已是“在册”" in r.output
     # the status changes are audited with their reasons
@@ -333,7 +334,7 @@ def test_graduate_many_all_or_nothing(arc: tuple[Path, str]) -> None:
     assert [e.status for e in children(arc)] == ["在册"] * 4
     r = run("child", "graduate", ids[0], ids[1], "--json")
     assert r.exit_code == 0, r.output
-    assert [(x["编号"], x["状态"]) for x in json.loads(r.stdout)] == [(ids[0], "毕业"), (ids[1], "毕业")]
+    assert [(x["id"], x["status"]) for x in json.loads(r.stdout)] == [(ids[0], "毕业"), (ids[1], "毕业")]
     status = {e.id: e.status for e in children(arc)}
     assert status[ids[0]] == status[ids[1]] == "毕业" and status[ids[2]] == "在册"
     r = run("child", "graduate", ids[0])

@@ -146,3 +146,13 @@ def test_explicit_style_names_take_precedence() -> None:
     report = lint_docx(rezip(docx, replace_parts={"word/styles.xml": styles.encode(), "word/document.xml": xml.encode()}))
     hits = _find(report, "标题字体")
     assert any(v.found == "宋体" and "附加标题" in v.where for v in hits)
+
+
+def test_every_violation_has_a_rule_code() -> None:
+    from guanai.generators.lint import violation_code
+
+    report = lint_docx(build_gongwen(date="2020年04月20日"))
+    assert [p.code for p in report.problems] == ["lint.date"]
+    assert violation_code("正文字体") == "lint.body.font" and violation_code("一级标题行距") == "lint.heading1.spacing"
+    assert violation_code("页码位置（单页码）") == "lint.page_number.position" and violation_code("纸张大小") == "lint.paper"
+    assert violation_code("上边距（天头）") == "lint.margin.top" and violation_code("未知") == "lint.other"

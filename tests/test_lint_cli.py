@@ -48,8 +48,9 @@ def test_json_output(tmp_path: Path) -> None:
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert [d["ok"] for d in data] == [True, False]
-    (v,) = data[1]["violations"]
-    assert v["element"] == "成文日期" and "虚位" in v["found"] and v["expected"]
+    (v,) = data[1]["problems"]
+    assert v["code"] == "lint.date" and v["what"].startswith("成文日期：") and "虚位" in v["what"] and v["hint"]
+    assert set(v) == {"where", "what", "hint", "code"}
 
 
 def test_unreadable_and_missing_files_are_reported_not_fatal(tmp_path: Path) -> None:

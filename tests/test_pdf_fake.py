@@ -7,6 +7,7 @@ the rest of the batch is retried; a missing tool is a clear ExternalToolError).
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import sys
@@ -20,16 +21,21 @@ from guanai.base.errors import ExternalToolError, InputError
 from guanai.generators import pdf as P
 
 FAKE = """#!{python}
-import os, re, sys, time, pathlib
+import json, os, re, sys, time, pathlib
+# settings come from fake.json beside this script: the converter scrubs the environment
+_conf = pathlib.Path(__file__).with_name("fake.json")
+conf = json.loads(_conf.read_text()) if _conf.exists() else {{}}
+if conf.get("FAKE_SOFFICE_ENV_DUMP"):
+    pathlib.Path(conf["FAKE_SOFFICE_ENV_DUMP"]).write_text(json.dumps(dict(os.environ)))
 args = sys.argv[1:]
 if "--version" in args:
     print("LibreOffice 7.4.7.2 40(Build:2)")
     sys.exit(0)
-log = os.environ.get("FAKE_SOFFICE_LOG")
+log = conf.get("FAKE_SOFFICE_LOG")
 if log:
     with open(log, "a") as fh:
         fh.write(str(os.getpid()) + " " + " ".join(a for a in args if a.endswith(".docx")) + "\\n")
-if os.environ.get("FAKE_SOFFICE_CRASH"):
+if conf.get("FAKE_SOFFICE_CRASH"):
     sys.stderr.write("soffice.bin: fatal error\\n")
     sys.exit(81)
 assert any(a.startswith("-env:UserInstallation=file://") for a in args)
@@ -42,7 +48,7 @@ for a in args:
     data = pathlib.Path(a).read_bytes()
     if b"HANG" in data:
         time.sleep(60)
-    time.sleep(float(os.environ.get("FAKE_SOFFICE_DELAY", "0")))
+    time.sleep(float(conf.get("FAKE_SOFFICE_DELAY", "0")))
     if b"BAD" in data:
         sys.stderr.write("Error: source file could not be loaded\\n")
         continue
@@ -69,8 +75,16 @@ def fake_soffice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PATH", str(bindir))
     monkeypatch.setenv("GUANAI_LO_PROFILES", str(tmp_path / "profiles"))
     log = tmp_path / "calls.log"
-    monkeypatch.setenv("FAKE_SOFFICE_LOG", str(log))
+    fake_conf(log, FAKE_SOFFICE_LOG=str(log))
     return log
+
+
+def fake_conf(log: Path, **settings: str) -> None:
+    """Set the fake's options (it reads them from fake.json beside it, not from the environment)."""
+    conf = log.parent / "bin" / "fake.json"
+    data = json.loads(conf.read_text()) if conf.exists() else {}
+    data.update(settings)
+    conf.write_text(json.dumps(data))
 
 
 def test_missing_soffice_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,7 +129,7 @@ def test_two_workers_run_in_parallel_with_separate_profiles(fake_soffice: Path) 
 
 
 def test_crash_of_soffice_is_a_tool_error(fake_soffice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAKE_SOFFICE_CRASH", "1")
+    fake_conf(fake_soffice, FAKE_SOFFICE_CRASH="1")
     with pytest.raises(P.ConversionFailed) as info:
         P.convert_batch([("a.docx", _doc("ok"))], workers=1)
     (result,) = info.value.results
@@ -219,7 +233,7 @@ def test_lo_compat_rewrites_only_a_negative_character_grid() -> None:
 
 def test_progress_is_reported_while_a_batch_converts(fake_soffice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # one soffice call converts the whole batch: progress must come in steps during it, not at the end
-    monkeypatch.setenv("FAKE_SOFFICE_DELAY", "0.3")
+    fake_conf(fake_soffice, FAKE_SOFFICE_DELAY="0.3")
     monkeypatch.setattr(P, "PROGRESS_INTERVAL", 0.05)
     steps: list[int] = []
     items = [("broken.docx", b"not a zip")] + [(f"{i}.docx", _doc(f"ok-{i}")) for i in range(3)]

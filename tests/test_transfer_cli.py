@@ -227,6 +227,28 @@ def test_export_by_destination_cli(scenario: Scenario, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "--by-destination" in r.output
 
 
+def test_mapping_problems_all_reported_with_codes_under_json(scenario: Scenario, tmp_path: Path) -> None:
+    s = scenario
+    with Archive.open(s.a, user="admin", passphrase=PASS_A, write=True) as a:
+        grade = a.get_child(s.child_ids[0]).record.grade
+        cohort = [c.record.student_id for c in a.list_children() if c.record.grade == grade]
+    # nine unknown children (more than any shortened list used to show) and an unknown school
+    bad = {f"G34132220120305{i:03d}X": CODE_B for i in range(9)} | {cohort[0]: "3413229999"}
+    mapping = tmp_path / "去向.json"
+    mapping.write_text(json.dumps(bad), encoding="utf-8")
+    r = run(s.a, PASS_A, "transfer", "export", "--grade", grade, "--by-destination", str(tmp_path / "升学"),
+            "--mapping", str(mapping), "--json")
+    assert r.exit_code == 2 and not (tmp_path / "升学").exists()
+    err = json.loads(r.stdout)
+    assert err["error"] == "InputError" and err["exit_code"] == 2 and "未导出任何转接包" in err["message"]
+    codes = [p["code"] for p in err["problems"]]
+    assert codes.count("mapping.unknown_child") == 9 and codes.count("mapping.school") == 1
+    assert codes.count("mapping.missing_child") == len(cohort)  # the one with a bad school is unplaced too
+    assert all(set(p) == {"where", "what", "hint", "code"} for p in err["problems"])
+    # people read every problem on stderr, one a line
+    assert r.stderr.count("\n  - ") >= len(err["problems"]) - 1 and "G34132220120305008X" in r.stderr
+
+
 def test_import_without_an_answer_is_a_clear_cancel(scenario: Scenario, tmp_path: Path) -> None:
     s = scenario
     gtp = tmp_path / "p.gtp"

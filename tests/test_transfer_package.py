@@ -18,10 +18,16 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guanai.archive import package as pkg
-from guanai.archive.identity import Card, Identity, canonical_json, card_from_dict, parse_card
-from guanai.archive.package import ChildItem, DocItem, Limits
+from guanai.archive.transfer import bag as tbag
+from guanai.archive.transfer import bagit_check as tcheck
+from guanai.archive.transfer import envelope as tenv
+from guanai.archive.transfer import receipt as trcpt
+from guanai.archive.transfer import slip as tslip
+from guanai.archive.transfer.bag import ChildItem, DocItem, Limits
+from guanai.archive.transfer.identity import Card, Identity, canonical_json, card_from_dict, parse_card
 from guanai.base.errors import FormatError, InputError, IntegrityError
+from guanai.generators.assets import TEMPLATE_DIR
+from guanai.generators.slip import render_slip
 
 PID = "0123456789abcdef0123456789abcdef"
 XJH = "G341322201610175006"
@@ -53,12 +59,12 @@ def child(n_docs: int = 3, xjh: str = XJH) -> ChildItem:
 
 
 def bag_bytes(children: list[ChildItem] | None = None) -> bytes:
-    return pkg.build_bag(package_id=PID, created_at="2026-11-29T00:00:00+00:00", sender=SENDER.card,
-                         recipient=RECIPIENT.card, children=children or [child()], purpose="转学")
+    return tbag.build_bag(package_id=PID, created_at="2026-11-29T00:00:00+00:00", sender=SENDER.card,
+                         recipient=RECIPIENT.card, children=children or [child()], purpose="转学", render_slip=render_slip)
 
 
 def read_files(zip_bytes: bytes) -> dict[str, bytes]:
-    return pkg.read_zip(zip_bytes, PID)
+    return tbag.read_zip(zip_bytes, PID)
 
 
 def rezip(entries: list[tuple[str, bytes]], *, mode: int = stat.S_IFREG | 0o644) -> bytes:
@@ -79,11 +85,11 @@ def entries_of(zip_bytes: bytes) -> list[tuple[str, bytes]]:
         return [(i.filename, zf.read(i)) for i in zf.infolist()]
 
 
-def check(zip_bytes: bytes, limits: Limits = pkg.DEFAULT_LIMITS) -> pkg.BagContents:
-    files = pkg.read_zip(zip_bytes, PID, limits)
-    contents = pkg.check_bag(files, package_id=PID, sender=SENDER.card.code, recipient=RECIPIENT.card.code,
+def check(zip_bytes: bytes, limits: Limits = tbag.DEFAULT_LIMITS) -> tbag.BagContents:
+    files = tbag.read_zip(zip_bytes, PID, limits)
+    contents = tbag.check_bag(files, package_id=PID, sender=SENDER.card.code, recipient=RECIPIENT.card.code,
                              limits=limits)
-    pkg.validate_with_bagit(files, PID)
+    tcheck.validate_with_bagit(files, PID)
     return contents
 
 
@@ -112,13 +118,13 @@ def test_card_round_trip_and_fingerprint_binds_content() -> None:
 
 def test_bag_is_valid_bagit_with_required_tags() -> None:
     files = read_files(bag_bytes())
-    assert set(pkg._TAG_FILES) <= set(files)
+    assert set(tbag.TAG_FILES) <= set(files)
     assert "fetch.txt" not in files
-    info = pkg.parse_bag_info(files["bag-info.txt"])
+    info = tbag.parse_bag_info(files["bag-info.txt"])
     assert info["Source-Organization"] == SENDER.card.name
     assert info["Guanai-Sending-School"] == SENDER.card.code
     assert info["Guanai-Receiving-School"] == RECIPIENT.card.code
-    assert info["BagIt-Profile-Identifier"] == pkg.PROFILE_ID
+    assert info["BagIt-Profile-Identifier"] == tbag.PROFILE_ID
     assert info["Bag-Count"] == "1 of 1"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", info["Bagging-Date"])
     payload = {p: d for p, d in files.items() if p.startswith("data/")}
@@ -132,7 +138,7 @@ def test_bag_is_valid_bagit_with_required_tags() -> None:
 def test_slip_lists_every_document_with_sha512() -> None:
     item = child(4)
     files = read_files(bag_bytes([item]))
-    slip = files[f"data/{XJH}/{pkg.SLIP_NAME}"]
+    slip = files[f"data/{XJH}/{tslip.SLIP_NAME}"]
     with zipfile.ZipFile(io.BytesIO(slip)) as zf:
         xml = zf.read("word/document.xml").decode()
     text = "".join(re.findall(r"<w:t[^>]*>([^<]*)</w:t>", xml))
@@ -147,6 +153,28 @@ def test_slip_lists_every_document_with_sha512() -> None:
     doc = docx.Document(io.BytesIO(slip))
     assert doc.paragraphs[0].text == "档案转接单"
     assert len(doc.tables[0].rows) == 1 + 4 + 3
+
+
+def test_slip_is_rendered_from_the_template_and_escapes_hostile_text() -> None:
+    from guanai.generators.slip import TEMPLATE
+
+    hostile = '</w:t></w:r></w:p><w:p><w:r><w:t>注入\x1b\x00{{ 7*7 }}&amp;'
+    item = child(1)
+    item.documents[0].meta["title"] = hostile
+    item = ChildItem(student_id=item.student_id, name="叶<莹>丽\x00", record=item.record, history=item.history,
+                     documents=item.documents)
+    slip = read_files(bag_bytes([item]))[f"data/{XJH}/{tslip.SLIP_NAME}"]
+    import docx
+
+    doc = docx.Document(io.BytesIO(slip))
+    assert len(doc.tables[0].rows) == 1 + 1 + 3  # no row or paragraph smuggled in
+    cell = doc.tables[0].rows[1].cells[1].text
+    assert "</w:t></w:r></w:p><w:p><w:r><w:t>注入{{ 7*7 }}&amp;" in cell and "\x1b" not in cell
+    assert any(p.text == "学生：叶<莹>丽\u3000学籍号：" + XJH for p in doc.paragraphs)
+    # the template's own styles and page set-up came along (not a hand-made WordprocessingML part)
+    with zipfile.ZipFile(io.BytesIO(slip)) as zf, zipfile.ZipFile(TEMPLATE_DIR / TEMPLATE) as tz:
+        assert zf.read("word/styles.xml") == tz.read("word/styles.xml")
+        assert "word/footer1.xml" in zf.namelist()
 
 
 @pytest.mark.parametrize("name", [
@@ -189,9 +217,9 @@ def test_zip_bomb_ratio_and_total_refused() -> None:
     with pytest.raises(IntegrityError, match="zip 炸弹"):
         read_files(rezip([*entries, bomb]))
     with pytest.raises(IntegrityError, match="超过上限"):
-        pkg.read_zip(bag_bytes(), PID, Limits(max_bag=1000))
+        tbag.read_zip(bag_bytes(), PID, Limits(max_bag=1000))
     with pytest.raises(IntegrityError, match="条目过多"):
-        pkg.read_zip(bag_bytes(), PID, Limits(max_entries=3))
+        tbag.read_zip(bag_bytes(), PID, Limits(max_entries=3))
 
 
 def test_declared_size_lie_is_caught() -> None:
@@ -213,13 +241,26 @@ def _mutate(files: dict[str, bytes], path: str, data: bytes | None) -> bytes:
     return rezip(entries)
 
 
+def test_every_problem_is_carried_not_a_shortened_list() -> None:
+    files = read_files(bag_bytes([child(9)]))
+    docs = [p for p in files if p.endswith(".pdf")]
+    forged = dict(files)
+    for d in docs:
+        forged[d] = b"%PDF-forged"
+    with pytest.raises(IntegrityError) as err:
+        check(_mutate(forged, "none", None))
+    changed = [p.where for p in err.value.problems if p.code == "bag.payload.checksum"]
+    assert sorted(changed) == sorted(docs) and len(docs) == 9
+    assert all(p.what and p.code.startswith("bag.") for p in err.value.problems)
+
+
 def test_manifest_payload_mismatch_reported_in_full() -> None:
     files = read_files(bag_bytes())
     doc = next(p for p in files if p.endswith(".pdf"))
     # changed payload
     with pytest.raises(IntegrityError, match="校验值不符") as err:
         check(_mutate(files, doc, b"%PDF-forged"))
-    assert doc in err.value.message
+    assert any(p.where == doc and p.code == "bag.payload.checksum" for p in err.value.problems), err.value.problems
     # missing payload file
     with pytest.raises(IntegrityError, match="缺失的文件"):
         check(_mutate(files, doc, None))
@@ -257,25 +298,25 @@ def test_bagit_library_catches_what_it_should() -> None:
     doc = next(p for p in files if p.endswith(".pdf"))
     files[doc] = b"%PDF-tampered"
     with pytest.raises(IntegrityError, match="bagit"):
-        pkg.validate_with_bagit(files, PID)
+        tcheck.validate_with_bagit(files, PID)
 
 
 def _my_copies() -> set[str]:
     import os
     import tempfile
 
-    base = pkg._tmp_base() or tempfile.gettempdir()
-    return {n for n in os.listdir(base) if n.startswith(f"{pkg._TMP_PREFIX}{os.getpid()}-")}
+    base = tcheck._tmp_base() or tempfile.gettempdir()
+    return {n for n in os.listdir(base) if n.startswith(f"{tcheck._TMP_PREFIX}{os.getpid()}-")}
 
 
 def test_bagit_copy_is_wiped_on_success_and_on_failure() -> None:
     before = _my_copies()
     files = dict(read_files(bag_bytes()))
-    pkg.validate_with_bagit(files, PID)
+    tcheck.validate_with_bagit(files, PID)
     assert _my_copies() == before
     files[next(p for p in files if p.endswith(".pdf"))] = b"%PDF-tampered"
     with pytest.raises(IntegrityError):
-        pkg.validate_with_bagit(files, PID)
+        tcheck.validate_with_bagit(files, PID)
     assert _my_copies() == before  # the plaintext copy is gone even though validation failed
 
 
@@ -287,14 +328,14 @@ def test_copy_left_by_a_killed_import_is_swept(tmp_path: Path) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True)
     pid = int(dead.stdout)
-    stale = tmp_path / f"{pkg._TMP_PREFIX}{pid}-abc"
+    stale = tmp_path / f"{tcheck._TMP_PREFIX}{pid}-abc"
     (stale / PID / "data").mkdir(parents=True)
     (stale / PID / "data" / "record.json").write_text('{"姓名": "叶莹丽"}', encoding="utf-8")
-    mine = tmp_path / f"{pkg._TMP_PREFIX}{os.getpid()}-live"  # a live owner: left alone
+    mine = tmp_path / f"{tcheck._TMP_PREFIX}{os.getpid()}-live"  # a live owner: left alone
     mine.mkdir()
     other = tmp_path / "guanai-bag-notapid"
     other.mkdir()
-    assert pkg.sweep_stale_tmpdirs(str(tmp_path)) == 1
+    assert tcheck.sweep_stale_tmpdirs(str(tmp_path)) == 1
     assert not stale.exists() and mine.exists() and other.exists()
 
 
@@ -311,12 +352,12 @@ import sys, time
 import bagit
 from pathlib import Path
 import test_transfer_package as t
-from guanai.archive import package as pkg
+from guanai.archive.transfer import bagit_check as tcheck
 def slow(self, **kw):
     Path({str(marker)!r}).write_text(str(self.path))
     time.sleep(30)
 bagit.Bag.validate = slow
-pkg.validate_with_bagit(dict(t.read_files(t.bag_bytes())), t.PID)
+tcheck.validate_with_bagit(dict(t.read_files(t.bag_bytes())), t.PID)
 """
     errlog = tmp_path / "stderr.txt"
     with open(errlog, "wb") as err:
@@ -329,7 +370,7 @@ pkg.validate_with_bagit(dict(t.read_files(t.bag_bytes())), t.PID)
             assert time.time() < deadline
             time.sleep(0.05)
         copy = Path(marker.read_text()).parent
-        assert copy.name.startswith(pkg._TMP_PREFIX) and (copy / PID / "bagit.txt").exists()
+        assert copy.name.startswith(tcheck._TMP_PREFIX) and (copy / PID / "bagit.txt").exists()
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(20)
     finally:
@@ -344,33 +385,33 @@ pkg.validate_with_bagit(dict(t.read_files(t.bag_bytes())), t.PID)
 
 
 def seal(bag: bytes | None = None, recipient: Identity = RECIPIENT, sender: Identity = SENDER) -> bytes:
-    return pkg.seal_package(bag or bag_bytes(), package_id=PID, created_at="2026-11-29T00:00:00+00:00",
+    return tenv.seal_package(bag or bag_bytes(), package_id=PID, created_at="2026-11-29T00:00:00+00:00",
                             purpose="转学", sender=sender, recipient=recipient.card, children=1, documents=3)
 
 
 def test_envelope_round_trip() -> None:
     data = seal()
-    env = pkg.parse_envelope(data)
+    env = tenv.parse_envelope(data)
     assert env.package_id == PID and env.sender["code"] == SENDER.card.code
     assert env.sha256 == hashlib.sha256(data).hexdigest()
-    pkg.verify_envelope(env, data, SENDER.card)
-    assert pkg.open_envelope(env, RECIPIENT) == bag_bytes()  # build_bag is deterministic
+    tenv.verify_envelope(env, data, SENDER.card)
+    assert tenv.open_envelope(env, RECIPIENT) == bag_bytes()  # build_bag is deterministic
     # the inner bag is not visible in the file
     assert b"bagit.txt" not in data and "叶莹丽".encode() not in data
 
 
 def test_envelope_wrong_recipient_and_wrong_signer() -> None:
     data = seal()
-    env = pkg.parse_envelope(data)
+    env = tenv.parse_envelope(data)
     with pytest.raises(InputError, match="不是本校"):
-        pkg.open_envelope(env, OTHER)
+        tenv.open_envelope(env, OTHER)
     with pytest.raises(IntegrityError, match="指纹与县级目录不符"):
-        pkg.verify_envelope(env, data, OTHER.card)
+        tenv.verify_envelope(env, data, OTHER.card)
     # a package signed by OTHER but claiming to be SENDER: fingerprint in header is OTHER's
     forged = seal(sender=OTHER)
-    fenv = pkg.parse_envelope(forged)
+    fenv = tenv.parse_envelope(forged)
     with pytest.raises(IntegrityError):
-        pkg.verify_envelope(fenv, forged, SENDER.card)
+        tenv.verify_envelope(fenv, forged, SENDER.card)
 
 
 @settings(max_examples=40, deadline=None)
@@ -380,9 +421,9 @@ def test_any_flipped_byte_is_detected(pos: int, delta: int) -> None:
     i = pos % len(data)
     data[i] = (data[i] + delta) % 256
     with pytest.raises((IntegrityError, FormatError, InputError)):
-        env = pkg.parse_envelope(bytes(data))
-        pkg.verify_envelope(env, bytes(data), SENDER.card)
-        pkg.open_envelope(env, RECIPIENT)
+        env = tenv.parse_envelope(bytes(data))
+        tenv.verify_envelope(env, bytes(data), SENDER.card)
+        tenv.open_envelope(env, RECIPIENT)
 
 
 SEALED = seal()
@@ -391,29 +432,29 @@ SEALED = seal()
 def test_truncation_and_header_swap_detected() -> None:
     for cut in (1, 64, len(SEALED) // 2, len(SEALED) - 10):
         with pytest.raises((IntegrityError, FormatError)):
-            env = pkg.parse_envelope(SEALED[:cut])
-            pkg.verify_envelope(env, SEALED[:cut], SENDER.card)
+            env = tenv.parse_envelope(SEALED[:cut])
+            tenv.verify_envelope(env, SEALED[:cut], SENDER.card)
     # re-sign a payload under a different header: HPKE info binds the header, so decryption fails
-    env = pkg.parse_envelope(SEALED)
+    env = tenv.parse_envelope(SEALED)
     header = dict(env.header, purpose="升学")
     hb = canonical_json(header)
-    body = pkg.MAGIC + struct.pack(">I", len(hb)) + hb + struct.pack(">Q", len(env.payload)) + env.payload
+    body = tenv.MAGIC + struct.pack(">I", len(hb)) + hb + struct.pack(">Q", len(env.payload)) + env.payload
     resigned = body + SENDER.sign("gtp", hashlib.sha512(body).digest())
-    renv = pkg.parse_envelope(resigned)
-    pkg.verify_envelope(renv, resigned, SENDER.card)  # the (honest) sender's signature is fine...
+    renv = tenv.parse_envelope(resigned)
+    tenv.verify_envelope(renv, resigned, SENDER.card)  # the (honest) sender's signature is fine...
     with pytest.raises(IntegrityError, match="无法解密"):
-        pkg.open_envelope(renv, RECIPIENT)  # ...but the payload does not belong to that header
+        tenv.open_envelope(renv, RECIPIENT)  # ...but the payload does not belong to that header
 
 
 def test_oversized_and_unknown_version() -> None:
     with pytest.raises(InputError, match="过大"):
-        pkg.parse_envelope(SEALED, Limits(max_package=1000))
+        tenv.parse_envelope(SEALED, Limits(max_package=1000))
     v2 = bytearray(SEALED)
     v2[7] = 2
     with pytest.raises(FormatError, match="版本 2"):
-        pkg.parse_envelope(bytes(v2))
+        tenv.parse_envelope(bytes(v2))
     with pytest.raises(FormatError, match="不是转接包"):
-        pkg.parse_envelope(b"PK\x03\x04" + b"\x00" * 200)
+        tenv.parse_envelope(b"PK\x03\x04" + b"\x00" * 200)
 
 
 # ---- receipts -----------------------------------------------------------------------------------
@@ -422,15 +463,15 @@ def test_oversized_and_unknown_version() -> None:
 def test_receipt_signed_and_tamper_evident() -> None:
     body = {"package_id": PID, "package_sha256": "ab" * 32, "decision": "accepted", "reason": None,
             "sender": {"code": SENDER.card.code}}
-    data = pkg.make_receipt(RECIPIENT, body)
-    rc = pkg.parse_receipt(data)
+    data = trcpt.make_receipt(RECIPIENT, body)
+    rc = trcpt.parse_receipt(data)
     assert rc.package_id == PID and rc.body["package_sha256"] == "ab" * 32
-    pkg.verify_receipt(rc, RECIPIENT.card)
+    trcpt.verify_receipt(rc, RECIPIENT.card)
     obj = json.loads(data)
     obj["body"]["decision"] = "rejected"
     with pytest.raises(IntegrityError, match="签名无效"):
-        pkg.verify_receipt(pkg.parse_receipt(json.dumps(obj).encode()), RECIPIENT.card)
+        trcpt.verify_receipt(trcpt.parse_receipt(json.dumps(obj).encode()), RECIPIENT.card)
     with pytest.raises(IntegrityError):
-        pkg.verify_receipt(rc, OTHER.card)
+        trcpt.verify_receipt(rc, OTHER.card)
     with pytest.raises(FormatError):
-        pkg.parse_receipt(b"{}")
+        trcpt.parse_receipt(b"{}")

@@ -29,13 +29,17 @@ from transfer_helpers import (
     scenario,
 )
 
-from guanai.archive import package as pkg
 from guanai.archive import transfer
 from guanai.archive.audit import walk
-from guanai.archive.directory import add_card, import_directory, publish, revoke
-from guanai.archive.identity import get_identity
 from guanai.archive.store import Archive, init_archive
+from guanai.archive.transfer import bag as tbag
+from guanai.archive.transfer import envelope as tenv
+from guanai.archive.transfer import outgoing
+from guanai.archive.transfer import receipt as trcpt
+from guanai.archive.transfer.directory import add_card, import_directory, publish, revoke
+from guanai.archive.transfer.identity import get_identity
 from guanai.base.errors import GuanaiError, InputError, IntegrityError, NotFoundError, StateError
+from guanai.generators.slip import render_slip
 
 __all__ = ["scenario", "_scenario_template"]  # fixtures, re-exported for pytest
 
@@ -48,7 +52,7 @@ def snapshot(arc: Archive) -> tuple[object, ...]:
 def export(s: Scenario, tmp: Path, ids: list[str] | None = None, to: str = CODE_B) -> Path:
     out = tmp / "p.gtp"
     with s.open_a() as a:
-        transfer.export_package(a, ids or s.child_ids[:2], to, out)
+        transfer.export_package(a, ids or s.child_ids[:2], to, out, render_slip=render_slip)
     return out
 
 
@@ -80,7 +84,7 @@ def test_round_trip_aes_to_sm4(scenario: Scenario, tmp_path: Path) -> None:
         sent = {cid: a.get_child(cid) for cid in s.child_ids[:2]}
         sent_docs = {cid: [(d, a.read_document(d.id, audit=False), a.document_form(d.id), a.document_text(d.id))
                            for d in a.list_documents(child_id=cid)] for cid in sent}
-        res = transfer.export_package(a, list(sent), CODE_B, tmp_path / "p.gtp")
+        res = transfer.export_package(a, list(sent), CODE_B, tmp_path / "p.gtp", render_slip=render_slip)
     data = (tmp_path / "p.gtp").read_bytes()
     assert res.children == 2 and res.documents == 6 and res.size == len(data)
     for e in sent.values():  # nothing personal in clear in the package file
@@ -140,7 +144,7 @@ def test_round_trip_aes_to_sm4(scenario: Scenario, tmp_path: Path) -> None:
             transfer.confirm(a, tmp_path / "p.gtp.receipt")
         # exporting a child already transferred out is refused
         with pytest.raises(StateError, match="已转出"):
-            transfer.export_package(a, [s.child_ids[0]], CODE_B, tmp_path / "q.gtp")
+            transfer.export_package(a, [s.child_ids[0]], CODE_B, tmp_path / "q.gtp", render_slip=render_slip)
 
 
 def test_history_travels_with_the_child(scenario: Scenario, tmp_path: Path) -> None:
@@ -157,16 +161,16 @@ def test_failed_export_leaves_no_sent_record(scenario: Scenario, tmp_path: Path,
     with s.open_a() as a:
         before = (a.get_setting(transfer.OUT_SETTING), a.generation)
         with pytest.raises(InputError, match=".gtp"):
-            transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "p.zip")
+            transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "p.zip", render_slip=render_slip)
         with pytest.raises(NotFoundError, match="输出目录不存在"):
-            transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "no" / "p.gtp")
+            transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "no" / "p.gtp", render_slip=render_slip)
 
         def disk_full(*_a: object, **_k: object) -> None:
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(transfer, "atomic_write", disk_full)
+        monkeypatch.setattr(outgoing, "atomic_write", disk_full)
         with pytest.raises(OSError):
-            transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "p.gtp")
+            transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "p.gtp", render_slip=render_slip)
         # no package recorded as sent that the receiver could never have got
         assert (a.get_setting(transfer.OUT_SETTING), a.generation) == before
     assert list(tmp_path.glob("*.gtp")) == []
@@ -177,7 +181,7 @@ def test_child_awaiting_a_receipt_is_not_exported_twice(scenario: Scenario, tmp_
     first = export(s, tmp_path, s.child_ids[:1])
     with s.open_a() as a:
         with pytest.raises(StateError, match="尚未收到回执") as err:
-            transfer.export_package(a, s.child_ids[:2], CODE_B, tmp_path / "again.gtp")
+            transfer.export_package(a, s.child_ids[:2], CODE_B, tmp_path / "again.gtp", render_slip=render_slip)
         assert "--resend" in (err.value.hint or "")
         assert not (tmp_path / "again.gtp").exists()
         grade = a.get_child(s.child_ids[0]).record.grade
@@ -185,9 +189,9 @@ def test_child_awaiting_a_receipt_is_not_exported_twice(scenario: Scenario, tmp_
         mapping = tmp_path / "去向.csv"
         mapping.write_text("".join(f"{k},{CODE_B}\n" for k in cohort), encoding="utf-8")
         with pytest.raises(InputError, match="尚未收到回执"):
-            transfer.export_by_destination(a, grade, mapping, tmp_path / "升学")
+            transfer.export_by_destination(a, grade, mapping, tmp_path / "升学", render_slip=render_slip)
         # an explicit resend (the first package was lost) is allowed
-        transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "again.gtp", resend=True)
+        transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "again.gtp", resend=True, render_slip=render_slip)
     # once the receipt says "rejected", the child can go elsewhere without --resend
     with s.open_b() as b:
         transfer.reject(b, transfer.open_package(b, first, for_reject=True), "未报到")
@@ -195,7 +199,7 @@ def test_child_awaiting_a_receipt_is_not_exported_twice(scenario: Scenario, tmp_
     with s.open_a() as a:
         transfer.confirm(a, first.with_name(first.name + ".receipt"))
         transfer.confirm(a, tmp_path / "again.gtp.receipt")
-        transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "third.gtp")
+        transfer.export_package(a, s.child_ids[:1], CODE_B, tmp_path / "third.gtp", render_slip=render_slip)
 
 
 # ---- refusals: nothing imported -----------------------------------------------------------------
@@ -231,7 +235,7 @@ def test_unknown_sender_refused(scenario: Scenario, tmp_path: Path) -> None:
     with s.open_x() as x:
         add_children(x, 1, 1, seed=99)
         cid = x.list_children()[0].id
-        transfer.export_package(x, [cid], CODE_B, tmp_path / "x.gtp")
+        transfer.export_package(x, [cid], CODE_B, tmp_path / "x.gtp", render_slip=render_slip)
     refused(s, tmp_path / "x.gtp", NotFoundError, "不在县级学校目录")
 
 
@@ -310,7 +314,7 @@ def test_replay_refused(scenario: Scenario, tmp_path: Path) -> None:
 
 def test_oversized_package_refused(scenario: Scenario, tmp_path: Path) -> None:
     p = export(scenario, tmp_path)
-    refused(scenario, p, InputError, "过大", limits=pkg.Limits(max_package=10_000))
+    refused(scenario, p, InputError, "过大", limits=tbag.Limits(max_package=10_000))
 
 
 def craft(s: Scenario, tmp: Path, mutate: Callable[[list[tuple[str, bytes]], str], list[tuple[str, bytes]]]) -> Path:
@@ -319,16 +323,16 @@ def craft(s: Scenario, tmp: Path, mutate: Callable[[list[tuple[str, bytes]], str
 
     with s.open_a() as a:
         me = get_identity(a)
-        from guanai.archive.directory import require_directory
+        from guanai.archive.transfer.directory import require_directory
 
         rcpt = require_directory(a).lookup(CODE_B)
-        items = [transfer._child_item(a, a.get_child(cid), {}) for cid in s.child_ids[:1]]
+        items = [outgoing._child_item(a, a.get_child(cid), {}) for cid in s.child_ids[:1]]
     pid = "ab" * 16
-    bag = pkg.build_bag(package_id=pid, created_at="2026-11-29T00:00:00+00:00", sender=me.card, recipient=rcpt,
-                       children=items, purpose="转学")
+    bag = tbag.build_bag(package_id=pid, created_at="2026-11-29T00:00:00+00:00", sender=me.card, recipient=rcpt,
+                       children=items, purpose="转学", render_slip=render_slip)
     with zipfile.ZipFile(io.BytesIO(bag)) as zf:
         entries = [(i.filename, zf.read(i)) for i in zf.infolist()]
-    data = pkg.seal_package(rezip(mutate(entries, pid)), package_id=pid, created_at="2026-11-29T00:00:00+00:00",
+    data = tenv.seal_package(rezip(mutate(entries, pid)), package_id=pid, created_at="2026-11-29T00:00:00+00:00",
                             purpose="转学", sender=me, recipient=rcpt, children=1, documents=3)
     out = tmp / "crafted.gtp"
     out.write_bytes(data)
@@ -374,8 +378,8 @@ def test_symlink_in_inner_bag_refused(scenario: Scenario, tmp_path: Path) -> Non
         me = get_identity(a)
     with scenario.open_b() as b:
         rcpt = get_identity(b).card
-        env = pkg.parse_envelope(p.read_bytes())
-        inner = pkg.open_envelope(env, get_identity(b))
+        env = tenv.parse_envelope(p.read_bytes())
+        inner = tenv.open_envelope(env, get_identity(b))
     buf = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(inner)) as src, zipfile.ZipFile(buf, "w") as dst:
         for zi in src.infolist():
@@ -384,7 +388,7 @@ def test_symlink_in_inner_bag_refused(scenario: Scenario, tmp_path: Path) -> Non
         zi.create_system = 3
         zi.external_attr = (stat.S_IFLNK | 0o777) << 16
         dst.writestr(zi, b"/etc/shadow")
-    data = pkg.seal_package(buf.getvalue(), package_id=env.package_id, created_at=env.header["created_at"],
+    data = tenv.seal_package(buf.getvalue(), package_id=env.package_id, created_at=env.header["created_at"],
                             purpose="转学", sender=me, recipient=rcpt, children=1, documents=3)
     p.write_bytes(data)
     refused(scenario, p, IntegrityError, "符号链接")
@@ -438,11 +442,11 @@ def test_confirm_refuses_forged_or_foreign_receipts(scenario: Scenario, tmp_path
     # validly signed receipts that do not match what was sent: another school's, another file's hash
     body = {k: v for k, v in json.loads(good)["body"].items() if k not in ("format", "version", "recipient")}
     with s.open_x() as x:
-        rpath.write_bytes(pkg.make_receipt(get_identity(x), body))
+        rpath.write_bytes(trcpt.make_receipt(get_identity(x), body))
     with s.open_a() as a, pytest.raises(IntegrityError, match="发给 " + CODE_B):
         transfer.confirm(a, rpath)
     with s.open_b() as b:
-        rpath.write_bytes(pkg.make_receipt(get_identity(b), {**body, "package_sha256": "0" * 64}))
+        rpath.write_bytes(trcpt.make_receipt(get_identity(b), {**body, "package_sha256": "0" * 64}))
     with s.open_a() as a:
         with pytest.raises(IntegrityError, match="校验值与本校发出的不符"):
             transfer.confirm(a, rpath)
@@ -513,13 +517,13 @@ def test_export_by_destination(scenario: Scenario, tmp_path: Path) -> None:
             f"{k},{CODE_B if n < 3 else CODE_X}\n" for n, k in enumerate(kids)), encoding="utf-8")
         ticks: list[tuple[int, int]] = []
         results = transfer.export_by_destination(a, "测试年级", mapping, tmp_path / "升学",
-                                                 progress=lambda n, t: ticks.append((n, t)))
+                                                 progress=lambda n, t: ticks.append((n, t)), render_slip=render_slip)
         assert sorted((r.recipient.code, r.children) for r in results) == [(CODE_B, 3), (CODE_X, 1)]
         assert ticks == [(1, 4)] * 4  # one bar for the cohort, across both packages
         # a mapping that leaves a child out exports nothing
         mapping.write_text(f"{kids[0]},{CODE_B}\n", encoding="utf-8")
         with pytest.raises(InputError, match="未在对照表中指定去向"):
-            transfer.export_by_destination(a, "测试年级", mapping, tmp_path / "升学2")
+            transfer.export_by_destination(a, "测试年级", mapping, tmp_path / "升学2", render_slip=render_slip)
         assert not (tmp_path / "升学2").exists() or not list((tmp_path / "升学2").iterdir())
     pb = next(r.path for r in results if r.recipient.code == CODE_B)
     with s.open_b() as b:

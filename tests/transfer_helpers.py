@@ -77,8 +77,8 @@ def add_children(arc: Archive, n: int, docs_per_child: int, seed: int = 7, size:
 
 
 def build_scenario(root: Path) -> Scenario:
-    from guanai.archive.directory import add_card, import_directory, publish
-    from guanai.archive.identity import get_identity
+    from guanai.archive.transfer.directory import add_card, import_directory, publish
+    from guanai.archive.transfer.identity import get_identity
 
     root.mkdir(parents=True, exist_ok=True)
     county, a, b, x = root / "county", root / "a", root / "b", root / "x"

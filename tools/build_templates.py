@@ -6,7 +6,7 @@ timestamps.
 
 Why build instead of hand-editing in Word: Jinja tags typed in Word get split across runs
 (docxtpl #81), and python-docx's default template carries theme fonts and ``ja-JP``/``en-US``
-East-Asian language settings that make CJK text fall back to Japanese faces (NOTES.md). Here
+East-Asian language settings that make CJK text fall back to Japanese faces (docs/NOTES.md). Here
 every tag is a single run and every run, style and the docDefaults carry ``w:eastAsia``.
 
 公文 (official documents) follow GB/T 9704-2012 with the constants of ``generators.gbt9704``.
@@ -687,6 +687,28 @@ def build_care_record() -> Doc:
     return doc
 
 
+def build_transfer_slip() -> Doc:
+    """档案转接单 (not a form kind: filled by ``generators.slip`` from a transfer's ``Slip``)."""
+    doc = new_document(official=False, title="档案转接单")
+    form_title(doc, "档案转接单", size=18)
+    for line in ("转出学校：{{ sender_name }}（{{ sender_code }}）", "转入学校：{{ recipient_name }}（{{ recipient_code }}）",
+                 "学生：{{ name }}\u3000学籍号：{{ student_id }}", "转接包编号：{{ package_id }}",
+                 "打包时间：{{ created_at }}", "本学生共移交文件 {{ rows|length }} 件，逐件列明 SHA-512 校验值如下："):
+        form_line(doc, line)
+    t = loop_table(doc, ["序号", "文书", "大小（字节）", "SHA-512"],
+                   ["{{ r.number }}", "{{ r.label }}", "{{ r.size }}", "{{ r.sha512 }}"], [11, 45, 22, 92],
+                   "for r in rows", size=9)
+    # the digest in a fixed-width face (128 hex digits read and compared by people), smaller
+    for run in t.rows[2].cells[3]._tc.iter(qn("w:r")):
+        rpr = run.find(qn("w:rPr"))
+        run_props(rpr, SONG, 7)
+        set_rfonts(rpr, SONG, "Courier New")
+    form_line(doc, "")
+    form_line(doc, "转出学校经办人（签字）：__________\u3000\u3000转入学校经办人（签字）：__________")
+    form_line(doc, "说明：本单随转接包一并移交；接收学校可用 guanai transfer inspect 核对每件文件的校验值。", size=9)
+    return doc
+
+
 BUILDERS: dict[str, Callable[[], Doc]] = {
     "child-card": build_child_card,
     "home-visit": build_home_visit,
@@ -698,6 +720,7 @@ BUILDERS: dict[str, Callable[[], Doc]] = {
     "leading-group-notice": build_leading_group_notice,
     "entrusted-care": build_entrusted_care,
     "care-record": build_care_record,
+    "transfer-slip": build_transfer_slip,
 }
 
 

@@ -15,9 +15,10 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
     import shutil
 
     from guanai.archive import transfer
-    from guanai.archive.directory import add_card, import_directory, publish
-    from guanai.archive.identity import get_identity, group_fingerprint
     from guanai.archive.store import Archive, init_archive
+    from guanai.archive.transfer.directory import add_card, import_directory, publish
+    from guanai.archive.transfer.identity import get_identity, group_fingerprint
+    from guanai.generators.slip import render_slip
 
     workdir = Path(workdir)
     county_path, school_path = workdir / "县教体局档案库", workdir / "转入学校档案库"
@@ -56,7 +57,7 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
     counts = {c.id: len(arc.list_documents(child_id=c.id)) for c in candidates}
     child = max(candidates, key=lambda c: counts[c.id])
     package = workdir / f"转接包-{child.record.student_id}.gtp"
-    res = transfer.export_package(arc, [child.id], other_card.code, package)
+    res = transfer.export_package(arc, [child.id], other_card.code, package, render_slip=render_slip)
     echo(f"导出转接包：{child.record.name}，文书 {res.documents} 件 → {other_card.name}；{package}（{res.size:,} 字节，"
          "HPKE 加密、Ed25519 签名，内层为 BagIt 1.0）")
 

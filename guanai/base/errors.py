@@ -8,25 +8,66 @@ Exit codes (documented in README):
   1 generic failure · 2 bad input/usage · 3 not found · 4 authentication (passphrase)
   5 permission (role) · 6 integrity (tamper, verification) · 7 archive busy
   8 format/version · 9 archive missing · 10 external tool (LibreOffice) · 11 conflict/state
+  12 disk full (ENOSPC, SQLITE_FULL) · 13 transient I/O error (retry; not damage)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found by a check (verify, lint, form / record / roster validation, transfer checks).
+
+    ``where``: the place, as a person finds it (file, row and column, field, document id, path in
+    a package); ``what``: what is wrong (Chinese); ``hint``: how to fix it, when there is more to
+    say than the report's own hint; ``code``: a stable, dotted, English identifier of the rule
+    (``form.missing``, ``verify.integrity``, ``bag.path.unsafe`` …) that programs may test
+    instead of reading the Chinese text. JSON: ``{"where", "what", "hint", "code"}``.
+    """
+
+    where: str
+    what: str
+    hint: str = ""
+    code: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.where}：{self.what}" if self.where else self.what
+
+    def to_json(self) -> dict[str, str]:
+        return {"where": self.where, "what": self.what, "hint": self.hint, "code": self.code}
+
 
 class GuanaiError(Exception):
-    """Base of every error the user can see."""
+    """Base of every error the user can see.
+
+    ``problems`` carries every problem found when the error reports a check (never a shortened
+    list); ``message`` says what failed as a whole, and the CLI prints each problem below it.
+    """
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, problems: Iterable[Problem] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.problems: list[Problem] = list(problems)
 
     def __str__(self) -> str:
+        text = self.message
+        if self.problems:
+            text += "：" + "；".join(str(p) for p in self.problems)
         if self.hint:
-            return f"{self.message}（提示：{self.hint}）"
-        return self.message
+            return f"{text}（提示：{self.hint}）"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        """The error as the CLI emits it under ``--json`` (docs/CONTRACTS.md)."""
+        return {"error": type(self).__name__, "exit_code": self.exit_code, "message": self.message,
+                "hint": self.hint or "", "problems": [p.to_json() for p in self.problems]}
 
 
 class InputError(GuanaiError):
@@ -83,3 +124,15 @@ class StateError(GuanaiError):
     """The operation conflicts with the record's state (closed record, duplicate, replay)."""
 
     exit_code = 11
+
+
+class DiskFullError(GuanaiError):
+    """The disk holding the archive (or an output file) is full; nothing was half-written."""
+
+    exit_code = 12
+
+
+class TransientIOError(GuanaiError):
+    """An I/O error that says nothing about damage (SQLITE_IOERR, EIO, a locked file): retry."""
+
+    exit_code = 13

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from guanai.archive import crypto
-from guanai.archive.identity import (
+from guanai.archive.transfer.identity import (
     Card,
     canonical_json,
     card_from_dict,
@@ -82,7 +82,7 @@ def _save_county_state(arc: Archive, state: dict[str, Any]) -> None:
 
 def add_card(arc: Archive, data: bytes, where: str = "身份卡") -> Card:
     """County: add (or replace) a school's card."""
-    from guanai.archive.identity import parse_card
+    from guanai.archive.transfer.identity import parse_card
 
     _require_county(arc)
     arc.require("write")
@@ -202,7 +202,7 @@ class ImportResult:
 def import_directory(arc: Archive, data: bytes, *, county_fingerprint: str | None = None,
                      confirm: Callable[[Directory], bool] | None = None) -> ImportResult:
     """School: import a directory (trust the county key on first use only after confirmation)."""
-    from guanai.archive.identity import normalize_fingerprint
+    from guanai.archive.transfer.identity import normalize_fingerprint
 
     arc.require("write")
     d = parse_directory(data)
