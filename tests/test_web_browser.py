@@ -28,6 +28,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     from guanai.archive.store import Archive
     from guanai.archive.transfer import export_package
     from guanai.care.synth import synth_children
+    from guanai.generators.slip import render_slip
 
     root = tmp_path_factory.mktemp("web-browser")
     sc = build_scenario(root / "s")
@@ -38,7 +39,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
             for r in synth_children(8, seed=11):
                 arc.add_child(r.model_copy(update={"school": arc.info.school_name}))
         # a package for the receiving-school test (the archivist exports another child in the UI)
-        export_package(arc, [sc.child_ids[0]], CODE_B, root / "to-b.gtp")
+        export_package(arc, [sc.child_ids[0]], CODE_B, root / "to-b.gtp", render_slip=render_slip)
     assert isinstance(arc, Archive)
     return sc
 

@@ -213,6 +213,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
     templates.env.filters["action_name"] = svc.action_name
     templates.env.globals["role_names"] = svc.ROLE_NAMES
     templates.env.globals["count_names"] = svc.COUNT_NAMES
+    templates.env.globals["verify_names"] = svc.verify_category_names()
     app.state.sessions = sessions
     app.state.jobs = jobs
     app.state.spool = spool
@@ -450,7 +451,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
             with s.lock:
                 cid = svc.save_child(s.arc, child_id, data)
         except RecordError as err:
-            per, rest = wf.field_errors(err.problems, set(wf.CHILD_FIELDS) | {p.split(".")[0]
+            per, rest = wf.field_errors(err.messages, set(wf.CHILD_FIELDS) | {p.split(".")[0]
                                                                               for p in wf.CHILD_FIELDS})
             values = {p: (form.getlist(p) if f.kind == "multi" else str(form.get(p) or ""))
                       for p, f in wf.CHILD_FIELDS.items()}
@@ -545,7 +546,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
             else:
                 svc.check_form(kind_id, data)
         except FormError as err:
-            per, rest = wf.doc_errors(err.problems)
+            per, rest = wf.doc_errors(err.field_problems)
             values = wf.doc_values(specs, data)
             return render(request, "_doc_form_body.html", _doc_form_ctx(s, kind_id, child, values, per, rest),
                           422, session=s)

@@ -30,7 +30,7 @@ def overview(arc: Archive, rows: list[dict[str, Any]], today: dt.date) -> dict[s
     from guanai.care.rules import coverage
 
     active = [r for r in rows if r["status"] == "在册"]
-    cov = coverage([r["record"] for r in active], today).to_dict()
+    cov = coverage([r["record"] for r in active], today)
     todo = [{"id": r["id"], "name": r["name"], "grade": r["grade"], "class_name": r["class_name"], "gap": g}
             for r in active for g in r["gaps"]]
     by_status: dict[str, int] = {}
@@ -249,7 +249,7 @@ def reindex(arc: Archive) -> int:
 
 def schools(arc: Archive) -> list[Any]:
     """Schools of the county directory this archive holds (export destinations)."""
-    from guanai.archive.directory import held_directory
+    from guanai.archive.transfer.directory import held_directory
 
     d = held_directory(arc)
     if d is None:
@@ -266,8 +266,9 @@ def transfers(arc: Archive) -> dict[str, Any]:
 def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, purpose: str,
                    progress: Progress | None = None) -> Any:
     from guanai.archive.transfer import export_package as _export
+    from guanai.generators.slip import render_slip
 
-    return _export(arc, refs, to_code, out, purpose=purpose, progress=progress)
+    return _export(arc, refs, to_code, out, render_slip=render_slip, purpose=purpose, progress=progress)
 
 
 def inspect_package(arc: Archive, path: Path) -> dict[str, Any]:
@@ -302,6 +303,13 @@ def verify(arc: Archive, progress: Callable[[str, int, int], None] | None = None
     from guanai.archive.verify import verify_archive
 
     return verify_archive(arc, progress)
+
+
+def verify_category_names() -> dict[str, str]:
+    """Problem code → 真实性 / 完整性 / 可用性 / 安全性."""
+    from guanai.archive.verify import CATEGORIES
+
+    return dict(CATEGORIES)
 
 
 def audit_log(arc: Archive) -> tuple[list[Any], list[str]]:
