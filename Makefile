@@ -50,6 +50,7 @@ bench: setup
 	$(PY) -m bench.generate
 	$(PY) -m bench.search
 	$(PY) -m bench.transfer
+	$(PY) -m bench.web
 
 clean:
 	rm -rf $(VENV) demo-archive build *.egg-info .pytest_cache .mypy_cache .ruff_cache
