@@ -291,6 +291,19 @@ def test_admin_adds_user(page: Any, server_a: str) -> None:
     shot(page, "13-users")
     page.goto(server_a + "/docs")
     shot(page, "14-docs")
+    page.goto(server_a + "/children/new")
+    page.fill("#f-姓名", "新生")
+    page.fill("#f-学籍号", "G12")
+    page.fill("#f-年级", "一年级")
+    page.click("#save-child")
+    page.wait_for_selector(".field-error")
+    shot(page, "15-child-form")
+    page.goto(server_a + "/children")
+    grades = page.locator("select[name='grade'] option").all_inner_texts()[1:]
+    numerals = [g[0] for g in grades]
+    assert len(numerals) > 1 and numerals == sorted(numerals, key="一二三四五六七八九".index)
+    page.goto(server_a + "/verify")
+    shot(page, "16-audit")
     page.click("#logout")
     page.wait_for_url(re.compile(r"/login"))
     # the new user can log in

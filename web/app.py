@@ -159,6 +159,17 @@ def _fmt_size(n: int) -> str:
     return str(n)
 
 
+_NUMERALS = "一二三四五六七八九十"
+
+
+def grade_key(grade: str) -> tuple[int, str]:
+    """一年级 … 九年级 in school order (unicode order would put 九 before 三)."""
+    g = grade or ""
+    if len(g) >= 3 and g.endswith("年级") and g[0] in _NUMERALS:
+        return (_NUMERALS.index(g[0]), g)
+    return (99, g)
+
+
 def _localtime(value: str | None, seconds: bool = False) -> str:
     """An ISO time stored in UTC, shown in the server's local time (the school's clock)."""
     if not value:
@@ -404,7 +415,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         s = need(request)
         with s.lock:
             rows = rows_of(s)
-        grades = sorted({r["grade"] for r in rows if r["grade"]})
+        grades = sorted({r["grade"] for r in rows if r["grade"]}, key=grade_key)
         classes = sorted({r["class_name"] for r in rows if r["class_name"]})
         mentors = sorted({r["mentor"] for r in rows if r["mentor"]})
         sel = rows
@@ -424,7 +435,12 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
             needle = q.strip().upper()
             sel = [r for r in sel if needle in r["name"].upper() or needle in r["student_id"]]
         key = SORTS.get(sort, "grade")
-        sel = sorted(sel, key=lambda r: (r[key], r["class_name"], r["name"]), reverse=(dir == "desc"))
+
+        def order(r: dict[str, Any]) -> tuple[Any, ...]:
+            first = grade_key(r["grade"]) if key == "grade" else r[key]
+            return (first, r["class_name"], r["name"])
+
+        sel = sorted(sel, key=order, reverse=(dir == "desc"))
         pages = max(1, (len(sel) + PAGE_SIZE - 1) // PAGE_SIZE)
         page = min(max(1, page), pages)
         params = {"q": q, "grade": grade, "class_name": class_name, "category": category, "status": status,
@@ -764,7 +780,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
             listing = svc.transfers(s.arc)
             schools = svc.schools(s.arc)
             rows = rows_of(s)
-        grades = sorted({r["grade"] for r in rows if r["grade"] and r["status"] == "在册"})
+        grades = sorted({r["grade"] for r in rows if r["grade"] and r["status"] == "在册"}, key=grade_key)
         return render(request, "transfer.html", {"t": listing, "schools": schools, "grades": grades})
 
     @app.post("/transfer/export")
