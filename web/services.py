@@ -8,6 +8,7 @@ library function (roster preview, workflow 待办, integrity v2 ...) is a one-li
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,21 +23,40 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]  # (done, total)
 
 
+def _optional(module: str) -> Any:
+    """A library module that other work adds (roster plans, workflow); None until it is there."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name != module:
+            raise
+        return None
+
+
 # ---- 首页 -------------------------------------------------------------------------------------
 
 
 def overview(arc: Archive, rows: list[dict[str, Any]], today: dt.date) -> dict[str, Any]:
-    """Coverage figures and the 待办 list (care gaps per child) for the home page."""
+    """Coverage figures and the 待办 list for the home page (the workflow's due/stats where that
+    has landed, else the care gaps and coverage the rules compute)."""
     from guanai.care.rules import coverage
 
     active = [r for r in rows if r["status"] == "在册"]
-    cov = coverage([r["record"] for r in active], today)
-    todo = [{"id": r["id"], "name": r["name"], "grade": r["grade"], "class_name": r["class_name"], "gap": g}
-            for r in active for g in r["gaps"]]
     by_status: dict[str, int] = {}
     for r in rows:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
-    return {"coverage": cov, "todo": todo, "by_status": by_status, "total": len(rows)}
+    out: dict[str, Any] = {"coverage": coverage([r["record"] for r in active], today), "by_status": by_status,
+                           "total": len(rows), "due": None, "stats": None}
+    awf = _optional("guanai.archive.workflow")  # the workflow's 待办 and figures, where that has landed
+    if awf is not None:
+        labels = importlib.import_module("guanai.care.workflow").FIGURE_LABELS
+        out["due"] = awf.due(arc, today)
+        st = awf.stats(arc, today).to_dict()
+        out["stats"] = [(labels.get(k, k), v) for k, v in st.items()
+                        if isinstance(v, int | float) and not isinstance(v, bool) and k != "as_of"]
+    out["todo"] = [{"id": r["id"], "name": r["name"], "grade": r["grade"], "class_name": r["class_name"], "gap": g}
+                   for r in active for g in r["gaps"]]
+    return out
 
 
 # ---- 儿童 -------------------------------------------------------------------------------------
@@ -185,10 +205,32 @@ class RosterPreview:
     skipped_examples: int
     good: list[tuple[int, Any]] = field(default_factory=list)  # (row, ChildRecord)
     problems: list[tuple[int, str]] = field(default_factory=list)
+    columns: list[tuple[str, str, str, str]] = field(default_factory=list)  # letter, header, field, note
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    roster: Any = None  # the library's checked roster, applied as it is
 
 
 def roster_preview(arc: Archive, raw: bytes, name: str) -> RosterPreview:
     """Parse a roster and check every row against the archive; nothing is written."""
+    rosters = _optional("guanai.archive.rosters")  # the roster preview/plan, where that has landed
+    if rosters is None:
+        return _roster_preview_v1(arc, raw, name)
+    NEW = rosters.NEW
+    roster = importlib.import_module("guanai.care.roster").preview_roster(
+        raw, name, defaults={"学校": arc.info.school_name})
+    plan = rosters.plan_roster(arc, roster, update=False)
+    prev = RosterPreview(roster.source, roster.total_rows, roster.missing_columns, roster.skipped_examples,
+                         roster=roster)
+    prev.good = [(c.row or 0, c.record) for c in plan.of(NEW) if c.record is not None]
+    prev.problems = sorted((e.row, e.message) for e in plan.errors)
+    prev.columns = [(c.column, c.header, c.target, c.note) for c in roster.columns]
+    prev.warnings = [(e.row, e.message) for e in roster.warnings]
+    prev.skipped = [(e.row, e.message) for e in roster.skipped]
+    return prev
+
+
+def _roster_preview_v1(arc: Archive, raw: bytes, name: str) -> RosterPreview:
     from guanai.care.roster import check_roster_size, parse_roster
 
     check_roster_size(len(raw), name)
@@ -206,7 +248,12 @@ def roster_preview(arc: Archive, raw: bytes, name: str) -> RosterPreview:
 
 
 def roster_apply(arc: Archive, prev: RosterPreview, progress: Progress | None = None) -> list[str]:
-    """Store the good rows of a preview in one transaction."""
+    """Store the good rows of a preview in one transaction; returns the new children's ids."""
+    if prev.roster is not None:
+        rosters = importlib.import_module("guanai.archive.rosters")
+        total = len(prev.good)
+        plan = rosters.apply_roster(arc, prev.roster, progress=(lambda n: progress(n, total)) if progress else None)
+        return [c.child_id for c in plan.of(rosters.NEW) if c.child_id]
     arc.require("write")
     ids = []
     with arc.transaction():
