@@ -291,8 +291,10 @@ def test_idle_timeout_drops_the_key(school: tuple[Path, list[str]]) -> None:
         sessions = app.state.sessions
         assert len(sessions) == 1
         arc = next(iter(sessions._sessions.values())).arc
+        assert sessions.shared._data  # the home page decrypted the children listing
         time.sleep(1.5)  # the sweeper closes it without any request
         assert len(sessions) == 0
+        assert not sessions.shared._data  # no decrypted listing outlives the last session
         assert arc._master == b"" and arc._subkeys == {}
         assert c.get(url + "/").status_code == 303
 

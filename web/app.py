@@ -303,15 +303,38 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         return render(request, "error.html", {"message": "找不到该页面。", "hint": None}, 404)
 
     def rows_of(s: Session) -> list[dict[str, Any]]:
-        """The children table of this session (decrypted once per archive generation)."""
+        """The children table (decrypted once per archive generation, shared by the sessions)."""
         today = dt.date.today()
-        key = (s.arc.generation, today)
-        cached = s.cache.get("rows")
-        if cached is None or cached[0] != key:
-            cached = (key, svc.children_rows(s.arc, today))
-            s.cache["rows"] = cached
-        rows: list[dict[str, Any]] = cached[1]
+        key = (s.arc.info.archive_id, s.arc.generation, today)
+        rows: list[dict[str, Any]] = sessions.shared.get("rows", key, lambda: svc.children_rows(s.arc, today))
         return rows
+
+    def sorted_rows(s: Session, key: str) -> list[dict[str, Any]]:
+        today = dt.date.today()
+        ckey = (s.arc.info.archive_id, s.arc.generation, today)
+        rows = rows_of(s)
+
+        def order(r: dict[str, Any]) -> tuple[Any, ...]:
+            first = grade_key(r["grade"]) if key in ("grade", "class_name") else r[key]
+            return (first, grade_key(r["grade"]), r["class_name"], r["name"])
+
+        out: list[dict[str, Any]] = sessions.shared.get(f"sorted:{key}", ckey, lambda: sorted(rows, key=order))
+        return out
+
+    def facets_of(s: Session) -> dict[str, Any]:
+        """Values offered by the filters (a 帮扶教师 list only when it is short enough for a menu)."""
+        today = dt.date.today()
+        ckey = (s.arc.info.archive_id, s.arc.generation, today)
+
+        def compute() -> dict[str, Any]:
+            rows = rows_of(s)
+            mentors = sorted({r["mentor"] for r in rows if r["mentor"]})
+            return {"grades": sorted({r["grade"] for r in rows if r["grade"]}, key=grade_key),
+                    "classes": sorted({r["class_name"] for r in rows if r["class_name"]}),
+                    "mentors": mentors if len(mentors) <= 300 else None}
+
+        facets: dict[str, Any] = sessions.shared.get("facets", ckey, compute)
+        return facets
 
     async def read_form(request: Request) -> FormData:
         return await request.form(max_files=4, max_fields=2000, max_part_size=max_upload)
@@ -413,12 +436,11 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
                  status: str = "在册", mentor: str = "", sort: str = "grade", dir: str = "asc",
                  page: int = 1) -> Response:
         s = need(request)
+        key = SORTS.get(sort, "grade")
         with s.lock:
-            rows = rows_of(s)
-        grades = sorted({r["grade"] for r in rows if r["grade"]}, key=grade_key)
-        classes = sorted({r["class_name"] for r in rows if r["class_name"]})
-        mentors = sorted({r["mentor"] for r in rows if r["mentor"]})
-        sel = rows
+            facets = facets_of(s)
+            sel = sorted_rows(s, key)  # shared and cached: filtering keeps the order
+        grades, classes, mentors = facets["grades"], facets["classes"], facets["mentors"]
         if status:
             sel = [r for r in sel if r["status"] == status]
         if grade:
@@ -429,18 +451,13 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
             sel = [r for r in sel if not r["categories"]]
         elif category:
             sel = [r for r in sel if category in r["categories"]]
-        if mentor:
-            sel = [r for r in sel if r["mentor"] == mentor]
+        if mentor.strip():
+            sel = [r for r in sel if r["mentor"] == mentor.strip()]
         if q.strip():
             needle = q.strip().upper()
             sel = [r for r in sel if needle in r["name"].upper() or needle in r["student_id"]]
-        key = SORTS.get(sort, "grade")
-
-        def order(r: dict[str, Any]) -> tuple[Any, ...]:
-            first = grade_key(r["grade"]) if key == "grade" else r[key]
-            return (first, r["class_name"], r["name"])
-
-        sel = sorted(sel, key=order, reverse=(dir == "desc"))
+        if dir == "desc":
+            sel = sel[::-1]
         pages = max(1, (len(sel) + PAGE_SIZE - 1) // PAGE_SIZE)
         page = min(max(1, page), pages)
         params = {"q": q, "grade": grade, "class_name": class_name, "category": category, "status": status,

@@ -55,11 +55,42 @@ class Session:
         return perm in PERMISSIONS.get(self.arc.role, frozenset())
 
 
+class SharedCache:
+    """Decrypted listings shared by the sessions of one archive (every role may read them), keyed
+    by the archive's generation; computed once while concurrent sessions wait; emptied when the
+    last session ends, so no decrypted data outlives the keys."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[Any, Any]] = {}
+        self._lock = threading.Lock()
+        self._compute = threading.RLock()  # a computation may need another cached value
+
+    def get(self, name: str, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            hit = self._data.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        with self._compute:
+            with self._lock:
+                hit = self._data.get(name)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            value = compute()
+            with self._lock:
+                self._data[name] = (key, value)
+            return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
 class SessionStore:
     def __init__(self, idle_seconds: float = IDLE_SECONDS) -> None:
         self.idle = idle_seconds
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
+        self.shared = SharedCache()
 
     def create(self, arc: Archive) -> Session:
         s = Session(sid=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32), arc=arc)
@@ -84,8 +115,11 @@ class SessionStore:
     def drop(self, sid: str, reason: str = "logout") -> None:
         with self._lock:
             s = self._sessions.pop(sid, None)
+            last = not self._sessions
         if s is None:
             return
+        if last:
+            self.shared.clear()
         with s.lock:
             try:
                 if reason != "logout":
