@@ -112,7 +112,7 @@ class Guard:
         if hostname.lower() not in self.allowed_hosts:
             await self._plain(send, 421, "拒绝：主机名不在允许范围内（仅限本机访问）。")
             return
-        if not self.allow_lan and client and not is_loopback(client) and client != "testclient":
+        if not self.allow_lan and client and not is_loopback(client):
             await self._plain(send, 403, "拒绝：本服务只接受本机访问（启动时未加 --allow-lan）。")
             return
         try:
