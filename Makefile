@@ -2,7 +2,11 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+<<<<<<< HEAD
 APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei chromium
+=======
+APT_PACKAGES := libreoffice-writer-nogui fontconfig fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei
+>>>>>>> main
 
 .PHONY: setup system-deps demo test static lint bench clean
 
@@ -50,7 +54,12 @@ bench: setup
 	$(PY) -m bench.generate
 	$(PY) -m bench.search
 	$(PY) -m bench.transfer
+<<<<<<< HEAD
 	$(PY) -m bench.web
+=======
+	$(PY) -m bench.workflow
+	$(PY) -m bench.term_start
+>>>>>>> main
 
 clean:
 	rm -rf $(VENV) demo-archive build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -87,6 +87,8 @@ AUTH_TABLES: dict[str, AuthTable] = {t.name: t for t in (
     AuthTable("audit", ("seq",), ("seq", "at", "actor", "action", "target", "detail", "prev", "mac", "gen")),
     AuthTable("settings", ("name",), ("name", "value")),
     AuthTable("tombstones", ("id",), ("id", "entity", "gen", "at")),
+    # workflow records (screening rounds, 控辍保学 cases, mentors, contacts, duties): FORMAT.md §6.1
+    AuthTable("records", ("id",), ("id", "kind", "child_id", "created", "gen", "sealed")),
 )}
 # settings only the store itself writes (users: signed by the admin key)
 RESERVED_SETTINGS = frozenset({"audit_head", "users", "journal_absorbed"})
@@ -111,6 +113,7 @@ CREATE TABLE settings(name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE auth_failures(at TEXT NOT NULL, user_hash TEXT NOT NULL);
 CREATE TABLE tombstones(id TEXT PRIMARY KEY, entity TEXT NOT NULL, gen INTEGER NOT NULL, at TEXT NOT NULL);
 """
+MAX_RECORD_BYTES = 1024 * 1024  # a workflow record's sealed JSON payload
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -130,6 +133,9 @@ CREATE TABLE audit(seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NUL
     target TEXT, detail BLOB, prev TEXT NOT NULL, mac TEXT NOT NULL, gen INTEGER);
 CREATE TABLE settings(name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE tombstones(id TEXT PRIMARY KEY, entity TEXT NOT NULL, gen INTEGER NOT NULL, at TEXT NOT NULL);
+CREATE TABLE records(id TEXT PRIMARY KEY, kind TEXT NOT NULL, child_id TEXT, created TEXT NOT NULL,
+    gen INTEGER NOT NULL, sealed BLOB NOT NULL);
+CREATE INDEX records_kind ON records(kind);
 CREATE TABLE rowmac(tbl TEXT NOT NULL, pk TEXT NOT NULL, mac TEXT NOT NULL, PRIMARY KEY(tbl, pk));
 CREATE TABLE accum(tbl TEXT PRIMARY KEY, rows INTEGER NOT NULL, acc BLOB NOT NULL);
 CREATE TABLE state(id INTEGER PRIMARY KEY CHECK(id = 1), body TEXT NOT NULL, sig TEXT NOT NULL);
@@ -214,6 +220,18 @@ class DocumentEntry:
         return {"id": self.id, "kind": self.kind, "title": self.title, "filename": self.filename,
                 "mime": self.mime, "child_id": self.child_id, "doc_date": self.doc_date,
                 "created_at": self.created_at, "size": self.size, "sha256": self.sha256, "meta": self.meta}
+
+
+@dataclass
+class RecordEntry:
+    """A workflow record: clear kind / child / creation time, sealed JSON payload."""
+
+    id: str
+    kind: str
+    child_id: str | None
+    created: str
+    gen: int
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -1041,10 +1059,13 @@ class Archive:
         return None
 
     def get_child(self, ref: str) -> ChildEntry:
+        """The child ``ref`` names: id, 学籍号, ID number, unique id prefix or name (see resolve.py)."""
         entry = self.find_child(ref)
-        if entry is None:
-            raise NotFoundError(f"找不到儿童：{ref}", "可用儿童编号、学籍号或身份证号；用 guanai child list 查看全部。")
-        return entry
+        if entry is not None:
+            return entry
+        from guanai.archive.resolve import resolve_child
+
+        return resolve_child(self, ref)
 
     def list_children(self, status: str | None = None) -> list[ChildEntry]:
         sql = "SELECT id, status, school_code, created_at, updated_at, gen, record FROM children"
@@ -1144,6 +1165,11 @@ class Archive:
             row = self.conn.execute("SELECT id, child_id, kind, created_at, gen, size, meta FROM documents WHERE id=?",
                                     (doc_id,)).fetchone()
         if row is None:
+            if not _HEX32.match(doc_id or ""):
+                # a short id (unique prefix of at least 6 characters): see resolve.py
+                from guanai.archive.resolve import resolve_document
+
+                return resolve_document(self, doc_id)
             raise NotFoundError(f"找不到文档：{doc_id}", "用 guanai doc list 或 guanai search 查找文档编号。")
         return self._doc_entry(row)
 
@@ -1183,6 +1209,86 @@ class Archive:
         if cond:
             sql += " WHERE " + " AND ".join(cond)
         return self._tolerant(self._doc_entry, self.conn.execute(sql + " ORDER BY created_at, id", args).fetchall())
+
+    def document_forms(self, kind: str) -> list[tuple[str, str | None, dict[str, Any]]]:
+        """(document id, child id, form) of every document of ``kind`` stored with a form, in one
+        query (the workflow reads thousands of them; a PDF copy repeats its .docx's form)."""
+        rows = self.conn.execute("SELECT d.id, d.child_id, c.form FROM documents d JOIN content c ON c.doc_id = d.id "
+                                 "WHERE d.kind=? AND c.form IS NOT NULL ORDER BY d.created_at, d.id", (kind,))
+        return [(did, child_id, json.loads(self.unseal("content", "form", did, blob))) for did, child_id, blob in rows]
+
+    # ---- workflow records ----------------------------------------------------------------------
+    # The payload is sealed with AAD binding table, id, kind and child: a row moved to another
+    # child or relabelled as another kind no longer opens.
+    def _record_aad_id(self, record_id: str, kind: str, child_id: str | None) -> str:
+        return f"{record_id}\x00{kind}\x00{child_id or ''}"
+
+    def _has_records(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='records'").fetchone() is not None
+
+    def _seal_payload(self, record_id: str, kind: str, child_id: str | None, data: dict[str, Any]) -> bytes:
+        raw = canonical_json(data)
+        if len(raw) > MAX_RECORD_BYTES:
+            raise InputError(f"记录过大：{len(raw)} 字节（上限 {MAX_RECORD_BYTES} 字节）。")
+        return self.seal("records", "sealed", self._record_aad_id(record_id, kind, child_id), raw)
+
+    def put_record(self, kind: str, data: dict[str, Any], *, child_id: str | None = None) -> str:
+        """Store a new workflow record (row + audit entry in one transaction); returns its id."""
+        self.require("write")
+        if not _KIND_RE.match(kind or ""):
+            raise InputError(f"记录种类不合法：{kind!r}")
+        if child_id is not None:
+            child_id = self.get_child(child_id).id
+        record_id = uuid.uuid4().hex
+        sealed = self._seal_payload(record_id, kind, child_id, data)
+        with self.transaction():
+            if not self._has_records():
+                raise StateError("该档案库没有工作记录表（旧格式）。", "先用 guanai upgrade 升级档案库。")
+            self.conn.execute("INSERT INTO records VALUES(?,?,?,?,?,?)",
+                              (record_id, kind, child_id, now_iso(), self._gen(), sealed))
+            self._append_audit("record.put", record_id, {"kind": kind, "child": child_id})
+        return record_id
+
+    def update_record(self, record_id: str, data: dict[str, Any], *, action: str = "update") -> None:
+        """Replace a record's payload (kind and child stay); audited with ``action``."""
+        self.require("write")
+        entry = self.get_record(record_id)
+        sealed = self._seal_payload(entry.id, entry.kind, entry.child_id, data)
+        with self.transaction():
+            self.conn.execute("UPDATE records SET sealed=?, gen=? WHERE id=?", (sealed, self._gen(), entry.id))
+            self._append_audit("record." + (action if _KIND_RE.match(action) else "update"), entry.id,
+                               {"kind": entry.kind, "child": entry.child_id})
+
+    def _record_entry(self, row: tuple[Any, ...]) -> RecordEntry:
+        rid, kind, child_id, created, gen, blob = row
+        data = json.loads(self.unseal("records", "sealed", self._record_aad_id(rid, kind, child_id), blob))
+        if not isinstance(data, dict):
+            raise IntegrityError(f"记录 {rid} 内容无效", "运行 guanai verify；必要时由备份恢复。")
+        return RecordEntry(rid, kind, child_id, created, gen, data)
+
+    def get_record(self, record_id: str) -> RecordEntry:
+        row = None
+        if _HEX32.match(record_id or "") and self._has_records():
+            row = self.conn.execute("SELECT id, kind, child_id, created, gen, sealed FROM records WHERE id=?",
+                                    (record_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"找不到记录：{record_id}")
+        return self._record_entry(row)
+
+    def list_records(self, kind: str | None = None, child_id: str | None = None) -> list[RecordEntry]:
+        if not self._has_records():
+            return []
+        sql = "SELECT id, kind, child_id, created, gen, sealed FROM records"
+        cond, args = [], []
+        if kind:
+            cond.append("kind=?")
+            args.append(kind)
+        if child_id:
+            cond.append("child_id=?")
+            args.append(child_id)
+        if cond:
+            sql += " WHERE " + " AND ".join(cond)
+        return [self._record_entry(r) for r in self.conn.execute(sql + " ORDER BY created, rowid", args).fetchall()]
 
     # ---- users ---------------------------------------------------------------------------------
     def add_user(self, name: str, role: str, passphrase: str) -> None:

@@ -84,6 +84,7 @@ def verify_archive(arc: Archive, progress: Progress | None = None) -> VerifyRepo
         needles = _check_children(arc, rep, progress, names)
         _check_documents(arc, rep, progress, names)
         _check_settings_and_generation(arc, rep)
+        _check_records(arc, rep)
         _check_authenticity(arc, rep, progress, names)
         _check_security(arc, rep, progress, needles)
     rep.seconds = time.perf_counter() - t0
@@ -249,6 +250,24 @@ def _check_security(arc: Archive, rep: VerifyReport, progress: Progress, needles
     rep.counts["scanned_values"] = len(needles)
 
 
+def _check_records(arc: Archive, rep: VerifyReport) -> None:
+    """Workflow records (screening rounds, 控辍保学 cases, mentors, contacts, duties): each opens."""
+    if not arc._has_records():
+        return
+    ids = {r[0] for r in arc.conn.execute("SELECT id FROM children")}
+    rows = arc.conn.execute("SELECT id, kind, child_id, created, gen, sealed FROM records").fetchall()
+    for row in rows:
+        try:
+            arc._record_entry(row)
+        except GuanaiError as err:
+            rep.add(INTEG, f"工作记录 {row[0]}", f"无法打开：{err.message}")
+        except ValueError:
+            rep.add(INTEG, f"工作记录 {row[0]}", "内容无效")
+        if row[2] is not None and row[2] not in ids:
+            rep.add(INTEG, f"工作记录 {row[0]}", f"所属儿童 {row[2]} 不存在")
+    rep.counts["records"] = len(rows)
+
+
 def _row_name(t: str, pk: str, names: dict[str, str]) -> str:
     if t in ("children", "documents") and pk in names:
         return names[pk]
@@ -257,7 +276,7 @@ def _row_name(t: str, pk: str, names: dict[str, str]) -> str:
     if t == "blind":
         return f"检索索引项 {pk.split(chr(31))[0]}"
     return {"audit": f"审计日志第 {pk} 条", "settings": f"设置 {pk}", "meta": f"目录元数据 {pk}",
-            "tombstones": f"删除记录 {pk}"}.get(t, f"{t} 表的行 {pk}")
+            "tombstones": f"删除记录 {pk}", "records": f"工作记录 {pk}"}.get(t, f"{t} 表的行 {pk}")
 
 
 def check_rows(arc: Archive, rep: VerifyReport, names: dict[str, str]) -> None:

@@ -1,11 +1,12 @@
 """Faults benchmark: search right after a large roster import; reader latency during an import.
 
-    .venv/bin/python -m bench.faults                       # 2,000 children, this tree vs main
-    .venv/bin/python -m bench.faults --children 2000 --peer /work/main/.venv/bin/guanai
+    .venv/bin/python -m bench.faults                       # 2,000 children, this tree only
+    .venv/bin/python -m bench.faults --children 2000 --peer PREV/.venv/bin/guanai
     .venv/bin/python -m bench.faults --readers 20000       # reader latency while 20,000 rows import
 
 Each figure is a whole ``guanai`` process (start-up, unlock, work), as a user sees it. The peer
-is another installed ``guanai`` (by default the main checkout's) run on a copy of the same
+is another installed ``guanai`` (the previous release: ``git worktree add PREV 69dd588 && make -C
+PREV setup``) run on a copy of the same
 input, side by side: before this issue the first search after an import paid the whole
 indexing; now the import indexes what it wrote and the search only searches.
 """
@@ -105,7 +106,7 @@ def reader_latency(exe: str, work: Path, rows: int) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--children", type=int, default=2000)
-    ap.add_argument("--peer", default="/work/main/.venv/bin/guanai", help="the guanai to compare with")
+    ap.add_argument("--peer", default="", help="the guanai to compare with (a previous release's .venv/bin/guanai)")
     ap.add_argument("--readers", type=int, default=0, help="rows of the import readers run against (0: skip)")
     args = ap.parse_args()
     ours = str(Path(sys.executable).with_name("guanai"))

@@ -9,7 +9,7 @@ Chinese and names the field. ``parse_child`` turns all problems of one record in
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
@@ -25,6 +25,8 @@ from pydantic import (
 
 from guanai.base.errors import InputError, Problem
 from guanai.care import ids
+from guanai.care.inputs import DATE_HINT, check_text, field_problems, parse_yes_no, split_list, type_name
+from guanai.care.inputs import parse_date as inputs_parse_date
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -34,7 +36,7 @@ Gender = Literal["男", "女"]
 Status = Literal["在册", "转出", "存档备查", "毕业"]
 STATUSES: tuple[str, ...] = get_args(Status)
 ParentState = Literal[
-    "在家", "外出务工", "去世", "失踪", "服刑", "强制隔离戒毒", "重病", "重残", "其他",
+    "在家", "外出务工", "去世", "失踪", "服刑", "强制隔离戒毒", "重病", "重残", "其他", "不详",
 ]
 PARENT_STATES: tuple[str, ...] = get_args(ParentState)
 # Parent states in which a parent cannot act as guardian (无监护能力).
@@ -45,10 +47,25 @@ PARENT_STATE_SYNONYMS: dict[str, str] = {
     "在家务农": "在家", "务农": "在家", "在家务工": "在家", "本地务工": "在家", "在本地": "在家", "在本地务工": "在家",
     "死亡": "去世", "已故": "去世", "病故": "去世", "已去世": "去世", "下落不明": "失踪", "在押": "服刑",
     "服刑在押": "服刑", "戒毒": "强制隔离戒毒", "患重病": "重病", "重度残疾": "重残",
+    "未知": "不详", "不清楚": "不详", "未登记": "不详",
 }
-HealthState = Literal["健康", "残疾", "患病"]
+# 健康 / 残疾 / 患病 of the county 登记表, plus the 学籍系统's 一般或较弱 / 慢性病 / 生理缺陷.
+HealthState = Literal["健康", "一般或较弱", "慢性病", "生理缺陷", "残疾", "患病"]
 HEALTH_STATES: tuple[str, ...] = get_args(HealthState)
 DisabilityKind = Literal["视力", "听力", "言语", "肢体", "智力", "精神", "多重"]
+# 学籍系统 健康状况 values and other spellings of the health states.
+HEALTH_SYNONYMS: dict[str, str] = {
+    "健康或良好": "健康", "良好": "健康", "健康良好": "健康", "一般": "一般或较弱", "较弱": "一般或较弱",
+    "有慢性病": "慢性病", "有生理缺陷": "生理缺陷", "残疾人": "残疾", "有残疾": "残疾", "疾病": "患病", "生病": "患病",
+}
+# 学籍系统 是否留守儿童 values.
+RegistryLeftBehind = Literal["非留守儿童", "单亲留守儿童", "双亲留守儿童"]
+REGISTRY_LEFT_BEHIND: tuple[str, ...] = get_args(RegistryLeftBehind)
+REGISTRY_SYNONYMS: dict[str, str] = {
+    "非": "非留守儿童", "否": "非留守儿童", "不是": "非留守儿童", "非留守": "非留守儿童",
+    "单亲": "单亲留守儿童", "单亲留守": "单亲留守儿童", "双亲": "双亲留守儿童", "双亲留守": "双亲留守儿童",
+}
+PLAN_AREAS: tuple[str, ...] = ("心理疏导", "学业辅导", "生活资助", "安全监管", "行为养成")
 DISABILITY_KINDS: tuple[str, ...] = get_args(DisabilityKind)
 DisabilityGrade = Literal["一级", "二级", "三级", "四级"]
 DISABILITY_GRADES: tuple[str, ...] = get_args(DisabilityGrade)
@@ -81,23 +98,8 @@ SHORT_MAX = 200
 FREE_MAX = 5000
 LIST_MAX = 50
 
-# Control characters (Cc), surrogates (Cs), private use (Co), and the invisible bidirectional
-# overrides / zero-width characters that can disguise text (Trojan Source).
-_FORBIDDEN_REST = (
-    "\x7f-\x9f\ud800-\udfff\ue000-\uf8ff\U000f0000-\U0010ffff"
-    "\u202a-\u202e\u2066-\u2069\u200b\u200e\u200f\ufeff"
-)
-_BAD_ONE_LINE = re.compile("[\x00-\x1f" + _FORBIDDEN_REST + "]")
-_BAD_MULTI_LINE = re.compile("[\x00-\x09\x0b-\x1f" + _FORBIDDEN_REST + "]")
-
-
 def _check_chars(value: str, allow_newline: bool) -> str:
-    m = (_BAD_MULTI_LINE if allow_newline else _BAD_ONE_LINE).search(value)
-    if m is not None:
-        ch = m.group(0)
-        where = "换行" if ch in "\r\n" else f"U+{ord(ch):04X}"
-        raise ValueError(f"含有不允许的控制字符（{where}，第{m.start() + 1}个字符）")
-    return value
+    return check_text(value, multiline=allow_newline)
 
 
 def _strip_text(value: Any) -> Any:
@@ -138,6 +140,18 @@ def _gender(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
         return {"男性": "男", "女性": "女", "": None}.get(text, text)
+    return value
+
+
+def _opt_yes_no(value: Any) -> Any:
+    value = _empty_to_none(value)
+    return None if value is None else parse_yes_no(value)
+
+
+def _registry(value: Any) -> Any:
+    value = _empty_to_none(_strip_text(value))
+    if isinstance(value, str):
+        return REGISTRY_SYNONYMS.get(value, value)
     return value
 
 
@@ -191,60 +205,17 @@ def _phone(value: Any) -> Any:
 IdNumber = Annotated[str | None, BeforeValidator(_id_number)]
 Phone = Annotated[str | None, BeforeValidator(_phone)]
 
-_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-
-
 def parse_date(text: str) -> date:
     """A date as written on forms: 2012-03-05, 2012/3/5, 2012.3.5, 2012年3月5日, 20120305."""
     value = _date(text)
     if not isinstance(value, date):
-        raise ValueError("日期格式应为 2012-03-05")
+        raise ValueError(f"日期格式不正确：{DATE_HINT}")
     return value
 
 
-def _date(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if len(text) > 40:
-            raise ValueError("日期格式应为 2012-03-05")
-        m = _DATE_RE.match(text)
-        if m is None and len(text) == 8 and text.isdigit():
-            m = re.match(r"(\d{4})(\d{2})(\d{2})", text)
-        if m is None:
-            raise ValueError(f"日期“{text}”格式应为 2012-03-05")
-        try:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            raise ValueError(f"“{text}”不是有效日期") from None
-    return value
-
-
-_TRUE = {"是", "寄宿", "住校", "true", "yes", "y", "1"}
-_FALSE = {"否", "不是", "走读", "false", "no", "n", "0", ""}
-
-
-def _yes_no(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValueError(f"“{value[:20]}”应为 是 或 否")
-    return value
-
-
-_LIST_SPLIT = re.compile(r"[、,，;；/\n]+")
-
-
-def _split_list(value: Any) -> Any:
-    if isinstance(value, str):
-        return [p.strip() for p in _LIST_SPLIT.split(value) if p.strip()]
-    return value
+_date = inputs_parse_date
+_yes_no = parse_yes_no
+_split_list = split_list
 
 
 def _hardship(value: Any) -> Any:
@@ -301,8 +272,8 @@ class Parent(BaseModel):
         return data
 
 
-class Carer(BaseModel):
-    """监护人 / 委托照护人."""
+class _Person(BaseModel):
+    """A named adult of the family: 姓名, 关系, 电话, 身份证号."""
 
     model_config = _CONFIG
 
@@ -310,8 +281,20 @@ class Carer(BaseModel):
     relation: OptShort = Field(None, alias="关系")
     phone: Phone = Field(None, alias="电话")
     id_number: IdNumber = Field(None, alias="身份证号")
+
+
+class Carer(_Person):
+    """监护人 / 委托照护人."""
+
     address: OptShort = Field(None, alias="住址")
     capacity: Annotated[CareCapacity | None, BeforeValidator(_empty_to_none)] = Field(None, alias="照护能力")
+
+
+def _disability_kind(value: Any) -> Any:
+    value = _empty_to_none(value)
+    if isinstance(value, str):  # 学籍系统: 肢体残疾, 视力残疾, 多重残疾
+        value = value.strip().removesuffix("残疾人").removesuffix("残疾") or None
+    return value
 
 
 class Health(BaseModel):
@@ -319,8 +302,9 @@ class Health(BaseModel):
 
     model_config = _CONFIG
 
-    state: HealthState = Field("健康", alias="状况")
-    disability_kind: Annotated[DisabilityKind | None, BeforeValidator(_empty_to_none)] = Field(None, alias="残疾类别")
+    state: Annotated[HealthState, BeforeValidator(_health_state)] = Field("健康", alias="状况")
+    disability_kind: Annotated[DisabilityKind | None, BeforeValidator(_disability_kind)] = Field(
+        None, alias="残疾类别")
     disability_grade: Annotated[DisabilityGrade | None, BeforeValidator(_empty_to_none)] = Field(
         None, alias="残疾等级")
     illness: OptShort = Field(None, alias="疾病名称")
@@ -328,7 +312,8 @@ class Health(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Health:
-        if self.state == "残疾" and (self.disability_kind is None or self.disability_grade is None):
+        # the 学籍系统 records the kind (残疾人类型) but not always the grade: the grade may stay empty
+        if self.state == "残疾" and self.disability_kind is None:
             raise ValueError("身体状况为“残疾”时须填写残疾类别和残疾等级")
         if self.state == "患病" and self.illness is None:
             raise ValueError("身体状况为“患病”时须填写疾病名称")
@@ -345,17 +330,49 @@ class Health(BaseModel):
         return self.state == "患病" and self.serious
 
 
-def _health(value: Any) -> Any:
-    # A roster cell or a bare string: "健康" / "残疾" / "患病".
+def _health_state(value: Any) -> Any:
     if isinstance(value, str):
-        return {"状况": value.strip() or "健康"}
+        text = value.strip()
+        return HEALTH_SYNONYMS.get(text, text) or "健康"
+    return value
+
+
+def _health(value: Any) -> Any:
+    # A roster cell or a bare string: "健康" / "残疾" / "患病" / 学籍系统 values.
+    if isinstance(value, str):
+        return {"状况": _health_state(value)}
     if value is None:
         return {}
+    if isinstance(value, dict):
+        key = "状况" if "状况" in value else "state"
+        if key in value:
+            return {**value, key: _health_state(value[key])}
     return value
 
 
 def _default_health() -> Health:
     return Health.model_validate({})
+
+
+class Member(_Person):
+    """家庭成员 (as the 学籍系统 lists them: 姓名, 关系, 联系电话, 身份证件号, 是否监护人)."""
+
+    guardian: Annotated[bool, BeforeValidator(_yes_no)] = Field(False, alias="是否监护人")
+
+
+class CarePlan(BaseModel):
+    """一策: the measures in the five areas the county plan names."""
+
+    model_config = _CONFIG
+
+    psych: OptFree = Field(None, alias="心理疏导")
+    study: OptFree = Field(None, alias="学业辅导")
+    living: OptFree = Field(None, alias="生活资助")
+    safety: OptFree = Field(None, alias="安全监管")
+    behaviour: OptFree = Field(None, alias="行为养成")
+
+    def is_empty(self) -> bool:
+        return not any((self.psych, self.study, self.living, self.safety, self.behaviour))
 
 
 class ChildRecord(BaseModel):
@@ -375,12 +392,18 @@ class ChildRecord(BaseModel):
     household_address: OptShort = Field(None, alias="户籍地")
     residence: OptShort = Field(None, alias="现居住地")
     village_committee: OptShort = Field(None, alias="村(居)委会")
+    village_informed: Annotated[date | None, BeforeValidator(_date)] = Field(None, alias="村(居)委会告知日期")
     health: Annotated[Health, BeforeValidator(_health)] = Field(default_factory=_default_health, alias="身体状况")
     boarding: Annotated[bool, BeforeValidator(_yes_no)] = Field(False, alias="是否寄宿")
     father: Parent | None = Field(None, alias="父亲")
     mother: Parent | None = Field(None, alias="母亲")
     guardian: Carer | None = Field(None, alias="监护人")
     entrusted_carer: Carer | None = Field(None, alias="委托照护人")
+    family: Annotated[list[Member] | None, Field(max_length=LIST_MAX)] = Field(None, alias="其他家庭成员")
+    registry_left_behind: Annotated[RegistryLeftBehind | None, BeforeValidator(_registry)] = Field(
+        None, alias="学籍留守登记")
+    registry_orphan: Annotated[bool | None, BeforeValidator(_opt_yes_no)] = Field(
+        None, alias="学籍孤儿登记")
     hardship: Annotated[list[Hardship], BeforeValidator(_hardship), Field(max_length=LIST_MAX)] = Field(
         default_factory=list, alias="困境情形")
     mentor: OptName = Field(None, alias="帮扶教师")
@@ -388,6 +411,9 @@ class ChildRecord(BaseModel):
     assistance: Annotated[list[ShortText], BeforeValidator(_split_list), Field(max_length=LIST_MAX)] = Field(
         default_factory=list, alias="救助帮扶")
     income_source: OptShort = Field(None, alias="家庭经济来源")
+    needs: OptFree = Field(None, alias="需求评估")
+    plan: CarePlan | None = Field(None, alias="一策")
+    filed_date: Annotated[date | None, BeforeValidator(_date)] = Field(None, alias="建档日期")
     status: Annotated[Status, BeforeValidator(_strip_text)] = Field("在册", alias="状态")
     notes: OptFree = Field(None, alias="备注")
 
@@ -461,8 +487,10 @@ class ChildRecord(BaseModel):
             name = names[key]
             if name in _NESTED:
                 value = _construct(_NESTED[name], value)
-            elif name == "birth_date":
+            elif name in _DATES:
                 value = date.fromisoformat(value)
+            elif name == "family" and value is not None:
+                value = [_construct(Member, m) for m in value]
             elif name in ("hardship", "assistance"):
                 value = list(value)
             fields[name] = value
@@ -489,13 +517,14 @@ def _names(model: type[BaseModel]) -> dict[str, str]:
 
 
 _NESTED: dict[str, type[BaseModel]] = {"health": Health, "father": Parent, "mother": Parent,
-                                        "guardian": Carer, "entrusted_carer": Carer}
+                                        "guardian": Carer, "entrusted_carer": Carer, "plan": CarePlan}
+_DATES = ("birth_date", "village_informed", "filed_date")
 _TRUSTED: dict[type[BaseModel], tuple[dict[str, str], dict[str, Any], dict[str, Any]]] = {
     # model -> (key or alias -> field name, plain defaults, default factories)
     m: (_names(m),
         {n: f.default for n, f in m.model_fields.items() if f.default_factory is None},
         {n: f.default_factory for n, f in m.model_fields.items() if f.default_factory is not None})
-    for m in (ChildRecord, Health, Parent, Carer)
+    for m in (ChildRecord, Health, Parent, Carer, Member, CarePlan)
 }
 
 
@@ -557,80 +586,10 @@ def record_problem(source: str, text: str) -> Problem:
     return Problem(source, text, code="record.invalid")
 
 
-_FIELD_LABELS: dict[str, str] = {}
-for _model in (ChildRecord, Parent, Carer, Health):
-    for _fname, _finfo in _model.model_fields.items():
-        if _finfo.alias:
-            _FIELD_LABELS[_fname] = _finfo.alias
-
-
-def _loc_label(loc: tuple[int | str, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item + 1}]")
-        elif item in ("function-after[_id_number()]",) or item.startswith(("function-", "literal[")):
-            continue
-        else:
-            label = _FIELD_LABELS.get(item, item)
-            parts.append(("." if parts else "") + label)
-    return "".join(parts)
-
-
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 20 else text[:20] + "…"
-
-
-def translate_error(err: Any) -> str:
-    """One pydantic error dict -> a Chinese line naming the field."""
-    etype = err.get("type", "")
-    ctx = err.get("ctx") or {}
-    where = _loc_label(tuple(err.get("loc", ())))
-    inp = err.get("input")
-    if etype == "missing":
-        msg = "必须填写"
-    elif etype == "extra_forbidden":
-        msg = "不是已知字段（请检查字段名拼写）"
-    elif etype == "string_unicode":
-        msg = "含有不允许的控制字符（无效的 Unicode 代理字符）"
-    elif etype == "string_type":
-        msg = "应为文本"
-    elif etype in ("string_too_long", "too_long") and isinstance(inp, str):
-        msg = f"过长（最多 {ctx.get('max_length')} 个字符，现为 {len(inp)} 个）"
-    elif etype in ("string_too_short", "too_short"):
-        msg = "不能为空"
-    elif etype == "literal_error":
-        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ").replace(", ", "、")
-        msg = f"取值“{_short(inp)}”无效，可选：{expected}"
-    elif etype.startswith("bool"):
-        msg = "应为 是 或 否"
-    elif etype.startswith("date") or etype.startswith("datetime"):
-        msg = "日期格式应为 2012-03-05"
-    elif etype == "list_type":
-        msg = "应为列表"
-    elif etype in ("model_type", "dict_type", "model_attributes_type"):
-        msg = "应为对象（键值对）"
-    elif etype == "too_long":
-        msg = f"项数过多（最多 {ctx.get('max_length')} 项）"
-    elif etype == "value_error":
-        msg = str(ctx.get("error", err.get("msg", "")))
-        if not where and "：" in msg:
-            return msg  # cross-field checks name their fields themselves
-    else:
-        msg = f"取值无效（{etype}）"
-    return f"{where}：{msg}" if where else msg
-
-
-def _type_name(value: Any) -> str:
-    names = {list: "列表", str: "文本", int: "整数", float: "小数", bool: "是/否", type(None): "空值", dict: "对象"}
-    return names.get(type(value), type(value).__name__)
-
-
 def parse_child(data: Any, source: str) -> ChildRecord:
     """Validate one record; every problem is listed in one RecordError naming ``source``."""
     if not isinstance(data, dict):
-        raise RecordError(source, [f"内容应为一个儿童记录（键值对象），实际为{_type_name(data)}"])
+        raise RecordError(source, [f"内容应为一个儿童记录（键值对象），实际为{type_name(data)}"])
     try:
         return ChildRecord.model_validate(data)
     except ValidationError as err:
@@ -647,11 +606,14 @@ def parse_child(data: Any, source: str) -> ChildRecord:
 
 def _problems(err: ValidationError, cross_only: bool = False) -> list[str]:
     out: list[str] = []
-    for e in err.errors(include_url=False):
-        if cross_only and e.get("loc"):
+    for p in field_problems(err, ChildRecord):
+        if cross_only and p.path:
             continue
-        line = translate_error(e)
-        out.extend(line.split("；") if "；" in line and not e.get("loc") else [line])
+        where = p.dotted()
+        if not where:  # cross-field checks name their fields themselves, joined with "；"
+            out.extend(p.reason.split("；"))
+        else:
+            out.append(f"{where}：{p.reason}")
     return out
 
 
@@ -672,6 +634,12 @@ def personal_values(record: ChildRecord) -> list[str]:
             values.append(p.address)
         else:
             values.append(p.workplace)
+    for m in record.family or []:
+        values += [m.name, m.id_number, m.phone]
+    values += [record.needs]
+    if record.plan is not None:
+        values += [record.plan.psych, record.plan.study, record.plan.living, record.plan.safety,
+                   record.plan.behaviour]
     values += [h for h in record.hardship if len(h) >= 3]
     values.append(record.health.illness)
     out: list[str] = []
@@ -696,6 +664,9 @@ def search_fields(record: ChildRecord) -> dict[str, str]:
     for role, c in (("监护人", record.guardian), ("委托照护人", record.entrusted_carer)):
         if c:
             text_parts += [role, c.name, c.relation or "", c.address or ""]
+    for m in record.family or []:
+        text_parts += [m.name, m.relation or ""]
+    text_parts.append(record.needs or "")
     return {
         "name": record.name,
         "student_id": record.student_id,

@@ -78,8 +78,57 @@ def _left_behind_reason(record: ChildRecord) -> str | None:
     return None
 
 
+_ALIVE = ("在家", "外出务工")
+
+
+def statement_conflicts(record: ChildRecord) -> list[str]:
+    """Where what the 学籍系统 states (学籍留守登记, 学籍孤儿登记) disagrees with the record's other
+    fields: reported for a person to check, never resolved silently."""
+    out: list[str] = []
+    f, m = record.father, record.mother
+    states = {role: p.state for role, p in (("父亲", f), ("母亲", m)) if p is not None and p.state != "不详"}
+    away = [role for role, st in states.items() if st == "外出务工"]
+    reg = record.registry_left_behind
+    if reg == "双亲留守儿童":
+        home = [f"{role}{st}" for role, st in states.items() if st != "外出务工"]
+        if home:
+            out.append(f"学籍系统登记为双亲留守儿童，但记录为{'、'.join(home)}")
+    elif reg == "单亲留守儿童":
+        if len(away) == 2:
+            out.append("学籍系统登记为单亲留守儿童，但记录为父母均外出务工")
+        elif len(states) == 2 and not away:
+            out.append(f"学籍系统登记为单亲留守儿童，但记录为父亲{states['父亲']}、母亲{states['母亲']}")
+    elif reg == "非留守儿童":
+        by_states = _left_behind_reason(record)
+        if by_states is not None:
+            out.append(f"学籍系统登记为非留守儿童，但记录为{by_states}")
+    if record.registry_orphan is True:
+        alive = [f"{role}{st}" for role, st in states.items() if st in _ALIVE]
+        if alive:
+            out.append(f"学籍系统登记为孤儿，但记录为{'、'.join(alive)}")
+    elif record.registry_orphan is False and states.get("父亲") == "去世" and states.get("母亲") == "去世":
+        out.append("学籍系统登记为非孤儿，但记录为父母均已去世")
+    return out
+
+
+def _left_behind_reasons(record: ChildRecord) -> list[str]:
+    """Why the child is 留守 (empty when not): the parents' recorded states, and what the 学籍系统
+    states. A 学籍 单亲留守 alone is not enough: the plan needs the other parent to lack capacity."""
+    reasons: list[str] = []
+    by_states = _left_behind_reason(record)
+    if by_states is not None:
+        reasons.append(by_states)
+    if record.registry_left_behind == "双亲留守儿童":
+        reasons.append("学籍系统登记为双亲留守儿童")
+    elif record.registry_left_behind == "单亲留守儿童" and by_states is not None:
+        reasons.append("学籍系统登记为单亲留守儿童")
+    return reasons
+
+
 def _hardship_conditions(record: ChildRecord) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = [(h, f"登记的困境情形：{h}") for h in record.hardship]
+    if record.registry_orphan:
+        found.append(("孤儿", "学籍系统登记为孤儿"))
     f, m = record.father, record.mother
     if f is not None and m is not None:
         if f.state == "去世" and m.state == "去世":
@@ -108,15 +157,17 @@ def classify(record: ChildRecord, on: date) -> list[Category]:
         raise InputError(f"分类日期 {on.isoformat()} 早于出生日期 {birth.isoformat()}。", "检查 --on 日期。")
     age = full_years(birth, on)
     out: list[Category] = []
-    left = _left_behind_reason(record)
-    if left is not None and age < LEFT_BEHIND_AGE:
-        out.append(Category(LEFT_BEHIND, [left, f"未满16周岁（{on.isoformat()} 时 {age} 周岁）"]))
+    left = _left_behind_reasons(record)
+    if left and age < LEFT_BEHIND_AGE:
+        conflicts = [f"待核实：{c}" for c in statement_conflicts(record) if "留守" in c]
+        out.append(Category(LEFT_BEHIND, [*left, f"未满16周岁（{on.isoformat()} 时 {age} 周岁）", *conflicts]))
     conditions = _hardship_conditions(record)
     if conditions and age < CHILD_AGE:
         reasons = [f"{name}：{why}" for name, why in conditions]
         reasons.append(f"未满18周岁（{on.isoformat()} 时 {age} 周岁）")
         if out:
             reasons.append("同时为留守儿童，纳入困境儿童保障范围")
+        reasons += [f"待核实：{c}" for c in statement_conflicts(record) if "孤儿" in c]
         out.append(Category(HARDSHIP, reasons, [name for name, _ in conditions]))
     return out
 
@@ -128,9 +179,12 @@ def category_names(record: ChildRecord, on: date) -> list[str]:
 def care_gaps(record: ChildRecord, on: date) -> list[str]:
     """What the plan requires for this child but the record lacks (reminders, Chinese)."""
     cats = category_names(record, on)
+    gaps: list[str] = [f"{c}，请核实后更正" for c in statement_conflicts(record)]
+    if record.registry_left_behind == "单亲留守儿童" and LEFT_BEHIND not in cats:
+        gaps.append("学籍系统登记为单亲留守儿童：请核实另一方是否有监护能力（一方外出务工、另一方无监护能力"
+                    "才认定为留守儿童），并登记父母状况")
     if not cats:
-        return []
-    gaps: list[str] = []
+        return gaps
     if not record.mentor:
         gaps.append("未指定帮扶教师（实施方案：每位在校留守儿童困境儿童都有帮扶教师）")
     if LEFT_BEHIND in cats:

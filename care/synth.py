@@ -11,10 +11,11 @@ from __future__ import annotations
 import bisect
 import functools
 import gc
+import io
 import itertools
 import random
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -305,7 +306,7 @@ def example_dict() -> dict[str, Any]:
         "姓名": "张小明", "性别": "男", "民族": "汉族", "身份证号": number, "学籍号": "G" + number,
         "出生日期": birth.isoformat(), "学校": "萧县龙城镇中心小学", "年级": "五年级", "班级": "2班",
         "户籍地": "安徽省萧县龙城镇东王庄村", "现居住地": "安徽省萧县龙城镇东王庄村18号",
-        "村(居)委会": "东王庄村民委员会",
+        "村(居)委会": "东王庄村民委员会", "村(居)委会告知日期": "2026-09-08",
         "身体状况": {"状况": "患病", "疾病名称": "哮喘", "是否重病": False},
         "是否寄宿": False,
         "父亲": {"姓名": "张建国", "身份证号": make_id_number(XIAO_COUNTY, date(1985, 6, 12), 31),
@@ -318,10 +319,17 @@ def example_dict() -> dict[str, Any]:
         "委托照护人": {"姓名": "张德明", "关系": "祖父", "电话": "15955701234",
                   "身份证号": make_id_number(XIAO_COUNTY, date(1958, 1, 20), 53),
                   "住址": "安徽省萧县龙城镇东王庄村18号", "照护能力": "一般"},
+        "其他家庭成员": [{"姓名": "王桂兰", "关系": "祖母", "电话": "15955705678", "是否监护人": False}],
+        "学籍留守登记": "双亲留守儿童", "学籍孤儿登记": False,
         "困境情形": ["低保家庭"],
         "帮扶教师": "王丽娟", "帮扶教师电话": "13705570001",
         "救助帮扶": ["营养改善计划", "免费教科书"],
         "家庭经济来源": "务工收入",
+        "需求评估": "性格内向，想念父母；数学基础较弱；祖父年迈，辅导作业有困难。",
+        "一策": {"心理疏导": "每两周谈心一次，每月安排与父母视频通话。", "学业辅导": "每周二、四课后辅导数学30分钟。",
+               "生活资助": "落实低保家庭学生生活补助。", "安全监管": "放学后与祖父电话确认到家；假期前开展防溺水教育。",
+               "行为养成": "建立作业记录本，每周检查。"},
+        "建档日期": "2026-09-08",
         "状态": "在册",
         "备注": "2026年9月排查认定；已家访并通报村委会。\n每月与父母视频通话一次。",
     }
@@ -329,3 +337,91 @@ def example_dict() -> dict[str, Any]:
 
 def example_record() -> ChildRecord:
     return ChildRecord.model_validate(example_dict())
+
+
+# --- a 全国中小学生学籍信息管理系统-style export (tests, demo, benchmark) ------------------------
+
+XUEJI_COLUMNS: tuple[str, ...] = (
+    "学校名称", "姓名", "性别", "出生日期", "出生地", "籍贯", "民族", "国籍/地区", "身份证件类型", "身份证件号",
+    "港澳台侨外", "政治面貌", "健康状况", "姓名拼音", "曾用名", "身份证件有效期", "全国学籍号", "学籍辅号",
+    "班内学号", "年级", "班级", "入学年月", "入学方式", "就读方式", "学生来源", "现住址", "通信地址", "家庭地址",
+    "联系电话", "邮政编码", "电子信箱", "户口所在地", "户口性质", "是否独生子女", "是否受过学前教育",
+    "是否进城务工人员随迁子女", "是否留守儿童", "是否孤儿", "是否烈士或优抚子女", "是否需要申请资助",
+    "是否享受一补", "上下学距离", "上下学方式", "是否需要乘坐校车", "残疾人类型", "是否由政府购买学位", "特长",
+) + tuple(f"家庭成员{n}{f}" for n in (1, 2, 3) for f in (
+    "姓名", "关系", "关系说明", "现住址", "户口所在地", "联系电话", "是否监护人", "身份证件类型", "身份证件号",
+    "民族", "工作单位", "职务"))
+# (是否留守儿童, 是否孤儿, 健康状况, 残疾人类型, 就读方式, members as (关系, 是否监护人, 外出务工))
+_XUEJI_CASES: tuple[tuple[str, str, str, str, str, tuple[tuple[str, bool, bool], ...]], ...] = (
+    ("双亲留守儿童", "否", "健康或良好", "", "走读", (("父亲", False, True), ("母亲", False, True), ("祖父", True, False))),
+    ("单亲留守儿童", "否", "健康或良好", "", "走读", (("父亲", False, True), ("母亲", True, False))),
+    ("非留守儿童", "否", "有慢性病", "", "走读", (("父亲", True, False), ("母亲", False, False))),
+    ("非留守儿童", "是", "健康或良好", "", "住校", (("祖父", True, False), ("祖母", False, False))),
+    ("非留守儿童", "否", "残疾", "肢体残疾", "走读", (("母亲", True, False), ("父亲", False, False))),
+    ("双亲留守儿童", "否", "一般或较弱", "", "住校", (("母亲", False, True), ("父亲", False, True), ("外祖母", True, False))),
+    ("非留守儿童", "否", "健康或良好", "", "走读", (("父亲", True, False),)),
+)
+_FULL = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+
+
+def xueji_export(n: int = 36, seed: int = 7, school: str = "萧县龙城镇中心小学") -> tuple[bytes, list[dict[str, Any]]]:
+    """An .xlsx shaped like the national 学籍 system's student export (every standard column,
+    numbers stored as numbers, dates in the ways people leave them, some ID numbers typed with
+    full-width digits), and per child what it should become: {姓名, 学籍号, 类别, 学籍留守登记}."""
+    from openpyxl import Workbook
+
+    g = _Gen(seed)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "学生信息"
+    ws.append(list(XUEJI_COLUMNS))
+    expected: list[dict[str, Any]] = []
+    for i in range(n):
+        left, orphan, health, disability, mode, members = _XUEJI_CASES[i % len(_XUEJI_CASES)]
+        grade = 1 + i % 6
+        birth = date(2026 - 6 - grade, 1 + (i * 5) % 12, 1 + (i * 7) % 28)
+        male = i % 2 == 0
+        surname = g.surname()
+        name = surname + g.given(GIVEN_BOY if male else GIVEN_GIRL)
+        number = g.id_number(birth, male)
+        town = XIAO_TOWNSHIPS[i % len(XIAO_TOWNSHIPS)]
+        village = g.villages[town][i % 12]
+        address = f"安徽省宿州市萧县{town}{village}{1 + i % 30}号"
+        births: list[Any] = [datetime(birth.year, birth.month, birth.day), birth.isoformat(),
+                             f"{birth.year}.{birth.month}.{birth.day}", f"{birth.year}年{birth.month}月{birth.day}日",
+                             (birth - date(1899, 12, 30)).days]
+        row: dict[str, Any] = {
+            "学校名称": school, "姓名": name, "性别": "男" if male else "女", "出生日期": births[i % len(births)],
+            "出生地": "安徽省宿州市萧县", "籍贯": "安徽省萧县", "民族": "汉族" if i % 9 else "回族", "国籍/地区": "中国",
+            "身份证件类型": "居民身份证", "身份证件号": number.translate(_FULL) if i % 5 == 2 else number,
+            "港澳台侨外": "否", "政治面貌": "少先队员" if grade >= 2 else "群众", "健康状况": health,
+            "姓名拼音": "", "全国学籍号": "G" + number, "学籍辅号": f"{2026000000 + i}", "班内学号": 1 + i,
+            "年级": GRADES[grade - 1], "班级": 1 + i % 3, "入学年月": f"{2026 - grade + 1}-09",
+            "入学方式": "就近入学", "就读方式": mode, "学生来源": "正常入学", "现住址": address,
+            "通信地址": address, "家庭地址": address, "联系电话": int(g.phone()), "邮政编码": 235200,
+            "户口所在地": f"安徽省宿州市萧县{town}{village}", "户口性质": "农业户口", "是否独生子女": "否",
+            "是否受过学前教育": "是", "是否进城务工人员随迁子女": "否", "是否留守儿童": left, "是否孤儿": orphan,
+            "是否烈士或优抚子女": "否", "是否需要申请资助": "是" if orphan == "是" else "否", "是否享受一补": "否",
+            "上下学距离": round(0.5 + (i % 7) * 0.8, 1), "上下学方式": "步行", "是否需要乘坐校车": "否",
+            "残疾人类型": disability, "是否由政府购买学位": "否", "特长": "",
+        }
+        for k, (relation, guardian, away) in enumerate(members, start=1):
+            adult_male = relation in ("父亲", "祖父", "外祖父")
+            adult = (surname if relation in ("父亲", "祖父") else g.surname()) + g.given(
+                GIVEN_ADULT_M if adult_male else GIVEN_ADULT_F)
+            adult_birth = g.adult_birth(birth) - timedelta(days=(25 * 365 if relation[0] in "祖外" else 0))
+            row.update({
+                f"家庭成员{k}姓名": adult, f"家庭成员{k}关系": relation, f"家庭成员{k}联系电话": int(g.phone()),
+                f"家庭成员{k}是否监护人": "是" if guardian else "否", f"家庭成员{k}身份证件类型": "居民身份证",
+                f"家庭成员{k}身份证件号": g.id_number(adult_birth, adult_male), f"家庭成员{k}民族": "汉族",
+                f"家庭成员{k}现住址": address, f"家庭成员{k}户口所在地": row["户口所在地"],
+                f"家庭成员{k}工作单位": g.rng.choice(CITIES) + "某电子厂" if away else "务农",
+            })
+        ws.append([row.get(h) if row.get(h) != "" else None for h in XUEJI_COLUMNS])
+        cats = (["留守儿童"] if left == "双亲留守儿童" else []) + (["困境儿童"] if orphan == "是" else [])
+        expected.append({"姓名": name, "学籍号": "G" + number, "类别": cats, "学籍留守登记": left,
+                         "行": i + 2})
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue(), expected

@@ -237,9 +237,38 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
         except ValueError:
             return at
 
+    names = _target_names(arc, {e.target for e in entries if e.target})
+
+    def target(e: Any) -> str:
+        if not e.target:
+            return ""
+        title = names.get(e.target) or (e.detail or {}).get("title")
+        return f"{e.target[:8]} {title}" if title else e.target[:8]
+
     echo_table([[str(e.seq) if not e.pending else "待入链", local(e.at), e.actor, action_name(e.action),
-                 e.target or ""] for e in entries],
+                 target(e)] for e in entries],
                ["序号", "时间", "用户", "操作", "对象"])
+
+
+def _target_names(arc: Archive, targets: set[str]) -> dict[str, str]:
+    """What the audit targets name, for people: 《document title》 or the child's name."""
+    import re
+
+    from guanai.base.errors import GuanaiError
+
+    out: dict[str, str] = {}
+    for t in targets:
+        if not re.fullmatch(r"[0-9a-f]{32}", t):
+            continue
+        try:
+            out[t] = f"《{arc.get_document(t).title}》"
+            continue
+        except GuanaiError:
+            pass
+        c = arc.find_child(t)
+        if c is not None:
+            out[t] = f"儿童 {c.record.name}"
+    return out
 
 
 @audit.command("verify")

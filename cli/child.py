@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from guanai.base.errors import InputError, Problem, StateError
+from guanai.base.errors import InputError, StateError
 from guanai.cli.common import echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
@@ -139,24 +139,32 @@ def add(arc: Archive, file: str, as_json: bool) -> None:
 
 @child.command("import")
 @click.argument("file")
-@click.option("--check", "check_only", is_flag=True, help="只检查，不导入。")
+@click.option("--check", "check_only", is_flag=True, help="只检查并显示列的对应关系与将做的改动，不写入。")
+@click.option("--update", is_flag=True, help="春季/秋季重新排查：按学籍号或身份证号匹配已有儿童并更新，列出新增、变化和不在花名册的儿童。")
 @json_option
 @with_archive(write=True)
-def import_cmd(arc: Archive, file: str, check_only: bool, as_json: bool) -> None:
+def import_cmd(arc: Archive, file: str, check_only: bool, update: bool, as_json: bool) -> None:
     """导入花名册（.xlsx 或 .csv，每行一名儿童）。
 
-    逐行报告有错误的行（行号与原因），其余行在一个事务中全部导入；
-    只要有一行出错，命令以非零状态退出。CSV 可为 UTF-8（含 BOM）或 GB18030 编码。
-    可直接导入学籍系统导出表或登记表（表头如 姓名、性别、民族、身份证号、学籍号、
-    学校、年级、班级、户籍所在地、现居住地、困境情形、父亲状况、母亲状况；
-    表格上方的标题行会自动跳过）；没有“学校”列时填本档案库的学校。
+    可直接导入学籍系统导出表、县里的登记表和学校自制的台账：表头上方的标题、填报单位行，
+    两行的分组表头（如“父亲情况”下分姓名、状况、务工地点）、合并单元格、序号列，以及表格下方的
+    合计、填表人、审核人、校长签字行都会识别并跳过；每一列或导入、或列明“未导入”。
+    有错误的行逐行报告（行号与原因），其余行在一个事务中导入；只要有一行出错，命令以非零状态退出。
+    CSV 可为 UTF-8（含 BOM）或 GB18030 编码。没有“学校”列时填本档案库的学校。
+
+    --update 用于每年 3 月、9 月的重新排查：已在档案库中的儿童按学籍号或身份证号匹配，
+    只更新花名册中有的列（帮扶计划、需求评估等其他信息保留），逐人列出变化；
+    档案库中在册、但不在这份花名册上的儿童只列出，不做处理。
 
     \b
     示例：
+      guanai child import 2026秋季花名册.xlsx --check     # 先看列的对应关系和问题
       guanai child import 2026秋季花名册.xlsx
-      guanai child import 花名册.csv --check
+      guanai child import 学籍系统导出.xlsx --update --check
+      guanai child import 学籍系统导出.xlsx --update
     """
-    from guanai.care.roster import MAX_FILE_BYTES, RowError, parse_roster
+    from guanai.archive.rosters import apply_roster, plan_roster
+    from guanai.care.roster import MAX_FILE_BYTES, preview_roster
 
     raw, name = _read_file(file, MAX_FILE_BYTES, "花名册")
     tty = sys.stderr.isatty()
@@ -166,58 +174,73 @@ def import_cmd(arc: Archive, file: str, check_only: bool, as_json: bool) -> None
         if rows % 100 == 0:
             click.echo(f"\r正在检查花名册：已读 {rows} 行", nl=False, err=True)
 
-    roster = parse_roster(raw, name, progress=checked if tty else None, defaults={"学校": arc.info.school_name})
+    roster = preview_roster(raw, name, defaults={"学校": arc.info.school_name}, progress=checked if tty else None)
     if tty:
         click.echo("\r" + " " * 30 + "\r", nl=False, err=True)
-    good: list[tuple[int, ChildRecord]] = []
-    errors = list(roster.errors)
-    for row, rec in roster.records:
-        dup = None
-        for key in (rec.student_id, rec.id_number):
-            hit = arc.find_child(key) if key else None
-            if hit is not None:
-                dup = (key, hit)
-                break
-        if dup is not None:
-            what = "学籍号" if dup[0] == rec.student_id else "身份证号"
-            errors.append(RowError(row, f"{what}已在档案库中（{dup[1].record.name}，编号 {dup[1].id}）"))
-        else:
-            good.append((row, rec))
-    errors.sort(key=lambda e: e.row)
-    stored = 0
-    if good and not check_only:
-        stream = sys.stderr
-        with arc.transaction():
-            with click.progressbar(length=len(good), label="导入", file=stream, show_pos=True,
-                                   hidden=not stream.isatty()) as bar:
-                for _row, rec in good:
-                    arc.add_child(rec)
-                    stored += 1
-                    bar.update(1)
-    if as_json:
-        echo_json({"file": roster.source, "rows": roster.total_rows, "imported": stored,
-                   "importable": len(good), "skipped_examples": roster.skipped_examples,
-                   "missing_columns": roster.missing_columns,
-                   "problems": [Problem(f"{roster.source} 第{e.row}行", e.message, code="roster.row").to_json()
-                                for e in errors]})
+    if check_only:
+        plan = plan_roster(arc, roster, update=update)
     else:
-        if roster.missing_columns:
-            click.echo(f"注意：花名册没有以下列，这些信息为空：{'、'.join(roster.missing_columns)}。"
-                       + ("没有父亲状况、母亲状况时无法判定留守儿童，请用 guanai child update 补充。"
-                          if {"父亲状况", "母亲状况"} & set(roster.missing_columns) else ""), err=True)
-        for e in errors:
-            click.echo(f"第{e.row}行：{e.message}")
-        if roster.skipped_examples:
-            click.echo(f"已跳过模板示例行 {roster.skipped_examples} 行。")
-        if check_only:
-            click.echo(f"检查完成：共 {roster.total_rows} 行，{len(good)} 行可导入，{len(errors)} 行有错误（未导入任何数据）。")
-        else:
-            click.echo(f"导入完成：共 {roster.total_rows} 行，已导入 {stored} 行，{len(errors)} 行有错误未导入。")
-    if errors:
-        raise InputError(f"花名册 {roster.source} 有 {len(errors)} 行未通过检查（见上），这些行未导入。",
-                         "修改这些行后，只把它们另存为新花名册再次导入（已导入的行会被识别为重复）。")
+        with click.progressbar(length=len(roster.records), label="写入", file=sys.stderr, show_pos=True,
+                               hidden=not tty) as bar:
+            plan = apply_roster(arc, roster, update=update, progress=lambda n: bar.update(1))
+    counts = plan.counts()
+    if as_json:
+        report = plan.to_dict()
+        report.update({"imported": counts["新增"] if plan.applied else 0,
+                       "updated": counts["更新"] if plan.applied else 0})
+        echo_json(report)
+    else:
+        _print_import(plan, check_only)
+    if plan.errors:
+        raise InputError(f"花名册 {roster.source} 有 {len(plan.errors)} 行未通过检查（见上），这些行未导入。",
+                         "修改这些行后，只把它们另存为新花名册再次导入（已导入的行会被识别为重复）；"
+                         "重新排查时用 --update。", plan.problems())
     if roster.total_rows == 0:
         raise InputError(f"花名册 {roster.source} 中没有数据行。", "在表头下方逐行填写儿童信息。")
+
+
+def _print_import(plan: Any, check_only: bool) -> None:
+    roster = plan.roster
+    if check_only:
+        click.echo(f"{roster.source}（工作表“{roster.sheet or '—'}”，表头在第{roster.header_rows[0]}"
+                   + (f"–{roster.header_rows[1]}" if roster.header_rows[1] != roster.header_rows[0] else "") + "行）：")
+        echo_table([[c.column, c.header, c.target or "（未导入）", c.note] for c in roster.columns],
+                   ["列", "表头", "导入为", "说明"])
+    ignored = [f"{c.header}（{c.note}）" for c in roster.columns if c.ignored and c.header and c.note != "序号，不导入"]
+    if ignored:
+        click.echo(f"未导入的列：{'、'.join(ignored)}", err=True)
+    if roster.missing_columns:
+        click.echo(f"注意：花名册没有以下列，这些信息为空：{'、'.join(roster.missing_columns)}。"
+                   + ("没有父亲状况、母亲状况时无法判定留守儿童，请用 guanai child update 补充。"
+                      if {"父亲状况", "母亲状况"} & set(roster.missing_columns) else ""), err=True)
+    for e in roster.skipped:
+        click.echo(f"第{e.row}行：{e.message}", err=True)
+    for e in plan.errors:
+        click.echo(f"第{e.row}行：{e.message}")
+    for w in roster.warnings:
+        click.echo(f"第{w.row}行（请核实）：{w.message}")
+    if roster.skipped_examples:
+        click.echo(f"已跳过模板示例行 {roster.skipped_examples} 行。")
+    if plan.update:
+        for c in plan.children:
+            if c.action == "新增":
+                click.echo(f"新增：{c.name}（{c.student_id}）")
+            elif c.action == "更新":
+                changes = "；".join(f"{f.field} {f.old or '（空）'} → {f.new or '（空）'}" for f in c.changes)
+                click.echo(f"更新：{c.name}（{c.student_id}）：{changes}")
+            elif c.action == "不在花名册":
+                click.echo(f"不在花名册：{c.name}（{c.student_id}，编号 {(c.child_id or '')[:8]}），"
+                           "如已转学、毕业或不再属于关爱对象，请用 child close / graduate 处理")
+    counts = plan.counts()
+    good = counts["新增"] + counts["更新"] + counts["无变化"]
+    if plan.update:
+        head = "检查完成（未写入）" if check_only else "更新完成"
+        click.echo(f"{head}：共 {roster.total_rows} 行，新增 {counts['新增']} 名，更新 {counts['更新']} 名，"
+                   f"无变化 {counts['无变化']} 名，不在花名册 {counts['不在花名册']} 名，{len(plan.errors)} 行有错误。")
+    elif check_only:
+        click.echo(f"检查完成：共 {roster.total_rows} 行，{good} 行可导入，{len(plan.errors)} 行有错误（未导入任何数据）。")
+    else:
+        click.echo(f"导入完成：共 {roster.total_rows} 行，已导入 {counts['新增']} 行，{len(plan.errors)} 行有错误未导入。")
 
 
 @child.command("template")
@@ -270,6 +293,8 @@ def _yaml_template(example: ChildRecord) -> str:
         HARDSHIPS,
         HEALTH_STATES,
         PARENT_STATES,
+        PLAN_AREAS,
+        REGISTRY_LEFT_BEHIND,
         STATUSES,
     )
 
@@ -282,6 +307,8 @@ def _yaml_template(example: ChildRecord) -> str:
         f"残疾等级：{'、'.join(DISABILITY_GRADES)}",
         f"# 照护能力可选：{'、'.join(CARE_CAPACITIES)}",
         f"# 困境情形可多项：{'、'.join(HARDSHIPS)}",
+        f"# 学籍留守登记（学籍系统的“是否留守儿童”）可选：{'、'.join(REGISTRY_LEFT_BEHIND)}；学籍孤儿登记：是 / 否",
+        f"# 一策（帮扶措施）分 {'、'.join(PLAN_AREAS)} 五方面；需求评估、建档日期随档案保存，生成档案卡时自动填入",
         f"# 状态：{'、'.join(STATUSES)}（新记录为 在册；结案、毕业用 child close / graduate）",
     ]
     body = yaml.safe_dump(example.to_json_dict(), allow_unicode=True, sort_keys=False, width=1000)
@@ -292,18 +319,32 @@ def _yaml_template(example: ChildRecord) -> str:
 @click.option("--status", type=click.Choice(["在册", "转出", "存档备查", "毕业"]), help="只列某状态。")
 @click.option("--grade", help="只列某年级，如 六年级。")
 @click.option("--category", type=click.Choice(["留守儿童", "困境儿童"]), help="只列某类别（按今天分类）。")
+@click.option("--sort", type=click.Choice(["class", "name", "created"]), default="class", show_default=True,
+              help="排序：class＝年级、班级、姓名；name＝姓名；created＝登记先后。")
 @json_option
 @with_archive()
-def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str | None, as_json: bool) -> None:
-    """列出儿童。
+def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str | None, sort: str,
+             as_json: bool) -> None:
+    """列出儿童（默认按年级、班级、姓名排序）。
 
     \b
     示例：
       guanai child list --status 在册
       guanai child list --category 留守儿童 --json
+      guanai child list --sort name
     """
+    from guanai.archive.resolve import short_ids, sort_key
+    from guanai.archive.workflow import case_labels
+
     today = date.today()
-    rows = [_summary(e, today) for e in arc.list_children(status=status)]
+    labels = case_labels(arc)  # 旷课中 / 辍学 / 去向不明 while a 控辍保学 case is open
+    entries = arc.list_children(status=status)
+    if sort == "class":
+        entries.sort(key=sort_key)
+    elif sort == "name":
+        entries.sort(key=lambda e: (e.record.name, sort_key(e)))
+    shorts = short_ids(arc, "children")
+    rows = [_summary(e, today) | {"absence": labels.get(e.id, "")} for e in entries]
     if grade:
         rows = [r for r in rows if r["grade"] == grade.strip()]
     if category:
@@ -314,8 +355,8 @@ def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str 
     if not rows:
         click.echo("没有符合条件的儿童。")
         return
-    echo_table([[r["id"], r["name"], r["student_id"], r["grade"], r["class_name"], r["status"],
-                 "、".join(r["categories"]) or "—"]
+    echo_table([[shorts.get(r["id"], r["id"]), r["name"], r["student_id"], r["grade"], r["class_name"],
+                 r["status"] + (f"·{r['absence']}" if r["absence"] else ""), "、".join(r["categories"]) or "—"]
                 for r in rows], ["编号", "姓名", "学籍号", "年级", "班级", "状态", "类别"])
     click.echo(f"共 {len(rows)} 名。")
 
@@ -327,6 +368,10 @@ def _lines(data: Any, indent: int = 0) -> list[str]:
         if isinstance(value, dict):
             out.append(f"{pad}{key}：")
             out += _lines(value, indent + 1)
+        elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+            from guanai.care.roster import format_members
+
+            out.append(f"{pad}{key}：{format_members([v for v in value if isinstance(v, dict)])}")
         elif isinstance(value, list):
             out.append(f"{pad}{key}：{'、'.join(str(v) for v in value) or '无'}")
         elif isinstance(value, bool):
@@ -398,7 +443,11 @@ def update(arc: Archive, ref: str, file: str) -> None:
     entry = arc.get_child(ref)
     _check_open(entry, "修改")  # before reading the file: a read-only dossier is refused first
     raw, name = _read_file(file, MAX_RECORD_FILE, "儿童记录文件")
-    entry, record = patch_child(arc, entry.id, parse_record_bytes(raw, name), name)
+    from guanai.archive.workflow import mark_screened
+
+    with arc.transaction():
+        entry, record = patch_child(arc, entry.id, parse_record_bytes(raw, name), name)
+        mark_screened(arc, [entry.id], date.today(), required=False)  # an update during a screening round
     click.echo(f"已更新：{record.name}（编号 {entry.id}）")
 
 

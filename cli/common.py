@@ -139,10 +139,14 @@ def open_archive_ctx(ctx: click.Context, *, write: bool = False) -> Iterator[Arc
     arc = Archive.open(path, user=user_name(ctx), passphrase=passphrase, write=write)
     for problem in arc.open_problems:
         echo_err(f"档案库状态异常（只读打开）：{problem}", "运行 guanai verify 查看全部问题；写入已被拒绝。")
+    from guanai.archive.resolve import choosing
+
     try:
         gen = arc.generation if write else None
         try:
-            yield arc
+            # several children of one name: a numbered choice on a terminal, an error listing them otherwise
+            with choosing(terminal_chooser if _interactive() else None):
+                yield arc
         finally:
             _report_damaged(arc)
         if write and arc.generation != gen:
@@ -196,6 +200,34 @@ def _index_writes(arc: Archive) -> None:
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)
+def _interactive() -> bool:
+    try:
+        return sys.stdin.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def terminal_chooser(ref: str, candidates: Any) -> int | None:
+    """Ask which of several children named ``ref`` is meant; None when the user gives no number."""
+    click.echo(f"“{ref}”有 {len(candidates)} 名同名儿童：", err=True)
+    for i, c in enumerate(candidates, 1):
+        click.echo(f"  {i}. {c.label}  编号 {c.id[:8]}", err=True)
+    while True:
+        answer = str(click.prompt("请输入序号（直接回车取消）", default="", show_default=False, err=True)).strip()
+        if not answer:
+            return None
+        if answer.isdigit() and 1 <= int(answer) <= len(candidates):
+            return int(answer) - 1
+        click.echo(f"  请输入 1 到 {len(candidates)} 之间的序号。", err=True)
+
+
+def kind_id(value: str | None) -> str | None:
+    """A --kind option (id or Chinese name) as a kind id; InputError listing the valid ones."""
+    if not value:
+        return None
+    from guanai.generators.labels import resolve_kind
+
+    return resolve_kind(value)
 
 
 def with_archive(write: bool = False) -> Callable[[F], F]:

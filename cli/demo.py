@@ -17,6 +17,7 @@ STEPS = [
     ("guanai.cli.demos.documents", "规范文书：由表单生成各类文书"),
     ("guanai.cli.demos.search", "全文检索"),
     ("guanai.cli.demos.transfer", "档案转接：签名加密的转接包与回执"),
+    ("guanai.cli.demos.workflow", "关爱工作：排查、待办、帮扶教师、控辍保学、统计与台账"),
 ]
 
 

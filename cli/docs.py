@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from guanai.cli.common import echo_json, echo_table, json_option, with_archive
+from guanai.cli.common import echo_json, echo_table, json_option, kind_id, with_archive
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -25,6 +25,7 @@ def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date:
     \b
     示例：
       guanai attach G341322201501011234 低保证明.pdf --title 低保证明
+      guanai attach 张小明 户口本.jpg
 
     同一儿童已存有同一文件（内容相同）时不再重复存入，重复运行是安全的。
     """
@@ -44,67 +45,106 @@ def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date:
     child = arc.get_child(child_ref)
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     from guanai.archive.batch import put_once
+    from guanai.archive.labels import mime_label
+    from guanai.archive.resolve import unique_short_id
 
     doc_id, new = put_once(arc, kind="attachment", title=title or path.stem, content=path.read_bytes(),
                            filename=path.name, mime=mime, child_id=child.id, doc_date=doc_date)
+    short = unique_short_id(arc, doc_id)
     if not new:
-        click.echo(f"{child.record.name} 的档案中已有同一文件（文档编号 {doc_id}），未重复存入。")
+        click.echo(f"{child.record.name} 的档案中已有同一文件（编号 {short}），未重复存入。")
         return
-    click.echo(f"已存入 {child.record.name} 的档案：{title or path.stem}（文档编号 {doc_id}）")
+    click.echo(f"已存入 {child.record.name} 的档案：{title or path.stem}（{mime_label(mime)}，编号 {short}）")
 
 
 @click.group("doc")
 def doc() -> None:
-    """文档：列表与导出。
+    """文档：列表、导出、作废。
+
+    文档编号可只写前 6 位以上（不与其他编号重复即可）；儿童可写姓名、学籍号或编号。
 
     \b
     示例：
-      guanai doc list --child G341322201501011234
-      guanai doc get 文档编号 -o 家访记录.docx
+      guanai doc list --child 张小明
+      guanai doc get 3f2a9c -o 家访记录.docx
+      guanai doc void 3f2a9c --reason 重复归档
     """
 
 
 @doc.command("list")
-@click.option("--child", "child_ref", help="只列某儿童（编号/学籍号/身份证号）的文档。")
-@click.option("--kind", help="只列某种文书，如 home-visit。")
+@click.option("--child", "child_ref", help="只列某儿童（姓名、学籍号、身份证号或编号）的文档。")
+@click.option("--kind", help="只列某种文书：代号或中文名称，如 home-visit 或 家访记录表。")
+@click.option("--sort", type=click.Choice(["class", "date", "kind", "title"]), default="class", show_default=True,
+              help="排序：class＝年级、班级、姓名；date＝日期；kind＝种类；title＝标题。")
+@click.option("--all", "--include-void", "include_void", is_flag=True, help="连同已作废的文档一起列出。")
 @json_option
 @with_archive()
-def doc_list(arc: Archive, child_ref: str | None, kind: str | None, as_json: bool) -> None:
-    """列出文档。
+def doc_list(arc: Archive, child_ref: str | None, kind: str | None, sort: str, include_void: bool,
+             as_json: bool) -> None:
+    """列出文档（默认按年级、班级、姓名排序；已作废的不列出，加 --all 显示）。
 
     \b
     示例：
-      guanai doc list --kind child-card --json
+      guanai doc list --kind 一人一卡一策档案卡
+      guanai doc list --child 张小明 --sort date
+      guanai doc list --all --json
     """
-    docs = arc.list_documents(child_id=child_ref, kind=kind)
-    if as_json:
-        echo_json([d.to_json() for d in docs])
-        return
-    if not docs:
-        click.echo("没有文档。")
-        return
+    from guanai.archive.documents import list_documents
     from guanai.generators.labels import kind_label
 
-    echo_table([[d.id, kind_label(d.kind), d.title, d.doc_date or d.created_at[:10], f"{d.size / 1024:.0f} KB"]
-                for d in docs],
-               ["文档编号", "种类", "标题", "日期", "大小"])
-    click.echo(f"共 {len(docs)} 份。")
+    rows = list_documents(arc, child=child_ref, kind=kind_id(kind), include_void=include_void, sort=sort)
+    if as_json:
+        echo_json([{**r.to_json(), "kind_name": kind_label(r.entry.kind)} for r in rows])
+        return
+    if not rows:
+        click.echo("没有文档。")
+        return
+    echo_table([[r.short, r.child_name or "—", f"{r.grade}{r.class_name}" or "—", kind_label(r.entry.kind),
+                 r.entry.title + ("（已作废）" if r.void else ""), r.date, r.format, f"{r.entry.size / 1024:.0f} KB"]
+                for r in rows],
+               ["编号", "儿童", "年级班级", "种类", "标题", "日期", "格式", "大小"])
+    voided = sum(1 for r in rows if r.void)
+    click.echo(f"共 {len(rows)} 份" + (f"（其中已作废 {voided} 份）。" if voided else "。"))
 
 
 @doc.command("get")
-@click.argument("doc_id")
-@click.option("-o", "--output", "out", required=True, type=click.Path(), help="导出到的文件（或已有目录）。")
-@click.option("--force", is_flag=True, help="覆盖已有文件。")
+@click.argument("doc_ids", nargs=-1)
+@click.option("-o", "--output", "out", required=True, type=click.Path(),
+              help="导出到的文件；或目录（已有目录、以 / 结尾或多份文档时），文件名用原文件名。")
+@click.option("--child", "child_ref", default=None, help="导出该儿童的全部文档（整份档案）到 -o 目录。")
+@click.option("--include-void", is_flag=True, help="与 --child 同用：连同已作废的文档。")
+@click.option("--force", is_flag=True, help="覆盖已有文件（只对单个文件路径）。")
 @with_archive()
-def doc_get(arc: Archive, doc_id: str, out: str, force: bool) -> None:
-    """导出文档原件（解密后写出；导出已记入审计日志）。与 guanai open 相同。
+def doc_get(arc: Archive, doc_ids: tuple[str, ...], out: str, child_ref: str | None, include_void: bool,
+            force: bool) -> None:
+    """导出文档原件（解密后写出；导出已记入审计日志）。可一次给出多个编号，或用 --child 导出整份档案。
 
     \b
     示例：
-      guanai doc get 3f2a…c9 -o 家访记录.docx
+      guanai doc get 3f2a9c -o 家访记录.docx
+      guanai doc get 3f2a9c 77b01e -o 导出/
+      guanai doc get --child G341322201501011234 -o 导出/
     """
-    from guanai.archive.export import export_document
+    from guanai.cli.search import export_cmd_body
 
-    done = export_document(arc, doc_id, Path(out), force=force)
-    click.echo(f"已导出到 {done.path}（{done.size} 字节）。")
-    click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")
+    export_cmd_body(arc, doc_ids, out, child_ref, include_void, force)
+
+
+@doc.command("void")
+@click.argument("doc_id")
+@click.option("--reason", required=True, help="作废原因（记入审计日志）。")
+@with_archive(write=True)
+def doc_void(arc: Archive, doc_id: str, reason: str) -> None:
+    """作废误归档的文档：文档仍保留并记入审计日志，但不再出现在列表与转接包中（--all 可查看）。
+
+    \b
+    示例：
+      guanai doc void 3f2a9c --reason 重复归档
+    """
+    from guanai.archive.documents import void_document
+
+    entry = void_document(arc, doc_id, reason)
+    from guanai.archive.resolve import unique_short_id
+
+    click.echo(f"已作废：{entry.title}（编号 {unique_short_id(arc, entry.id)}）。原因：{reason.strip()}")
+    click.echo("该文档仍保留在档案库中；用 guanai doc list --all 可查看。")

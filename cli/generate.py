@@ -86,7 +86,7 @@ def form_template(kind: str, fmt: str | None, output: str) -> None:
         suffix = Path(output).suffix.lower().lstrip(".")
         fmt = {"xlsx": "xlsx", "json": "json", "yaml": "yaml", "yml": "yaml"}.get(suffix)
         if fmt is None:
-            raise InputError("请指定表单格式：--xlsx、--json 或 --yaml。", f"例如：guanai form template {kind} --xlsx -o 表单.xlsx")
+            raise InputError("请指定表单格式：--xlsx、--json 或 --yaml。", f"例如：guanai form template {k.id} --xlsx -o 表单.xlsx")
     write_form_template(k, fmt, Path(output))  # type: ignore[arg-type]
     click.echo(f"已生成{k.name}的{'Excel 台账' if fmt == 'xlsx' else fmt.upper() + ' 示例表单'}：{output}")
 
@@ -106,57 +106,125 @@ def _maybe_archive(ctx: click.Context, use: bool) -> Iterator[Archive | None]:
 @click.command("generate")
 @click.argument("kind")
 @click.argument("forms", nargs=-1, type=click.Path(dir_okay=False))
-@click.option("--child", "child_ref", default=None, help="儿童（编号、学籍号或身份证号）：取其档案记录填表并关联。")
+@click.option("--child", "child_refs", multiple=True,
+              help="儿童（姓名、学籍号、身份证号或编号）：取其档案记录填表并关联；可写多次。")
+@click.option("--all", "every", is_flag=True, help="为全部在册儿童各生成一份（可再用 --grade / --class 缩小）。")
+@click.option("--grade", default=None, help="为该年级的在册儿童各生成一份，如 三年级。")
+@click.option("--class", "class_name", default=None, help="为该班的在册儿童各生成一份，如 2班（常与 --grade 同用）。")
 @click.option("--pdf", is_flag=True, help="同时转换为 PDF/A（需要 LibreOffice）。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="把生成的文件另存到此目录。")
 @click.option("--no-archive", is_flag=True, help="不存入档案库，只生成文件（默认存到当前目录）。")
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False), default=None,
               help="使用学校自己的模板目录（在隔离的子进程中渲染）。")
-@click.option("-i", "--interactive", is_flag=True, help="逐项提示输入表单。")
+@click.option("-i", "--interactive", is_flag=True, help="逐项提示输入表单（给出儿童时先填入其档案记录）。")
+@click.option("--from-stats", is_flag=True,
+              help="督查报告、通报：数据、问题与整改要求取自档案统计（guanai stats），并插入统计图；表单文件中的项优先。")
+@click.option("--as-of", "as_of", default=None, help="与 --from-stats 同用：统计日期（默认今天）。")
+@click.option("--by", type=click.Choice(["grade", "class", "category"]), default=None,
+              help="与 --from-stats 同用：数据表按年级、班级或类别分行。")
 @json_option
 @click.pass_context
-def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_ref: str | None, pdf: bool,
-             out_dir: str | None, no_archive: bool, templates_dir: str | None, interactive: bool,
+def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_refs: tuple[str, ...], every: bool,
+             grade: str | None, class_name: str | None, pdf: bool, out_dir: str | None, no_archive: bool,
+             templates_dir: str | None, interactive: bool, from_stats: bool, as_of: str | None, by: str | None,
              as_json: bool) -> None:
     """由表单生成规范文书（.docx，可选 PDF），并存入档案库。
 
+    KIND 是种类代号或中文名称（如 home-visit 或 家访记录表，见 guanai form kinds）。
     FORMS 可以是 JSON、YAML、CSV 或 Excel（.xlsx，每行一份表单）文件，可多个。
+    针对单个儿童的文书可用 --child（可多次）、--all、--grade、--class：每名儿童一份，
+    表单由其档案记录填写（表单文件可补充其余各项），一次批量生成。学校默认为本档案库的学校。
     有表单出错时跳过该份、其余照常生成，最后汇总，退出码非 0。
 
     \b
     示例：
       guanai generate home-visit 家访.yaml
-      guanai generate child-card 档案卡台账.xlsx --pdf --out 输出
-      guanai generate child-card --child G341322201203050012 补充.yaml
+      guanai generate 一人一卡一策档案卡 档案卡台账.xlsx --pdf --out 输出
+      guanai generate child-card --child 张小明 补充.yaml
+      guanai generate child-card --grade 三年级 --pdf 建档.yaml
+      guanai generate 家访记录表 --child G341322201203050012 -i
       guanai generate leading-group-notice 通知.json --no-archive --out 输出
+      guanai generate supervision-report --from-stats --as-of 2026-10-31 --pdf
     """
-    from guanai.generators.formsio import FormRow, prompt_form
     from guanai.generators.generate import generate_batch
     from guanai.generators.kinds import get_kind
 
     k = get_kind(kind)
+    if from_stats:
+        from guanai.cli.workflow import parse_day
+        from guanai.generators.workflow_docs import generate_from_stats
+
+        if no_archive or child_refs or every or grade or class_name or interactive:
+            raise InputError("--from-stats 取档案库的统计数据，不能与 --no-archive、--child、-i 同用。")
+        with _maybe_archive(ctx, True) as arc:
+            assert arc is not None
+            result = generate_from_stats(arc, k.id, [Path(f) for f in forms], parse_day(as_of, "--as-of 日期"), by=by,
+                                         pdf=pdf, out_dir=Path(out_dir) if out_dir else None,
+                                         template_dir=templates_dir)
+        _report(result, as_json, stored=True)
+        if result.failed:
+            ctx.exit(max(f.exit_code for f in result.failed))
+        return
     sources: list[Any] = list(forms)
-    if interactive:
-        data = prompt_form(k, lambda label, required: str(click.prompt(label, default="" if not required else None,
-                                                                       show_default=False)), click.echo)
-        sources.append(FormRow("交互输入", None, data))
-    if not sources and child_ref is None:
-        raise InputError("没有给出表单文件。", f"例如：guanai generate {kind} 表单.yaml；"
-                         f"或用 `guanai form template {kind} --yaml -o 表单.yaml` 先生成示例表单；或加 -i 逐项输入。")
+    wants_children = bool(child_refs or every or grade or class_name)
+    if wants_children and no_archive:
+        raise InputError("--child / --all / --grade / --class 需要档案库，不能与 --no-archive 同用。",
+                         "去掉 --no-archive，或直接在表单中填写儿童信息。")
+    if wants_children and not k.per_child:
+        raise InputError(f"“{k.name}”不是针对单个儿童的文书，不能用 --child、--all、--grade 或 --class。",
+                         "去掉这些选项。")
+    if not sources and not wants_children and not interactive:
+        raise InputError("没有给出表单文件。", f"例如：guanai generate {k.id} 表单.yaml；"
+                         f"或用 `guanai form template {k.id} --yaml -o 表单.yaml` 先生成示例表单；或加 -i 逐项输入。")
     out = Path(out_dir) if out_dir else (Path(".") if no_archive else None)
     with _maybe_archive(ctx, not no_archive) as arc:
-        total = _count(sources)
+        entries: list[Any] = []
+        if arc is not None and wants_children:
+            from guanai.archive.resolve import select_children
+
+            entries = select_children(arc, child_refs, every=every, grade=grade, class_name=class_name)
+        if interactive:
+            sources.append(_interactive_form(k, arc, entries))
+        total = _count(sources) * max(1, len(entries))
         # on stderr and only on a terminal (like `child import`): stdout stays clean for --json and pipes
         hidden = total < 2 or as_json or not sys.stderr.isatty()
         bar_cm: Any = click.progressbar(length=total * (2 if pdf else 1), file=sys.stderr, hidden=hidden,
                                         label="生成文书并转换 PDF" if pdf else "生成文书")
         with bar_cm as bar:
-            result = generate_batch(arc, k.id, sources, child_ref=child_ref, pdf=pdf, out_dir=out,
+            result = generate_batch(arc, k.id, sources, children=entries, pdf=pdf, out_dir=out,
                                     template_dir=templates_dir, store=not no_archive,
                                     progress=lambda n: bar.update(n))
-    _report(result, as_json, stored=not no_archive)
+        shorts = _short_ids(arc, result)
+    _report(result, as_json, stored=not no_archive, shorts=shorts)
     if result.failed:
         ctx.exit(max(f.exit_code for f in result.failed))
+
+
+def _interactive_form(k: Any, arc: Archive | None, entries: list[Any]) -> Any:
+    """One form asked field by field; the child's record (and the archive's school) shown as defaults."""
+    from guanai.generators.formsio import FormRow, prompt_form
+    from guanai.generators.generate import prompt_defaults, typed_over_record
+
+    defaults, skip = prompt_defaults(k, arc, entries)
+    if skip:
+        click.echo(f"为 {len(entries)} 名儿童各生成一份；各自档案记录中的项目（{'、'.join(sorted(skip))}）不再询问。")
+
+    def ask(label: str, required: bool) -> str:
+        return str(click.prompt(label, default="" if not required else None, show_default=False))
+
+    data = prompt_form(k, ask, click.echo, defaults=defaults, skip=skip)
+    if len(entries) == 1:
+        data = typed_over_record(k, entries[0], data)
+    return FormRow("交互输入", None, data)
+
+
+def _short_ids(arc: Archive | None, result: BatchResult) -> dict[str, str]:
+    if arc is None:
+        return {}
+    from guanai.archive.resolve import unique_short_id
+
+    ids = [i for g in result.ok for i in (g.doc_id, g.pdf_doc_id) if i]
+    return {i: unique_short_id(arc, i) for i in ids}
 
 
 def _count(sources: list[Any]) -> int:
@@ -175,14 +243,17 @@ def _count(sources: list[Any]) -> int:
     return max(n, 1)
 
 
-def _report(result: BatchResult, as_json: bool, *, stored: bool) -> None:
+def _report(result: BatchResult, as_json: bool, *, stored: bool, shorts: dict[str, str] | None = None) -> None:
     from guanai.generators.kinds import get_kind
 
+    shorts = shorts or {}
     if as_json:
         echo_json({
             "kind": result.kind,
             "generated": [{"source": g.label, "title": g.title, "file": g.filename, "doc_id": g.doc_id,
-                           "pdf_doc_id": g.pdf_doc_id, "child_id": g.child_id, "existing": g.existing,
+                           "short_id": shorts.get(g.doc_id or ""), "pdf_doc_id": g.pdf_doc_id,
+                           "pdf_short_id": shorts.get(g.pdf_doc_id or ""), "child_id": g.child_id,
+                           "existing": g.existing,
                            "path": str(g.out_path) if g.out_path else None,
                            "pdf_path": str(g.pdf_path) if g.pdf_path else None} for g in result.ok],
             "failed": [{"source": f.label, "message": f.message, "hint": f.hint,
@@ -198,7 +269,10 @@ def _report(result: BatchResult, as_json: bool, *, stored: bool) -> None:
         where = f" → {g.out_path}" if g.out_path else ""
         if g.pdf_path:
             where += f"，{g.pdf_path.name}"
-        doc = f"（文档 {g.doc_id[:8]}{'，PDF ' + g.pdf_doc_id[:8] if g.pdf_doc_id else ''}）" if g.doc_id else ""
+        doc = ""
+        if g.doc_id:
+            doc = f"（编号 {shorts.get(g.doc_id, g.doc_id[:8])}"
+            doc += f"，PDF {shorts.get(g.pdf_doc_id, g.pdf_doc_id[:8])}）" if g.pdf_doc_id else "）"
         again = "（档案库中已有，未重复归档）" if g.existing else ""
         click.echo(f"✓ {g.label}：{g.title}{doc}{again}{where}")
     shown: set[str] = set()
@@ -212,6 +286,8 @@ def _report(result: BatchResult, as_json: bool, *, stored: bool) -> None:
         summary += f"（其中 {repeated} 份档案库中已有，未重复存入）"
     summary += f"，失败 {len(result.failed)} 份（已跳过）。" if result.failed else "。"
     click.echo(summary)
+    if stored and result.ok and not result.failed:
+        click.echo("以上编号可直接用于 guanai show / open / doc get / doc void。")
 
 
 # --------------------------------------------------------------------------- template

@@ -10,13 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from guanai.cli.common import echo_json, json_option, with_archive
+from guanai.cli.common import echo_json, json_option, kind_id, with_archive
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
-
-ENTITY_NAMES = {"child": "儿童档案", "document": "文档"}
-
 
 @contextmanager
 def _progress(label: str, quiet: bool = False) -> Iterator[Callable[[int, int], None]]:
@@ -43,43 +40,49 @@ def _progress(label: str, quiet: bool = False) -> Iterator[Callable[[int, int], 
 
 @click.command("search")
 @click.argument("query", nargs=-1, required=True)
-@click.option("--kind", help="只查某种文书（如 home-visit）；child 表示儿童档案本身。")
-@click.option("--school", help="只查某学校（学校标识码）。")
-@click.option("--child", "child_ref", help="只查某儿童（编号、学籍号或身份证号）。")
+@click.option("--kind", help="只查某种文书：代号或中文名称（如 home-visit 或 家访记录表）；child（儿童档案）表示儿童档案本身。")
+@click.option("--school", help="只查某学校（学校标识码或校名）。")
+@click.option("--child", "child_ref", help="只查某儿童（姓名、学籍号、身份证号或编号前 6 位以上）。")
 @click.option("--from", "date_from", help="起始日期（含），如 2024-03-01。")
 @click.option("--to", "date_to", help="截止日期（含），如 2024-06-30。")
 @click.option("--status", help="儿童状态：在册、转出、存档备查、毕业。")
-@click.option("--category", help="类别，如 留守儿童、困境儿童、孤儿。")
+@click.option("--category", help="类别：留守儿童、困境儿童，或困境情形如 孤儿。")
 @click.option("--limit", default=20, show_default=True, type=int, help="最多显示条数（1–1000）。")
+@click.option("--include-void", is_flag=True, help="连同已作废的文档一起检索。")
 @json_option
 @with_archive()
 def search(arc: Archive, query: tuple[str, ...], kind: str | None, school: str | None, child_ref: str | None,
            date_from: str | None, date_to: str | None, status: str | None, category: str | None,
-           limit: int, as_json: bool) -> None:
+           limit: int, include_void: bool, as_json: bool) -> None:
     """全文检索：按姓名、学籍号、身份证号、村名或正文中的词语查找儿童档案与文书。
 
     结果按相关度排序，显示标题、儿童、日期、种类和带【高亮】的摘要。
     写法：词语直接输入（按原文连续匹配）；短语加英文双引号；AND / OR / NOT（或 与 / 或 / 非）
     组合，可加括号；字段写成 字段:值（姓名、学籍号、身份证号、类型、状态、类别、日期、正文、人员）。
+    筛选条件（--kind 等）同时缩小结果与总数；取值不认识时列出可选值。已作废的文档不在结果中（--include-void 可查）。
     每次检索都记入审计日志。
 
     \b
     示例：
       guanai search 张小明
       guanai search 34052419800101001X
-      guanai search 上河家村 --kind home-visit --from 2024-03-01 --to 2024-06-30
+      guanai search 上河家村 --kind 家访记录表 --from 2024-03-01 --to 2024-06-30
       guanai search '"连续三天未到校"' --category 留守儿童 --json
       guanai search '(韩思 OR 韩梅) AND 劝返'
     """
-    from guanai.search.api import resolve_child, run_search
-    from guanai.search.query import Filters
+    from guanai.archive.resolve import unique_short_id
+    from guanai.generators.labels import kind_label
+    from guanai.search.api import make_filters, run_search
 
-    filters = Filters(kind=kind, school=school, child=resolve_child(arc, child_ref), date_from=date_from,
-                      date_to=date_to, status=status, category=category)
+    filters = make_filters(arc, kind=kind_id(kind), school=school, child=child_ref, date_from=date_from,
+                           date_to=date_to, status=status, category=category)
     with _progress("建立全文索引", quiet=as_json) as cb:
-        view = run_search(arc, " ".join(query), filters, limit, progress=cb)
+        view = run_search(arc, " ".join(query), filters, limit, progress=cb, include_void=include_void)
     if as_json:
-        echo_json(view.to_json())
+        out = view.to_json()
+        for h in out["hits"]:
+            h["kind_name"] = kind_label(h["kind"])
+        echo_json(out)
         return
     if not view.built:
         click.echo(f"全文索引尚未建立（{view.behind} 条档案与文档待编入），暂不能检索。")
@@ -97,50 +100,59 @@ def search(arc: Archive, query: tuple[str, ...], kind: str | None, school: str |
     total = f"{view.total}" if view.exact else f"约 {view.total}"
     click.echo(f"共 {total} 条，显示前 {len(view.hits)} 条：")
     for i, h in enumerate(view.hits, 1):
-        what = ENTITY_NAMES.get(h.entity, h.entity) if h.entity == "child" else h.kind
-        line = f"{i}. {h.title}"
+        what = kind_label(h.kind)
+        line = f"{i}. {h.title}" + ("（已作废）" if h.void else "")
         meta = " · ".join(p for p in (h.child_name and f"儿童：{h.child_name}", h.date, what) if p)
         click.echo(f"{line}  [{meta}]")
         if h.snippet:
             click.echo(f"   {h.snippet}")
-        click.echo(f"   编号：{h.id}")
+        click.echo(f"   编号：{unique_short_id(arc, h.id, 'children' if h.entity == 'child' else 'documents')}")
     if not view.exact:
         click.echo("提示：匹配条目很多，为保证响应速度，以上结果未在全部匹配中排序，总数为估计值；"
                    "加检索词或筛选条件可缩小范围。")
 
 
 @click.command("show")
-@click.argument("doc_id")
+@click.argument("ref")
 @json_option
 @with_archive()
-def show(arc: Archive, doc_id: str, as_json: bool) -> None:
-    """显示文档的信息与正文（解密后）；给出儿童编号时显示儿童档案摘要及其文档。每次查看都记入审计日志。
+def show(arc: Archive, ref: str, as_json: bool) -> None:
+    """显示文档的信息与正文（解密后）；给出儿童（姓名、学籍号、编号）时显示儿童档案摘要及其文档。
+
+    编号可只写前 6 位以上（不与其他编号重复即可）。每次查看都记入审计日志。
 
     \b
     示例：
-      guanai show 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f
+      guanai show 3f2c0d
+      guanai show 张小明
       guanai show 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f --json
     """
+    from guanai.generators.labels import kind_label
     from guanai.search.api import show as show_entry
 
-    info = show_entry(arc, doc_id)
+    info = show_entry(arc, ref)
     if as_json:
+        if info["entity"] == "document":
+            info["kind_name"] = kind_label(info["kind"])
         echo_json(info)
         return
     if info["entity"] == "child":
         click.echo(f"儿童：{info['name']}（状态：{info['status']}，学校：{info['school_code']}）")
-        click.echo(f"编号：{info['id']}")
+        click.echo(f"编号：{info['short_id']}（完整编号 {info['id']}）")
         click.echo("")
         click.echo(info["text"])
         click.echo("")
         click.echo(f"文档 {len(info['documents'])} 份：")
         for d in info["documents"]:
-            click.echo(f"  {d['id']}  {d['doc_date'] or d['created_at'][:10]}  {d['kind']}  {d['title']}")
+            click.echo(f"  {d['short_id']}  {d['doc_date'] or d['created_at'][:10]}  {kind_label(d['kind'])}  "
+                       f"{d['format']}  {d['title']}")
         return
-    rows = [("标题", info["title"]), ("种类", info["kind"]), ("儿童", info["child_name"] or "—"),
-            ("日期", info["doc_date"] or "—"), ("入库", info["created_at"]), ("文件", info["filename"]),
-            ("类型", info["mime"]), ("大小", f"{info['size']} 字节"), ("SHA-256", info["sha256"]),
-            ("编号", info["id"])]
+    rows = [("标题", info["title"] + ("（已作废）" if info["void"] else "")), ("种类", kind_label(info["kind"])),
+            ("儿童", info["child_name"] or "—"), ("日期", info["doc_date"] or "—"), ("入库", info["created_at"]),
+            ("文件", info["filename"]), ("类型", info["mime_name"]), ("大小", f"{info['size']} 字节"),
+            ("SHA-256", info["sha256"]), ("编号", f"{info['short_id']}（完整编号 {info['id']}）")]
+    if info["void"]:
+        rows.append(("作废", f"{info['void'].get('at', '')[:10]} {info['void'].get('by', '')}：{info['void'].get('reason', '')}"))
     for k, v in rows:
         click.echo(f"{k}：{v}")
     click.echo("")
@@ -148,23 +160,50 @@ def show(arc: Archive, doc_id: str, as_json: bool) -> None:
 
 
 @click.command("open")
-@click.argument("doc_id")
+@click.argument("doc_ids", nargs=-1)
 @click.option("-o", "--output", "output", required=True, type=click.Path(),
-              help="输出文件路径（或已有目录，文件名用原文件名）。")
-@click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+              help="输出文件路径；或目录（已有目录、以 / 结尾或多份文档时），文件名用原文件名。")
+@click.option("--child", "child_ref", default=None, help="导出该儿童的全部文档（整份档案）到 -o 目录。")
+@click.option("--include-void", is_flag=True, help="与 --child 同用：连同已作废的文档。")
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖（只对单个文件路径）。")
 @with_archive()
-def open_cmd(arc: Archive, doc_id: str, output: str, force: bool) -> None:
-    """导出文档原件（.docx / .pdf / 扫描件）到文件，原子写入。每次导出都记入审计日志。
+def open_cmd(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
+             force: bool) -> None:
+    """导出文档原件（.docx / .pdf / 扫描件）到文件或目录，原子写入。每次导出都记入审计日志。
+
+    编号可只写前 6 位以上；可一次给出多个编号；--child 导出一名儿童的整份档案。
 
     \b
     示例：
-      guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 家访记录.docx
-      guanai open 3f2c0d9e8a7b4c1d9e8f7a6b5c4d3e2f -o 导出目录/
+      guanai open 3f2c0d -o 家访记录.docx
+      guanai open 3f2c0d 9a81be -o 导出目录/
+      guanai open --child 张小明 -o 导出目录/
     """
-    from guanai.archive.export import export_document
+    export_cmd_body(arc, doc_ids, output, child_ref, include_void, force)
 
-    done = export_document(arc, doc_id, Path(output), force=force)
-    click.echo(f"已导出：{done.path}")
+
+def export_cmd_body(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None,
+                    include_void: bool, force: bool) -> None:
+    """Shared by ``guanai open`` and ``guanai doc get``."""
+    from guanai.archive.documents import export_documents, export_dossier
+    from guanai.base.errors import InputError
+
+    if child_ref and doc_ids:
+        raise InputError("--child 与文档编号不能同时给出。", "导出整份档案用 --child；导出几份文档只写编号。")
+    if child_ref:
+        paths = export_dossier(arc, child_ref, Path(output), include_void=include_void)
+        click.echo(f"已导出 {len(paths)} 份文档到 {paths[0].parent}：")
+    elif doc_ids:
+        paths = export_documents(arc, list(doc_ids), output, force=force)
+        if len(paths) > 1:
+            click.echo(f"已导出 {len(paths)} 份文档：")
+    else:
+        raise InputError("没有给出文档编号。", "例如：guanai open 3f2c0d -o 导出目录/；整份档案用 --child 姓名。")
+    if len(paths) == 1 and not child_ref:
+        click.echo(f"已导出：{paths[0]}")
+    else:
+        for p in paths:
+            click.echo(f"  {p}")
     click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")
 
 

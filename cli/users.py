@@ -48,7 +48,9 @@ def user_add(arc: Archive, name: str, role: str) -> None:
     """
     arc.require("admin")
     arc.add_user(name, role, _new_passphrase(name))
-    click.echo(f"已添加用户 {name}（{role}）。")
+    from guanai.archive.keys import ROLE_NAMES
+
+    click.echo(f"已添加用户 {name}（{ROLE_NAMES.get(role, role)}）。")
 
 
 @user.command("passwd")

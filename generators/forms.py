@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -25,27 +24,15 @@ from pydantic import (
 
 from guanai.base.errors import InputError, Problem
 from guanai.base.text import strip_invisible
+from guanai.care.inputs import field_problems, normalise_text, parse_date, parse_yes_no, split_list
 
 # ---------------------------------------------------------------------------------------------
 # value normalisation
 
-# C0/C1 control characters except \n; docxtpl would turn \t \a \f into tab/paragraph/page break
-# and Word refuses most others inside XML, so they are replaced before anything is rendered.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+# Control characters are removed before anything is rendered (docxtpl would turn \t \a \f into
+# tab/paragraph/page break and Word refuses most others inside XML): care.inputs.normalise_text.
 SHORT_MAX = 200
 LONG_MAX = 5000
-
-
-def normalise_text(value: str, *, multiline: bool = True) -> str:
-    """Remove control characters; keep line breaks only where the field allows them."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = value.replace("\t", " ").replace("\a", "\n").replace("\f", "\n").replace("\v", "\n")
-    value = strip_invisible(_CONTROL.sub("", value))  # RLO, U+034F, U+3164 … (guanai.base.text)
-    if not multiline:
-        value = " ".join(part.strip() for part in value.split("\n") if part.strip())
-    else:
-        value = "\n".join(line.rstrip() for line in value.split("\n")).strip("\n")
-    return value.strip()
 
 
 # 避免标签化: the words that label a child, and what may hide them inside a text ("留 守",
@@ -99,37 +86,6 @@ RequiredLong = Annotated[
 ]
 
 
-_DATE_PATTERNS = [
-    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
-    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
-    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
-    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-]
-
-
-def parse_date(value: Any) -> Any:
-    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, int):
-        value = str(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        text = text.split(" ")[0] if re.match(r"^\d{4}-\d{2}-\d{2} \d", text) else text
-        for pat in _DATE_PATTERNS:
-            m = pat.match(text)
-            if m:
-                try:
-                    return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-                except ValueError:
-                    raise ValueError(f"日期“{text}”不存在") from None
-    raise ValueError(f"日期“{value}”格式不正确，应写作 2020-04-20 或 2020年4月20日")
-
-
 def cn_date(value: dt.date | dt.datetime) -> str:
     """2020年4月20日 — Arabic numerals without padding (GB/T 9704 成文日期)."""
     return f"{value.year}年{value.month}月{value.day}日"
@@ -138,27 +94,10 @@ def cn_date(value: dt.date | dt.datetime) -> str:
 Date = Annotated[dt.date, BeforeValidator(parse_date)]
 
 
-def parse_bool(value: Any) -> Any:
-    if isinstance(value, bool) or value is None:
-        return value
-    text = str(value).strip().lower()
-    if text in {"是", "已", "已告知", "y", "yes", "true", "1", "√"}:
-        return True
-    if text in {"否", "未", "未告知", "n", "no", "false", "0", "×", ""}:
-        return False
-    raise ValueError(f"“{value}”应为“是”或“否”")
+parse_bool = parse_yes_no
 
 
 YesNo = Annotated[bool, BeforeValidator(parse_bool)]
-
-_LIST_SPLIT = re.compile(r"[、,，;；\n]+")
-
-
-def split_list(value: Any) -> Any:
-    if isinstance(value, str):
-        return [p.strip() for p in _LIST_SPLIT.split(value) if p.strip()]
-    return value
-
 
 StrList = Annotated[list[Short], BeforeValidator(split_list)]
 
@@ -219,6 +158,15 @@ class FormBase(BaseModel):
     def doc_date(self) -> dt.date | None:
         return None
 
+    @classmethod
+    def from_record(cls, record: Any, on: dt.date) -> dict[str, Any]:
+        """Kind-specific fields (English names) taken from a child's record; none by default."""
+        return {}
+
+    def record_patch(self) -> dict[str, Any]:
+        """What a generated document says that belongs on the child's record; nothing by default."""
+        return {}
+
     def to_form_dict(self) -> dict[str, Any]:
         """Chinese-keyed, JSON-safe copy (what is stored with the document)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -254,7 +202,7 @@ class Person(FormBase):
 
 class FollowUp(FormBase):
     date: Date = Field(alias="日期")
-    area: Area = Field(alias="方面")
+    area: Literal["心理疏导", "学业辅导", "生活资助", "安全监管", "行为养成", "家访"] = Field(alias="方面")
     content: RequiredLong = Field(alias="内容")
     recorder: Short = Field("", alias="记录人")
 
@@ -268,14 +216,21 @@ class ChildCard(FormBase):
     id_number: Short = Field("", alias="身份证号")
     grade: Short = Field("", alias="年级")
     class_name: Short = Field("", alias="班级")
+    ethnicity: Short = Field("", alias="民族")
+    boarding: Short = Field("", alias="寄宿")
+    health: Short = Field("", alias="身体状况")
     address: Short = Field("", alias="家庭住址")
     village: Short = Field("", alias="户籍所在村（居）")
     guardian: Short = Field("", alias="监护人")
     guardian_relation: Short = Field("", alias="监护人关系")
     guardian_phone: Short = Field("", alias="监护人电话")
+    entrusted: Short = Field("", alias="委托照护人")
+    village_committee: Short = Field("", alias="村（居）委会")
+    village_informed: Date | None = Field(None, alias="告知村（居）委会日期")
     father: Short = Field("", alias="父亲情况")
     mother: Short = Field("", alias="母亲情况")
     categories: StrList = Field(default_factory=list, alias="类别")
+    hardship: StrList = Field(default_factory=list, alias="困境情形")
     reasons: Long = Field("", alias="认定理由")
     mentor: Required = Field(alias="帮扶教师")
     mentor_phone: Short = Field("", alias="帮扶教师电话")
@@ -290,11 +245,70 @@ class ChildCard(FormBase):
         default_factory=list, alias="跟踪记录"
     )
 
+    @model_validator(mode="after")
+    def _dates(self) -> ChildCard:
+        if self.birth_date is not None and self.birth_date > self.filed_date:
+            raise ValueError(f"建档日期（{cn_date(self.filed_date)}）早于出生日期（{cn_date(self.birth_date)}）")
+        return self
+
     def title(self) -> str:
         return f"一人一卡一策档案卡（{self.name}）"
 
     def doc_date(self) -> dt.date | None:
         return self.filed_date
+
+    def extra_context(self) -> dict[str, Any]:
+        from guanai.care.rules import full_years
+
+        # 周岁 as of the card's date (建档日期), not as of the day it is printed
+        age = full_years(self.birth_date, self.filed_date) if self.birth_date else ""
+        return {"age": age}
+
+    @classmethod
+    def from_record(cls, record: Any, on: dt.date) -> dict[str, Any]:
+        """Fields of the card (English names) the child's record holds beyond the common ones:
+        the plan, 需求评估 and 建档日期 stored on the record, so a regenerated card keeps them."""
+        plan = record.plan
+        out: dict[str, Any] = {
+            "ethnicity": record.ethnicity, "boarding": "是" if record.boarding else "否",
+            "health": health_text(record.health), "village": record.household_address,
+            "entrusted": carer_text(record.entrusted_carer), "village_committee": record.village_committee,
+            "village_informed": record.village_informed, "hardship": list(record.hardship),
+            "needs": record.needs, "filed_date": record.filed_date or on,
+        }
+        if plan is not None:
+            out.update({"plan_psych": plan.psych, "plan_study": plan.study, "plan_living": plan.living,
+                        "plan_safety": plan.safety, "plan_behaviour": plan.behaviour})
+        return out
+
+    def record_patch(self) -> dict[str, Any]:
+        """What this card says that belongs on the child's record (Chinese keys, for a merge)."""
+        plan = {"心理疏导": self.plan_psych, "学业辅导": self.plan_study, "生活资助": self.plan_living,
+                "安全监管": self.plan_safety, "行为养成": self.plan_behaviour}
+        patch: dict[str, Any] = {"建档日期": self.filed_date.isoformat()}
+        if self.needs:
+            patch["需求评估"] = self.needs
+        if any(plan.values()):
+            patch["一策"] = {k: v for k, v in plan.items() if v}
+        return patch
+
+
+def health_text(health: Any) -> str:
+    """身体状况 as one phrase: 健康 / 患病（哮喘，重病）/ 残疾（肢体，二级）."""
+    detail = [x for x in (health.disability_kind, health.disability_grade, health.illness) if x]
+    if health.serious:
+        detail.append("重病")
+    return f"{health.state}（{'，'.join(detail)}）" if detail else str(health.state)
+
+
+def carer_text(carer: Any) -> str:
+    """A 委托照护人 as one phrase: 张德明（祖父，15955701234，照护能力一般）."""
+    if carer is None:
+        return ""
+    detail = [x for x in (carer.relation, carer.phone) if x]
+    if carer.capacity:
+        detail.append(f"照护能力{carer.capacity}")
+    return f"{carer.name}（{'，'.join(detail)}）" if detail else str(carer.name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,6 +347,8 @@ class HomeVisit(FormBase):
     def _village(self) -> HomeVisit:
         if self.village_informed and (not self.village_contact or self.village_date is None):
             raise ValueError("已告知村（居）委会时须填写“告知对象”和“告知日期”")
+        if self.village_date is not None and self.village_date < self.visit_date:
+            raise ValueError(f"告知日期（{cn_date(self.village_date)}）早于家访日期（{cn_date(self.visit_date)}）")
         return self
 
     def title(self) -> str:
@@ -442,18 +458,27 @@ class DropoutReport(OfficialBase):
 
     @model_validator(mode="after")
     def _policy(self) -> DropoutReport:
-        # The plan: unexcused absence over one week AND two failed school persuasions.
-        days = (self.date - self.absent_since).days
-        if days <= 7:
+        # The plan: unexcused absence of one week or more AND two failed school persuasions.
+        # Days count as in care.rules.dropout_actions: the first and the current day both count.
+        from guanai.care.rules import DROPOUT_DAYS
+
+        days = (self.date - self.absent_since).days + 1
+        if days < DROPOUT_DAYS:
             raise ValueError(
-                f"无故旷课须超过一周才上报乡（镇）人民政府（现为 {days} 天）；此前请用“劝返复学通知书”"
+                f"无故旷课须满一周（{DROPOUT_DAYS} 天，首日计入）才上报乡（镇）人民政府（现为 {days} 天）；此前请用“劝返复学通知书”"
             )
         if len(self.attempts) < 2:
             raise ValueError(f"须有两次劝返未果的记录才上报（现有 {len(self.attempts)} 次）")
+        # dates must agree: a report cannot cite a persuasion made after it, or before the absence
+        for i, a in enumerate(self.attempts, 1):
+            if a.date > self.date:
+                raise ValueError(f"成文日期（{cn_date(self.date)}）早于所引用的劝返记录第{i}项（{cn_date(a.date)}）")
+            if a.date < self.absent_since:
+                raise ValueError(f"劝返记录第{i}项的日期（{cn_date(a.date)}）早于未到校起始日期（{cn_date(self.absent_since)}）")
         return self
 
     def extra_context(self) -> dict[str, Any]:
-        return {"days_absent": (self.date - self.absent_since).days, "attempt_count": len(self.attempts)}
+        return {"days_absent": (self.date - self.absent_since).days + 1, "attempt_count": len(self.attempts)}
 
     def title(self) -> str:
         return self.doc_title
@@ -703,73 +728,6 @@ class FormError(InputError):
         )
 
 
-_REASONS = {
-    "missing": "必填，不能为空",
-    "extra_forbidden": "不是此种文书的字段（检查是否写错字段名）",
-    "int_parsing": "应为整数",
-    "int_type": "应为整数",
-    "bool_parsing": "应为“是”或“否”",
-    "date_from_datetime_parsing": "日期格式不正确，应写作 2020-04-20",
-    "date_parsing": "日期格式不正确，应写作 2020-04-20",
-    "date_type": "日期格式不正确，应写作 2020-04-20",
-    "list_type": "应为列表",
-    "dict_type": "应为一组字段",
-    "model_type": "应为一组字段",
-    "string_type": "应为文字",
-}
-
-
-def _reason(err: dict[str, Any]) -> str:
-    kind = err.get("type", "")
-    ctx = err.get("ctx") or {}
-    if kind in ("string_too_long", "too_long"):
-        value = err.get("input", "")
-        unit = "项" if isinstance(value, list) else "字"
-        return f"过长（最多 {ctx.get('max_length')} {unit}，现为 {len(value) if value is not None else 0} {unit}）"
-    if kind == "string_too_short":
-        return "必填，不能为空"
-    if kind == "too_short":
-        return f"至少需要 {ctx.get('min_length')} 项"
-    if kind == "literal_error":
-        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
-        return f"取值“{err.get('input')}”无效，应为：{'、'.join(x.strip() for x in expected.split(','))}"
-    if kind == "value_error":
-        msg = str(err.get("msg", ""))
-        return msg.removeprefix("Value error, ")
-    return _REASONS.get(kind, str(err.get("msg", "")))
-
-
-def alias_path(model: type[BaseModel], loc: Iterable[Any]) -> list[str]:
-    """Translate a pydantic error location into Chinese field names (跟踪记录 › 第2项 › 日期)."""
-    out: list[str] = []
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if isinstance(part, int):
-            out.append(f"第{part + 1}项")
-            continue
-        name = str(part)
-        if current is not None and name in current.model_fields:
-            info = current.model_fields[name]
-            out.append(info.alias or name)
-            current = _submodel(info.annotation)
-        else:
-            out.append(name)
-            current = None
-    return out
-
-
-def _submodel(annotation: Any) -> type[BaseModel] | None:
-    import typing
-
-    for arg in (annotation, *typing.get_args(annotation)):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-        for sub in typing.get_args(arg):
-            if isinstance(sub, type) and issubclass(sub, BaseModel):
-                return sub
-    return None
-
-
 def problems_from(
     err: ValidationError,
     model: type[BaseModel],
@@ -779,9 +737,8 @@ def problems_from(
     columns: dict[str, str] | None = None,
 ) -> list[FieldProblem]:
     problems = []
-    for e in err.errors():
-        path = alias_path(model, e.get("loc", ()))
-        field = " › ".join(path)
-        column = columns.get(path[0]) if columns and path else None
-        problems.append(FieldProblem(source, row, column, field, _reason(dict(e)), f"form.{e['type']}"))
+    for p in field_problems(err, model, unknown="不是此种文书的字段（检查是否写错字段名）"):
+        first = p.path[0] if p.path else None
+        column = columns.get(first) if columns and isinstance(first, str) else None
+        problems.append(FieldProblem(source, row, column, p.arrowed(), p.reason, f"form.{p.code}"))
     return problems

@@ -3,15 +3,12 @@ form templates (Excel with Chinese headers, dropdowns and an example row; JSON/Y
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
-import os
-import tempfile
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +17,8 @@ import yaml
 from pydantic import BaseModel
 
 from guanai.base.errors import InputError
+from guanai.base.fsutil import atomic_write
+from guanai.care.inputs import check_size, read_data, read_table
 from guanai.generators.forms import FormBase, cn_date
 from guanai.generators.kinds import Kind, get_kind
 from guanai.generators.text import error_detail
@@ -57,73 +56,19 @@ def read_forms(path: Path | str) -> list[FormRow]:
 
 
 def _read_forms(p: Path) -> list[FormRow]:
-    size = p.stat().st_size
-    if size > MAX_FORM_FILE:
-        raise InputError(f"表单文件 {p.name} 过大（{size // 1024 // 1024} MB）。", "一个表单文件不应超过 20 MB，可拆分后分批生成。")
     ext = p.suffix.lower()
-    if ext == ".json":
-        return _from_objects(p, _load_json(p))
-    if ext in (".yaml", ".yml"):
-        return _from_objects(p, _load_yaml(p))
-    if ext == ".csv":
-        return _read_csv(p)
-    if ext in (".xlsx", ".xlsm"):
-        return _read_excel(p)
-    if ext == ".xls":
-        raise InputError(f"{p.name} 是旧版 Excel（.xls）格式。", "请在 Excel/WPS 中另存为 .xlsx 后再试。")
-    raise InputError(f"不支持的表单文件类型：{p.name}。", "支持 .json、.yaml、.csv、.xlsx。")
-
-
-def _load_json(p: Path) -> Any:
-    try:
-        return json.loads(p.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as err:
-        raise InputError(f"{p.name} 不是 UTF-8 编码的文本。", "用 UTF-8 编码保存后再试。") from err
-    except json.JSONDecodeError as err:
-        raise InputError(f"{p.name} 第{err.lineno}行第{err.colno}列：JSON 格式错误（{_json_reason(err.msg)}）。",
-                         "检查引号、逗号和括号是否成对。") from err
-
-
-_JSON_REASONS = {
-    "Expecting ',' delimiter": "缺少逗号",
-    "Expecting ':' delimiter": "缺少冒号",
-    "Expecting property name enclosed in double quotes": "字段名应放在英文双引号中，或多了一个逗号",
-    "Expecting value": "缺少值，或有多余的逗号",
-    "Unterminated string starting at": "引号没有闭合",
-    "Invalid control character at": "文字中有换行等控制字符",
-    "Extra data": "末尾有多余的内容",
-    "Invalid \\escape": "反斜杠 \\ 用法不对",
-}
-_YAML_REASONS = {
-    "mapping values are not allowed here": "此处不能出现“: ”（值中含冒号时请给整个值加引号）",
-    "could not find expected ':'": "缺少冒号",
-    "found character '\\t' that cannot start any token": "含有制表符（缩进只能用空格）",
-    "found undefined alias": "含有未定义的 * 引用",
-    "did not find expected key": "缩进不一致",
-    "did not find expected '-' indicator": "列表缩进不一致",
-    "found unexpected end of stream": "引号或括号没有闭合",
-}
-
-
-def _json_reason(msg: str) -> str:
-    return next((cn for en, cn in _JSON_REASONS.items() if msg.startswith(en)), "格式不正确")
-
-
-def _yaml_reason(problem: object) -> str:
-    text = str(problem or "")
-    return next((cn for en, cn in _YAML_REASONS.items() if text.startswith(en)), "格式不正确")
-
-
-def _load_yaml(p: Path) -> Any:
-    try:
-        return yaml.safe_load(p.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as err:
-        raise InputError(f"{p.name} 不是 UTF-8 编码的文本。", "用 UTF-8 编码保存后再试。") from err
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"第{mark.line + 1}行第{mark.column + 1}列：" if mark is not None else ""
-        raise InputError(f"{p.name} {where}YAML 格式错误（{_yaml_reason(getattr(err, 'problem', None))}）。",
-                         "检查缩进和冒号（冒号后要有空格）。") from err
+    if ext not in (".json", ".yaml", ".yml", ".csv", ".xlsx", ".xlsm", ".xls"):
+        raise InputError(f"不支持的表单文件类型：{p.name}。", "支持 .json、.yaml、.csv、.xlsx。")
+    size = p.stat().st_size
+    check_size(size, f"表单文件 {p.name}", MAX_FORM_FILE, "一个表单文件不应超过 20 MB，可拆分后分批生成。")
+    with p.open("rb") as fh:
+        raw = fh.read(MAX_FORM_FILE + 1)
+    if ext in (".json", ".yaml", ".yml"):
+        return _from_objects(p, read_data(raw, p.name, limit=MAX_FORM_FILE))
+    table = read_table(raw, p.name, limit=MAX_FORM_FILE, max_rows=MAX_ROWS + 1, sheets=(SHEET_NAME,), what="表单文件")
+    if not table.rows:
+        raise InputError(f"{p.name} 是空文件。", "第一行应为字段名（表头）。")
+    return _rows_from_table(p, list(table.rows[0]), [(i, list(r)) for i, r in enumerate(table.rows[1:], 2)])
 
 
 def _from_objects(p: Path, data: Any) -> list[FormRow]:
@@ -169,51 +114,6 @@ def _rows_from_table(p: Path, header: list[Any], rows: list[tuple[int, list[Any]
     if len(out) > MAX_ROWS:
         raise InputError(f"{p.name} 含 {len(out)} 行表单，超过上限 {MAX_ROWS}。", "拆分后分批生成。")
     return out
-
-
-def _read_csv(p: Path) -> list[FormRow]:
-    raw = p.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes almost anything
-        raise InputError(f"{p.name} 的编码无法识别。", "用 UTF-8 编码保存后再试。")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        table = list(reader)
-    except csv.Error as err:
-        raise InputError(f"{p.name} 第{reader.line_num}行：CSV 格式错误（{error_detail(err)}）。", "检查引号是否成对。") from err
-    if not table:
-        raise InputError(f"{p.name} 是空文件。", "第一行应为字段名（表头）。")
-    return _rows_from_table(p, list(table[0]), [(i, list(r)) for i, r in enumerate(table[1:], 2)])
-
-
-def _read_excel(p: Path) -> list[FormRow]:
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(p, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
-        raise InputError(f"{p.name} 不是有效的 .xlsx 文件（{error_detail(err)}）。", "用 Excel/WPS 另存为 .xlsx 后再试。") from err
-    try:
-        ws = wb[SHEET_NAME] if SHEET_NAME in wb.sheetnames else wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = next(it, None)
-        if header is None:
-            raise InputError(f"{p.name} 的工作表“{ws.title}”是空的。", "第一行应为字段名（表头）。")
-        rows = []
-        for i, r in enumerate(it, 2):
-            if i > MAX_ROWS + 1:
-                raise InputError(f"{p.name} 超过 {MAX_ROWS} 行。", "拆分后分批生成。")
-            rows.append((i, list(r)))
-    finally:
-        wb.close()
-    return _rows_from_table(p, list(header), rows)
 
 
 # --------------------------------------------------------------------------- field descriptions
@@ -315,20 +215,6 @@ def _flat(value: Any, spec: FieldSpec) -> Any:
     return value
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def form_template_bytes(kind: Kind | str, fmt: Literal["xlsx", "json", "yaml"]) -> bytes:
     from guanai.generators.assets import sample_path
 
@@ -402,6 +288,31 @@ def _excel_template(k: Kind, sample: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
+def is_template_example(kind: Kind | str, data: dict[str, Any]) -> bool:
+    """Whether ``data`` is the example row of the Excel form template, left as it was."""
+    k = get_kind(kind) if isinstance(kind, str) else kind
+    sample = example_form(k)
+    expected: dict[str, str] = {}
+    for spec in field_specs(k.model):
+        value = _flat(sample.get(spec.alias), spec)
+        if value not in (None, ""):
+            expected[spec.alias] = str(value).strip()
+    given = {str(key).strip(): _cell_text(v) for key, v in data.items() if _cell_text(v)}
+    return bool(expected) and given == expected
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).replace("\r\n", "\n").strip()
+
+
 def write_form_template(kind: Kind | str, fmt: Literal["xlsx", "json", "yaml"], path: Path) -> None:
     atomic_write(Path(path), form_template_bytes(kind, fmt))
 
@@ -409,12 +320,23 @@ def write_form_template(kind: Kind | str, fmt: Literal["xlsx", "json", "yaml"], 
 # --------------------------------------------------------------------------- interactive
 
 
-def prompt_form(kind: Kind | str, ask: Callable[[str, bool], str], say: Callable[[str], None]) -> dict[str, Any]:
-    """Ask for every field; sub-tables one line per entry until an empty line."""
+def prompt_form(kind: Kind | str, ask: Callable[[str, bool], str], say: Callable[[str], None],
+                defaults: dict[str, Any] | None = None, skip: Collection[str] = ()) -> dict[str, Any]:
+    """Ask for every field; sub-tables one line per entry until an empty line.
+
+    ``defaults`` (Chinese field name -> value, e.g. from the child's record) are shown in
+    brackets and taken on an empty answer; fields in ``skip`` are not asked (filled elsewhere).
+    An enumeration accepts exactly what its prompt shows ("1 / 2" takes 1 and 2).
+    """
     k = get_kind(kind) if isinstance(kind, str) else kind
+    defaults = defaults or {}
     data: dict[str, Any] = {}
-    say(f"填写{k.name}（直接回车跳过选填项）：")
+    say(f"填写{k.name}（直接回车跳过选填项；方括号中是档案记录中的值，回车即采用）：")
     for spec in field_specs(k.model):
+        if spec.alias in skip:
+            continue
+        default = defaults.get(spec.alias)
+        shown = "" if default in (None, "", []) else str(_flat(default, spec))
         label = f"{spec.alias}（{'必填' if spec.required else '选填'}；{spec.hint}）"
         if spec.kind == "rows":
             say(label + "，空行结束：")
@@ -426,17 +348,34 @@ def prompt_form(kind: Kind | str, ask: Callable[[str, bool], str], say: Callable
                 lines.append(line)
             if lines:
                 data[spec.alias] = "\n".join(lines)
+            elif shown:
+                data[spec.alias] = shown
             continue
         check = _field_checker(k, spec)
+        if shown and "\n" not in shown:
+            label += f" [{shown}]"
         while True:
-            value = ask(label, spec.required).strip()
+            value = ask(label, spec.required and not shown).strip()
+            if not value and shown:
+                value = shown
             if not value or check(value):
                 break
             # asked again at once: a typo must not cost the secretary every answer typed so far
             say(f"  “{value}”无效（{spec.alias}：{spec.hint}），请重新输入。")
         if value:
-            data[spec.alias] = value
+            data[spec.alias] = _choice_value(k, spec, value)
     return data
+
+
+def _choice_value(k: Kind, spec: FieldSpec, value: str) -> Any:
+    """An enumeration answer as the enumeration's own value (the text "1" as the number 1)."""
+    if spec.kind != "choice":
+        return value
+    base = _strip_optional(k.model.model_fields[spec.name].annotation)
+    for option in typing.get_args(base):
+        if str(option) == value:
+            return option
+    return value
 
 
 def _field_checker(k: Kind, spec: FieldSpec) -> Callable[[str], bool]:
@@ -451,7 +390,7 @@ def _field_checker(k: Kind, spec: FieldSpec) -> Callable[[str], bool]:
 
     def check(value: str) -> bool:
         try:
-            adapter.validate_python(value)
+            adapter.validate_python(_choice_value(k, spec, value))
         except ValidationError:
             return False
         return True

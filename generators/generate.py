@@ -6,6 +6,7 @@ own transaction (catalog row + sealed content + form + text + audit).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
@@ -76,6 +77,7 @@ class BatchResult:
 @dataclass
 class _Item:
     row: FormRow
+    entry: ChildEntry | None = None
     model: FormBase | None = None
     child_id: str | None = None
     rendered: Rendered | None = None
@@ -96,8 +98,10 @@ def _parent_text(parent: Any) -> str | None:
     return text or None
 
 
-def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None) -> dict[str, Any]:
-    """Form fields (Chinese names of ``kind``) taken from the child's record in the archive."""
+def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None,
+                  arc: Archive | None = None) -> dict[str, Any]:
+    """Form fields (Chinese names of ``kind``) taken from the child's record in the archive (and,
+    with ``arc``, the card's 跟踪记录 from the child's 帮扶记录 and 家访记录表)."""
     rec = entry.record
     guardian = getattr(rec, "guardian", None)
     values: dict[str, Any] = {
@@ -131,6 +135,11 @@ def child_prefill(kind: Kind, entry: ChildEntry, on: dt.date | None = None) -> d
             values["reasons"] = "；".join(f"{c.name}：{'；'.join(c.reasons)}" for c in cats)
     if "filed_date" in fields:
         values["filed_date"] = on or dt.date.today()
+    values.update(kind.model.from_record(rec, on or dt.date.today()))
+    if arc is not None and "followups" in fields:
+        from guanai.generators.card import followups
+
+        values["followups"] = followups(arc, entry.id)
     out = {}
     for name, value in values.items():
         if name in fields and value not in (None, "", []):
@@ -252,27 +261,39 @@ def generate_batch(
     sources: Sequence[Path | str | FormRow | dict[str, Any]],
     *,
     child_ref: str | None = None,
+    children: Sequence[str | ChildEntry] | None = None,
     pdf: bool = False,
     out_dir: Path | None = None,
     template_dir: Path | str | None = None,
     store: bool = True,
     progress: Callable[[int], None] | None = None,
     today: dt.date | None = None,
+    postprocess: Callable[[FormBase, bytes], bytes] | None = None,
 ) -> BatchResult:
     """Generate one document per form (file, Excel/CSV row, or dict); see module doc.
 
+    With ``children`` (or ``child_ref``), one document per child and form: the child's record
+    fills the form (the form may complete it), and the document joins the child's dossier.
+
+    ``postprocess(model, docx)`` may change each rendered .docx before the checks, the PDF and
+    storage (e.g. embed a chart).
     ``progress(n)`` counts n forms done: one unit per form read, plus one more per form with
     ``pdf`` (the PDF step is the long one).
     """
     kind = get_kind(kind_id)
     result = BatchResult(kind.id)
-    _check_request(arc, kind, store=store, child_ref=child_ref)
+    refs: list[str | ChildEntry] = [*(children or []), *([child_ref] if child_ref is not None else [])]
+    _check_request(arc, kind, store=store, with_children=bool(refs))
     custom_dir = resolve_template_dir(arc, template_dir)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-    items = _read_items(sources, result, with_child=child_ref is not None)
-    _validate_items(arc, kind, items, child_ref, today)
+    rows = _read_rows(kind, sources, result, store=store)
+    items = _per_child(arc, rows, refs)
+    _validate_items(arc, kind, items, today)
+    _school_warnings(kind, arc, items, result)
     custom = _render_items(kind, items, custom_dir, result, progress)
+    if postprocess is not None:
+        _postprocess(items, postprocess)
     if kind.to_family:
         _refuse_labels(kind, items)
     names = _convert_pdfs(kind, items, pdf, progress)
@@ -280,60 +301,145 @@ def generate_batch(
     return result
 
 
-def _check_request(arc: Archive | None, kind: Kind, *, store: bool, child_ref: str | None) -> None:
+def _postprocess(items: list[_Item], fn: Callable[[FormBase, bytes], bytes]) -> None:
+    for it in items:
+        if it.rendered is not None and it.error is None and it.model is not None:
+            try:
+                it.rendered = Rendered(fn(it.model, it.rendered.data), it.rendered.text)
+            except GuanaiError as err:
+                it.error, it.rendered = _to_failed(it.row.label, err), None
+
+
+def _check_request(arc: Archive | None, kind: Kind, *, store: bool, with_children: bool) -> None:
     if store and arc is None:
         raise InputError("未打开档案库，无法归档。", "使用 --no-archive 只生成文件。")
     if store and arc is not None:
         arc.require("write")
-    if child_ref is not None and arc is None:
+    if with_children and arc is None:
         raise InputError("--child 需要档案库（不能与 --no-archive 同用）。", "去掉 --no-archive，或直接在表单中填写儿童信息。")
-    if child_ref is not None and not kind.per_child:
+    if with_children and not kind.per_child:
         raise InputError(f"“{kind.name}”不是针对单个儿童的文书，不能用 --child。", "去掉 --child。")
 
 
-def _read_items(sources: Sequence[Path | str | FormRow | dict[str, Any]], result: BatchResult, *,
-                with_child: bool) -> list[_Item]:
-    """1. read: one item per form (a file may hold many rows); unreadable files become failures."""
-    items: list[_Item] = []
+def _is_table_row(row: FormRow) -> bool:
+    return row.row is not None and Path(row.source).suffix.lower() in (".xlsx", ".xlsm", ".csv")
+
+
+def _read_rows(kind: Kind, sources: Sequence[Path | str | FormRow | dict[str, Any]], result: BatchResult, *,
+               store: bool) -> list[FormRow]:
+    """1. read: every form (a file may hold many rows); unreadable files become failures; the
+    template's example row, left as it was, is never archived (a preview may show it)."""
+    from guanai.generators.formsio import is_template_example
+
+    rows: list[FormRow] = []
     for src in sources:
         if isinstance(src, FormRow):
-            items.append(_Item(src))
+            rows.append(src)
         elif isinstance(src, dict):
-            items.append(_Item(FormRow("表单", None, src)))
+            rows.append(FormRow("表单", None, src))
         else:
             try:
-                rows = read_forms(src)
+                found = read_forms(src)
             except GuanaiError as err:
                 failed = _to_failed(Path(src).name, err)
                 # the message already starts with the file name: do not print it twice
                 failed.message = failed.message.removeprefix(Path(src).name).lstrip("： ") or failed.message
                 result.failed.append(failed)
                 continue
-            if not rows:
+            if not found:
                 result.failed.append(Failed(Path(src).name, "文件中没有表单（除表头外都是空行）。", "填写至少一行后再试。"))
-            items.extend(_Item(r) for r in rows)
-    if with_child and not items:
-        items.append(_Item(FormRow("档案记录", None, {})))
-    return items
+            for r in found:
+                if store and _is_table_row(r) and is_template_example(kind, r.data):
+                    result.notes.append(f"{r.label} 是表单模板中的示例行，未生成（请删除该行或改成真实内容）。")
+                    continue
+                rows.append(r)
+    return rows
 
 
-def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], child_ref: str | None,
-                    today: dt.date | None) -> None:
+def _per_child(arc: Archive | None, rows: list[FormRow], refs: Sequence[str | ChildEntry]) -> list[_Item]:
+    """One item per form, or with children one per child and form (the record fills the rest)."""
+    entries: list[ChildEntry] = []
+    seen: set[str] = set()
+    for ref in refs if arc is not None else ():
+        e = arc.get_child(ref) if isinstance(ref, str) else ref  # type: ignore[union-attr]
+        if e.id not in seen:
+            seen.add(e.id)
+            entries.append(e)
+    if not entries:
+        return [_Item(r) for r in rows]
+    base = rows or [FormRow("档案记录", None, {})]
+    return [_Item(FormRow(e.record.name if r.source == "档案记录" else f"{e.record.name}：{r.source}",
+                          r.row, r.data, r.columns), e) for e in entries for r in base]
+
+
+def school_default(kind: Kind, arc: Archive | None) -> dict[str, Any]:
+    """学校 defaults to the archive's school."""
+    info = kind.model.model_fields.get("school")
+    if arc is None or info is None or not arc.info.school_name:
+        return {}
+    return {info.alias or "school": arc.info.school_name}
+
+
+def prompt_defaults(kind: Kind, arc: Archive | None, entries: Sequence[ChildEntry],
+                    today: dt.date | None = None) -> tuple[dict[str, Any], set[str]]:
+    """For a form asked field by field: (values shown as defaults, fields not asked).
+
+    One child: its record's values (and the archive's school) are the defaults. Several: what
+    the records give differs per child, so those fields are not asked at all.
+    """
+    defaults: dict[str, Any] = dict(school_default(kind, arc))
+    skip: set[str] = set()
+    if len(entries) == 1:
+        defaults.update(child_prefill(kind, entries[0], today))
+    for e in entries if len(entries) > 1 else ():
+        skip.update(child_prefill(kind, e, today))
+    return defaults, skip
+
+
+def typed_over_record(kind: Kind, entry: ChildEntry, data: dict[str, Any],
+                      today: dt.date | None = None) -> dict[str, Any]:
+    """The answers that differ from the child's record (the record fills the rest at validation)."""
+    record = child_prefill(kind, entry, today)
+
+    def shown(value: Any) -> str:
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, list):
+            return "、".join(str(v) for v in value)
+        return str(value)
+
+    return {key: v for key, v in data.items() if key not in record or str(v) != shown(record[key])}
+
+
+def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], today: dt.date | None) -> None:
     """2. validate, with the child's record when given (--child) or found by 学籍号."""
-    entry = arc.get_child(child_ref) if (arc is not None and child_ref is not None) else None
-    prefill = child_prefill(kind, entry, today) if entry is not None else {}
+    school = school_default(kind, arc)
     for it in items:
         try:
-            data = _merge(kind, it.row, prefill) if entry is not None else it.row.data
+            if it.entry is not None:
+                data = _merge(kind, it.row, {**school, **child_prefill(kind, it.entry, today, arc)})
+            else:
+                data = {**school, **it.row.data}
             it.model = validate(kind, data, source=it.row.source, row=it.row.row, columns=it.row.columns)
-            if entry is not None:
-                it.child_id = entry.id
+            if it.entry is not None:
+                it.child_id = it.entry.id
             elif arc is not None and kind.per_child:
                 sid = it.model.student_id_value()
                 found = arc.find_child(sid) if sid else None
                 it.child_id = found.id if found is not None else None
         except GuanaiError as err:
             it.error = _to_failed(it.row.label, err)
+
+
+def _school_warnings(kind: Kind, arc: Archive | None, items: list[_Item], result: BatchResult) -> None:
+    """A form naming another school is generated (a county office may write for a school) but said."""
+    if arc is None or not arc.info.school_name or "school" not in kind.model.model_fields:
+        return
+    mine = arc.info.school_name.strip()
+    for it in items:
+        school = str(getattr(it.model, "school", "") or "").strip() if it.model is not None else ""
+        if school and school != mine:
+            result.notes.append(f"{it.row.label}：表单中的学校“{school}”不是本档案库的学校“{mine}”，请核对。")
 
 
 def _render_items(kind: Kind, items: list[_Item], custom_dir: Path | None, result: BatchResult,
@@ -409,63 +515,94 @@ def _convert_pdfs(kind: Kind, items: list[_Item], pdf: bool, progress: Callable[
     return names
 
 
+# forms stored per write transaction: one commit (fsync, row MACs, signed state) per chunk rather
+# than per document; a 500-card batch with PDFs is 1,000 documents, and one commit costs ~10 ms
+STORE_CHUNK = 50
+
+
 def _store_and_write(arc: Archive | None, kind: Kind, items: list[_Item], names: dict[int, str],
                      result: BatchResult, *, store: bool, out_dir: Path | None, custom: bool) -> None:
-    """5. store and write; never overwrite a file already in the output folder (it may be a copy
-    the secretary edited in Word/WPS): a second run writes 名称-2.docx beside it."""
+    """5. store (a chunk of forms per transaction) and write; never overwrite a file already in the
+    output folder (it may be a copy the secretary edited in Word/WPS): a second run writes
+    名称-2.docx beside it. Files are written once their chunk is committed."""
     existing = {p.name for p in out_dir.iterdir()} if out_dir is not None else set()
     try:
-        _store_all(arc, kind, items, names, result, existing, out_dir, store, custom)
+        _store_chunks(arc, kind, items, names, result, existing, out_dir, store, custom)
     except BaseException as err:
         raise BatchInterrupted.after(err, result, len(items), arc.path if arc is not None else out_dir or ".") from err
 
 
-def _store_all(arc: Archive | None, kind: Kind, items: list[_Item], names: dict[int, str], result: BatchResult,
-               existing: set[str], out_dir: Path | None, store: bool, custom: bool) -> None:
-    for it in items:
-        if it.error is not None:
-            result.failed.append(it.error)
-            continue
-        assert it.model is not None and it.rendered is not None
-        name = names[id(it)]
-        gen = Generated(it.row.label, it.model.title(), name, child_id=it.child_id)
-        try:
-            d = it.model.doc_date()
-            if store and arc is not None:
-                form = it.model.to_form_dict()
-                text = _searchable_text(it.model, it.rendered.text)
-                meta = {"template": "custom" if custom else "bundled"}
-                # idempotent: a batch re-run after a crash finds what the first run stored
-                key = input_digest(kind.id, form, meta["template"])
-                gen.doc_id, new = put_once(
-                    arc, input_sha256=key,
-                    kind=kind.id, title=gen.title, content=it.rendered.data, filename=name, mime=DOCX_MIME,
-                    child_id=it.child_id, form=form, text=text,
-                    doc_date=d.isoformat() if d else None, meta=meta)
-                gen.existing = not new
-                if new:
-                    result.stored.append(gen.doc_id)
-                if it.pdf is not None:
-                    gen.pdf_doc_id, new = put_once(
-                        arc, input_sha256=key,
-                        kind=kind.id, title=gen.title, content=it.pdf, filename=name[:-5] + ".pdf", mime=PDF_MIME,
-                        child_id=it.child_id, form=form, text=text,
-                        doc_date=d.isoformat() if d else None, meta={**meta, "pdf_of": gen.doc_id})
-                    if new:
-                        result.stored.append(gen.pdf_doc_id)
-            if out_dir is not None:
-                out_name = _free_name(name, existing)
-                gen.out_path = out_dir / out_name
-                atomic_write(gen.out_path, it.rendered.data)
-                if it.pdf is not None:
-                    gen.pdf_path = out_dir / (out_name[:-5] + ".pdf")
-                    atomic_write(gen.pdf_path, it.pdf)
-        except (DiskFullError, TransientIOError):
-            raise  # the next documents would fail alike: stop, say what was stored
-        except GuanaiError as err:
-            result.failed.append(_to_failed(it.row.label, err))
-            continue
-        result.ok.append(gen)
+def _store_chunks(arc: Archive | None, kind: Kind, items: list[_Item], names: dict[int, str], result: BatchResult,
+                  existing: set[str], out_dir: Path | None, store: bool, custom: bool) -> None:
+    for start in range(0, len(items), STORE_CHUNK):
+        chunk = items[start:start + STORE_CHUNK]
+        stored: list[tuple[_Item, Generated]] = []
+        with arc.transaction() if (store and arc is not None) else contextlib.nullcontext():
+            for it in chunk:
+                if it.error is not None:
+                    result.failed.append(it.error)
+                    continue
+                assert it.model is not None and it.rendered is not None
+                gen = Generated(it.row.label, it.model.title(), names[id(it)], child_id=it.child_id)
+                try:
+                    if store and arc is not None:
+                        _store_one(arc, kind, it, gen, custom, result)
+                except (DiskFullError, TransientIOError):
+                    raise  # the next documents would fail alike: stop, say what was stored
+                except GuanaiError as err:
+                    result.failed.append(_to_failed(it.row.label, err))
+                    continue
+                stored.append((it, gen))
+        for it, gen in stored:
+            try:
+                if out_dir is not None:
+                    _write_files(out_dir, it, gen, existing)
+            except (DiskFullError, TransientIOError):
+                raise
+            except GuanaiError as err:
+                result.failed.append(_to_failed(it.row.label, err))
+                continue
+            result.ok.append(gen)
+
+
+def _store_one(arc: Archive, kind: Kind, it: _Item, gen: Generated, custom: bool, result: BatchResult) -> None:
+    """Store one document (and its PDF) idempotently: a batch re-run after a crash finds what the
+    first run stored (same kind, child and form input); the card's plan is written to the record."""
+    assert it.model is not None and it.rendered is not None
+    d = it.model.doc_date()
+    form = it.model.to_form_dict()
+    text = _searchable_text(it.model, it.rendered.text)
+    meta = {"template": "custom" if custom else "bundled"}
+    key = input_digest(kind.id, form, meta["template"])
+    gen.doc_id, new = put_once(
+        arc, input_sha256=key,
+        kind=kind.id, title=gen.title, content=it.rendered.data, filename=gen.filename, mime=DOCX_MIME,
+        child_id=it.child_id, form=form, text=text, doc_date=d.isoformat() if d else None, meta=meta)
+    gen.existing = not new
+    if new:
+        result.stored.append(gen.doc_id)
+    if it.child_id is not None:
+        from guanai.generators.card import save_to_record
+
+        save_to_record(arc, arc.get_child(it.child_id), it.model)  # the plan lives on the record
+    if it.pdf is not None:
+        gen.pdf_doc_id, new = put_once(
+            arc, input_sha256=key,
+            kind=kind.id, title=gen.title, content=it.pdf, filename=gen.filename[:-5] + ".pdf", mime=PDF_MIME,
+            child_id=it.child_id, form=form, text=text, doc_date=d.isoformat() if d else None,
+            meta={**meta, "pdf_of": gen.doc_id})
+        if new:
+            result.stored.append(gen.pdf_doc_id)
+
+
+def _write_files(out_dir: Path, it: _Item, gen: Generated, existing: set[str]) -> None:
+    assert it.rendered is not None
+    out_name = _free_name(gen.filename, existing)
+    gen.out_path = out_dir / out_name
+    atomic_write(gen.out_path, it.rendered.data)
+    if it.pdf is not None:
+        gen.pdf_path = out_dir / (out_name[:-5] + ".pdf")
+        atomic_write(gen.pdf_path, it.pdf)
 
 
 class BatchInterrupted(GuanaiError):

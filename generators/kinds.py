@@ -45,11 +45,31 @@ KINDS: dict[str, Kind] = {
 }
 
 
+def _plain(name: str) -> str:
+    """A kind's Chinese name without its parenthesised addressee: 辍学情况报告（报乡镇政府） -> 辍学情况报告."""
+    return name.split("（", 1)[0].strip()
+
+
+def find_kind(text: str) -> Kind | None:
+    """The kind named by its id (home-visit) or Chinese name (家访记录表, 辍学情况报告), else None."""
+    key = (text or "").strip()
+    if key in KINDS:
+        return KINDS[key]
+    low = key.lower()
+    for k in KINDS.values():
+        if key in (k.name, _plain(k.name)) or low == k.id:
+            return k
+    return None
+
+
+def kind_choices() -> str:
+    return "、".join(f"{k.id}（{_plain(k.name)}）" for k in KINDS.values())
+
+
 def get_kind(kind_id: str) -> Kind:
-    try:
-        return KINDS[kind_id]
-    except KeyError:
-        raise InputError(
-            f"未知的文书种类“{kind_id}”。",
-            "可用的种类：" + "、".join(KINDS) + "（`guanai form kinds` 列出中文名称）。",
-        ) from None
+    """A kind by id or Chinese name; InputError listing the valid ones otherwise."""
+    k = find_kind(kind_id)
+    if k is None:
+        raise InputError(f"未知的文书种类“{kind_id}”。",
+                         "可用的种类（代号或中文名称均可）：" + kind_choices() + "。")
+    return k

@@ -10,7 +10,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from guanai.base.errors import BusyError, GuanaiError, NotFoundError
+from guanai.base.errors import BusyError, GuanaiError, InputError, NotFoundError
 from guanai.search.index import SCHEMA_VERSION, Progress, SearchIndex, index_for
 from guanai.search.query import Filters, Result, search, snippet
 
@@ -36,6 +36,7 @@ class HitView:
     status: str
     score: float
     snippet: str
+    void: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,17 +71,82 @@ def _child_text(entry: ChildEntry) -> str:
 
 
 def resolve_child(arc: Archive, ref: str | None) -> str | None:
-    """A child reference (id, 学籍号, ID number) as the child id used in the index."""
+    """A child reference (id, 学籍号, ID number, short id, name) as the child id used in the index."""
     if not ref:
         return None
-    return arc.get_child(ref).id
+    from guanai.archive.resolve import resolve_child as resolve
+
+    return resolve(arc, ref).id
+
+
+CATEGORIES = ("留守儿童", "困境儿童")
+
+
+def _iso_date(label: str, value: str | None) -> str | None:
+    import datetime as dt
+    import re
+    import unicodedata
+
+    if not value:
+        return None
+    text = unicodedata.normalize("NFKC", value).strip()
+    m = re.match(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$", text)
+    try:
+        if m is None:
+            raise ValueError(text)
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except ValueError:
+        raise InputError(f"{label}“{value}”不是有效的日期。", "日期写成 2024-03-01。") from None
+
+
+def make_filters(arc: Archive, *, kind: str | None = None, school: str | None = None, child: str | None = None,
+                 date_from: str | None = None, date_to: str | None = None, status: str | None = None,
+                 category: str | None = None) -> Filters:
+    """Checked search filters: unknown values are refused with the list of valid ones.
+
+    ``kind`` must already be a kind id (the caller maps Chinese names, see generators.labels).
+    """
+    from guanai.archive.store import STATUSES
+
+    if status and status.strip() not in STATUSES:
+        raise InputError(f"未知的状态“{status}”。", "可选：" + "、".join(STATUSES) + "。")
+    from guanai.care.model import HARDSHIPS
+
+    cats = CATEGORIES + tuple(HARDSHIPS)
+    if category and category.strip() not in cats:
+        raise InputError(f"未知的类别“{category}”。", "可选：" + "、".join(cats) + "。")
+    code = None
+    if school:
+        schools = {arc.info.school_code: arc.info.school_name}
+        for (c,) in arc.conn.execute("SELECT DISTINCT school_code FROM children").fetchall():
+            schools.setdefault(c, "")
+        key = school.strip()
+        code = key if key in schools else next((c for c, n in schools.items() if n and n == key), None)
+        if code is None:
+            listed = "、".join(f"{c}（{n}）" if n else c for c, n in schools.items())
+            raise InputError(f"档案库中没有学校“{school}”。", f"可选（学校标识码或校名）：{listed}。")
+    lo, hi = _iso_date("起始日期", date_from), _iso_date("截止日期", date_to)
+    if lo and hi and lo > hi:
+        raise InputError(f"起始日期 {lo} 晚于截止日期 {hi}。", "交换 --from 与 --to。")
+    return Filters(kind=kind or None, school=code, child=resolve_child(arc, child), date_from=lo, date_to=hi,
+                   status=(status or "").strip() or None, category=(category or "").strip() or None)
 
 
 def run_search(arc: Archive, q: str, filters: Filters | None = None, limit: int = 20,
-               progress: Progress | None = None) -> SearchView:
-    """Search the archive's index (caught up first), build snippets from decrypted text, audit."""
+               progress: Progress | None = None, include_void: bool = False) -> SearchView:
+    """Search the archive's index (caught up first), build snippets from decrypted text, audit.
+
+    Voided documents are left out of hits and total unless ``include_void``.
+    """
+    from dataclasses import replace
+
+    from guanai.archive.documents import voided
+
     arc.require("read")
     filters = filters or Filters()
+    voids = voided(arc)
+    if voids and not include_void:
+        filters = replace(filters, exclude=tuple(sorted(voids)))
     six, behind, built = _searchable(arc, progress)
     if not built:
         arc.audit("search", None, {"query": q, "hits": 0, "index": "missing"})
@@ -115,8 +181,9 @@ def run_search(arc: Archive, q: str, filters: Filters | None = None, limit: int 
             text = "（该条目已损坏，无法显示；请运行 guanai verify）"
         views.append(HitView(id=h.id, entity=h.entity, kind=h.kind, title=h.title, child_id=h.child,
                              child_name=child_name, date=h.date, school=h.school, status=h.status,
-                             score=round(h.score, 3), snippet=snippet(text, res.terms)))
-    detail = {"query": q, "filters": {k: v for k, v in asdict(filters).items() if v}, "hits": res.total}
+                             score=round(h.score, 3), snippet=snippet(text, res.terms), void=h.id in voids))
+    detail = {"query": q, "filters": {k: v for k, v in asdict(filters).items() if v and k != "exclude"},
+              "hits": res.total}
     arc.audit("search", None, detail)
     return SearchView(query=q, total=res.total, exact=res.exact, hits=views, behind=behind, damaged=damaged)
 
@@ -161,25 +228,38 @@ def _searchable(arc: Archive, progress: Progress | None) -> tuple[SearchIndex, i
 
 
 def show(arc: Archive, ref: str) -> dict[str, Any]:
-    """Metadata and decrypted text of a document (or, for a child id, the child's summary)."""
+    """Metadata and decrypted text of a document (or, for a child reference, the child's summary).
+
+    ``ref`` is a document id or unique prefix; failing that, any child reference (resolve.py).
+    """
+    from guanai.archive.documents import list_documents, voided
+    from guanai.archive.labels import format_label, mime_label
+    from guanai.archive.resolve import resolve_child as resolve
+    from guanai.archive.resolve import unique_short_id
+
     arc.require("read")
     try:
         entry = arc.get_document(ref)
     except NotFoundError:
-        child = arc.find_child(ref)
-        if child is None:
-            raise
+        try:
+            child = resolve(arc, ref)
+        except NotFoundError:
+            raise NotFoundError(f"找不到文档或儿童：{ref}",
+                                "文档用编号（至少前 6 位），儿童用姓名、学籍号、身份证号或编号；"
+                                "用 guanai doc list、guanai child list 或 guanai search 查找。") from None
         arc.audit("child.show", child.id, None)
-        return {"entity": "child", "id": child.id, "name": child.record.name, "status": child.status,
-                "school_code": child.school_code, "text": _child_text(child),
-                "documents": [d.to_json() for d in arc.list_documents(child_id=child.id)]}
+        return {"entity": "child", "id": child.id, "short_id": unique_short_id(arc, child.id, "children"), "name": child.record.name,
+                "status": child.status, "school_code": child.school_code, "text": _child_text(child),
+                "documents": [r.to_json() for r in list_documents(arc, child=child.id, sort="date")]}
     text = arc.document_text(entry.id)
     child_name = ""
     if entry.child_id:
         c = arc.find_child(entry.child_id)
         child_name = c.record.name if c is not None else ""
-    arc.audit("doc.show", entry.id, None)
-    return {"entity": "document", **entry.to_json(), "child_name": child_name, "text": text or ""}
+    arc.audit("doc.show", entry.id, {"title": entry.title})
+    return {"entity": "document", **entry.to_json(), "short_id": unique_short_id(arc, entry.id),
+            "format": format_label(entry.mime, entry.filename), "mime_name": mime_label(entry.mime),
+            "child_name": child_name, "void": voided(arc).get(entry.id), "text": text or ""}
 
 
 def reindex(arc: Archive, progress: Progress | None = None) -> int:

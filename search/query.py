@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from whoosh import query as wq
+from whoosh.collectors import TimeLimitCollector
+from whoosh.searching import TimeLimit
 
 from guanai.base.errors import InputError
 from guanai.search.analysis import normalize, query_bigrams
@@ -317,9 +319,11 @@ class Filters:
     date_to: str | None = None
     status: str | None = None
     category: str | None = None
+    exclude: tuple[str, ...] = ()  # ids left out (voided documents)
 
     def key(self) -> tuple[Any, ...]:
-        return (self.kind, self.school, self.child, self.date_from, self.date_to, self.status, self.category)
+        return (self.kind, self.school, self.child, self.date_from, self.date_to, self.status, self.category,
+                self.exclude)
 
     def query(self) -> wq.Query | None:
         parts: list[wq.Query] = []
@@ -332,9 +336,12 @@ class Filters:
                 raise InputError(f"日期“{v}”格式不对。", "日期写成 2024-03-01。")
         if self.date_from or self.date_to:
             parts.append(wq.TermRange("date", self.date_from or None, self.date_to or None))
-        if not parts:
+        if not parts and not self.exclude:
             return None
-        return parts[0] if len(parts) == 1 else wq.And(parts)
+        base: wq.Query = wq.Every() if not parts else parts[0] if len(parts) == 1 else wq.And(parts)
+        if self.exclude:
+            base = wq.AndNot(base, wq.Or([wq.Term("id", i) for i in self.exclude]))
+        return base
 
 
 @dataclass
@@ -395,12 +402,13 @@ def cost(searcher: Any, q: wq.Query) -> int:
 
 def _scored(searcher: Any, q: wq.Query, fset: Any, limit: int) -> tuple[Any, bool]:
     """whoosh's ranked search, stopped after SCORE_SECONDS (a loaded machine can be 2x slower
-    than the cost estimate assumes): then the best hits among the documents seen so far."""
-    from whoosh.collectors import TimeLimitCollector
-    from whoosh.searching import TimeLimit
+    than the cost estimate assumes): then the best hits among the documents seen so far.
 
-    top = searcher.collector(limit=limit, filter=fset, terms=False)
-    timed = TimeLimitCollector(top, timelimit=SCORE_SECONDS, use_alarm=False)
+    The filter is applied here, inside the timed loop: whoosh's own TimeLimitCollector feeds
+    its child directly, so a FilterCollector beneath it never filtered anything.
+    """
+    top = searcher.collector(limit=limit, terms=False)
+    timed = _FilteredTimeLimit(top, fset, SCORE_SECONDS)
     try:
         searcher.search_with_collector(q, timed)
         return timed.results(), True
@@ -409,6 +417,32 @@ def _scored(searcher: Any, q: wq.Query, fset: Any, limit: int) -> tuple[Any, boo
     finally:
         if timed.timer is not None:
             timed.timer.cancel()
+
+
+class _FilteredTimeLimit(TimeLimitCollector):
+    """A time limit that also keeps only the documents of an allowed set (global numbers)."""
+
+    def __init__(self, child: Any, allow: Any, timelimit: float) -> None:
+        super().__init__(child, timelimit, use_alarm=False)
+        self.allow = allow
+
+    def collect_matches(self) -> None:
+        child, allow = self.child, self.allow
+        for sub_docnum in child.matches():
+            if self.timedout:
+                raise TimeLimit
+            if allow is not None and child.offset + sub_docnum not in allow:
+                continue
+            child.collect(sub_docnum)
+
+
+def _count(searcher: Any, q: wq.Query, fset: Any) -> int:
+    """Exact number of documents matching ``q`` (within ``fset``); only for cheap queries."""
+    n = 0
+    for d in searcher.docs_for_query(q):
+        if fset is None or d in fset:
+            n += 1
+    return n
 
 
 def _first_matches(searcher: Any, q: wq.Query, fset: Any, limit: int,
@@ -459,15 +493,19 @@ def search(six: SearchIndex, q: str, filters: Filters | None = None, limit: int 
             fset = set(searcher.docs_for_query(fquery))
             six.filter_cache[fkey] = fset
     hits: list[Hit] = []
-    if cost(searcher, wquery) <= SCORE_BUDGET:
+    bound = len(fset) if fset is not None else None
+    if fset is not None and not fset:
+        total, exact = 0, True  # the filters alone match nothing
+    elif cost(searcher, wquery) <= SCORE_BUDGET:
         results, exact = _scored(searcher, wquery, fset, limit)
         for h in results:
             hits.append(_hit(h.fields(), float(h.score or 0.0)))
-        total = len(results) if exact else max(len(results), _upper_bound(searcher, wquery))
+        # counted apart: a top-N collector's own count re-runs the query without the filter
+        total = _count(searcher, wquery, fset) if exact else max(len(hits), _upper_bound(searcher, wquery, bound))
     else:
         docnums, exact = _first_matches(searcher, wquery, fset, limit, seconds=SCORE_SECONDS)
         hits = [_hit(searcher.stored_fields(d), 0.0) for d in docnums]
-        total = len(docnums) if exact else max(len(docnums), _upper_bound(searcher, wquery))
+        total = len(docnums) if exact else max(len(docnums), _upper_bound(searcher, wquery, bound))
     res = Result(query=q, total=int(total), hits=hits, terms=terms_of(node), exact=exact)
     _RESULT_CACHE[ckey] = res
     if len(_RESULT_CACHE) > _RESULT_CACHE_SIZE:
@@ -486,16 +524,21 @@ def matching_ids(six: SearchIndex, q: str, filters: Filters | None = None) -> se
     return {searcher.stored_fields(d)["id"] for d in docnums}
 
 
-def _upper_bound(searcher: Any, q: wq.Query) -> int:
+def _upper_bound(searcher: Any, q: wq.Query, within: int | None = None) -> int:
+    n = _upper_bound_q(searcher, q)
+    return n if within is None else min(n, within)
+
+
+def _upper_bound_q(searcher: Any, q: wq.Query) -> int:
     if isinstance(q, wq.Term):
         return int(searcher.doc_frequency(q.fieldname, q.text))
     if isinstance(q, wq.Phrase | wq.And):
         subs = [wq.Term(q.fieldname, w) for w in q.words] if isinstance(q, wq.Phrase) else q.subqueries
-        return min((_upper_bound(searcher, s) for s in subs), default=0)
+        return min((_upper_bound_q(searcher, s) for s in subs), default=0)
     if isinstance(q, wq.AndNot):
-        return _upper_bound(searcher, q.a)
+        return _upper_bound_q(searcher, q.a)
     if isinstance(q, wq.Or):
-        return min(int(searcher.doc_count()), sum(_upper_bound(searcher, s) for s in q.subqueries))
+        return min(int(searcher.doc_count()), sum(_upper_bound_q(searcher, s) for s in q.subqueries))
     return int(searcher.doc_count())
 
 

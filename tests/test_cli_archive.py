@@ -116,13 +116,16 @@ def test_attach_doc_list_get(arc_path: Path, runner: CliRunner, tmp_path: Path) 
     scan.write_bytes(b"%PDF-1.4 scanned certificate")
     r = runner.invoke(cli, ["attach", cid, str(scan), "--title", "低保证明", "--date", "2026-09-01"])
     assert r.exit_code == 0, r.output
-    doc_id = r.output.strip().split("文档编号 ")[1].rstrip("）")
+    doc_id = r.output.strip().split("编号 ")[1].rstrip("）")  # the short id: accepted everywhere
+    assert len(doc_id) == 8 and "PDF 文档" in r.output
     r = runner.invoke(cli, ["doc", "list", "--child", cid])
     assert r.exit_code == 0 and "附件" in r.output and "低保证明" in r.output and "attachment" not in r.output
     r = runner.invoke(cli, ["doc", "list", "--child", cid, "--json"])
     assert r.exit_code == 0
     listed = json.loads(r.output)
-    assert [(d["id"], d["title"], d["doc_date"]) for d in listed] == [(doc_id, "低保证明", "2026-09-01")]
+    assert [(d["short_id"], d["title"], d["doc_date"], d["format"]) for d in listed] == [
+        (doc_id, "低保证明", "2026-09-01", "pdf")]
+    assert listed[0]["id"].startswith(doc_id)
     out = tmp_path / "out.pdf"
     r = runner.invoke(cli, ["doc", "get", doc_id, "-o", str(out)])
     assert r.exit_code == 0 and out.read_bytes() == scan.read_bytes()
@@ -138,7 +141,7 @@ def test_attach_doc_list_get(arc_path: Path, runner: CliRunner, tmp_path: Path) 
 
     with Archive.open(arc_path, user="admin", passphrase=PW) as arc:
         entries, _ = walk(arc)
-    exports = [e for e in entries if e.target == doc_id and e.action in ("doc.export", "doc.read")]
+    exports = [e for e in entries if e.target == listed[0]["id"] and e.action in ("doc.export", "doc.read")]
     assert [e.action for e in exports] == ["doc.export", "doc.export"]
     assert [Path(e.detail["path"]).name for e in exports] == ["out.pdf", "低保证明.pdf"]
     r = runner.invoke(cli, ["attach", cid, str(scan), "--date", "2026/9/1"])

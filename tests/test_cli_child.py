@@ -235,9 +235,15 @@ def test_list_and_filters(arc: tuple[Path, str]) -> None:
     ids = _add(arc, 16, seed=1)
     r = run("child", "list")
     assert r.exit_code == 0
-    assert "共 16 名。" in r.output and "编号" in r.output and ids[0] in r.output
+    assert "共 16 名。" in r.output and "编号" in r.output and ids[0][:8] in r.output
     rows = json.loads(run("child", "list", "--json").output)
     assert len(rows) == 16 and {"id", "name", "student_id", "status", "categories"} <= set(rows[0])
+    from guanai.archive.resolve import grade_rank
+
+    ranks = [grade_rank(r["grade"]) for r in rows]
+    assert ranks == sorted(ranks)  # by grade (then class and name) unless --sort says otherwise
+    names = [r["name"] for r in json.loads(run("child", "list", "--sort", "name", "--json").output)]
+    assert names == sorted(names)
     left = json.loads(run("child", "list", "--category", "留守儿童", "--json").output)
     assert left and all("留守儿童" in x["categories"] for x in left)
     assert len(left) < 16
@@ -263,7 +269,7 @@ def test_classify_on_date(arc: tuple[Path, str], tmp_path: Path) -> None:
 def test_update_partial_and_rederive(arc: tuple[Path, str], tmp_path: Path) -> None:
     run("child", "add", str(write_json(tmp_path / "a.json", EX)))
     (tmp_path / "p.yaml").write_text("父亲:\n  状况: 在家\n  务工地: null\n母亲:\n  状况: 在家\n  务工地: null\n"
-                                     "委托照护人: null\n", encoding="utf-8")
+                                     "委托照护人: null\n学籍留守登记: 非留守儿童\n", encoding="utf-8")
     r = run("child", "update", SID, str(tmp_path / "p.yaml"))
     assert r.exit_code == 0, r.output
     shown = json.loads(run("child", "show", SID, "--json").output)

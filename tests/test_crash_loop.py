@@ -93,10 +93,12 @@ def test_crash_loop(scenario: Scenario, tmp_path: Path) -> None:  # noqa: F811
     with s.open_b() as b:  # a child of B's own for attach
         own = b.add_child(synth_children(1, seed=77)[0])
     pkgs = []
+    from guanai.generators.slip import render_slip
+
     with s.open_a() as a:
         for i, cid in enumerate(s.child_ids[:2]):
             out = tmp_path / f"转接{i}.gtp"
-            transfer.export_package(a, [cid], CODE_B, out)
+            transfer.export_package(a, [cid], CODE_B, out, render_slip=render_slip)
             pkgs.append(out)
     ops = {
         "import": ["child", "import", str(roster)],

@@ -92,7 +92,7 @@ def test_excel_errors_name_file_row_column_field_reason(tmp_path: Path) -> None:
     assert set(bad) == {"台账.xlsx 第3行", "台账.xlsx 第4行"}
     assert "第C列“帮扶方面”" in bad["台账.xlsx 第3行"] and "心理疏导、学业辅导" in bad["台账.xlsx 第3行"]
     assert "第D列“日期”" in bad["台账.xlsx 第3行"] and "不存在" in bad["台账.xlsx 第3行"]
-    assert "第E列“帮扶人”" in bad["台账.xlsx 第4行"] and "必填" in bad["台账.xlsx 第4行"]
+    assert "第E列“帮扶人”" in bad["台账.xlsx 第4行"] and "必须填写" in bad["台账.xlsx 第4行"]
 
 
 def test_csv_in_gbk_and_subtable_cells(tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ def test_broken_yaml_and_unknown_extension(tmp_path: Path) -> None:
         read_forms(q)
     r = tmp_path / "x.xlsx"
     r.write_bytes(b"not a zip")
-    with pytest.raises(InputError, match="不是有效的 .xlsx"):
+    with pytest.raises(InputError, match="不是有效的 Excel"):
         read_forms(r)
 
 
@@ -189,8 +189,10 @@ def test_doc_number_rules(number: str, needle: str) -> None:
 
 def test_dropout_report_follows_the_policy() -> None:
     form = sample("dropout-report")
-    with pytest.raises(FormError, match="超过一周"):
+    with pytest.raises(FormError, match="须满一周"):
         validate("dropout-report", form | {"未到校起始日期": "2020-10-15"})
+    # the 7th day counts (as in care.rules.dropout_actions): 14th..20th October is 7 days
+    validate("dropout-report", form | {"未到校起始日期": "2020-10-14"})
     with pytest.raises(FormError, match="两次劝返"):
         validate("dropout-report", form | {"劝返记录": form["劝返记录"][:1]})
 

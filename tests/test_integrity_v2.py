@@ -449,15 +449,15 @@ def test_table_registry_makes_a_new_table_covered(tmp_path: Path, monkeypatch: p
     """Adding a table = one AUTH_TABLES entry: its rows are then authenticated and verified."""
     from guanai.archive import store
 
-    extra = store.AuthTable("records", ("id",), ("id", "kind", "child_id", "gen", "body"))
-    monkeypatch.setitem(store.AUTH_TABLES, "records", extra)
-    monkeypatch.setattr(store, "SCHEMA", store.SCHEMA + "CREATE TABLE records(id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+    extra = store.AuthTable("extra_rows", ("id",), ("id", "kind", "child_id", "gen", "body"))
+    monkeypatch.setitem(store.AUTH_TABLES, "extra_rows", extra)
+    monkeypatch.setattr(store, "SCHEMA", store.SCHEMA + "CREATE TABLE extra_rows(id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
                         "child_id TEXT, gen INTEGER NOT NULL, body BLOB NOT NULL);\n")
     path = tmp_path / "r"
     init_archive(path, school_code="3413220001", school_name="校", passphrase=PW)
     with Archive.open(path, user="admin", passphrase=PW) as arc, arc.transaction():
-        arc.conn.execute("INSERT INTO records VALUES(?,?,?,?,?)",
-                         ("r1", "screening", None, arc._gen(), arc.seal("records", "body", "r1", b"{}")))
+        arc.conn.execute("INSERT INTO extra_rows VALUES(?,?,?,?,?)",
+                         ("r1", "screening", None, arc._gen(), arc.seal("extra_rows", "body", "r1", b"{}")))
     assert _problems(path) == []
-    _sql(path, "UPDATE records SET kind='absence'")
-    assert any("records 表的行 r1" in p for p in _problems(path))
+    _sql(path, "UPDATE extra_rows SET kind='absence'")
+    assert any("extra_rows 表的行 r1" in p for p in _problems(path))

@@ -212,7 +212,7 @@ def test_cli_search_show_open_are_audited(filled: tuple[Path, str, dict[str, Any
     cid, rec = info["children"][2]
     r = run("search", rec.name, "--kind", "home-visit")
     assert r.exit_code == 0, r.output
-    assert f"儿童：{rec.name}" in r.output and f"【{rec.name}】" in r.output and "home-visit" in r.output
+    assert f"儿童：{rec.name}" in r.output and f"【{rec.name}】" in r.output and "家访记录表" in r.output
     r = run("search", rec.name, "--json", "--limit", "1")
     doc = json.loads(r.output)["hits"][0]
     assert doc["child_name"] == rec.name
@@ -246,7 +246,7 @@ def test_cli_bad_query_and_inspector(filled: tuple[Path, str, dict[str, Any]],
     cli_env(path, pw)
     r = run("search", '"上河家村')
     assert r.exit_code == 2 and "引号" in r.output and "提示" in r.output
-    r = run("search", "家访", "--from", "2024/03/01")
+    r = run("search", "家访", "--from", "2024-13-01")
     assert r.exit_code == 2 and "日期" in r.output
     cli_env(path, "督导口令-2026-abc", user="督导员")
     name = info["children"][3][1].name

@@ -449,18 +449,24 @@ def build_child_card() -> Doc:
     doc = new_document(official=False, title="一人一卡一策档案卡")
     form_title(doc, "一人一卡一策档案卡")
     form_line(doc, "学校：{{ school }}\u3000\u3000\u3000\u3000建档日期：{{ filed_date }}", align="center")
-    w = [24, 33, 22, 33, 24, 34]
+    w = [24, 32, 24, 30, 24, 36]
     rows = [
         [(0, 0, "姓名", True), (1, 1, "{{ name }}", False), (2, 2, "性别", True), (3, 3, "{{ gender }}", False),
-         (4, 4, "出生日期", True), (5, 5, "{{ birth_date }}", False)],
-        [(0, 0, "学籍号", True), (1, 1, "{{ student_id }}", False), (2, 2, "身份证号", True),
-         (3, 3, "{{ id_number }}", False), (4, 4, "年级班级", True), (5, 5, "{{ grade }}{{ class_name }}", False)],
-        [(0, 0, "家庭住址", True), (1, 3, "{{ address }}", False), (4, 4, "户籍村（居）", True),
-         (5, 5, "{{ village }}", False)],
+         (4, 4, "出生日期", True), (5, 5, "{{ birth_date }}{% if age != '' %}（{{ age }}周岁）{% endif %}", False)],
+        [(0, 0, "身份证号", True), (1, 2, "{{ id_number }}", False), (3, 3, "学籍号", True),
+         (4, 5, "{{ student_id }}", False)],
+        [(0, 0, "民族", True), (1, 1, "{{ ethnicity }}", False), (2, 2, "寄宿", True), (3, 3, "{{ boarding }}", False),
+         (4, 4, "年级班级", True), (5, 5, "{{ grade }}{{ class_name }}", False)],
+        [(0, 0, "家庭住址", True), (1, 3, "{{ address }}", False), (4, 4, "身体状况", True),
+         (5, 5, "{{ health }}", False)],
+        [(0, 0, "户籍村(居)", True), (1, 1, "{{ village }}", False), (2, 2, "村(居)委会", True),
+         (3, 3, "{{ village_committee }}", False), (4, 4, "告知日期", True), (5, 5, "{{ village_informed }}", False)],
         [(0, 0, "监护人", True), (1, 1, "{{ guardian }}", False), (2, 2, "关系", True),
          (3, 3, "{{ guardian_relation }}", False), (4, 4, "联系电话", True), (5, 5, "{{ guardian_phone }}", False)],
+        [(0, 0, "委托照护人", True), (1, 5, "{{ entrusted }}", False)],
         [(0, 0, "父亲情况", True), (1, 2, "{{ father }}", False), (3, 3, "母亲情况", True), (4, 5, "{{ mother }}", False)],
-        [(0, 0, "类别", True), (1, 5, "{{ categories|join('、') }}", False)],
+        [(0, 0, "类别", True), (1, 2, "{{ categories|join('、') }}", False), (3, 3, "困境情形", True),
+         (4, 5, "{{ hardship|join('、') }}", False)],
         [(0, 0, "认定理由", True), (1, 5, "{{ reasons }}", False)],
         [(0, 0, "帮扶教师", True), (1, 2, "{{ mentor }}", False), (3, 3, "联系电话", True),
          (4, 5, "{{ mentor_phone }}", False)],
@@ -474,12 +480,27 @@ def build_child_card() -> Doc:
     ]
     t = table(doc, w, len(rows))
     for i, r in enumerate(rows):
-        label_row(t, i, r, min_height_mm=8)
+        # the needs and the five measures get room to add to by hand
+        tall = r[0][2] in ("需求评估", "心理疏导", "学业辅导", "生活资助", "安全监管", "行为养成")
+        label_row(t, i, r, min_height_mm=10 if tall else 6.5)
     form_line(doc, "跟踪记录", align="center")
-    loop_table(doc, ["日期", "方面", "内容", "记录人"],
-               ["{{ f.date }}", "{{ f.area }}", "{{ f.content }}", "{{ f.recorder }}"],
-               [28, 22, 94, 26], "for f in followups")
+    track = loop_table(doc, ["日期", "方面", "内容", "记录人"],
+                       ["{{ f.date }}", "{{ f.area }}", "{{ f.content }}", "{{ f.recorder }}"],
+                       [28, 22, 94, 26], "for f in followups")
+    for _ in range(CARD_BLANK_ROWS):  # empty rows to write later visits and talks by hand
+        row = track.add_row()
+        row.height = Mm(7)
+        for c in row.cells:
+            cell(c, "")
+    signatures = table(doc, [57, 57, 56], 2)
+    for i, who in enumerate(("班主任", "帮扶教师", "校长")):
+        cell(signatures.rows[0].cells[i], f"{who}（签名）：", size=10.5)
+        cell(signatures.rows[1].cells[i], "日期：\u3000\u3000年\u3000\u3000月\u3000\u3000日", size=10.5)
+    signatures.rows[0].height = Mm(10)
     return doc
+
+
+CARD_BLANK_ROWS = 3
 
 
 def build_home_visit() -> Doc:

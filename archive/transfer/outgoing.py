@@ -62,7 +62,8 @@ class ExportResult:
                 "size": self.size, "document_bytes": self.document_bytes}
 
 
-def _child_item(arc: Archive, entry: ChildEntry, history: dict[str, Any]) -> ChildItem:
+def _child_item(arc: Archive, entry: ChildEntry, history: dict[str, Any],
+                skip: frozenset[str] = frozenset()) -> ChildItem:
     docs: list[DocItem] = []
     listed = arc.list_documents(child_id=entry.id)
     stored = arc.conn.execute("SELECT count(*) FROM documents WHERE child_id=?", (entry.id,)).fetchone()[0]
@@ -70,6 +71,8 @@ def _child_item(arc: Archive, entry: ChildEntry, history: dict[str, Any]) -> Chi
         raise IntegrityError(f"儿童 {entry.id} 有 {stored - len(listed)} 份文档已损坏，不能转出（转出的档案必须完整）。",
                              "运行 guanai verify 查看损坏详情，由备份恢复该文档后再转出；其他儿童可正常转出。")
     for d in listed:
+        if d.id in skip:  # voided documents stay home unless asked for
+            continue
         content = arc.read_document(d.id, audit=False)  # one transfer.export audit entry covers the batch
         docs.append(DocItem(meta={
             "kind": d.kind, "title": d.title, "filename": d.filename, "mime": d.mime, "doc_date": d.doc_date,
@@ -93,7 +96,7 @@ def _check_exportable(entry: ChildEntry) -> None:
 def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, render_slip: SlipRenderer,
                    purpose: str = "转学",
                    directory: Directory | None = None, resend: bool = False,
-                   progress: Progress | None = None) -> ExportResult:
+                   progress: Progress | None = None, include_void: bool = False) -> ExportResult:
     """Export the children named by ``refs`` (id, 学籍号 or ID number) into one package.
 
     A child already in a package awaiting its receipt is refused unless ``resend``: two schools
@@ -130,9 +133,12 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, re
             raise StateError(f"{pending_problem(e, *pending[e.id])}。", PENDING_HINT)
         entries.append(e)
     history = load(arc, HIST_SETTING)
+    from guanai.archive.documents import voided
+
+    skip = frozenset() if include_void else frozenset(voided(arc))
     items = []
     for e in entries:
-        items.append(_child_item(arc, e, history))
+        items.append(_child_item(arc, e, history, skip))
         if progress:
             progress(1, len(entries))
     package_id = uuid.uuid4().hex
