@@ -2,11 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-<<<<<<< HEAD
-APT_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei chromium
-=======
-APT_PACKAGES := libreoffice-writer-nogui fontconfig fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei
->>>>>>> main
+APT_PACKAGES := libreoffice-writer-nogui fontconfig fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei chromium
 
 .PHONY: setup system-deps demo test static lint bench clean
 
@@ -19,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 # LibreOffice and CJK fonts for PDF output: installed with apt when we are root or have sudo.
 system-deps:
 	@if command -v soffice >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Serif CJK"; then \
-	  echo "系统依赖已就绪（LibreOffice、中文字体）。"; \
+	  echo "系统依赖已就绪（LibreOffice、中文字体、chromium）。"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "安装 LibreOffice 与中文字体（apt）……"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
@@ -54,12 +50,9 @@ bench: setup
 	$(PY) -m bench.generate
 	$(PY) -m bench.search
 	$(PY) -m bench.transfer
-<<<<<<< HEAD
-	$(PY) -m bench.web
-=======
 	$(PY) -m bench.workflow
 	$(PY) -m bench.term_start
->>>>>>> main
+	$(PY) -m bench.web
 
 clean:
 	rm -rf $(VENV) demo-archive build *.egg-info .pytest_cache .mypy_cache .ruff_cache
