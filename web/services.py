@@ -8,7 +8,6 @@ library function (roster preview, workflow 待办, integrity v2 ...) is a one-li
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,22 +22,11 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]  # (done, total)
 
 
-def _optional(module: str) -> Any:
-    """A library module that other work adds (roster plans, workflow); None until it is there."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        if err.name != module:
-            raise
-        return None
-
-
 # ---- 首页 -------------------------------------------------------------------------------------
 
 
 def overview(arc: Archive, rows: list[dict[str, Any]], today: dt.date) -> dict[str, Any]:
-    """Coverage figures and the 待办 list for the home page (the workflow's due/stats where that
-    has landed, else the care gaps and coverage the rules compute)."""
+    """The home page: the workflow's 待办 (due) and figures (stats), coverage, counts by status."""
     from guanai.care.rules import coverage
 
     active = [r for r in rows if r["status"] == "在册"]
@@ -46,16 +34,14 @@ def overview(arc: Archive, rows: list[dict[str, Any]], today: dt.date) -> dict[s
     for r in rows:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
     out: dict[str, Any] = {"coverage": coverage([r["record"] for r in active], today), "by_status": by_status,
-                           "total": len(rows), "due": None, "stats": None}
-    awf = _optional("guanai.archive.workflow")  # the workflow's 待办 and figures, where that has landed
-    if awf is not None:
-        labels = importlib.import_module("guanai.care.workflow").FIGURE_LABELS
-        out["due"] = awf.due(arc, today)
-        st = awf.stats(arc, today).to_dict()
-        out["stats"] = [(labels.get(k, k), v) for k, v in st.items()
-                        if isinstance(v, int | float) and not isinstance(v, bool) and k != "as_of"]
-    out["todo"] = [{"id": r["id"], "name": r["name"], "grade": r["grade"], "class_name": r["class_name"], "gap": g}
-                   for r in active for g in r["gaps"]]
+                           "total": len(rows)}
+    from guanai.archive import workflow as awf
+    from guanai.care.workflow import FIGURE_LABELS
+
+    out["due"] = awf.due(arc, today)
+    st = awf.stats(arc, today).to_dict()
+    out["stats"] = [(FIGURE_LABELS.get(k, k), v) for k, v in st.items()
+                    if isinstance(v, int | float) and not isinstance(v, bool) and k != "as_of"]
     return out
 
 
@@ -130,11 +116,20 @@ def form_fields(kind_id: str) -> list[Any]:
 
 def subfields(kind_id: str, spec: Any) -> list[Any]:
     """Field specs of a repeatable sub-table (e.g. 跟踪记录)."""
-    from guanai.generators.forms import _submodel
+    import typing
+
+    from pydantic import BaseModel
+
     from guanai.generators.formsio import field_specs
 
-    sub = _submodel(kind(kind_id).model.model_fields[spec.name].annotation)
-    return field_specs(sub) if sub is not None else []  # type: ignore[arg-type]
+    def models(ann: Any) -> Any:
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            yield ann
+        for arg in typing.get_args(ann):
+            yield from models(arg)
+
+    sub = next(models(kind(kind_id).model.model_fields[spec.name].annotation), None)
+    return field_specs(sub) if sub is not None else []
 
 
 def prefill(arc: Archive, kind_id: str, child_ref: str | None, today: dt.date) -> dict[str, Any]:
@@ -212,14 +207,13 @@ class RosterPreview:
 
 
 def roster_preview(arc: Archive, raw: bytes, name: str) -> RosterPreview:
-    """Parse a roster and check every row against the archive; nothing is written."""
-    rosters = _optional("guanai.archive.rosters")  # the roster preview/plan, where that has landed
-    if rosters is None:
-        return _roster_preview_v1(arc, raw, name)
-    NEW = rosters.NEW
-    roster = importlib.import_module("guanai.care.roster").preview_roster(
-        raw, name, defaults={"学校": arc.info.school_name})
-    plan = rosters.plan_roster(arc, roster, update=False)
+    """Check a roster and plan it against the archive (new / already there / bad rows); nothing
+    is written."""
+    from guanai.archive.rosters import NEW, plan_roster
+    from guanai.care.roster import preview_roster
+
+    roster = preview_roster(raw, name, defaults={"学校": arc.info.school_name})
+    plan = plan_roster(arc, roster, update=False)
     prev = RosterPreview(roster.source, roster.total_rows, roster.missing_columns, roster.skipped_examples,
                          roster=roster)
     prev.good = [(c.row or 0, c.record) for c in plan.of(NEW) if c.record is not None]
@@ -230,38 +224,14 @@ def roster_preview(arc: Archive, raw: bytes, name: str) -> RosterPreview:
     return prev
 
 
-def _roster_preview_v1(arc: Archive, raw: bytes, name: str) -> RosterPreview:
-    from guanai.care.roster import check_roster_size, parse_roster
-
-    check_roster_size(len(raw), name)
-    roster = parse_roster(raw, name, defaults={"学校": arc.info.school_name})
-    prev = RosterPreview(roster.source, roster.total_rows, roster.missing_columns, roster.skipped_examples)
-    prev.problems = [(e.row, e.message) for e in roster.errors]
-    for row, rec in roster.records:
-        hit = next((h for h in (arc.find_child(k) for k in (rec.student_id, rec.id_number) if k) if h), None)
-        if hit is not None:
-            prev.problems.append((row, f"已在档案库中（{hit.record.name}，编号 {hit.id}）"))
-        else:
-            prev.good.append((row, rec))
-    prev.problems.sort()
-    return prev
-
-
 def roster_apply(arc: Archive, prev: RosterPreview, progress: Progress | None = None) -> list[str]:
-    """Store the good rows of a preview in one transaction; returns the new children's ids."""
-    if prev.roster is not None:
-        rosters = importlib.import_module("guanai.archive.rosters")
-        total = len(prev.good)
-        plan = rosters.apply_roster(arc, prev.roster, progress=(lambda n: progress(n, total)) if progress else None)
-        return [c.child_id for c in plan.of(rosters.NEW) if c.child_id]
-    arc.require("write")
-    ids = []
-    with arc.transaction():
-        for i, (_row, rec) in enumerate(prev.good, 1):
-            ids.append(arc.add_child(rec))
-            if progress:
-                progress(i, len(prev.good))
-    return ids
+    """Store the roster's new children in one transaction (re-planned under the writer lock);
+    returns their ids."""
+    from guanai.archive.rosters import NEW, apply_roster
+
+    total = len(prev.good)
+    plan = apply_roster(arc, prev.roster, progress=(lambda n: progress(n, total)) if progress else None)
+    return [c.child_id for c in plan.of(NEW) if c.child_id]
 
 
 def roster_template() -> bytes:
