@@ -121,6 +121,8 @@ def test_secretary_roster_card_preview_download(page: Any, server_a: str, tmp_pa
     page.goto(server_a + "/login")
     shot(page, "01-login")
     log_in(page, server_a, name, pw)
+    page.wait_for_selector("#stats")  # the 待办 and figures panels follow the page
+    assert "在册学生" in page.inner_text("#stats")
     shot(page, "02-home")
     nav = page.inner_text(".sidebar")
     assert "批量" in nav and "用户" not in nav
@@ -141,6 +143,8 @@ def test_secretary_roster_card_preview_download(page: Any, server_a: str, tmp_pa
     text = page.inner_text("#roster-preview-box")
     assert "5 行可导入" in text and "1 行有问题" in text, text
     assert "学籍号" in page.inner_text("#roster-problems")
+    page.click("#roster-preview-box summary")  # the column mapping
+    assert "学籍号" in page.inner_text("#roster-columns")
     shot(page, "03-batch-preview")
     page.click("#roster-apply")
     wait_job(page)
@@ -198,7 +202,8 @@ def test_archivist_search_filter_export(page: Any, server_a: str, scenario: Scen
     page.locator("#search-count", has_text="找到 4 条").wait_for()
     page.select_option("#f-kind", "child")
     page.wait_for_url(re.compile(r"kind=child"))  # the filter reaches the library (Filters.kind)
-    page.locator(".hit .tag", has_text="儿童档案").first.wait_for()
+    page.locator("#search-count", has_text="找到 1 条").wait_for()
+    assert page.locator(".hit").count() == 1 and page.locator(".hit .tag", has_text="儿童档案").count() == 1
 
     # children: filter by grade
     page.goto(server_a + "/children")

@@ -47,7 +47,7 @@ def hx(token: str) -> dict[str, str]:
     return {"X-CSRF-Token": token, "HX-Request": "true"}
 
 
-GET_PAGES = ["/", "/children", "/children/new", "/docs", "/docs/new?kind=child-card", "/batch", "/search?q=张",
+GET_PAGES = ["/", "/home/panels", "/children", "/children/new", "/docs", "/docs/new?kind=child-card", "/batch", "/search?q=张",
              "/transfer", "/verify", "/users", "/account", "/batch/roster-template.xlsx",
              "/docs/template/child-card.xlsx"]
 
@@ -179,6 +179,7 @@ def test_xss_in_typed_fields_rendered_inert(base: str, client: httpx.Client, sch
         body += client.get(base + child_url + "/edit").text
         body += client.get(base + "/children?status=").text
         body += client.get(base + "/").text
+        body += client.get(base + "/home/panels").text
         body += client.get(base + "/search", params={"q": "小明"}).text
         # a document form with the payloads in free text, rendered back on its pages
         cid = child_url.rsplit("/", 1)[1]

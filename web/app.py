@@ -423,8 +423,18 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
     def home(request: Request) -> Response:
         s = need(request)
         with s.lock:
-            ov = svc.overview(s.arc, rows_of(s), dt.date.today())
-        return render(request, "home.html", {"ov": ov, "jobs": jobs.list_for(s.user)[:5]})
+            ov = svc.home_counts(rows_of(s), dt.date.today())
+        return render(request, "home.html", {"ov": ov})
+
+    @app.get("/home/panels", response_class=HTMLResponse)
+    def home_panels(request: Request) -> Response:
+        """待办 and figures: the workflow reads every record, so the page shows first and these follow."""
+        s = need(request)
+        today = dt.date.today()
+        with s.lock:
+            key = (s.arc.info.archive_id, s.arc.generation, today)
+            ov = sessions.shared.get("overview", key, lambda: svc.overview(s.arc, rows_of(s), today))
+        return render(request, "_home_panels.html", {"ov": ov, "jobs": jobs.list_for(s.user)[:5]}, session=s)
 
     # ---- 儿童 -------------------------------------------------------------------------------
 

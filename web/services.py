@@ -25,19 +25,23 @@ Progress = Callable[[int, int], None]  # (done, total)
 # ---- 首页 -------------------------------------------------------------------------------------
 
 
-def overview(arc: Archive, rows: list[dict[str, Any]], today: dt.date) -> dict[str, Any]:
-    """The home page: the workflow's 待办 (due) and figures (stats), coverage, counts by status."""
+def home_counts(rows: list[dict[str, Any]], today: dt.date) -> dict[str, Any]:
+    """The figures at the top of the home page (from the decrypted children listing)."""
     from guanai.care.rules import coverage
 
     active = [r for r in rows if r["status"] == "在册"]
     by_status: dict[str, int] = {}
     for r in rows:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
-    out: dict[str, Any] = {"coverage": coverage([r["record"] for r in active], today), "by_status": by_status,
-                           "total": len(rows)}
+    return {"coverage": coverage([r["record"] for r in active], today), "by_status": by_status, "total": len(rows)}
+
+
+def overview(arc: Archive, rows: list[dict[str, Any]], today: dt.date) -> dict[str, Any]:
+    """The home page's panels: the workflow's 待办 (due) and figures (stats), counts by status."""
     from guanai.archive import workflow as awf
     from guanai.care.workflow import FIGURE_LABELS
 
+    out = home_counts(rows, today)
     out["due"] = awf.due(arc, today)
     st = awf.stats(arc, today).to_dict()
     out["stats"] = [(FIGURE_LABELS.get(k, k), v) for k, v in st.items()
