@@ -347,3 +347,33 @@ def test_actions_audited_with_the_user(base: str, school: tuple[Path, list[str]]
     mine = [(e.action, e.target) for e in entries if e.actor == name]
     assert ("web.login", None) in mine
     assert ("child.add", cid) in mine and ("child.show", cid) in mine
+
+
+def test_guanai_serve_starts_and_stops(school: tuple[Path, list[str]]) -> None:
+    import shutil as _shutil
+    import signal
+    import subprocess
+    import sys
+
+    from web_helpers import free_port
+
+    port = free_port()
+    exe = _shutil.which("guanai", path=str(Path(sys.executable).parent)) or "guanai"
+    proc = subprocess.Popen([exe, "--archive", str(school[0]), "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 30
+        status = None
+        while time.time() < deadline:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert status == 200
+        r = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=False)
+        assert r.status_code == 303 and "server" not in {k.lower() for k in r.headers}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in out and "Traceback" not in out
