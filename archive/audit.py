@@ -33,6 +33,11 @@ ACTION_NAMES = {
     "transfer.export": "导出转接包", "transfer.import": "接收转接包", "transfer.reject": "拒收转接包",
     "transfer.confirm": "确认回执", "transfer.expire": "保留期满处理",
     "archive.upgrade": "升级档案库格式", "audit.invalid": "无效的待入链审计条目",
+    # workflow records (screening rounds, 控辍保学 cases, mentors, contact log, duties)
+    "record.put": "新建工作记录", "record.update": "更新工作记录", "record.screened": "登记排查",
+    "record.close": "结束（排查轮次或个案）", "record.persuade": "登记劝返", "record.report": "登记上报",
+    "record.remove": "撤销记录", "record.end": "结束结对帮扶", "ledger.export": "导出台账",
+    "workflow.settings": "修改工作设置",
 }
 
 # Actions that write the row named by their target (verify compares the row's generation).

@@ -40,7 +40,7 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-_LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.(sqlite|tmp)$")
+_LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.(sqlite|tmp)(-journal|-wal|-shm)?$")
 
 
 def sweep_leftovers(folder: Path) -> list[str]:

@@ -23,7 +23,7 @@ from guanai.archive.resolve import (
     short_ids,
     unique_short_id,
 )
-from guanai.base.errors import InputError, StateError
+from guanai.base.errors import GuanaiError, InputError, StateError
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive, ChildEntry, DocumentEntry
@@ -100,7 +100,12 @@ def _child_info(arc: Archive, cache: dict[str, ChildEntry | None], cid: str | No
     if not cid:
         return None
     if cid not in cache:
-        cache[cid] = arc.find_child(cid)
+        try:
+            cache[cid] = arc.find_child(cid)
+        except (GuanaiError, ValueError, TypeError, UnicodeDecodeError) as err:
+            # one damaged child record does not hide its documents (nor the others): noted as damaged
+            arc.damaged[cid] = getattr(err, "message", None) or type(err).__name__
+            cache[cid] = None
     return cache[cid]
 
 

@@ -1256,8 +1256,8 @@ class Archive:
         sealed = self._seal_payload(entry.id, entry.kind, entry.child_id, data)
         with self.transaction():
             self.conn.execute("UPDATE records SET sealed=?, gen=? WHERE id=?", (sealed, self._gen(), entry.id))
-            self._append_audit("record." + (action if _KIND_RE.match(action) else "update"), entry.id,
-                               {"kind": entry.kind, "child": entry.child_id})
+            act = "record." + (action if _KIND_RE.match(action) else "update")  # named in audit.ACTION_NAMES
+            self._append_audit(act, entry.id, {"kind": entry.kind, "child": entry.child_id})
 
     def _record_entry(self, row: tuple[Any, ...]) -> RecordEntry:
         rid, kind, child_id, created, gen, blob = row

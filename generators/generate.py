@@ -537,6 +537,7 @@ def _store_chunks(arc: Archive | None, kind: Kind, items: list[_Item], names: di
     for start in range(0, len(items), STORE_CHUNK):
         chunk = items[start:start + STORE_CHUNK]
         stored: list[tuple[_Item, Generated]] = []
+        new_ids: list[str] = []  # reported stored only once their chunk is committed
         with arc.transaction() if (store and arc is not None) else contextlib.nullcontext():
             for it in chunk:
                 if it.error is not None:
@@ -546,13 +547,14 @@ def _store_chunks(arc: Archive | None, kind: Kind, items: list[_Item], names: di
                 gen = Generated(it.row.label, it.model.title(), names[id(it)], child_id=it.child_id)
                 try:
                     if store and arc is not None:
-                        _store_one(arc, kind, it, gen, custom, result)
+                        _store_one(arc, kind, it, gen, custom, new_ids)
                 except (DiskFullError, TransientIOError):
                     raise  # the next documents would fail alike: stop, say what was stored
                 except GuanaiError as err:
                     result.failed.append(_to_failed(it.row.label, err))
                     continue
                 stored.append((it, gen))
+        result.stored.extend(new_ids)
         for it, gen in stored:
             try:
                 if out_dir is not None:
@@ -565,7 +567,7 @@ def _store_chunks(arc: Archive | None, kind: Kind, items: list[_Item], names: di
             result.ok.append(gen)
 
 
-def _store_one(arc: Archive, kind: Kind, it: _Item, gen: Generated, custom: bool, result: BatchResult) -> None:
+def _store_one(arc: Archive, kind: Kind, it: _Item, gen: Generated, custom: bool, new_ids: list[str]) -> None:
     """Store one document (and its PDF) idempotently: a batch re-run after a crash finds what the
     first run stored (same kind, child and form input); the card's plan is written to the record."""
     assert it.model is not None and it.rendered is not None
@@ -580,7 +582,7 @@ def _store_one(arc: Archive, kind: Kind, it: _Item, gen: Generated, custom: bool
         child_id=it.child_id, form=form, text=text, doc_date=d.isoformat() if d else None, meta=meta)
     gen.existing = not new
     if new:
-        result.stored.append(gen.doc_id)
+        new_ids.append(gen.doc_id)
     if it.child_id is not None:
         from guanai.generators.card import save_to_record
 
@@ -592,7 +594,7 @@ def _store_one(arc: Archive, kind: Kind, it: _Item, gen: Generated, custom: bool
             child_id=it.child_id, form=form, text=text, doc_date=d.isoformat() if d else None,
             meta={**meta, "pdf_of": gen.doc_id})
         if new:
-            result.stored.append(gen.pdf_doc_id)
+            new_ids.append(gen.pdf_doc_id)
 
 
 def _write_files(out_dir: Path, it: _Item, gen: Generated, existing: set[str]) -> None:

@@ -71,7 +71,8 @@ def test_followups_come_from_care_records_and_home_visits(arc: Any) -> None:
                 帮扶方面="学业辅导", 帮扶内容="辅导分数加减法。", 帮扶人="王丽娟", 帮扶效果="会做了")
     res = generate_batch(arc, "care-record", [care], child_ref=child, today=DAY)
     assert not res.failed, [f.message for f in res.failed]
-    visit = dict(sample("home-visit"), 儿童姓名=rec.name, 学籍号=rec.student_id, 家访日期="2026-09-12")
+    visit = dict(sample("home-visit"), 儿童姓名=rec.name, 学籍号=rec.student_id, 家访日期="2026-09-12",
+                     告知日期="2026-09-14")
     res = generate_batch(arc, "home-visit", [visit], child_ref=child, today=DAY)
     assert not res.failed, [f.message for f in res.failed]
     form, text = card(arc, child)

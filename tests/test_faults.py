@@ -363,6 +363,7 @@ def test_interrupted_generate_batch_says_what_was_stored(arc_path: Path, monkeyp
         return real(arc, **kw)
 
     monkeypatch.setattr(G, "put_once", flaky)
+    monkeypatch.setattr(G, "STORE_CHUNK", 1)  # one commit per document: the first is kept
     with Archive.open(arc_path, user="admin", passphrase=PW) as arc:
         with pytest.raises(G.BatchInterrupted) as info:
             G.generate_batch(arc, "home-visit", forms)

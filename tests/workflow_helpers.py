@@ -30,6 +30,11 @@ def child(name: str, birth: date, seq: int, *, father: str = "外出务工", mot
         d["母亲"].pop("务工地", None)
     if not carer:
         d["委托照护人"] = None
+    # the example record also carries what a 学籍系统 export states (双亲留守) and a village
+    # committee already informed: the synthetic school states neither, its categories follow
+    # the parents and hardships given here
+    for key in ("学籍留守登记", "学籍孤儿登记", "村(居)委会告知日期"):
+        d.pop(key, None)
     return ChildRecord.model_validate(d)
 
 
