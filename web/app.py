@@ -26,6 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, Signer
 from markupsafe import Markup, escape
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from guanai.base.errors import GuanaiError, InputError, NotFoundError, PermissionDenied
@@ -384,8 +385,6 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         if wait > 0:
             return render(request, "_login_error.html",
                           {"message": f"登录失败次数过多，请 {int(wait) + 1} 秒后再试。"}, 429, session=None)
-        from starlette.concurrency import run_in_threadpool
-
         try:
             arc = await run_in_threadpool(svc.open_archive, archive_path, user, passphrase)
         except GuanaiError as err:
@@ -400,8 +399,12 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         if old is not None:
             sessions.drop(old.sid)
         s = sessions.create(arc)  # always a fresh id: no session fixation
-        with s.lock:
-            arc.audit("web.login", None, {"client": client})
+
+        def audited() -> None:
+            with s.lock:
+                arc.audit("web.login", None, {"client": client})
+
+        await run_in_threadpool(audited)
         resp = Response(status_code=204, headers={"HX-Redirect": nxt})
         resp.set_cookie(COOKIE, signer.sign(s.sid).decode(), httponly=True, samesite="strict", path="/")
         resp.delete_cookie(PRE_COOKIE)
@@ -506,7 +509,8 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
     @app.post("/children/new")
     async def child_create(request: Request) -> Response:
         s = need(request, "write", post=True)
-        return _save_child(request, s, None, await read_form(request))
+        form = await read_form(request)
+        return await run_in_threadpool(_save_child, request, s, None, form)
 
     @app.get("/children/{cid}", response_class=HTMLResponse)
     def child_page(request: Request, cid: str) -> Response:
@@ -528,9 +532,14 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
     @app.post("/children/{cid}/edit")
     async def child_update(request: Request, cid: str) -> Response:
         s = need(request, "write", post=True)
-        with s.lock:
-            entry = svc.child_entry(s.arc, cid)
-        return _save_child(request, s, entry.id, await read_form(request))
+        form = await read_form(request)
+
+        def go() -> Response:
+            with s.lock:
+                entry = svc.child_entry(s.arc, cid)
+            return _save_child(request, s, entry.id, form)
+
+        return await run_in_threadpool(go)
 
     # ---- 文书 -------------------------------------------------------------------------------
 
@@ -581,18 +590,25 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         specs = svc.form_fields(kind_id)
         subs = {sp.alias: svc.subfields(kind_id, sp) for sp in specs if sp.kind == "rows"}
         data = wf.doc_data(specs, subs, form)
-        try:
-            if child:
-                with s.lock:
-                    pre = svc.prefill(s.arc, kind_id, child, dt.date.today())
-                svc.check_form(kind_id, {**pre, **data})
-            else:
-                svc.check_form(kind_id, data)
-        except FormError as err:
-            per, rest = wf.doc_errors(err.field_problems)
-            values = wf.doc_values(specs, data)
-            return render(request, "_doc_form_body.html", _doc_form_ctx(s, kind_id, child, values, per, rest),
-                          422, session=s)
+
+        def check() -> Response | None:
+            try:
+                if child:
+                    with s.lock:
+                        pre = svc.prefill(s.arc, kind_id, child, dt.date.today())
+                    svc.check_form(kind_id, {**pre, **data})
+                else:
+                    svc.check_form(kind_id, data)
+            except FormError as err:
+                per, rest = wf.doc_errors(err.field_problems)
+                values = wf.doc_values(specs, data)
+                return render(request, "_doc_form_body.html", _doc_form_ctx(s, kind_id, child, values, per, rest),
+                              422, session=s)
+            return None
+
+        refused = await run_in_threadpool(check)
+        if refused is not None:
+            return refused
 
         def work(arc: Any, job: Job) -> Any:
             job.total = 2 if pdf else 1
@@ -668,8 +684,6 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         s = need(request, "write", post=True)
         form = await read_form(request)
         raw, name = await upload_bytes(form, "file")
-        from starlette.concurrency import run_in_threadpool
-
         def preview() -> svc.RosterPreview:
             with s.lock:
                 return svc.roster_preview(s.arc, raw, name)
@@ -820,8 +834,11 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         to = str(form.get("to") or "").strip()
         purpose = str(form.get("purpose") or "转学")
         if grade:
-            with s.lock:
-                refs += [r["id"] for r in rows_of(s) if r["grade"] == grade and r["status"] == "在册"]
+            def cohort() -> list[str]:
+                with s.lock:
+                    return [r["id"] for r in rows_of(s) if r["grade"] == grade and r["status"] == "在册"]
+
+            refs += await run_in_threadpool(cohort)
         if not to:
             raise InputError("请选择接收学校。")
         if not refs:
@@ -853,8 +870,12 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         d.mkdir(parents=True, mode=0o700)
         path = d / (name if name.endswith(".gtp") else name + ".gtp")
         path.write_bytes(raw)
-        with s.lock:
-            info = svc.inspect_package(s.arc, path)
+
+        def inspect() -> dict[str, Any]:
+            with s.lock:
+                return svc.inspect_package(s.arc, path)
+
+        info = await run_in_threadpool(inspect)
         s.uploads["pkg:" + token] = path
         return render(request, "_package.html", {"info": info, "token": token}, session=s)
 
@@ -890,8 +911,12 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         form = await read_form(request)
         path = _pkg(s, token)
         reason = str(form.get("reason") or "")
-        with s.lock:
-            res = svc.reject_package(s.arc, path, reason)
+
+        def do_reject() -> Any:
+            with s.lock:
+                return svc.reject_package(s.arc, path, reason)
+
+        res = await run_in_threadpool(do_reject)
         s.uploads.pop("pkg:" + token, None)
         job = jobs.record(s, "拒收转接包", "job_import.html", res,
                           {"receipt": (res.receipt_path, res.receipt_path.name, "application/octet-stream")})
@@ -906,8 +931,12 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         d.mkdir(parents=True, mode=0o700)
         path = d / name
         path.write_bytes(raw)
-        with s.lock:
-            res = svc.confirm_receipt(s.arc, path)
+
+        def do_confirm() -> Any:
+            with s.lock:
+                return svc.confirm_receipt(s.arc, path)
+
+        res = await run_in_threadpool(do_confirm)
         return render(request, "_receipt.html", {"r": res}, session=s)
 
     # ---- 检测与审计 ------------------------------------------------------------------------
@@ -978,17 +1007,21 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
     async def _users_action(request: Request, action: Callable[[Session, FormData], str]) -> Response:
         s = need(request, "admin", post=True)
         form = await read_form(request)
-        error = None
-        message = None
-        try:
+
+        def go() -> Response:  # a key file costs an Argon2id derivation: off the event loop
+            error = None
+            message = None
+            try:
+                with s.lock:
+                    message = action(s, form)
+            except GuanaiError as err:
+                error = err
             with s.lock:
-                message = action(s, form)
-        except GuanaiError as err:
-            error = err
-        with s.lock:
-            users = svc.users(s.arc)
-        return render(request, "_users_body.html", {"users": users, "message": message, "error": error},
-                      422 if error else 200, session=s)
+                users = svc.users(s.arc)
+            return render(request, "_users_body.html", {"users": users, "message": message, "error": error},
+                          422 if error else 200, session=s)
+
+        return await run_in_threadpool(go)
 
     @app.post("/users/add", response_class=HTMLResponse)
     async def users_add(request: Request) -> Response:
@@ -1032,18 +1065,22 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
     async def account_passwd(request: Request) -> Response:
         s = need(request, post=True)
         form = await read_form(request)
-        error = message = None
-        try:
-            p1, p2 = str(form.get("passphrase") or ""), str(form.get("passphrase2") or "")
-            if p1 != p2:
-                raise InputError("两次输入的口令不一致。")
-            with s.lock:
-                svc.change_passphrase(s.arc, s.user, p1)
-            message = "口令已修改；下次登录请使用新口令。"
-        except GuanaiError as err:
-            error = err
-        return render(request, "_account_body.html", {"message": message, "error": error},
-                      422 if error else 200, session=s)
+
+        def go() -> Response:
+            error = message = None
+            try:
+                p1, p2 = str(form.get("passphrase") or ""), str(form.get("passphrase2") or "")
+                if p1 != p2:
+                    raise InputError("两次输入的口令不一致。")
+                with s.lock:
+                    svc.change_passphrase(s.arc, s.user, p1)
+                message = "口令已修改；下次登录请使用新口令。"
+            except GuanaiError as err:
+                error = err
+            return render(request, "_account_body.html", {"message": message, "error": error},
+                          422 if error else 200, session=s)
+
+        return await run_in_threadpool(go)
 
     allowed = {"localhost", "127.0.0.1", "[::1]"} | {h.lower() for h in (host_names or set())}
     app.add_middleware(Guard, allowed_hosts=allowed, allow_lan=allow_lan, max_body=max_upload)
