@@ -250,7 +250,7 @@ def roster_template() -> bytes:
 
 def search(arc: Archive, q: str, *, kind: str | None = None, status: str | None = None,
            category: str | None = None, date_from: str | None = None, date_to: str | None = None,
-           limit: int = 50) -> Any:
+           limit: int = 20) -> Any:
     from guanai.search.api import run_search
     from guanai.search.query import Filters
 
