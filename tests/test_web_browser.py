@@ -149,6 +149,8 @@ def test_secretary_roster_card_preview_download(page: Any, server_a: str, tmp_pa
     page.click("#roster-apply")
     wait_job(page)
     assert "已导入 5 名" in page.inner_text("#roster-result")
+    page.reload()  # the result lives on the server: a reload shows it again
+    assert "已导入 5 名" in page.inner_text("#roster-result")
 
     # the imported child's page → next document: 档案卡 (pre-filled from the record)
     page.goto(server_a + "/children?q=" + recs[0].student_id)
