@@ -50,6 +50,7 @@ bench: setup
 	$(PY) -m bench.generate
 	$(PY) -m bench.search
 	$(PY) -m bench.transfer
+	$(PY) -m bench.faults
 	$(PY) -m bench.workflow
 	$(PY) -m bench.term_start
 	$(PY) -m bench.web
