@@ -125,8 +125,6 @@ def _doc_label(e: DocumentEntry) -> str:
 
 def resolve_document(arc: Archive, ref: str) -> DocumentEntry:
     """The one document ``ref`` (a full id or a unique prefix of ≥ 6 characters) names."""
-    from guanai.archive.store import DocumentEntry  # noqa: F401 - for type checkers of callers
-
     key = _norm(ref).lower()
     if _FULL.match(key):
         return arc.get_document(key)
@@ -152,7 +150,7 @@ def resolve_documents(arc: Archive, refs: Sequence[str]) -> list[DocumentEntry]:
     for ref in refs:
         try:
             out.append(resolve_document(arc, ref))
-        except InputError as err:
+        except (InputError, NotFoundError) as err:
             problems.append(err.message)
     if problems:
         raise InputError("；".join(problems), "改正上面的文档编号后重试（什么也没有导出）。")

@@ -9,10 +9,11 @@ does: a child record, a document's meta and content, a setting or an audit entry
 when its AEAD seal opens under this archive's key and its context (table, column, row id) — so
 nothing damaged or forged is carried over. The report says what was kept and what was lost.
 
-The original directory is never written. The new archive keeps the archive id, the key files
-(same users and passphrases), and the surviving audit entries verbatim; an ``archive.salvage``
-entry records the counts. Gaps in the audit chain stay visible to ``verify`` (that history is
-lost, and says so). The search index is rebuilt by the first write or ``guanai reindex``.
+The original directory is never written. The new archive (format v2, built with an
+administrator's grant) keeps the archive id, the key files (same users and passphrases), the
+user registry and the surviving audit entries verbatim; an ``archive.salvage`` entry records the
+counts. ``verify`` of the copy names the lost rows (the audit chain remembers them) and any gap
+in the chain. The search index is rebuilt by ``guanai reindex`` (or the first write).
 """
 
 from __future__ import annotations
@@ -146,15 +147,25 @@ def _rows(conn: sqlite3.Connection, table: str, cols: str, rep: TableReport) -> 
 
 
 def salvage(src: Path | str, dest: Path | str, *, user: str, passphrase: str) -> SalvageReport:
-    """Recover every row of ``src`` whose seal still opens into a new archive at ``dest``."""
-    from guanai.archive import heads, keys
+    """Recover every row of ``src`` whose seal still opens into a new archive at ``dest``.
+
+    Needs an administrator of ``src`` (the new catalog is signed with the writer key and keeps
+    the admin-signed user registry). A format-v1 source is refused: upgrade it first.
+    """
+    from guanai.archive import keys
     from guanai.archive.audit import entry_mac
-    from guanai.archive.store import Archive, create_catalog, read_info
+    from guanai.archive.store import FORMAT_VERSION, Archive, create_catalog, read_info
+    from guanai.base.errors import PermissionDenied
 
     src, dest = Path(src), Path(dest)
     info = read_info(src)
+    if info.format_version != FORMAT_VERSION:
+        raise StateError(f"档案库为旧格式 v{info.format_version}，抢救只支持 v{FORMAT_VERSION}。",
+                         "旧格式档案库请先由备份恢复，或用 guanai upgrade 升级后再抢救。")
     kf = keys.read_key_file(src, user)
     grant = keys.unwrap(info.archive_id, kf, passphrase)
+    if kf.role != "admin":
+        raise PermissionDenied(f"用户“{user}”不是管理员，不能抢救档案库。", "请由管理员运行 guanai salvage。")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise StateError(f"目标目录 {dest} 已存在且不为空。", "抢救到一个新的空目录；原档案库不会被改动。")
     if dest.resolve() == src.resolve():
@@ -171,18 +182,22 @@ def salvage(src: Path | str, dest: Path | str, *, user: str, passphrase: str) ->
         work = tmp / ".work"
         work.mkdir(mode=0o700)
         old, method = _readable_copy(src, work)
-        create_catalog(tmp / "catalog.sqlite", info.archive_id)
-        # like a restore, the salvaged archive is a deliberate new start of this archive id: the
-        # head recorded for the damaged one would report it as rolled back (FORMAT.md §6.4)
-        heads.forget(info.archive_id)
-        arc = Archive(tmp, info, user, kf.role, grant)
         rep = SalvageReport(str(src), str(dest), method)
         try:
-            _copy_all(arc, old, rep, entry_mac)
+            try:
+                generation = int(old.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+            except (sqlite3.Error, TypeError, ValueError):
+                generation = 0
+            create_catalog(tmp / "catalog.sqlite", info.archive_id, generation)
+            arc = Archive(tmp, info, user, kf.role, grant)
+            try:
+                _copy_all(arc, old, rep, entry_mac, generation)
+            finally:
+                arc.close()
         finally:
             old.close()
-        arc.close()
         shutil.rmtree(work, ignore_errors=True)
+        (tmp / ".lock").touch(mode=0o600)
         publish_dir(tmp, dest)
         return rep
     except BaseException:
@@ -190,7 +205,7 @@ def salvage(src: Path | str, dest: Path | str, *, user: str, passphrase: str) ->
         raise
 
 
-def _copy_all(arc: Archive, old: sqlite3.Connection, rep: SalvageReport, entry_mac: Any) -> None:
+def _copy_all(arc: Archive, old: sqlite3.Connection, rep: SalvageReport, entry_mac: Any, old_gen: int) -> None:
     tables = {n: TableReport(n) for n in ("children", "documents", "settings", "audit", "tombstones")}
     rep.tables = tables
     c = arc.conn
@@ -251,8 +266,8 @@ def _copy_all(arc: Archive, old: sqlite3.Connection, rep: SalvageReport, entry_m
             except (ValueError, TypeError, sqlite3.Error):
                 tables["tombstones"].lost.append(_rid(tid))
         for name, value in _rows(old, "settings", "name, value", tables["settings"]):
-            if name == "audit_head":
-                continue  # rewritten by the salvage audit entry below
+            if name in ("audit_head", "journal_absorbed"):
+                continue  # rewritten by the salvage audit entry below; the journal is not carried over
             try:
                 arc.unseal("settings", "value", str(name), bytes(value))
                 c.execute("INSERT INTO settings VALUES(?,?)", (str(name), bytes(value)))
@@ -261,8 +276,8 @@ def _copy_all(arc: Archive, old: sqlite3.Connection, rep: SalvageReport, entry_m
                 tables["settings"].lost.append(_rid(name))
         # audit: entries whose own MAC holds, verbatim (a gap stays visible to verify)
         key = arc.subkey("audit")
-        for seq, at, actor_hex, action, target, detail_blob, prev, mac in _rows(
-                old, "audit", "seq, at, actor, action, target, detail, prev, mac", tables["audit"]):
+        for seq, at, actor_hex, action, target, detail_blob, prev, mac, agen in _rows(
+                old, "audit", "seq, at, actor, action, target, detail, prev, mac, gen", tables["audit"]):
             try:
                 seq = int(seq)
                 actor = arc.unseal("audit", "actor", str(seq), bytes.fromhex(actor_hex)).decode()
@@ -270,16 +285,18 @@ def _copy_all(arc: Archive, old: sqlite3.Connection, rep: SalvageReport, entry_m
                     arc.unseal("audit", "detail", str(seq), bytes(detail_blob)))
                 if entry_mac(key, seq, at, actor, action, target, detail, prev) != mac:
                     raise ValueError("mac")
-                c.execute("INSERT INTO audit VALUES(?,?,?,?,?,?,?,?)",
-                          (seq, at, actor_hex, action, target, detail_blob, prev, mac))
+                c.execute("INSERT INTO audit VALUES(?,?,?,?,?,?,?,?,?)",
+                          (seq, at, actor_hex, action, target, detail_blob, prev, mac,
+                           None if agen is None else int(agen)))
                 tables["audit"].kept += 1
             except (*_SEALED_ERRORS, sqlite3.Error):
                 tables["audit"].lost.append(_rid(seq))
-        try:
-            old_gen = int(old.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
-        except (sqlite3.Error, TypeError, ValueError):
-            old_gen = 0
         c.execute("UPDATE meta SET value=? WHERE key='generation'", (str(max(max_gen, old_gen)),))
+        try:  # the write counter goes on from the original's: this machine's head records must not see a rollback
+            old_commit = int(old.execute("SELECT value FROM meta WHERE key='commit'").fetchone()[0])
+        except (sqlite3.Error, TypeError, ValueError):
+            old_commit = 0
+        c.execute("INSERT OR REPLACE INTO meta VALUES('commit', ?)", (str(old_commit + 1),))
         arc._append_audit("archive.salvage", None, {
             "method": rep.method, "kept": {t.name: t.kept for t in tables.values()},
             "lost": {t.name: len(t.lost) for t in tables.values()},

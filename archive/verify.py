@@ -405,6 +405,15 @@ def check_users(arc: Archive, rep: VerifyReport) -> None:
         rep.add(AUTH, f"用户 {name}", "用户登记表中的用户缺少密钥文件")
 
 
+def audit_problems(arc: Archive) -> tuple[int, list[Problem]]:
+    """The audit chain alone (`audit verify`): how many entries, and every broken link as a Problem."""
+    from guanai.archive.audit import walk
+
+    arc.require("verify")
+    entries, problems = walk(arc)
+    return len(entries), [Problem("审计日志", p, code=CODES[AUTH]) for p in problems]
+
+
 def usability_problem(filename: str, mime: str, data: bytes) -> str | None:
     name = filename.lower()
     if name.endswith(".docx") or "wordprocessingml" in mime:

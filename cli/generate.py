@@ -301,7 +301,36 @@ def template() -> None:
     示例：
       guanai template check 我校家访记录表.docx --kind home-visit
       guanai template use 我校模板
+      guanai template mark 萧县教育体育局文件
     """
+
+
+@template.command("mark")
+@click.argument("mark", required=False)
+@click.option("--clear", is_flag=True, help="不再设定，用“发文机关＋文件”。")
+@click.pass_context
+def template_mark(ctx: click.Context, mark: str | None, clear: bool) -> None:
+    """设定本档案库公文的发文机关标志（版头红色大字，如“萧县教育体育局文件”）。
+
+    表单中填写了“发文机关标志”时以表单为准；都没有时用“发文机关”加“文件”二字。
+
+    \b
+    示例：
+      guanai template mark 萧县教育体育局文件
+      guanai template mark --clear
+    """
+    from guanai.generators.generate import ORG_MARK_SETTING
+
+    if clear == bool(mark):
+        raise InputError("请给出发文机关标志，或用 --clear 取消（二者选一）。", "例如：guanai template mark 萧县教育体育局文件")
+    text = (mark or "").strip()
+    if mark is not None and not 2 <= len(text) <= 30:
+        raise InputError(f"发文机关标志“{text}”长度不合适（应为 2–30 个字）。",
+                         "使用发文机关全称或规范化简称，可加“文件”二字，如“萧县教育体育局文件”。")
+    with open_archive_ctx(ctx, write=True) as arc:
+        arc.set_setting(ORG_MARK_SETTING, text.encode("utf-8"))
+        arc.audit("template.mark", None, {"mark": text})
+    click.echo(f"已设定发文机关标志：{text}" if text else "已取消发文机关标志设定（用“发文机关＋文件”）。")
 
 
 @template.command("use")

@@ -13,12 +13,16 @@ EXIT_VIOLATIONS = 1
 
 @click.command("lint")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--pdf/--no-pdf", "layout", default=None,
+              help="用 LibreOffice 排版后检查各页（孤行页、署名页）；默认：装有 LibreOffice 时检查。")
 @json_option
 @click.pass_context
-def lint(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
+def lint(ctx: click.Context, files: tuple[str, ...], layout: bool | None, as_json: bool) -> None:
     """按 GB/T 9704-2012《党政机关公文格式》检查 .docx 公文，列出每一处不符合项。
 
-    检查纸张与页边距、各要素字体（含东亚字体与主题字体覆盖）、字号、行距、标题层次字体、发文字号、成文日期、页码（单页居右、双页居左）、语言 zh-CN。
+    检查纸张与页边距、各要素字体（含东亚字体与主题字体覆盖）、字号、行距、标题层次字体、发文字号、成文日期、页码（单页居右、双页居左）、语言 zh-CN；
+    版头（红色发文机关标志、红色分隔线）、上行文的签发人、主送机关顶格、标题回行（词意完整、不留单字、长短适宜）、版记；
+    装有 LibreOffice 时还排版检查孤行页与署名页。仿宋_GB2312 等字库以外的字（如 玥、堃）作为提示列出。
 
     有不符合项时退出码为 1，文件无法读取时为 2。不需要打开档案库。
     本系统生成的表格类文书（档案卡、家访记录、通知书等，文档属性“类别”为“表格类文书（非公文）”）不是公文，会注明“未检查”。
@@ -27,6 +31,7 @@ def lint(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
     示例：
       guanai lint 关于成立领导小组的通知.docx
       guanai lint 输出/*.docx --json
+      guanai lint 通报.docx --no-pdf
     """
     from guanai.generators.lint import lint_file
 
@@ -34,11 +39,11 @@ def lint(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
     errors: list[tuple[str, GuanaiError]] = []
     for path in files:
         try:
-            reports.append(lint_file(path))
+            reports.append(lint_file(path, layout=layout))
         except GuanaiError as err:
             errors.append((path, err))
     if as_json:
-        payload = [r.to_dict() for r in reports]
+        payload: list[dict[str, object]] = [r.to_dict() for r in reports]
         payload += [{"file": p, "ok": False, "error": e.to_json()} for p, e in errors]
         echo_json(payload)
     else:
@@ -46,6 +51,8 @@ def lint(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
             if report.skipped:
                 click.echo(f"{report.file}：{report.skipped}。")
                 continue
+            for w in report.warnings:
+                click.echo(f"{report.file}：提示：{w.found}（{w.expected}；{w.where}）")
             if report.ok:
                 click.echo(f"{report.file}：符合 GB/T 9704-2012 检查项。")
                 continue

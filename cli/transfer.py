@@ -94,14 +94,15 @@ def transfer() -> None:
               help="升学：去向对照表（.csv 两列：学籍号,学校代码；或 .json/.yaml/.xlsx）。")
 @click.option("--resend", is_flag=True,
               help="儿童已在待回执的转接包中时仍重新导出（原包丢失时；原包仍可能被导入，先与对方核实）。")
+@click.option("--include-void", is_flag=True, help="连同已作废的文档一起转出（默认不转出作废的文档）。")
 @json_option
 @with_archive(write=True)
 def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None, output: str | None,
                     grade: str | None, out_dir: str | None, mapping: str | None, resend: bool,
-                    as_json: bool) -> None:
+                    include_void: bool, as_json: bool) -> None:
     """导出转接包：签名并加密给接收学校（转学），或按去向导出整个年级（升学）。
 
-    儿童可用儿童编号、学籍号或身份证号指定。
+    儿童可用姓名、学籍号、身份证号或编号（至少前 6 位）指定。已作废的文档默认不转出。
 
     \b
     示例：
@@ -120,14 +121,14 @@ def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None
                              "例如：--grade 六年级 --by-destination 升学包 --mapping 去向.csv")
         with _Bar("打包") as bar:
             results = export_by_destination(arc, grade, Path(mapping), Path(out_dir), render_slip=render_slip,
-                                            resend=resend, progress=bar)
+                                            resend=resend, progress=bar, include_void=include_void)
     else:
         if not children or not to_code or not output:
             raise InputError("转学导出需要儿童、--to 学校代码 与 -o 文件。",
                              "例如：guanai transfer export G341322201203050012 --to 3413220002 -o 张小明.gtp")
         with _Bar("打包") as bar:
             results = [export_package(arc, list(children), to_code, Path(output), render_slip=render_slip,
-                                      resend=resend, progress=bar)]
+                                      resend=resend, progress=bar, include_void=include_void)]
     if as_json:
         echo_json([r.to_json() for r in results])
         return

@@ -395,27 +395,64 @@ class PersuasionNotice(FormBase):
 
 
 class OfficialBase(FormBase):
-    """Fields every 公文 carries (GB/T 9704: 发文字号, 标题, 主送机关, 署名, 成文日期)."""
+    """Fields every 公文 carries (GB/T 9704-2012 §7): 版头, 主体 and 版记.
+
+    ``UPWARD`` documents (报告 to the township government or the county bureau) put the
+    发文字号 left with the 签发人 right (7.2.4, 7.2.5); without a 签发人 the line holds the 发文字号
+    only and `guanai lint` reports the missing 签发人 (a report made from a case file may not
+    know it yet: it is added before the report is sent).
+    """
+
+    UPWARD: ClassVar[bool] = False
 
     doc_number: Required = Field(alias="发文字号")
     doc_title: Required = Field(alias="标题")
     recipient: Required = Field(alias="主送机关")
     issuer: Required = Field(alias="发文机关")
     date: Date = Field(alias="成文日期")
+    # 版头 (7.2): the mark defaults to the archive setting ``org_mark``, else "<发文机关>文件"
+    org_mark: Short = Field("", alias="发文机关标志")
+    copy_number: Short = Field("", alias="份号")
+    secrecy: Short = Field("", alias="密级和保密期限")
+    urgency: Literal["", "特急", "加急"] = Field("", alias="紧急程度")
+    signers: StrList = Field(default_factory=list, alias="签发人")
+    # 主体 (7.3)
+    attachments: StrList = Field(default_factory=list, alias="附件")
+    seal: YesNo = Field(True, alias="加盖印章")
+    note: Short = Field("", alias="附注")
+    # 版记 (7.4)
+    cc: StrList = Field(default_factory=list, alias="抄送机关")
+    printer: Short = Field("", alias="印发机关")
+    print_date: Annotated[dt.date | None, BeforeValidator(parse_date)] = Field(None, alias="印发日期")
 
     @model_validator(mode="after")
     def _check_number(self) -> OfficialBase:
         check_doc_number(self.doc_number)
+        if self.copy_number and not re.fullmatch(r"\d{6}", self.copy_number):
+            raise ValueError(f"份号“{self.copy_number}”应为 6 位阿拉伯数字（如 000001）")
+        if self.print_date is not None and self.print_date < self.date:
+            raise ValueError("“印发日期”不能早于“成文日期”")
+        for a in self.attachments:
+            if a[-1:] in "。，；：.,;:":
+                raise ValueError(f"附件名称“{a}”后不加标点符号")
         return self
 
     def doc_date(self) -> dt.date | None:
         return self.date
 
     def context(self) -> dict[str, Any]:
-        from guanai.generators.gbt9704 import title_lines
+        from guanai.generators.gbt9704 import format_date, title_lines
 
         ctx = super().context()
-        ctx["doc_title"] = title_lines(self.doc_title)  # even lines, not 20 + 20 + 1 characters
+        ctx["doc_title"] = title_lines(self.doc_title)  # even lines between words, not 20 + 20 + 1
+        ctx["org_mark"] = self.org_mark or f"{self.issuer}文件"
+        ctx["upward"] = self.UPWARD
+        ctx["seal"] = self.seal
+        ctx["head_marks"] = "\n".join(x for x in (self.copy_number, self.secrecy, self.urgency) if x)
+        ctx["signers_text"] = "\u3000".join(self.signers)
+        ctx["cc_text"] = "，".join(self.cc) + "。" if self.cc else ""
+        ctx["printer"] = self.printer or self.issuer
+        ctx["print_date"] = format_date(self.print_date or self.date) + "印发"
         return ctx
 
 
@@ -440,6 +477,8 @@ class Attempt(FormBase):
 
 
 class DropoutReport(OfficialBase):
+    UPWARD: ClassVar[bool] = True
+
     school: Required = Field(alias="学校")
     name: Required = Field(alias="儿童姓名")
     gender: Gender = Field(alias="性别")
@@ -485,6 +524,8 @@ class DropoutReport(OfficialBase):
 
 
 class MissingReport(OfficialBase):
+    UPWARD: ClassVar[bool] = True
+
     school: Required = Field(alias="学校")
     name: Required = Field(alias="儿童姓名")
     gender: Gender = Field(alias="性别")
@@ -550,7 +591,7 @@ class InspectionBase(OfficialBase):
 
 
 class SupervisionReport(InspectionBase):
-    pass
+    UPWARD: ClassVar[bool] = True
 
 
 class Circular(InspectionBase):

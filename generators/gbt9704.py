@@ -11,6 +11,7 @@ Chinese size names: 2号 = 22 pt, 3号 = 16 pt, 4号 = 14 pt.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 from typing import Final
@@ -109,21 +110,24 @@ HEITI_NAMES: Final = frozenset({"黑体", "SimHei"})
 KAITI_NAMES: Final = frozenset({"楷体_GB2312", "楷体", "KaiTi", "KaiTi_GB2312"})
 SONGTI_NAMES: Final = frozenset({"宋体", "SimSun"})
 
-#: Free faces used for PDF conversion on Linux (fontconfig mapping in generators/fonts.conf).
-FONT_FALLBACKS: Final[dict[str, str]] = {
-    "仿宋_GB2312": "AR PL UMing CN",
-    "仿宋": "AR PL UMing CN",
-    "FangSong": "AR PL UMing CN",
-    "FangSong_GB2312": "AR PL UMing CN",
-    "方正小标宋简体": "Noto Serif CJK SC:bold",
-    "方正小标宋_GBK": "Noto Serif CJK SC:bold",
-    "宋体": "Noto Serif CJK SC",
-    "SimSun": "Noto Serif CJK SC",
-    "楷体": "AR PL UKai CN",
-    "楷体_GB2312": "AR PL UKai CN",
-    "KaiTi": "AR PL UKai CN",
-    "黑体": "Noto Sans CJK SC",
-    "SimHei": "Noto Sans CJK SC",
+#: Free faces used for PDF conversion on Linux (fontconfig mapping in generators/fonts.conf), each
+#: with the faces that fill in characters it lacks, closest style first. 仿宋: FandolFang (CTEX's
+#: GB 2312 FangSong, from Debian's texlive-lang-chinese), then cwTeX 仿宋 (fonts-cwtex-fs: has
+#: 玥 珺 垚 璟 彧 旻 芃 翀 …), then AR PL UMing for the rest (堃 喆 祎 …). 宋/黑/小标宋: the SC
+#: (Simplified Chinese) Noto faces by their SC family names, never the JP ones.
+FANGSONG_FACES: Final = ("FandolFang", "cwTeXFangSong", "AR PL UMing CN")
+KAI_FACES: Final = ("AR PL UKai CN", "AR PL UMing CN")
+SONG_FACES: Final = ("Noto Serif CJK SC", "AR PL UMing CN")
+HEI_FACES: Final = ("Noto Sans CJK SC", "WenQuanYi Zen Hei")
+FONT_FALLBACKS: Final[dict[str, tuple[tuple[str, ...], bool]]] = {
+    **{name: (FANGSONG_FACES, False) for name in ("仿宋_GB2312", "仿宋", "FangSong", "FangSong_GB2312", "仿宋体")},
+    **{name: (SONG_FACES, True) for name in ("方正小标宋简体", "方正小标宋_GBK", "方正小标宋体", "小标宋体")},
+    **{name: (SONG_FACES, False) for name in ("宋体", "SimSun")},
+    **{name: (KAI_FACES, False) for name in ("楷体", "楷体_GB2312", "KaiTi", "KaiTi_GB2312")},
+    **{name: (HEI_FACES, False) for name in ("黑体", "SimHei")},
+    # digits and Latin letters: Liberation Serif has Times New Roman's metrics (fonts-liberation2);
+    # without it fontconfig hands Latin text to Noto CJK JP
+    FONT_LATIN: (("Liberation Serif", "DejaVu Serif"), False),
 }
 
 LANG_EAST_ASIA: Final = "zh-CN"
@@ -140,6 +144,86 @@ STYLE_HEADING3: Final = "三级标题"
 STYLE_DOC_NUMBER: Final = "发文字号"
 STYLE_DATE: Final = "成文日期"
 STYLE_RECORD: Final = "版记"
+STYLE_ORG_MARK: Final = "发文机关标志"
+STYLE_HEAD_MARKS: Final = "份号密级紧急程度"
+STYLE_RECIPIENT: Final = "主送机关"
+STYLE_ATTACHMENT: Final = "附件说明"
+STYLE_SIGNATURE: Final = "发文机关署名"
+STYLE_NOTE: Final = "附注"
+#: Hidden bookmarks (Word hides names starting with "_") the renderer puts in the 署名 paragraph:
+#: which of the two layouts of 7.3.5 it used, so the PDF step can recompute it for LibreOffice.
+BOOKMARK_SEAL: Final = "_GuanaiSeal"
+BOOKMARK_NO_SEAL: Final = "_GuanaiNoSeal"
+
+# --------------------------------------------------------------------------- 版头, 署名, 版记 (§7)
+
+#: 发文机关标志: red, 小标宋, centred; its top edge 35 mm below the text block's top (80 mm for
+#: 上行文, room for the 批办意见). The size is chosen so the mark fits the line with room to spare.
+ORG_MARK_COLOR: Final = "FF0000"
+ORG_MARK_MAX_PT: Final = 36.0
+ORG_MARK_MIN_PT: Final = 22.0
+ORG_MARK_TOP_MM: Final = 35.0
+ORG_MARK_TOP_UPWARD_MM: Final = 80.0
+#: 版头中的分隔线: red, as wide as the text block, 4 mm below the 发文字号 (w:pBdr bottom, 1/8 pt).
+SEPARATOR_COLOR: Final = "FF0000"
+SEPARATOR_EIGHTHS: Final = 12
+SEPARATOR_GAP_PT: Final = 11  # 4 mm
+#: 版记 lines: first and last 0.35 mm (1 pt), those between 0.25 mm (0.75 pt), in 1/8 pt.
+RECORD_THICK_EIGHTHS: Final = 8
+RECORD_THIN_EIGHTHS: Final = 6
+#: 署名/成文日期 (7.3.5): with a seal the date is 右空四字 and the 署名 centred over it; without,
+#: the 署名 is 右空二字 and the date starts two characters right of the 署名's first character.
+DATE_RIGHT_CHARS_SEAL: Final = 4.0
+SIGNATURE_RIGHT_CHARS: Final = 2.0
+#: Blank lines between the body (or 附件说明) and the 署名: the seal overlaps the lines above.
+SIGNATURE_GAP_LINES_SEAL: Final = 2
+SIGNATURE_GAP_LINES: Final = 1
+
+
+#: LibreOffice 7.4 ignores w:autoSpaceDE/DN and puts 0.2 em between Chinese and Latin characters
+#: (digits); the PDF's 署名/日期 indents are computed with it (generators.pdf), the .docx's without.
+LIBREOFFICE_AUTOSPACE: Final = 0.2
+
+
+def text_chars(text: str, autospace: float = 0.0) -> float:
+    """Width in 3号 characters: CJK and full-width 1, ASCII (Times New Roman digits) 0.5, plus
+    ``autospace`` characters at each change between the two."""
+    width = sum(0.5 if ch.isascii() else 1.0 for ch in text)
+    if autospace:
+        width += autospace * sum(1 for a, b in zip(text, text[1:], strict=False)
+                                 if a.isascii() != b.isascii() and not a.isspace() and not b.isspace())
+    return width
+
+
+def signature_indents(signature: str, date_text: str, *, seal: bool, autospace: float = 0.0) -> tuple[float, float]:
+    """Right indents (in characters) of the 署名 and the 成文日期 per 7.3.5.1 (seal) or 7.3.5.2."""
+    s, d = text_chars(signature, autospace), text_chars(date_text, autospace)
+    if seal:
+        date_right = DATE_RIGHT_CHARS_SEAL
+        return max(0.0, date_right + (d - s) / 2), date_right
+    sig_right = max(SIGNATURE_RIGHT_CHARS, d + SIGNATURE_RIGHT_CHARS + 2 - s)
+    return sig_right, sig_right + s - 2 - d
+
+
+def org_mark_size(mark: str) -> float:
+    """Point size of the 发文机关标志: as large as ORG_MARK_MAX_PT allows with a character to spare."""
+    width_pt = TEXT_WIDTH_MM * 72 / 25.4
+    fit = width_pt / (text_chars(mark) + 1)
+    return max(ORG_MARK_MIN_PT, min(ORG_MARK_MAX_PT, int(fit * 2) / 2))
+
+
+def outside_gb2312(text: str) -> list[str]:
+    """Hanzi of ``text`` outside GB 2312 (仿宋_GB2312/楷体_GB2312 lack them: 玥 堃 喆 …), in order, once."""
+    seen: list[str] = []
+    for ch in text:
+        if ch in seen or ch.isascii() or not ("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+                                              or "\U00020000" <= ch <= "\U0003134f"):
+            continue
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            seen.append(ch)
+    return seen
 
 # --------------------------------------------------------------------------- headings (§7.3.3)
 
@@ -265,39 +349,138 @@ def page_number_text(n: int) -> str:
 
 # --------------------------------------------------------------------------- title lines
 
-_NO_LINE_START = frozenset("》）」』”’，。、；：！？)]%")
+_NO_LINE_START = frozenset("》）」』”’，。、；：！？)]%·")
 _NO_LINE_END = frozenset("《（「『“‘([")
+#: Words that read badly at the start of a title line (…的\n通报 is fine, …情况\n的通报 is not).
+_WEAK_LINE_START = frozenset("的和与及等之")
+#: Terms of this domain that jieba cuts in two (留守/儿童): a break inside them is avoided when possible.
+KEEP_TOGETHER: Final = ("留守儿童", "困境儿童", "人民政府", "教育体育局", "领导小组", "关爱保护", "控辍保学",
+                        "劝返复学", "义务教育", "派出所")
+#: A number and the unit after it stay on one line (2020 年, 3 号).
+_NUMBER_UNITS = frozenset("年月日号届期次名个所人")
 
 
 def _width(ch: str) -> float:
     return 0.5 if ch.isascii() else 1.0
 
 
-def title_lines(title: str, per_line: int | None = None) -> str:
-    """A long title broken into lines of even length ("\n" between them).
+def _text_width(text: str) -> float:
+    return sum(_width(c) for c in text)
 
-    GB/T 9704 7.3.3: a title that runs over is split into lines "长短适宜、排列对称" (梯形或菱形);
-    left to the word processor, a 41-character title wraps 20 + 20 + 1 with one lonely character.
-    No line starts with a closing mark or ends with an opening one, and digit runs stay whole.
+
+def title_words(title: str) -> list[str]:
+    """The title cut into words (rjieba, jieba's dictionary): a line break may fall only between them."""
+    try:
+        import rjieba
+
+        words = [w for w in rjieba.cut(title) if w]
+    except ImportError:  # pragma: no cover - rjieba is a declared dependency
+        import jieba
+
+        words = [w for w in jieba.cut(title) if w]
+    return words if "".join(words) == title else list(title)
+
+
+def title_break_allowed(before: str, after: str) -> bool:
+    """May a title line end with ``before`` and the next begin with ``after`` (word boundary assumed)?"""
+    if not before or not after:
+        return False
+    if after[0] in _NO_LINE_START or before[-1] in _NO_LINE_END:
+        return False
+    if before[-1].isdigit() and after[0] in _NUMBER_UNITS:
+        return False
+    return not (before[-1].isascii() and before[-1].isalnum() and after[0].isascii() and after[0].isalnum())
+
+
+def _break_points(title: str) -> list[int]:
+    points, pos = [], 0
+    words = title_words(title)
+    for w in words[:-1]:
+        pos += len(w)
+        if title_break_allowed(title[:pos], title[pos:]):
+            points.append(pos)
+    return points
+
+
+def _shape_cost(widths: list[float], title: str, cuts: list[int]) -> float:
+    mean = sum(widths) / len(widths)
+    cost = sum((w - mean) ** 2 for w in widths)
+    # 梯形或菱形: the middle line of three is not the shortest (no hourglass)
+    if len(widths) >= 3 and min(widths[1:-1]) < min(widths[0], widths[-1]) - 0.01:
+        cost += 4.0
+    for c in cuts:
+        if title[c] in _WEAK_LINE_START:
+            cost += 2.0
+        for term in KEEP_TOGETHER:
+            start = title.find(term, max(0, c - len(term) + 1))
+            if start != -1 and start < c < start + len(term):
+                cost += 10.0
+    return cost
+
+
+def title_lines(title: str, per_line: int | None = None) -> str:
+    """A long title broken into balanced lines ("\n" between them), only between words.
+
+    GB/T 9704 7.3.3: a title that runs over is split into lines "长短适宜、排列对称" (梯形或菱形),
+    "回行时，要做到词意完整"; left to the word processor, a 41-character title wraps 20 + 20 + 1
+    and breaks words (困/境). Here every break falls between two words (rjieba), never before a
+    closing mark or after an opening one, never between a number and its unit, no line is a lone
+    character and the lines are as even as the words allow (trapezoid or diamond, no hourglass).
     A title with its own line breaks, or one that fits on a line, is returned as it is.
     """
     limit = per_line or TITLE_CHARS_PER_LINE
-    total = sum(_width(c) for c in title)
+    total = _text_width(title)
     if "\n" in title or total <= limit:
         return title
-    n = -(-int(total * 2) // (limit * 2))  # ceil(total / limit) on half-width units
-    target = total / n
-    lines: list[str] = []
-    cur, width = "", 0.0
-    for i, ch in enumerate(title):
-        cur += ch
-        width += _width(ch)
-        nxt = title[i + 1] if i + 1 < len(title) else ""
-        if (len(lines) < n - 1 and nxt and width >= target - 0.01 and nxt not in _NO_LINE_START
-                and ch not in _NO_LINE_END and not (ch.isascii() and nxt.isascii())):
-            lines.append(cur)
-            cur, width = "", 0.0
-    lines.append(cur)
-    if any(sum(_width(c) for c in line) > limit for line in lines):
-        return title  # punctuation pushed a line over: let the word processor wrap it
-    return "\n".join(lines)
+    points = _break_points(title)
+    first_n = -(-int(total * 2) // (limit * 2))  # ceil(total / limit) on half-width units
+    best: tuple[float, list[int]] | None = None
+    for n in range(first_n, first_n + 2):
+        for cuts in itertools.combinations(points, n - 1):
+            bounds = [0, *cuts, len(title)]
+            lines = [title[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+            widths = [_text_width(x) for x in lines]
+            if max(widths) > limit or min(len(x) for x in lines) < 2:
+                continue
+            # one more line than needed costs a little: it is fine when it keeps a term whole
+            cost = _shape_cost(widths, title, list(cuts)) + 5.0 * (n - first_n)
+            if best is None or cost < best[0]:
+                best = (cost, list(cuts))
+    if best is not None:
+        bounds = [0, *best[1], len(title)]
+        return "\n".join(title[a:b] for a, b in zip(bounds, bounds[1:], strict=False))
+    return title  # no word-respecting break fits: let the word processor wrap it
+
+
+def title_break_problems(lines: list[str], per_line: int | None = None) -> list[str]:
+    """Chinese descriptions of what is wrong with a title's line breaks (empty when fine)."""
+    limit = per_line or TITLE_CHARS_PER_LINE
+    title = "".join(lines)
+    problems: list[str] = []
+    if len(lines) == 1:
+        if _text_width(title) > limit:
+            problems.append(f"标题超过一行（{_text_width(title):g} 字，每行约 {limit} 字）却未分行，"
+                            "将由排版软件随意回行；应在词与词之间分成长短适宜的几行")
+        return problems
+    words = title_words(title)
+    ends, pos = set(), 0
+    for w in words:
+        pos += len(w)
+        ends.add(pos)
+    pos = 0
+    for i, line in enumerate(lines[:-1]):
+        pos += len(line)
+        nxt = lines[i + 1]
+        if pos not in ends:
+            problems.append(f"第 {i + 1} 行在词中间断开（“{line[-2:]}/{nxt[:2]}”）")
+        elif not title_break_allowed(line, nxt):
+            problems.append(f"第 {i + 1} 行与下一行的断开处不当（“{line[-2:]}/{nxt[:2]}”：标点或数字与单位被分开）")
+    for i, line in enumerate(lines):
+        if len(line) < 2:
+            problems.append(f"第 {i + 1} 行只有一个字“{line}”")
+        if _text_width(line) > limit:
+            problems.append(f"第 {i + 1} 行（{_text_width(line):g} 字）超过一行的宽度（{limit} 字），会再次回行")
+    widths = [_text_width(x) for x in lines]
+    if max(widths) - min(widths) > max(4.0, max(widths) / 2):
+        problems.append("各行长短悬殊（" + " / ".join(f"{w:g}" for w in widths) + " 字），应长短适宜、排列对称")
+    return problems

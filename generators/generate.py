@@ -23,6 +23,7 @@ from guanai.generators.render import (
     Rendered,
     bundled_template_dir,
     compile_template,
+    doc_props,
     render_compiled,
     render_isolated,
     validate,
@@ -35,6 +36,12 @@ if TYPE_CHECKING:
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_MIME = "application/pdf"
 TEMPLATES_SETTING = "templates_dir"
+#: Archive setting: the 发文机关标志 of this archive's 公文 ("萧县教育体育局文件"); a form's own
+#: 发文机关标志 wins; without either the mark is "<发文机关>文件".
+ORG_MARK_SETTING = "org_mark"
+#: The 公文 that carries the child's 劝返复学通知书 (with their 回执) as its 附件 (the plan: two failed
+#: persuasions, then the report to the township government).
+ATTACH_NOTICES_TO = "dropout-report"
 
 
 @dataclass
@@ -83,6 +90,7 @@ class _Item:
     rendered: Rendered | None = None
     pdf: bytes | None = None
     error: Failed | None = None
+    attachments: list[bytes] = field(default_factory=list)  # 附件 bodies (dropout report: its notices)
 
 
 # --------------------------------------------------------------------------- child records
@@ -292,6 +300,7 @@ def generate_batch(
     _validate_items(arc, kind, items, today)
     _school_warnings(kind, arc, items, result)
     custom = _render_items(kind, items, custom_dir, result, progress)
+    _attach(items)
     if postprocess is not None:
         _postprocess(items, postprocess)
     if kind.to_family:
@@ -414,12 +423,15 @@ def typed_over_record(kind: Kind, entry: ChildEntry, data: dict[str, Any],
 def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], today: dt.date | None) -> None:
     """2. validate, with the child's record when given (--child) or found by 学籍号."""
     school = school_default(kind, arc)
+    org_mark = _org_mark(arc) if kind.official else None
     for it in items:
         try:
             if it.entry is not None:
                 data = _merge(kind, it.row, {**school, **child_prefill(kind, it.entry, today, arc)})
             else:
                 data = {**school, **it.row.data}
+            if org_mark and not data.get("发文机关标志") and not data.get("org_mark"):
+                data = {**data, "发文机关标志": org_mark}
             it.model = validate(kind, data, source=it.row.source, row=it.row.row, columns=it.row.columns)
             if it.entry is not None:
                 it.child_id = it.entry.id
@@ -427,8 +439,43 @@ def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], today: 
                 sid = it.model.student_id_value()
                 found = arc.find_child(sid) if sid else None
                 it.child_id = found.id if found is not None else None
+            if kind.id == ATTACH_NOTICES_TO and arc is not None and it.child_id is not None:
+                it.attachments, notice_names = _persuasion_notices(arc, it.child_id)
+                if it.attachments and not getattr(it.model, "attachments", None):
+                    it.model = validate(kind, {**data, "附件": notice_names}, source=it.row.source, row=it.row.row,
+                                        columns=it.row.columns)
         except GuanaiError as err:
             it.error = _to_failed(it.row.label, err)
+
+
+def _org_mark(arc: Archive | None) -> str | None:
+    raw = arc.get_setting(ORG_MARK_SETTING) if arc is not None else None
+    return raw.decode("utf-8") if raw else None
+
+
+def _persuasion_notices(arc: Archive, child_id: str) -> tuple[list[bytes], list[str]]:
+    """The child's last two 劝返复学通知书 (.docx) in the archive, oldest first, and their 附件 names."""
+    entries = [d for d in arc.list_documents(child_id=child_id, kind="persuasion-notice") if d.mime == DOCX_MIME]
+    entries = sorted(entries, key=lambda d: (d.doc_date or "", d.created_at))[-2:]
+    docs, names = [], []
+    for n, d in enumerate(entries, 1):
+        docs.append(arc.read_document(d.id))
+        when = cn_date(dt.date.fromisoformat(d.doc_date)) if d.doc_date else ""
+        names.append(f"劝返复学通知书（{'第一次' if n == 1 and len(entries) > 1 else '第二次' if n == 2 else '劝返'}"
+                     f"{'，' + when if when else ''}）及回执")
+    return docs, names
+
+
+def _attach(items: list[_Item]) -> None:
+    """The 附件 found at validation, put into the rendered 公文 (before its 版记)."""
+    from guanai.generators.render import append_attachments
+
+    for it in items:
+        if it.attachments and it.rendered is not None and it.error is None:
+            try:
+                it.rendered = Rendered(append_attachments(it.rendered.data, it.attachments), it.rendered.text)
+            except GuanaiError as err:
+                it.error, it.rendered = _to_failed(it.row.label, err), None
 
 
 def _school_warnings(kind: Kind, arc: Archive | None, items: list[_Item], result: BatchResult) -> None:
@@ -444,12 +491,15 @@ def _school_warnings(kind: Kind, arc: Archive | None, items: list[_Item], result
 
 def _render_items(kind: Kind, items: list[_Item], custom_dir: Path | None, result: BatchResult,
                   progress: Callable[[int], None] | None) -> bool:
-    """3. render; a school's own template runs in a child process with limits. True when it was used."""
+    """3. render; a school's own template runs in a child process with limits. True when it was used.
+    The documents carry the time they were made (docProps, and so the PDF's creation date)."""
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0)
     valid = [it for it in items if it.error is None and it.model is not None]
     if progress and len(valid) < len(items):
         progress(len(items) - len(valid))
     if custom_dir is not None and (custom_dir / kind.template).is_file():
-        outs = render_isolated(kind, [it.model for it in valid if it.model is not None], custom_dir / kind.template)
+        outs = render_isolated(kind, [it.model for it in valid if it.model is not None], custom_dir / kind.template,
+                               created=created)
         for it, out in zip(valid, outs, strict=True):
             if out.error is not None:
                 it.error = _to_failed(it.row.label, out.error)
@@ -470,7 +520,7 @@ def _render_items(kind: Kind, items: list[_Item], custom_dir: Path | None, resul
     for it in valid:
         assert it.model is not None
         try:
-            it.rendered = render_compiled(compiled, it.model.context())
+            it.rendered = render_compiled(compiled, it.model.context(), doc_props(kind, it.model, created))
         except GuanaiError as err:
             it.error = _to_failed(it.row.label, err)
         if progress:
@@ -503,15 +553,18 @@ def _convert_pdfs(kind: Kind, items: list[_Item], pdf: bool, progress: Callable[
     if pdf and progress and len(ready) < len(items):
         progress(len(items) - len(ready))  # the PDF step counts one unit per form too
     if pdf and ready:
-        from guanai.generators.pdf import convert_results
+        from guanai.generators.pdf import convert_official
 
-        results = convert_results([(names[id(it)], it.rendered.data) for it in ready if it.rendered is not None],
-                                  progress=progress)
-        for it, res in zip(ready, results, strict=True):
+        results = convert_official([(names[id(it)], it.rendered.data) for it in ready if it.rendered is not None],
+                                   progress=progress)
+        for it, (res, docx) in zip(ready, results, strict=True):
             if res.pdf is None:
                 it.error = Failed(it.row.label, f"转换 PDF 失败：{res.error}", "检查 LibreOffice 安装；或去掉 --pdf 只生成 .docx。", 10)
             else:
                 it.pdf = res.pdf
+                if it.rendered is not None and docx is not it.rendered.data:
+                    # the 版记 moved to an even page: keep the .docx the PDF was made from
+                    it.rendered = Rendered(docx, it.rendered.text)
     return names
 
 

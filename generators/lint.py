@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import shutil
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -54,7 +55,10 @@ _HINT_DOCX = "请用 Word/WPS 打开后另存为 .docx 再检查。"
 # Problem.code of a violation: "lint." + the element (role, then aspect), from its Chinese label
 _CODE_PARTS: tuple[tuple[str, str], ...] = (
     ("纸张大小", "paper"), ("上边距", "margin.top"), ("下边距", "margin.bottom"), ("左边距", "margin.left"),
-    ("右边距", "margin.right"), ("发文字号", "doc_number"), ("成文日期", "date"), ("一级标题", "heading1"),
+    ("右边距", "margin.right"), ("发文机关标志", "org_mark"), ("版头分隔线", "separator"), ("签发人", "signer"),
+    ("发文字号位置", "doc_number.position"), ("发文字号", "doc_number"), ("标题回行", "title.breaks"),
+    ("主送机关", "recipient"), ("版记", "record"), ("孤行页", "page.lone_line"), ("署名页", "page.signature"),
+    ("字库外的字", "repertoire"), ("成文日期", "date"), ("一级标题", "heading1"),
     ("二级标题", "heading2"), ("三级标题", "heading3"), ("标题", "title"), ("正文", "body"),
     ("主题字体语言", "theme_language"), ("主题字体", "theme_font"), ("语言", "language"),
     ("页码位置", "page_number.position"), ("页码格式", "page_number.format"), ("页码", "page_number"),
@@ -99,6 +103,8 @@ class LintReport:
     violations: list[Violation] = field(default_factory=list)
     #: why the file was not checked (a guanai form, not a 公文); None when it was checked
     skipped: str | None = None
+    #: not a format violation, but worth a look (characters outside a GB 2312 face's repertoire)
+    warnings: list[Violation] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -115,6 +121,8 @@ class LintReport:
         out: dict[str, Any] = {"file": self.file, "ok": self.ok, "problems": [p.to_json() for p in self.problems]}
         if self.skipped:
             out["skipped"] = self.skipped
+        if self.warnings:
+            out["warnings"] = [v.to_problem().to_json() for v in self.warnings]
         return out
 
 
@@ -445,6 +453,12 @@ _ROLE_BY_STYLE = {
     G.STYLE_DOC_NUMBER: "docnum",
     G.STYLE_DATE: "date",
     G.STYLE_RECORD: "record",
+    G.STYLE_ORG_MARK: "orgmark",
+    G.STYLE_HEAD_MARKS: "header",
+    G.STYLE_RECIPIENT: "recipient",
+    G.STYLE_ATTACHMENT: "attachment",
+    G.STYLE_SIGNATURE: "signature",
+    G.STYLE_NOTE: "note",
 }
 
 _ROLE_SPEC: dict[str, tuple[str, frozenset[str], str, int]] = {
@@ -478,6 +492,7 @@ class _Checker:
         self.settings = pkg.xml(posixpath.join(folder, "settings.xml"))
         self.rels = pkg.rels(self.main)
         self.used_styles: set[str] = set()
+        self.warnings: list[Violation] = []
 
     # ---- page geometry
     def check_page(self) -> None:
@@ -595,6 +610,7 @@ class _Checker:
             self.out.add("成文日期", f"阿拉伯数字、不编虚位（如 {G.DATE_EXAMPLE}）", "未找到成文日期（单独一行的日期）")
         if "title" not in roles:
             self.out.add("标题", "发文字号之后的居中标题", "未找到标题")
+        self.check_parts(classified)
         for p, role, where in classified:
             text = _para_text(p).strip()
             if role == "docnum":
@@ -609,8 +625,74 @@ class _Checker:
             if spec is None:
                 continue
             self._check_fonts(p, role, spec, where)
+            self._check_repertoire(p, where)
             if role in ("body", "h1", "h2", "h3"):
                 self._check_spacing(p, spec[0], where)
+
+    def check_parts(self, classified: list[tuple[etree._Element, str, str]]) -> None:
+        """版头, 主送机关, 标题回行, 签发人 and 版记 (GB/T 9704 §7.2-7.4)."""
+        roles = [r for _, r, _ in classified]
+        texts = [_para_text(p).strip() for p, _, _ in classified]
+        dn = roles.index("docnum") if "docnum" in roles else -1
+        if dn >= 0 and not any(r in ("orgmark", "header") for r in roles[:dn]):
+            self.out.add("发文机关标志", "版头居中的红色发文机关标志（如“萧县教育体育局文件”）", "发文字号之前没有发文机关标志")
+        marks = [i for i, r in enumerate(roles) if r == "orgmark"] or [
+            i for i, r in enumerate(roles[:max(dn, 0)]) if r == "header"
+            and classified[i][0].find(f"{W}pPr/{W}framePr") is None][-1:]
+        for i in marks:
+            p = classified[i][0]
+            color = _rpr_val(self.styles.run_levels(p, (_runs(p) or [None])[0]), "color")
+            if (color or "").upper() not in ("FF0000", "RED"):
+                self.out.add("发文机关标志颜色", "红色", color or "未设置（黑色）", classified[i][2])
+        if dn >= 0:
+            p = classified[dn][0]
+            if p.find(f"{W}pPr/{W}pBdr/{W}bottom") is None and not any(
+                    (p2.find(f"{W}pPr/{W}pBdr/{W}top") is not None) for p2, _, _ in classified[dn + 1:dn + 2]):
+                self.out.add("版头分隔线", "发文字号之下 4 毫米处与版心等宽的红色分隔线", "没有分隔线", classified[dn][2])
+            title_text = "".join(t for t, r in zip(texts, roles, strict=True) if r == "title")
+            upward = title_text.endswith(("报告", "请示"))
+            if upward and "签发人" not in texts[dn]:
+                self.out.add("签发人", "上行文（报告、请示）在发文字号同一行右侧标注“签发人：姓名”", "没有签发人", classified[dn][2])
+            if upward and "签发人" in texts[dn] and self._align(p) != "left":
+                self.out.add("发文字号位置", "上行文：发文字号居左空一字，签发人居右空一字", "居中", classified[dn][2])
+            if not upward and "签发人" not in texts[dn] and self._align(p) != "center":
+                self.out.add("发文字号位置", "下行文：发文字号居中", "不居中", classified[dn][2])
+        # 标题回行: between words, no lone character, balanced
+        for p, role, where in classified:
+            if role != "title":
+                continue
+            lines = [x for x in _para_lines(p) if x.strip()]
+            for problem in G.title_break_problems(lines):
+                self.out.add("标题回行", "词意完整、长短适宜、排列对称（梯形或菱形），不留单字", problem, where)
+        # 主送机关: 标题下空一行，居左顶格
+        last_title = max((i for i, r in enumerate(roles) if r == "title"), default=-1)
+        if 0 <= last_title < len(classified) - 1:
+            i = last_title + 1
+            p, role, where = classified[i]
+            if texts[i].endswith(("：", ":")) and role in ("recipient", "body"):
+                levels = self.styles.para_levels(p)
+                first = _int(_rpr_val(levels, "ind", "firstLine")) or 0
+                first_chars = _int(_rpr_val(levels, "ind", "firstLineChars")) or 0
+                left = _int(_rpr_val(levels, "ind", "left")) or 0
+                if first > 0 or first_chars > 0 or left > 0 or self._align(p) != "left":
+                    self.out.add("主送机关", "标题下空一行居左顶格，不缩进", "缩进或未居左", where)
+        # 版记: 印发机关和印发日期 after the 成文日期
+        if "date" in roles and not any("印发" in t for t, r in zip(texts, roles, strict=True) if r == "record"):
+            self.out.add("版记", "成文日期之后的版记：（抄送机关，）印发机关和印发日期（“……印发”）", "没有版记")
+
+    def _check_repertoire(self, p: etree._Element, where: str) -> None:
+        """Characters a GB 2312 face (仿宋_GB2312, 楷体_GB2312) does not have: a warning."""
+        for r in _runs(p):
+            text = _run_text(r)
+            if not text.strip():
+                continue
+            font = _east_asia_font(self.styles.run_levels(p, r))
+            if font.name and font.name.endswith("_GB2312"):
+                missing = G.outside_gb2312(text)
+                if missing:
+                    self.warnings.append(Violation(
+                        "字库外的字", f"{font.name} 只含 GB 2312 的 6763 个汉字",
+                        f"“{'、'.join(missing)}”不在其中：Word/WPS 会用别的字体显示（PDF 中已用含该字的仿宋/宋体补字）", where))
 
     def _check_fonts(self, p: etree._Element, role: str, spec: tuple[str, frozenset[str], str, int], where: str) -> None:
         label, names, expected_name, size_hp = spec
@@ -628,6 +710,13 @@ class _Checker:
                     kept.append((r, t))
                 pos += len(t)
             font_runs = kept
+        elif role == "docnum":
+            # 上行文: "签发人：" in 仿宋, the names after it in 楷体 (7.2.5)
+            font_runs = []
+            for r, t in text_runs:
+                font_runs.append((r, t))
+                if "签发人" in t:
+                    break
         else:
             font_runs = text_runs
         for r, _ in font_runs:
@@ -745,6 +834,19 @@ class _Checker:
 _PAGE_INSTR = re.compile(r"^\s*PAGE\b")
 
 
+def _para_lines(p: etree._Element) -> list[str]:
+    """The paragraph's text split at its manual line breaks (w:br, w:cr)."""
+    lines = [""]
+    for el in p.iter(f"{W}t", f"{W}br", f"{W}cr", f"{W}tab"):
+        if el.tag == f"{W}t":
+            lines[-1] += el.text or ""
+        elif el.tag == f"{W}tab":
+            lines[-1] += "\t"
+        elif el.get(W + "type") in (None, "textWrapping"):
+            lines.append("")
+    return lines
+
+
 def _has_page_field(p: etree._Element) -> bool:
     for fs in p.iter(f"{W}fldSimple"):
         if _PAGE_INSTR.match(fs.get(W + "instr") or ""):
@@ -810,16 +912,90 @@ def _int(v: str | None) -> int | None:
 # --------------------------------------------------------------------------- public API
 
 
-def lint_docx(data: bytes, *, name: str = "document.docx") -> LintReport:
-    """Check one .docx against GB/T 9704-2012; InputError when the file cannot be read safely."""
+# --------------------------------------------------------------------------- layout, from the PDF
+
+
+@dataclass(frozen=True)
+class PdfLine:
+    page: int
+    top: float  # distance from the top of the page, pt
+    size: float
+    text: str
+
+
+def pdf_lines(pdf: bytes) -> list[list[PdfLine]]:
+    """Text lines of each page (pypdf's text visitor), top to bottom; pieces on one baseline joined."""
+    from guanai.generators.pdf import _reader
+
+    pages: list[list[PdfLine]] = []
+    for n, page in enumerate(_reader(pdf).pages, 1):
+        height = float(page.mediabox.height)
+        pieces: dict[float, list[tuple[float, float, str]]] = {}
+
+        def visit(text: str, cm: Any, tm: Any, _font: Any, size: float,
+                  pieces: dict[float, list[tuple[float, float, str]]] = pieces) -> None:
+            if not text.strip():
+                return
+            y = round(cm[5] + tm[5] * cm[3], 0)
+            eff = size * abs(tm[3] * cm[3]) if tm[3] else size
+            pieces.setdefault(y, []).append((tm[4] * cm[0] + cm[4], eff, text))
+
+        page.extract_text(visitor_text=visit)
+        lines = [PdfLine(n, height - y, max(p[1] for p in ps), "".join(p[2] for p in sorted(ps)).strip())
+                 for y, ps in pieces.items()]
+        pages.append(sorted(lines, key=lambda ln: ln.top))
+    return pages
+
+
+def layout_violations(pdf: bytes) -> list[Violation]:
+    """What only the laid-out pages show: a page holding a single line of text (孤行), and a 署名
+    block without at least two lines of text above it on its page (7.3.5 "不能出现空白页只有署名")."""
+    out = _Collector()
+    pages = pdf_lines(pdf)
+    # text lines of the text block: not the page number (below the block) nor the 版记 (4号 lines at
+    # the foot of the block); a form attached as 附件 may be set in 4号 itself
+    bottom = (G.PAGE_HEIGHT_MM - G.MARGIN_BOTTOM_MM) * 72 / 25.4
+    def record(ln: PdfLine) -> bool:
+        return ln.size < G.RECORD_SIZE_PT + 0.5 and (
+            ln.top > bottom - 75 or ln.text.startswith("抄送") or ln.text.replace(" ", "").endswith("印发"))
+
+    body = [[ln for ln in page if ln.top < bottom - 2 and not record(ln)] for page in pages]
+    for n, lines in enumerate(body, 1):
+        if len(lines) == 1:
+            out.add("孤行页", "每页至少两行正文（末行不单独成页）", f"第 {n} 页只有一行“{lines[0].text[:20]}”", f"第 {n} 页")
+    dates = [(n, i) for n, lines in enumerate(body, 1) for i, ln in enumerate(lines)
+             if G.DATE_RE.match(ln.text.replace(" ", ""))]
+    if dates:
+        n, i = dates[-1]
+        above = body[n - 1][:i]
+        # the 署名 line directly above the date, then at least two lines of text
+        if len(above) < 3:
+            out.add("署名页", "署名、成文日期与至少两行正文同页",
+                    f"第 {n} 页署名之上只有 {max(0, len(above) - 1)} 行正文", f"第 {n} 页")
+    return out.violations()
+
+
+def lint_docx(data: bytes, *, name: str = "document.docx", layout: bool | None = False) -> LintReport:
+    """Check one .docx against GB/T 9704-2012; InputError when the file cannot be read safely.
+
+    ``layout``: also lay the document out with LibreOffice and check the pages (孤行页, 署名页);
+    None: when LibreOffice is installed.
+    """
     pkg = _Package(data, name)
     if _category(pkg) == G.CATEGORY_FORM:
         return LintReport(name, [], skipped="本系统生成的表格类文书（非公文），GB/T 9704-2012 不适用，未检查")
     try:
-        violations = _Checker(pkg).run()
+        checker = _Checker(pkg)
+        violations = checker.run()
     except RecursionError as err:  # pathological nesting
         raise InputError(f"{name}：文档结构嵌套过深，拒绝处理。", _HINT_DOCX) from err
-    return LintReport(name, violations)
+    if layout is None:
+        layout = shutil.which("soffice") is not None or shutil.which("libreoffice") is not None
+    if layout:
+        from guanai.generators.pdf import convert_one
+
+        violations += layout_violations(convert_one(data, name="lint.docx"))
+    return LintReport(name, violations, warnings=checker.warnings)
 
 
 def _category(pkg: _Package) -> str | None:
@@ -831,7 +1007,7 @@ def _category(pkg: _Package) -> str | None:
     return (el.text or "").strip() if el is not None else None
 
 
-def lint_file(path: str | Path) -> LintReport:
+def lint_file(path: str | Path, *, layout: bool | None = False) -> LintReport:
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -844,7 +1020,7 @@ def lint_file(path: str | Path) -> LintReport:
         raise InputError(f"{p} 是目录，不是 .docx 文件。", "给出 .docx 文件的路径。") from err
     except OSError as err:
         raise InputError(f"无法读取 {p}（{error_detail(err)}）。", "检查文件权限。") from err
-    return lint_docx(data, name=str(path))
+    return lint_docx(data, name=str(path), layout=layout)
 
 
 def lint_many(paths: Iterable[str | Path]) -> list[LintReport]:

@@ -14,13 +14,20 @@ prepared with docxtpl's own ``patch_xml``), with these differences, all delibera
   members that have no Jinja in them are copied as their compressed bytes; the output zip is
   written with fixed timestamps, so the same form gives the same bytes.
 
-Not supported: ``{%tc %}`` column loops (no gridCol fix-up), RichText, InlineImage, Subdoc, and
-Jinja in docProps (copied unchanged).
+- docProps/core.xml is written from the form (title, kind, issuer, date): a template's own
+  properties (with its editing notes) never reach a generated document or its PDF.
+- Entities inside tags (``{{ x|default(&quot;无&quot;) }}``, as some editors write quotes) are
+  read as the characters they stand for, as docxtpl's lxml round trip does.
+
+Supported in the sandbox: docxtpl's ``RichText`` (its markup goes through ``__html__``) and
+``InlineImage`` (this module's class: image bytes and a size, no DocxTemplate needed; body only).
+Not supported: ``{%tc %}`` column loops (no gridCol fix-up), Subdoc, and Jinja in docProps.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
 import struct
@@ -138,10 +145,25 @@ def _is_renderable(name: str) -> bool:
     return name == "word/document.xml" or bool(re.fullmatch(r"word/(header|footer)\d*\.xml|word/footnotes\.xml", name))
 
 
+_TAG_SPAN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+
+
+def _tag_entities(m: re.Match[str]) -> str:
+    # &amp; last: "&amp;quot;" is the text &quot;, not a quote
+    return (m.group(0).replace("&quot;", '"').replace("&#34;", '"').replace("&apos;", "'").replace("&#39;", "'")
+            .replace("&amp;", "&"))
+
+
 def _patch(xml: str) -> str:
     from docxtpl import DocxTemplate
 
     patched: str = DocxTemplate.patch_xml(None, xml)
+    # Entities inside a tag as some editors write them ({{ x|default(&quot;无&quot;) }}): docxtpl
+    # reads the part through lxml, whose serialisation turns quotes back into quotes; inside a
+    # tag the text is Jinja source, so a string literal holds what the user typed ("A&B", not
+    # "A&amp;B": autoescape escapes it once on the way out)
+    if "&" in patched:
+        patched = _TAG_SPAN.sub(_tag_entities, patched)
     # docxtpl's escapes for literal braces, resolved in the template (not in the output, where a
     # value containing "{_{" would otherwise be altered)
     for esc, lit in (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}")):
@@ -262,6 +284,107 @@ class Rendered:
     text: str
 
 
+# --------------------------------------------------------------------------- 公文 layout pass
+
+_W = "{" + W_NS + "}"
+_PPR_ORDER = ("pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+              "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+              "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
+              "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
+              "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr")
+
+
+def _ppr_child(p: Any, name: str) -> Any:
+    """The pPr child ``name`` of paragraph ``p``, created at its place in the schema order."""
+    ppr = p.find(_W + "pPr")
+    if ppr is None:
+        ppr = etree.SubElement(p, _W + "pPr")
+        p.insert(0, ppr)
+    el = ppr.find(_W + name)
+    if el is not None:
+        return el
+    el = etree.Element(_W + name)
+    rank = _PPR_ORDER.index(name)
+    for child in ppr:
+        cname = etree.QName(child).localname
+        if cname in _PPR_ORDER and _PPR_ORDER.index(cname) > rank:
+            child.addprevious(el)
+            return el
+    ppr.append(el)
+    return el
+
+
+def style_of(p: Any) -> str:
+    st = p.find(f"{_W}pPr/{_W}pStyle")
+    return "" if st is None else str(st.get(_W + "val") or "")
+
+
+def para_text(p: Any) -> str:
+    return "".join(t.text or "" for t in p.iter(_W + "t"))
+
+
+def set_right_indent(p: Any, chars: float, char_twips: int) -> None:
+    ind = _ppr_child(p, "ind")
+    ind.set(_W + "right", str(round(chars * char_twips)))
+    ind.set(_W + "rightChars", str(round(chars * 100)))
+
+
+def layout_official(root: Any, ctx: Mapping[str, Any]) -> None:
+    """What a 公文's layout needs from its rendered text (GB/T 9704 §7), done on the parsed XML:
+
+    - 发文机关标志 sized to its text (gbt9704.org_mark_size);
+    - 署名/成文日期 indents per 7.3.5.1 (seal) or 7.3.5.2 (``ctx["seal"]``);
+    - the 署名 block kept on one page with the end of the body: keep-with-next from the last two
+      text paragraphs to the end, with widow/orphan control, so no page holds a lone line.
+    """
+    from guanai.generators import gbt9704 as G
+
+    body = root.find(_W + "body")
+    if body is None:
+        return
+    paras = [el for el in body if el.tag == _W + "p"]
+    char = round(G.BODY_SIZE_PT * 20)
+    for p in paras:
+        style = style_of(p)
+        if style == G.STYLE_ORG_MARK:
+            size = G.org_mark_size(para_text(p))
+            for sz in p.iter(_W + "sz", _W + "szCs"):
+                sz.set(_W + "val", str(round(size * 2)))
+            spacing = _ppr_child(p, "spacing")
+            before = int(spacing.get(_W + "before") or 0) + round((G.ORG_MARK_MAX_PT - size) * 20 * 0.06)
+            spacing.set(_W + "before", str(before))
+            spacing.set(_W + "line", str(round(size * 20)))
+    sig = next((i for i, p in enumerate(paras) if style_of(p) == G.STYLE_SIGNATURE), None)
+    if sig is None:
+        return
+    date_i = next((i for i in range(sig + 1, len(paras)) if style_of(paras[i]) == G.STYLE_DATE), None)
+    if date_i is not None:
+        seal = bool(ctx.get("seal", True))
+        s_right, d_right = G.signature_indents(para_text(paras[sig]), para_text(paras[date_i]), seal=seal)
+        set_right_indent(paras[sig], s_right, char)
+        set_right_indent(paras[date_i], d_right, char)
+        mark = etree.SubElement(paras[sig], _W + "bookmarkStart")
+        mark.set(_W + "id", "90001")
+        mark.set(_W + "name", G.BOOKMARK_SEAL if seal else G.BOOKMARK_NO_SEAL)
+        etree.SubElement(paras[sig], _W + "bookmarkEnd").set(_W + "id", "90001")
+    # keep together: back to the second paragraph with text before the 署名, on to the last one
+    # (the 附件说明 counts as part of the block, not as body text)
+    first, seen = sig, 0
+    while first > 0 and seen < 2:
+        first -= 1
+        if para_text(paras[first]).strip() and style_of(paras[first]) != G.STYLE_ATTACHMENT:
+            seen += 1
+    last = sig
+    for i in range(sig + 1, len(paras)):
+        if style_of(paras[i]) == G.STYLE_RECORD:
+            break
+        if para_text(paras[i]).strip():
+            last = i
+    for p in paras[first:last]:
+        _ppr_child(p, "keepNext")
+        _ppr_child(p, "widowControl")
+
+
 def _render_part(member: _Member, ctx: Mapping[str, Any], template_name: str) -> tuple[bytes, Any]:
     try:
         out = member.template.render(ctx)
@@ -289,35 +412,233 @@ def _render_part(member: _Member, ctx: Mapping[str, Any], template_name: str) ->
             f"模板 {template_name} 渲染出的 {member.name.decode()} 不是合法的 XML（{err.msg}），未生成文档。",
             "模板中的标签可能拆开了 Word 的段落或表格结构；用项目自带模板对比检查。",
         ) from err
+    if member.name == b"word/document.xml" and isinstance(ctx.get("seal"), bool):
+        layout_official(root, ctx)
+        body = etree.tostring(root, encoding="utf-8")
     xml = (member.decl + "\n").encode("utf-8") + body if member.decl else body
     return xml, root
 
 
-def render_compiled(compiled: CompiledTemplate, ctx: Mapping[str, Any]) -> Rendered:
+@dataclass(frozen=True)
+class DocProps:
+    """Core properties of a generated document (docProps/core.xml; LibreOffice copies them into the
+    PDF's Info dictionary and XMP): the document's own title, its kind, who issued it, when."""
+
+    title: str
+    subject: str
+    author: str
+    created: dt.datetime
+    category: str = ""
+
+    def core_xml(self) -> bytes:
+        from xml.sax.saxutils import escape
+
+        stamp = self.created.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (
+            "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+            '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties"'
+            ' xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/"'
+            ' xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            f"<dc:title>{escape(self.title)}</dc:title><dc:subject>{escape(self.subject)}</dc:subject>"
+            f"<dc:creator>{escape(self.author)}</dc:creator><cp:keywords></cp:keywords>"
+            "<dc:description>由 guanai（关爱档案）生成</dc:description>"
+            f"<cp:lastModifiedBy>{escape(self.author)}</cp:lastModifiedBy><cp:revision>1</cp:revision>"
+            f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+            f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
+            f"<cp:category>{escape(self.category)}</cp:category></cp:coreProperties>"
+        ).encode()
+
+
+def doc_props(kind: Kind, model: FormBase, created: dt.datetime | None = None) -> DocProps:
+    """Properties of ``model``'s document; ``created`` defaults to its date (same form, same bytes)."""
+    from guanai.generators import gbt9704 as G
+
+    author = str(getattr(model, "issuer", "") or getattr(model, "school", "") or "")
+    if created is None:
+        day = model.doc_date() or dt.date(2000, 1, 1)
+        created = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    category = G.CATEGORY_OFFICIAL if kind.official else G.CATEGORY_FORM
+    return DocProps(model.title() or kind.name, kind.name, author, created, category)
+
+
+# --------------------------------------------------------------------------- images
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """A picture placed where ``{{ var }}`` stands (docxtpl's InlineImage without a DocxTemplate):
+    PNG/JPEG/GIF bytes, width and/or height in millimetres (the other follows the aspect ratio).
+    Only in the document body (word/document.xml)."""
+
+    data: bytes
+    width_mm: float | None = None
+    height_mm: float | None = None
+    description: str = ""
+
+
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+_EMU_PER_MM = 36000
+_NS = {
+    "wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+    "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "pic": "http://schemas.openxmlformats.org/drawingml/2006/picture",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+}
+_IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
+
+
+class _PlacedImage:
+    """An InlineImage given its relationship id for one rendering; Jinja's autoescape calls
+    ``__html__`` (markup, not text), the sandbox never sees anything else of it."""
+
+    def __init__(self, image: InlineImage, n: int) -> None:
+        from docx.image.image import Image
+
+        if len(image.data) > MAX_IMAGE_BYTES:
+            raise InputError(f"图片过大（{len(image.data) // 1024} KB）。", "图片不应超过 8 MB；请缩小后再用。")
+        try:
+            info = Image.from_blob(image.data)
+        except Exception as err:  # python-docx raises its own types for unknown formats
+            raise InputError(f"无法识别的图片（{error_detail(err)}）。", "请使用 PNG 或 JPEG 图片。") from err
+        if info.content_type not in ("image/png", "image/jpeg", "image/gif"):
+            raise InputError(f"不支持的图片格式 {info.content_type}。", "请使用 PNG 或 JPEG 图片。")
+        self.image, self.n = image, n
+        self.rid = f"rIdGuanaiImg{n}"
+        self.content_type = info.content_type
+        self.ext = info.ext
+        self.part = f"word/media/guanai-image{n}.{info.ext}"
+        w_px, h_px = max(1, info.px_width), max(1, info.px_height)
+        if image.width_mm and image.height_mm:
+            w, h = image.width_mm, image.height_mm
+        elif image.width_mm:
+            w, h = image.width_mm, image.width_mm * h_px / w_px
+        elif image.height_mm:
+            w, h = image.height_mm * w_px / h_px, image.height_mm
+        else:  # the image's own size at its dpi
+            w, h = w_px / (info.horz_dpi or 96) * 25.4, h_px / (info.vert_dpi or 96) * 25.4
+        self.cx, self.cy = round(w * _EMU_PER_MM), round(h * _EMU_PER_MM)
+
+    def __html__(self) -> str:
+        from xml.sax.saxutils import quoteattr
+
+        n, ns = self.n, _NS
+        descr = quoteattr(self.image.description)
+        return (
+            '</w:t></w:r><w:r><w:drawing>'
+            f'<wp:inline xmlns:wp="{ns["wp"]}" distT="0" distB="0" distL="0" distR="0">'
+            f'<wp:extent cx="{self.cx}" cy="{self.cy}"/><wp:docPr id="{90100 + n}" name="图片 {n}" descr={descr}/>'
+            f'<wp:cNvGraphicFramePr><a:graphicFrameLocks xmlns:a="{ns["a"]}" noChangeAspect="1"/></wp:cNvGraphicFramePr>'
+            f'<a:graphic xmlns:a="{ns["a"]}"><a:graphicData uri="{ns["pic"]}">'
+            f'<pic:pic xmlns:pic="{ns["pic"]}"><pic:nvPicPr><pic:cNvPr id="{90100 + n}" name="guanai-image{n}.{self.ext}"/>'
+            '<pic:cNvPicPr/></pic:nvPicPr>'
+            f'<pic:blipFill><a:blip xmlns:r="{ns["r"]}" r:embed="{self.rid}"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>'
+            f'<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{self.cx}" cy="{self.cy}"/></a:xfrm>'
+            '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>'
+            '</wp:inline></w:drawing></w:r><w:r><w:t xml:space="preserve">'
+        )
+
+    def __str__(self) -> str:
+        return self.image.description
+
+
+def _place_images(value: Any, placed: list[_PlacedImage]) -> Any:
+    """``value`` with every InlineImage (in dicts and lists) replaced by a placed one."""
+    if isinstance(value, InlineImage):
+        p = _PlacedImage(value, len(placed) + 1)
+        placed.append(p)
+        return p
+    if isinstance(value, Mapping):
+        return {k: _place_images(v, placed) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_place_images(v, placed) for v in value]
+    return value
+
+
+def _images_as_text(value: Any) -> Any:
+    if isinstance(value, InlineImage):
+        return value.description
+    if isinstance(value, Mapping):
+        return {k: _images_as_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_images_as_text(v) for v in value]
+    return value
+
+
+def _has_images(value: Any) -> bool:
+    if isinstance(value, InlineImage):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_images(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_images(v) for v in value)
+    return False
+
+
+def _inflate(m: _Member) -> bytes:
+    return m.data if m.method == 0 else zlib.decompress(m.data, -15)
+
+
+def _with_image_parts(m: _Member, placed: list[_PlacedImage]) -> bytes | None:
+    """The rels / content types of the package with the placed images added (None: not such a part)."""
+    if m.name == b"word/_rels/document.xml.rels":
+        xml = _inflate(m).decode("utf-8")
+        rels = "".join(f'<Relationship Id="{p.rid}" Type="{_IMAGE_REL}" Target="media/{p.part.rsplit("/", 1)[1]}"/>'
+                       for p in placed)
+        return xml.replace("</Relationships>", rels + "</Relationships>", 1).encode("utf-8")
+    if m.name == b"[Content_Types].xml":
+        xml = _inflate(m).decode("utf-8")
+        for p in placed:
+            if f'Extension="{p.ext}"' not in xml:
+                xml = xml.replace("</Types>", f'<Default Extension="{p.ext}" ContentType="{p.content_type}"/></Types>', 1)
+        return xml.encode("utf-8")
+    return None
+
+
+def render_compiled(compiled: CompiledTemplate, ctx: Mapping[str, Any], props: DocProps | None = None) -> Rendered:
     local = bytearray()
     central = bytearray()
     count = 0
     text = ""
+    placed: list[_PlacedImage] = []
+    text_ctx = ctx
+    if _has_images(ctx):
+        text_ctx = _images_as_text(ctx)  # headers and footers: the description (no relationship there)
+        ctx = _place_images(ctx, placed)
+    extra = [(p.part.encode("utf-8"), p.image.data) for p in placed]
+
+    def add(name: bytes, flags: int, method: int, crc: int, csize: int, usize: int, data: bytes) -> None:
+        nonlocal count
+        offset = len(local)
+        local.extend(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, method, _DOS_TIME, _DOS_DATE,
+                                 crc, csize, usize, len(name), 0))
+        local.extend(name)
+        local.extend(data)
+        central.extend(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, flags, method, _DOS_TIME,
+                                   _DOS_DATE, crc, csize, usize, len(name), 0, 0, 0, 0, 0o644 << 16, offset))
+        central.extend(name)
+        count += 1
+
     for m in compiled.members:
+        changed = _with_image_parts(m, placed) if placed else None
         if m.template is not None:
-            xml, root = _render_part(m, ctx, compiled.path.name)
+            part_ctx = ctx if m.name == b"word/document.xml" or not placed else text_ctx
+            xml, root = _render_part(m, part_ctx, compiled.path.name)
             if m.name == b"word/document.xml":
                 from guanai.generators.text import xml_text
 
                 text = xml_text(root)
-            data = _deflate(xml)
-            crc, csize, usize, method = zlib.crc32(xml), len(data), len(xml), 8
+        elif props is not None and m.name == b"docProps/core.xml":
+            xml = props.core_xml()
+        elif changed is not None:
+            xml = changed
         else:
-            data, crc, csize, usize, method = m.data, m.crc, m.csize, m.usize, m.method
-        offset = len(local)
-        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, m.flags, method, _DOS_TIME, _DOS_DATE,
-                             crc, csize, usize, len(m.name), 0)
-        local += m.name
-        local += data
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, m.flags, method, _DOS_TIME,
-                               _DOS_DATE, crc, csize, usize, len(m.name), 0, 0, 0, 0, 0o644 << 16, offset)
-        central += m.name
-        count += 1
+            add(m.name, m.flags, m.method, m.crc, m.csize, m.usize, m.data)
+            continue
+        data = _deflate(xml)
+        add(m.name, m.flags, 8, zlib.crc32(xml), len(data), len(xml), data)
+    for name, content in extra:
+        data = _deflate(content)
+        add(name, 0x800, 8, zlib.crc32(content), len(data), len(content), data)
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), len(local), 0)
     return Rendered(bytes(local + central + end), text)
 
@@ -371,17 +692,104 @@ def template_file(kind: Kind, template_dir: Path | None) -> Path:
     return (template_dir or bundled_template_dir()) / kind.template
 
 
-def render_document(kind: Kind | str, form: FormBase | Mapping[str, Any], template_dir: Path | None = None) -> Rendered:
+def render_document(kind: Kind | str, form: FormBase | Mapping[str, Any], template_dir: Path | None = None,
+                    created: dt.datetime | None = None) -> Rendered:
     """Validate, render in-process; bytes and the document's text."""
     k = get_kind(kind) if isinstance(kind, str) else kind
     model = validate(k, form)
     compiled = compile_template(template_file(k, template_dir))
-    return render_compiled(compiled, model.context())
+    return render_compiled(compiled, model.context(), doc_props(k, model, created))
 
 
 def render(kind: str, form: FormBase | Mapping[str, Any], template_dir: Path | None = None) -> bytes:
     """The .docx bytes of ``form`` rendered with the template of ``kind`` (same form → same bytes)."""
     return render_document(kind, form, template_dir).data
+
+
+# --------------------------------------------------------------------------- 版记 on an even page
+
+_RECORD_HOLDER = re.compile(
+    r'<w:p\b[^>]*><w:pPr><w:pStyle w:val="' + re.escape("版记") + r'"/>(?:(?!</w:p>).)*?<w:drawing>', re.S)
+#: An empty paragraph holding a page break (1 pt high: it takes no room where it lands).
+_PAGE_BREAK_PARA = ('<w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="20" w:lineRule="exact"/>'
+                    '<w:rPr><w:sz w:val="2"/></w:rPr></w:pPr><w:r><w:rPr><w:sz w:val="2"/></w:rPr>'
+                    '<w:br w:type="page"/></w:r></w:p>')
+
+
+def record_on_even_page(docx: bytes, pages: int) -> bytes | None:
+    """The document with one more page break before its 版记 when the PDF has an odd number of pages.
+
+    GB/T 9704 7.4: the 版记 sits at the foot of the last page, and documents are printed on both
+    sides, so that page is an even one (the back of the last sheet). The 版记 box is anchored to
+    the document's last paragraph; a page break before it moves the box to the foot of the next
+    page. Where the box had already been pushed onto a page of its own, one break is not enough
+    (the break lands on the page before); the caller converts again and asks again. None when
+    nothing needs to change (even page count, or no 版记 box of ours).
+    """
+    if pages % 2 == 0:
+        return None
+    zin = zipfile.ZipFile(_bytes_io(docx))
+    xml = zin.read("word/document.xml").decode("utf-8")
+    matches = list(_RECORD_HOLDER.finditer(xml))
+    if not matches:
+        return None
+    at = matches[-1].start()
+    new = xml[:at] + _PAGE_BREAK_PARA + xml[at:]
+    return _replace_member(zin, "word/document.xml", new.encode("utf-8"))
+
+
+# --------------------------------------------------------------------------- attachments (附件)
+
+_BODY_RE = re.compile(r"<w:body>(.*)</w:body>", re.S)
+_SECT_RE = re.compile(r"<w:sectPr\b.*?</w:sectPr>\s*$", re.S)
+_ATTACH_LABEL = (
+    '<w:p><w:pPr><w:pageBreakBefore/><w:spacing w:before="0" w:after="0" w:line="579" w:lineRule="exact"/>'
+    '<w:jc w:val="left"/></w:pPr><w:r><w:rPr><w:rFonts w:ascii="Times New Roman" w:hAnsi="Times New Roman" '
+    'w:cs="Times New Roman" w:eastAsia="黑体" w:hint="eastAsia"/><w:sz w:val="32"/><w:szCs w:val="32"/>'
+    '<w:lang w:val="zh-CN" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr><w:t>{label}</w:t></w:r></w:p>'
+)
+
+
+def append_attachments(docx: bytes, attachments: Sequence[bytes]) -> bytes:
+    """The 公文 with other documents of the archive as its 附件 (GB/T 9704 7.3.4, 8.1 附件另面编排,
+    在版记之前): each on a new page after the 署名 block, headed "附件1" … (3号黑体, 顶格), its body
+    copied in before the 版记. Only documents without images or other relationships (the forms
+    guanai makes: 劝返复学通知书 with its 回执) — anything else is refused."""
+    if not attachments:
+        return docx
+    zin = zipfile.ZipFile(_bytes_io(docx))
+    xml = zin.read("word/document.xml").decode("utf-8")
+    holders = list(_RECORD_HOLDER.finditer(xml))
+    at = holders[-1].start() if holders else xml.rindex("<w:sectPr")
+    pieces = []
+    for n, data in enumerate(attachments, 1):
+        try:
+            inner = zipfile.ZipFile(_bytes_io(data)).read("word/document.xml").decode("utf-8")
+        except (zipfile.BadZipFile, KeyError, UnicodeDecodeError) as err:
+            raise InputError(f"附件{n}不是可读的 Word 文档。", "重新生成该文书后再试。") from err
+        m = _BODY_RE.search(inner)
+        body = _SECT_RE.sub("", m.group(1)) if m is not None else ""  # its own page set-up and footers go
+        if m is None or "r:id=" in body or "r:embed=" in body:
+            raise InputError(f"附件{n}含有图片或链接，不能并入公文。", "把附件另行打印，在附件说明中列出名称即可。")
+        pieces.append(_ATTACH_LABEL.format(label=f"附件{n}") + body)
+    new = xml[:at] + "".join(pieces) + xml[at:]
+    try:
+        etree.fromstring(new.encode("utf-8"), _PARSER)
+    except etree.XMLSyntaxError as err:
+        raise InputError(f"附件并入后文档不是合法的 XML（{err.msg}）。", "把附件另行打印。") from err
+    return _replace_member(zin, "word/document.xml", new.encode("utf-8"))
+
+
+def _replace_member(zin: zipfile.ZipFile, name: str, content: bytes) -> bytes:
+    out = _bytes_io(b"")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = content if info.filename == name else zin.read(info)
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zout.writestr(zi, data)
+    return bytes(out.getvalue())
 
 
 # --------------------------------------------------------------------------- isolation
@@ -406,7 +814,7 @@ def _limit_resources(cpu_seconds: int) -> None:  # pragma: no cover - runs in th
 
 
 def render_isolated(kind: Kind | str, forms: Sequence[FormBase], template: Path,
-                    timeout: float | None = None) -> list[IsolatedResult]:
+                    timeout: float | None = None, created: dt.datetime | None = None) -> list[IsolatedResult]:
     """Render validated forms with a user-supplied template in a child process.
 
     The sandbox blocks escapes but does not bound CPU or memory ({% for %} nested loops,
@@ -417,6 +825,7 @@ def render_isolated(kind: Kind | str, forms: Sequence[FormBase], template: Path,
         return []
     limit = timeout or (ISOLATED_STARTUP_SECONDS + ISOLATED_SECONDS_PER_DOC * len(forms))
     payload = json.dumps({"kind": k.id, "template": str(template),
+                          "created": created.isoformat() if created else None,
                           "forms": [f.model_dump(mode="json") for f in forms]}, ensure_ascii=False)
     try:
         # -I: isolated mode (no current-directory or user-site imports, PYTHON* variables ignored);
@@ -455,10 +864,11 @@ def _worker() -> int:  # pragma: no cover - exercised through render_isolated
         out = [{"error": err.message, "hint": err.hint} for _ in req["forms"]]
         sys.stdout.write(json.dumps(out, ensure_ascii=False))
         return 0
+    created = dt.datetime.fromisoformat(req["created"]) if req.get("created") else None
     for data in req["forms"]:
         try:
             model = k.model.model_validate(data)
-            r = render_compiled(compiled, model.context())
+            r = render_compiled(compiled, model.context(), doc_props(k, model, created))
             out.append({"data": base64.b64encode(r.data).decode("ascii"), "text": r.text})
         except InputError as err:
             out.append({"error": err.message, "hint": err.hint})

@@ -16,6 +16,17 @@ from guanai.base.errors import InputError
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _P, _T, _TAB, _BR, _CR = W + "p", W + "t", W + "tab", W + "br", W + "cr"
+_TXBX = W + "txbxContent"
+
+
+def _in_text_box_below(el: Any, p: Any) -> bool:
+    """Is ``el`` inside a text box that is inside paragraph ``p``?"""
+    for a in el.iterancestors():
+        if a is p:
+            return False
+        if a.tag == _TXBX:
+            return True
+    return False
 _PARSER = etree.XMLParser(recover=False, resolve_entities=False, no_network=True)
 MAX_DOCUMENT_XML = 50 * 1024 * 1024
 
@@ -46,7 +57,11 @@ def xml_text(root: Any) -> str:
     lines = []
     for p in root.iter(_P):
         parts = []
+        # a text box's paragraphs come on their own: not again as part of the paragraph holding it
+        nested = p.find(".//" + _TXBX) is not None
         for el in p.iter(_T, _TAB, _BR, _CR):
+            if nested and _in_text_box_below(el, p):
+                continue
             if el.tag == _T:
                 parts.append(el.text or "")
             elif el.tag == _TAB:

@@ -15,7 +15,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
 
 from guanai.generators import gbt9704 as G
 
@@ -53,6 +53,11 @@ class Spec:
     body_paragraphs: int = 3
     justify_body: bool = False  # w:jc="both" and a 2-character first-line indent (as WPS/Word 公文 do)
     closing_text: str = "各校要在开学一周内完成排查，做到一人一卡一策。"
+    header_color: str | None = "FF0000"  # 发文机关标志 in red
+    red_line: bool = True  # 版头分隔线 under the 发文字号
+    record: bool = True  # 版记 with 印发机关和印发日期
+    break_title: bool = True  # a long title broken between words (gbt9704.title_lines)
+    recipient_indent: bool = False  # 主送机关 indented two characters (wrong)
 
 
 def _set_run(run: Any, east_asia: str | None, size: float, latin: str = G.FONT_LATIN, theme: bool = False) -> None:
@@ -175,11 +180,23 @@ def build_gongwen(spec: Spec | None = None, **changes: Any) -> bytes:
         return p
 
     # The python-docx default document starts with no paragraph; add the 版头.
-    para(spec.header_text, G.FONT_TITLE, 26, center=True, spacing=False)
+    mark = para(spec.header_text, G.FONT_TITLE, 26, center=True, spacing=False)
+    if spec.header_color:
+        mark.runs[0].font.color.rgb = RGBColor.from_string(spec.header_color)
     if spec.doc_number:
-        para(spec.doc_number, spec.body_font, spec.body_size, center=True)
-    para(spec.title, spec.title_font, spec.title_size, center=True, spacing=False)
-    para("各乡镇中心学校，县直各学校：", spec.body_font, spec.body_size, theme=spec.body_theme_override)
+        number = para(spec.doc_number, spec.body_font, spec.body_size, center=True)
+        if spec.red_line:
+            bdr = OxmlElement("w:pBdr")
+            bottom = OxmlElement("w:bottom")
+            for attr, val in (("w:val", "single"), ("w:sz", "12"), ("w:space", "11"), ("w:color", "FF0000")):
+                bottom.set(qn(attr), val)
+            bdr.append(bottom)
+            number._p.get_or_add_pPr().insert(0, bdr)
+    title = G.title_lines(spec.title) if spec.break_title else spec.title
+    para(title, spec.title_font, spec.title_size, center=True, spacing=False)
+    recipient = para("各乡镇中心学校，县直各学校：", spec.body_font, spec.body_size, theme=spec.body_theme_override)
+    if spec.recipient_indent:
+        recipient.paragraph_format.first_line_indent = Pt(2 * spec.body_size)
     for i in range(spec.body_paragraphs):
         para(f"为贯彻落实县政府工作要求，第{i + 1}项工作于2020年3月启动，请各校高度重视。",
              spec.body_font, spec.body_size, theme=spec.body_theme_override)
@@ -192,6 +209,8 @@ def build_gongwen(spec: Spec | None = None, **changes: Any) -> bytes:
     if spec.date:
         para(spec.date, spec.body_font, spec.body_size, right=True)
     para("抄送：县政府办公室。", spec.body_font, 14, spacing=False)
+    if spec.record:
+        para("萧县教育体育局办公室\t2020年4月20日印发", spec.body_font, 14, spacing=False)
 
     _page_field(sec.footer.paragraphs[0], spec, spec.odd_align)
     if spec.even_odd:

@@ -79,6 +79,7 @@ def test_crash_loop(scenario: Scenario, tmp_path: Path) -> None:  # noqa: F811
     from guanai.archive import transfer
     from guanai.care.roster import roster_csv_bytes
     from guanai.care.synth import synth_children
+    from guanai.generators.slip import render_slip
 
     s = scenario
     rng = random.Random(20261129)
@@ -94,7 +95,6 @@ def test_crash_loop(scenario: Scenario, tmp_path: Path) -> None:  # noqa: F811
     with s.open_b() as b:  # a child of B's own for attach
         own = b.add_child(synth_children(1, seed=77)[0])
     pkgs = []
-    from guanai.generators.slip import render_slip
 
     with s.open_a() as a:
         for i, cid in enumerate(s.child_ids[:2]):

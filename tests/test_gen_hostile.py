@@ -208,7 +208,6 @@ def test_label_check_does_not_join_lines() -> None:
 @pytest.mark.parametrize(("part", "old", "new"), [
     ("word/footer1.xml", ">第 </w:t>", ">留守儿童 第 </w:t>"),
     ("word/footer2.xml", ">第 </w:t>", ">困境 第 </w:t>"),
-    ("docProps/core.xml", "<dc:title>劝返复学通知书", "<dc:title>留守儿童劝返复学通知书"),
 ])
 def test_custom_template_hiding_labels_outside_the_body_is_caught(tmp_path: Path, part: str, old: str,
                                                                    new: str) -> None:
@@ -218,6 +217,23 @@ def test_custom_template_hiding_labels_outside_the_body_is_caught(tmp_path: Path
                          out_dir=tmp_path / "out")
     assert not res.ok and ("留守" in res.failed[0].message or "困境" in res.failed[0].message), res.failed
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_template_core_properties_never_reach_the_document(tmp_path: Path) -> None:
+    """docProps/core.xml is written from the form (title, kind, school, date): a template's own
+    title (with a label, or with editing instructions) does not travel into the document or its PDF."""
+    import zipfile
+
+    tdir = tmp_path / "tpl"
+    patched_template("persuasion-notice", tdir, "<dc:title>劝返复学通知书", "<dc:title>留守儿童劝返复学通知书",
+                     part="docProps/core.xml")
+    res = generate_batch(None, "persuasion-notice", [sample("persuasion-notice")], template_dir=tdir, store=False,
+                         out_dir=tmp_path / "out")
+    assert res.ok and res.ok[0].out_path is not None
+    core = zipfile.ZipFile(res.ok[0].out_path).read("docProps/core.xml").decode("utf-8")
+    assert "留守" not in core and "<dc:title>劝返复学通知书（张小明，第1次）</dc:title>" in core
+    assert "<dc:creator>萧县实验小学</dc:creator>" in core and "<dc:subject>劝返复学通知书</dc:subject>" in core
+    assert "模板" not in core  # no template instructions in the metadata
 
 
 def test_custom_template_adding_labels_to_family_document_is_caught(tmp_path: Path) -> None:

@@ -39,7 +39,8 @@ def _expected(value: str) -> str:
 def test_every_kind_renders_with_its_values(kind: str) -> None:
     form = sample(kind)
     data = render(kind, form)
-    text = docx_text(data)
+    # python-docx does not read text boxes (the 版记 is one): our extractor's text is checked too
+    text = docx_text(data) + "\n" + fast_text(data)
     joined = text.replace("\n", "")  # a long 公文 title is broken into even lines
     for value in leaf_values(form):
         expected = _expected(value)
@@ -166,12 +167,13 @@ def test_leading_group_notice_reproduces_the_county_notice() -> None:
 
 
 def test_long_official_titles_are_broken_into_even_lines() -> None:
-    from guanai.generators.gbt9704 import TITLE_CHARS_PER_LINE, title_lines
+    from guanai.generators.gbt9704 import TITLE_CHARS_PER_LINE, title_break_problems, title_lines
 
     title = sample("leading-group-notice")["标题"]
     lines = title_lines(title).split("\n")
     assert "".join(lines) == title and len(lines) == 3
-    assert max(map(len, lines)) - min(map(len, lines)) <= 1 and max(map(len, lines)) <= TITLE_CHARS_PER_LINE
+    assert max(map(len, lines)) - min(map(len, lines)) <= 2 and max(map(len, lines)) <= TITLE_CHARS_PER_LINE
+    assert title_break_problems(lines) == []
     assert title_lines("关于张小明同学去向不明的报告") == "关于张小明同学去向不明的报告"
     for t in ("关于《萧县留守儿童困境儿童关爱保护工作实施细则（试行）》的补充通知", "关于2020年秋季学期控辍保学工作情况的报告（第2次补充说明）"):
         for line in title_lines(t).split("\n")[1:]:

@@ -142,6 +142,8 @@ def test_doc_get_into_directory_several_ids_and_dossier(school: dict[str, Any], 
     assert r.exit_code == 0, r.output
     folder = next((tmp_path / "档案").iterdir())
     assert name in folder.name and len(list(folder.iterdir())) == 2
+    r = run("doc", "get", card[:8], rec[:8], "-o", str(p))  # several documents need a directory
+    assert r.exit_code == 2 and "不是目录" in r.output
     r = run("doc", "get", card[:8], "deadbeef", "-o", str(tmp_path / "半"))
     assert r.exit_code != 0 and not (tmp_path / "半").exists()  # nothing written when one id is bad
     r = run("doc", "list", "--child", name)
@@ -254,3 +256,35 @@ def test_interactive_for_several_children_asks_only_what_records_lack(school: di
             assert len(docs) == 1
             form = arc.document_form(docs[0].id) or {}
             assert form["儿童姓名"] == arc.get_child(cid).record.name and form["家访形式"] == sample["家访形式"]
+
+
+def test_disk_full_mid_chunk_counts_only_committed_chunks(school: dict[str, Any], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import guanai.generators.generate as gen
+    from guanai.base.errors import DiskFullError
+
+    real = gen.put_once
+    calls = {"n": 0}
+
+    def flaky(arc: Any, **kw: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 4:  # the second form of the second chunk
+            raise DiskFullError("磁盘已满。", "清理磁盘。")
+        return real(arc, **kw)
+
+    monkeypatch.setattr(gen, "STORE_CHUNK", 2)
+    monkeypatch.setattr(gen, "put_once", flaky)
+    with _open(school, write=True) as arc:
+        entries = [arc.get_child(i) for i in school["ids"]]
+        with pytest.raises(gen.BatchInterrupted) as info:
+            gen.generate_batch(arc, "child-card", [{"帮扶教师": "李红梅", "建档日期": "2026-09-01"}],
+                               children=entries)
+        stored = {d.id for d in arc.list_documents(kind="child-card")}
+    assert info.value.stored and set(info.value.stored) == stored and len(stored) == 2  # the first chunk only
+    assert "本次已归档 2 份" in info.value.message
+    monkeypatch.setattr(gen, "put_once", real)
+    with _open(school, write=True) as arc:  # a re-run stores the rest, not the first chunk again
+        res = gen.generate_batch(arc, "child-card", [{"帮扶教师": "李红梅", "建档日期": "2026-09-01"}],
+                                 children=[arc.get_child(i) for i in school["ids"]])
+        assert len(res.stored) == 3 and sum(g.existing for g in res.ok) == 2
+        assert len(arc.list_documents(kind="child-card")) == 5

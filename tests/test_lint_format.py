@@ -28,9 +28,13 @@ def test_geometry_matches_the_standard() -> None:
 def test_fonts_conf_maps_every_fallback() -> None:
     text = (Path(G.__file__).parent / "fonts.conf").read_text(encoding="utf-8")
     assert "<include ignore_missing=\"yes\">/etc/fonts/fonts.conf</include>" in text
-    for name, target in G.FONT_FALLBACKS.items():
-        family = target.split(":")[0]
-        assert f"<string>{name}</string></test>\n    <edit name=\"family\" mode=\"assign\" binding=\"strong\"><string>{family}</string>" in text
+    from guanai.generators.pdf import fontconfig_xml
+
+    assert text == fontconfig_xml()  # generated from FONT_FALLBACKS, never edited by hand
+    for name, (faces, _bold) in G.FONT_FALLBACKS.items():
+        assert f"<string>{name}</string></test>\n    <edit name=\"family\" mode=\"assign\" binding=\"strong\"><string>{faces[0]}</string>" in text
+    # never a Japanese variant of Noto CJK
+    assert "JP" not in text
 
 
 @pytest.mark.parametrize("text", ["教体基〔2020〕9号", "萧教体〔2021〕123号", "皖教秘〔1999〕1号"])

@@ -42,7 +42,7 @@ def gongwen_pdf() -> bytes:
 
 def test_chinese_text_reads_back(gongwen_pdf: bytes) -> None:
     text = pdf_text(gongwen_pdf)
-    for needle in ("萧教体〔2020〕9号", "关于做好农村留守儿童和困境儿童关爱保护工", "一、工作目标", "（一）摸底排查",
+    for needle in ("萧教体〔2020〕9号", "关于做好农村留守儿童和\n困境儿童关爱保护工作的通知", "一、工作目标", "（一）摸底排查",
                    "第1项工作于2020年3月启动", "2020年4月20日", "\u2014 1 \u2014"):
         assert needle in text, needle
 
@@ -54,7 +54,7 @@ def test_claims_pdfa_2b(gongwen_pdf: bytes) -> None:
 def test_fonts_are_real_cjk_faces_per_element(gongwen_pdf: bytes) -> None:
     fonts = pdf_fonts(gongwen_pdf)
     joined = " ".join(sorted(fonts))
-    assert any("UMing" in f for f in fonts), joined  # 仿宋_GB2312 body
+    assert any("FandolFang" in f for f in fonts), joined  # 仿宋_GB2312 body: a real FangSong face
     assert any("UKai" in f for f in fonts), joined  # 楷体_GB2312 level-2 heading
     assert any("NotoSansCJK" in f for f in fonts), joined  # 黑体 level-1 heading
     assert any("NotoSerifCJK" in f and "Bold" in f for f in fonts), joined  # 方正小标宋简体 title
@@ -110,7 +110,8 @@ def test_broken_docx_fails_alone_with_a_clear_error() -> None:
     assert results[2].error and results[2].error_kind == "input"
     with pytest.raises(ConversionFailed) as info:
         convert_batch(items, workers=2)
-    assert "3 个文件未能转换" in info.value.message and "坏-不是ZIP.docx" in info.value.message
+    assert "3 个文件未能转换" in info.value.message and "坏-不是ZIP.docx" in str(info.value)
+    assert len(info.value.problems) == 3 and {p.code for p in info.value.problems} <= {"pdf.input", "pdf.tool", "pdf.timeout"}
     assert info.value.exit_code == 10
     assert sum(r.ok for r in info.value.results) == 2
 

@@ -19,6 +19,7 @@ from guanai.archive.resolve import (
     grade_rank,
     resolve_child,
     resolve_document,
+    resolve_documents,
     select_children,
     short_ids,
     unique_short_id,
@@ -108,6 +109,10 @@ def test_documents_by_unique_prefix_and_ambiguity(arc: dict[str, Any]) -> None:
         with pytest.raises(NotFoundError):
             resolve_document(a, "../../etc/passwd")
         assert short_ids(a) == {DOC_A: "abcdef01", DOC_B: "abcdef02"}
+        with pytest.raises(InputError) as several:
+            resolve_documents(a, ["abcdef01", "ffffff", "abc", "abcdef"])
+        assert "ffffff" in several.value.message and "太短" in several.value.message
+        assert "对应 2 个文档" in several.value.message
         assert unique_short_id(a, DOC_A) == "abcdef01"
 
 

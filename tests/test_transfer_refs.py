@@ -31,6 +31,12 @@ def test_export_by_name_and_short_id_without_voided_documents(scenario: Scenario
     assert r.exit_code == 0, r.output
     info = json.loads(run(s.b, PASS_B, "transfer", "inspect", str(gtp), "--json").output)
     assert info["counts"] == {"children": 1, "documents": len(docs) - 1}  # the voided one stayed home
+    gtp2 = tmp_path / "连同作废.gtp"
+    r = run(s.a, PASS_A, "transfer", "export", entry.id[:8], "--to", CODE_B, "-o", str(gtp2), "--resend",
+            "--include-void")
+    assert r.exit_code == 0, r.output
+    info = json.loads(run(s.b, PASS_B, "transfer", "inspect", str(gtp2), "--json").output)
+    assert info["counts"] == {"children": 1, "documents": len(docs)}  # asked for: the voided one too
     r = run(s.a, PASS_A, "transfer", "export", entry.id[:5], "--to", CODE_B, "-o", str(tmp_path / "短.gtp"))
     assert r.exit_code == 3 and "找不到儿童" in r.output  # five characters are no reference (six at least)
     assert not (tmp_path / "短.gtp").exists()

@@ -72,7 +72,8 @@ def set_lang(rpr: Any) -> None:
     if lang is None:
         lang = OxmlElement("w:lang")
         rpr.append(lang)
-    lang.set(qn("w:val"), "en-US")
+    # zh-CN for Latin text too: the PDF's /Lang comes from it (digits and 签发人 names are Chinese text)
+    lang.set(qn("w:val"), G.LANG_EAST_ASIA)
     lang.set(qn("w:eastAsia"), G.LANG_EAST_ASIA)
     lang.set(qn("w:bidi"), "ar-SA")
 
@@ -118,9 +119,24 @@ def fix_styles(doc: Doc, east: str, size: float) -> None:
         for a in ("w:ascii", "w:hAnsi", "w:cs"):
             rfonts.set(qn(a), rfonts.get(qn(a)) or LATIN)
     for lang in styles.iter(qn("w:lang")):
+        lang.set(qn("w:val"), G.LANG_EAST_ASIA)
         lang.set(qn("w:eastAsia"), G.LANG_EAST_ASIA)
     normal = doc.styles["Normal"]
     run_props(normal.element.get_or_add_rPr(), east, size)
+    # widow/orphan control everywhere: no page starts or ends with a lone line of a paragraph
+    ppr_default = _child(_child(defaults, "w:pPrDefault"), "w:pPr")
+    if ppr_default.find(qn("w:widowControl")) is None:
+        ppr_default.insert(0, OxmlElement("w:widowControl"))
+    # no extra space between CJK and Latin text (Word/WPS and LibreOffice add ~1/4 em by default):
+    # digits in a 发文字号 or 成文日期 take their own width, so the 28-character grid and the
+    # 署名/日期 alignment of 7.3.5 come out as computed (in the Normal style: LibreOffice
+    # ignores it in docDefaults)
+    normal_ppr = normal.element.get_or_add_pPr()
+    for name in ("w:autoSpaceDE", "w:autoSpaceDN"):
+        if normal_ppr.find(qn(name)) is None:
+            el = OxmlElement(name)
+            el.set(qn("w:val"), "0")
+            normal_ppr.append(el)
     settings = doc.settings.element
     for tfl in settings.iter(qn("w:themeFontLang")):
         tfl.set(qn("w:val"), "en-US")
@@ -286,6 +302,13 @@ def new_document(*, official: bool, title: str) -> Doc:
         add_para_style(doc, G.STYLE_HEADING2, H2, G.HEADING_SIZE_PT, first_line_chars=2, exact=G.LINE_SPACING_PT)
         add_para_style(doc, G.STYLE_DOC_NUMBER, BODY, G.BODY_SIZE_PT, align="center", exact=G.LINE_SPACING_PT)
         add_para_style(doc, G.STYLE_DATE, BODY, G.BODY_SIZE_PT, align="right", exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_ORG_MARK, TITLE, G.ORG_MARK_MAX_PT, align="center", exact=G.ORG_MARK_MAX_PT)
+        add_para_style(doc, G.STYLE_HEAD_MARKS, H1, G.BODY_SIZE_PT, align="left", exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_RECIPIENT, BODY, G.BODY_SIZE_PT, align="left", exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_ATTACHMENT, BODY, G.BODY_SIZE_PT, exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_SIGNATURE, BODY, G.BODY_SIZE_PT, align="right", exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_NOTE, BODY, G.BODY_SIZE_PT, exact=G.LINE_SPACING_PT)
+        add_para_style(doc, G.STYLE_RECORD, BODY, G.RECORD_SIZE_PT, align="left", exact=G.RECORD_SIZE_PT * 1.5)
     else:
         fix_styles(doc, SONG, 12)
     page_setup(doc, official=official)
@@ -297,7 +320,9 @@ def new_document(*, official: bool, title: str) -> Doc:
     cp.title = title
     cp.author = "guanai"
     cp.last_modified_by = "guanai"
-    cp.comments = "由 guanai（关爱档案）生成。用作模板时：双花括号内为填写项，编辑时请勿拆分。"
+    # how to edit the template is said in the README, not here: these properties end up in every
+    # generated document and its PDF (the renderer rewrites title, subject, author and dates)
+    cp.comments = "由 guanai（关爱档案）生成"
     cp.created = FIXED_TIME
     cp.modified = FIXED_TIME
     cp.revision = 1
@@ -316,27 +341,115 @@ def o_blank(doc: Doc) -> None:
     para(doc, "", exact=EXACT, style=G.STYLE_BODY)
 
 
-def o_number(doc: Doc) -> None:
-    para(doc, "{{ doc_number }}", align="center", exact=EXACT, style=G.STYLE_DOC_NUMBER)
+
+
+_PPR_ORDER = ("pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+              "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+              "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
+              "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
+              "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr")
+
+
+def _ppr_insert_early(p: Any, el: Any) -> None:
+    """Insert a pPr child at its place in the schema's sequence (Word refuses another order)."""
+    ppr = p._p.get_or_add_pPr()
+    rank = _PPR_ORDER.index(el.tag.split("}")[1])
+    for child in ppr:
+        name = child.tag.split("}")[1]
+        if name in _PPR_ORDER and _PPR_ORDER.index(name) > rank:
+            child.addprevious(el)
+            return
+    ppr.append(el)
+
+
+def _no_snap(p: Any) -> None:
+    snap = OxmlElement("w:snapToGrid")
+    snap.set(qn("w:val"), "0")
+    _ppr_insert_early(p, snap)
+
+
+def _space_before(p: Any, twips: int) -> None:
+    sp = p._p.get_or_add_pPr().find(qn("w:spacing"))
+    sp.set(qn("w:before"), str(twips))
+
+
+def o_head_marks(doc: Doc) -> None:
+    """份号 / 密级和保密期限 / 紧急程度 (7.2.1-7.2.3): 3号黑体, 顶格, top left of the text block, one
+    per line; in a frame anchored to the text block so the 发文机关标志 keeps its distance."""
+    tag(doc, "{%p if head_marks %}")
+    p = para(doc, "{{ head_marks }}", east=H1, align="left", exact=EXACT, style=G.STYLE_HEAD_MARKS)
+    frame = OxmlElement("w:framePr")
+    for attr, val in (("w:wrap", "around"), ("w:vAnchor", "margin"), ("w:hAnchor", "margin"),
+                      ("w:x", "0"), ("w:y", "0"), ("w:w", str(G.mm_to_twips(60)))):
+        frame.set(qn(attr), val)
+    _ppr_insert_early(p, frame)
+    tag(doc, "{%p endif %}")
+
+
+def o_org_mark(doc: Doc, *, upward: bool) -> None:
+    """发文机关标志 (7.2.4): red 小标宋, centred, top edge 35 mm (上行文 80 mm) below the block top.
+    The renderer sizes it to its text (gbt9704.org_mark_size); 36 pt here."""
+    size = G.ORG_MARK_MAX_PT
+    p = para(doc, "{{ org_mark }}", east=TITLE, size=size, align="center", exact=size,
+             style=G.STYLE_ORG_MARK, color=G.ORG_MARK_COLOR)
+    _no_snap(p)
+    top = G.ORG_MARK_TOP_UPWARD_MM if upward else G.ORG_MARK_TOP_MM
+    # the glyph top sits ~0.06 em below the top of an exact line as tall as the type
+    _space_before(p, G.mm_to_twips(top) - round(size * 20 * 0.06))
+
+
+def _red_line_below(p: Any) -> None:
+    bdr = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for attr, val in (("w:val", "single"), ("w:sz", str(G.SEPARATOR_EIGHTHS)),
+                      ("w:space", str(G.SEPARATOR_GAP_PT)), ("w:color", G.SEPARATOR_COLOR)):
+        bottom.set(qn(attr), val)
+    bdr.append(bottom)
+    _ppr_insert_early(p, bdr)
+
+
+def _tab_stop(p: Any, pos_twips: int, align: str) -> None:
+    tabs = OxmlElement("w:tabs")
+    tab = OxmlElement("w:tab")
+    tab.set(qn("w:val"), align)
+    tab.set(qn("w:pos"), str(pos_twips))
+    tabs.append(tab)
+    _ppr_insert_early(p, tabs)
+
+
+CHAR = round(G.BODY_SIZE_PT * 20)  # one 3号 character in twips
+TEXT_WIDTH_TWIPS = G.mm_to_twips(G.TEXT_WIDTH_MM)
+
+
+def o_number(doc: Doc, *, upward: bool) -> None:
+    """发文字号 two lines below the mark: centred (下行文), or 左空一字 with 签发人 右空一字 on the
+    same line (上行文, 7.2.5: "签发人：" 3号仿宋, names 3号楷体); the red line 4 mm below it."""
+    if not upward:
+        p = para(doc, "{{ doc_number }}", align="center", exact=EXACT, style=G.STYLE_DOC_NUMBER)
+    else:
+        p = para(doc, "{{ doc_number }}", align="left", exact=EXACT, style=G.STYLE_DOC_NUMBER, left_chars=1)
+        _tab_stop(p, TEXT_WIDTH_TWIPS - CHAR, "right")
+        # without a 签发人 (not yet known) the line holds the 发文字号 only; lint reports it
+        for text, east in (("{% if signers_text %}\t签发人：", BODY), ("{{ signers_text }}{% endif %}", H2)):
+            r = p.add_run(text)
+            run_props(r._r.get_or_add_rPr(), east, G.BODY_SIZE_PT)
+    _space_before(p, 2 * G.LINE_SPACING_TWIPS)
+    _red_line_below(p)
 
 
 def o_title(doc: Doc) -> None:
     p = para(doc, "{{ doc_title }}", east=TITLE, size=G.TITLE_SIZE_PT, align="center", exact=EXACT,
              style=G.STYLE_TITLE)
     # a 2号 title on the 28.95 pt document grid would snap each wrapped line to two grid lines
-    ppr = p._p.get_or_add_pPr()
-    snap = OxmlElement("w:snapToGrid")
-    snap.set(qn("w:val"), "0")
-    ppr.insert(0 if ppr.find(qn("w:pStyle")) is None else 1, snap)
+    _no_snap(p)
+    # 红色分隔线下空二行
+    _space_before(p, 2 * G.LINE_SPACING_TWIPS)
 
 
 def o_body(doc: Doc, text: str) -> None:
     para(doc, text, first_line_chars=2, exact=EXACT, style=G.STYLE_BODY)
 
 
-def o_plain(doc: Doc, text: str) -> None:
-    """A body paragraph without indent (主送机关, tag-only lines)."""
-    para(doc, text, exact=EXACT, style=G.STYLE_BODY)
 
 
 def o_h1(doc: Doc, text: str) -> None:
@@ -347,19 +460,210 @@ def o_h2(doc: Doc, text: str) -> None:
     para(doc, text, east=H2, first_line_chars=2, exact=EXACT, style=G.STYLE_HEADING2)
 
 
+def _hanging(p: Any, left_chars: float, hanging_chars: float) -> None:
+    ppr = p._p.get_or_add_pPr()
+    for ind in ppr.findall(qn("w:ind")):
+        ppr.remove(ind)
+    ind = OxmlElement("w:ind")
+    ind.set(qn("w:leftChars"), str(round(left_chars * 100)))
+    ind.set(qn("w:left"), str(round(left_chars * CHAR)))
+    ind.set(qn("w:hangingChars"), str(round(hanging_chars * 100)))
+    ind.set(qn("w:hanging"), str(round(hanging_chars * CHAR)))
+    ppr.find(qn("w:jc")).addprevious(ind)
+
+
+def o_attachments(doc: Doc) -> None:
+    """附件说明 (7.3.4): one line below the body, 左空二字 "附件：" then the names; several are
+    numbered "1．" and a name that wraps lines up under its own first character."""
+    tag(doc, "{%p if attachments %}")
+    o_blank(doc)
+    tag(doc, "{%p if attachments|length == 1 %}")
+    p = para(doc, "附件：{{ attachments[0] }}", exact=EXACT, style=G.STYLE_ATTACHMENT)
+    _hanging(p, 5, 3)
+    tag(doc, "{%p else %}")
+    tag(doc, "{%p for a in attachments %}")
+    p = para(doc, "{% if loop.first %}附件：{% else %}\u3000\u3000\u3000{% endif %}{{ loop.index }}．{{ a }}",
+             exact=EXACT, style=G.STYLE_ATTACHMENT)
+    _hanging(p, 6.5, 4.5)
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p endif %}")
+
+
 def o_signature(doc: Doc, issuer: str = "{{ issuer }}") -> None:
+    """署名 and 成文日期 (7.3.5): with a seal (7.3.5.1) two lines below the body, the date 右空四字
+    and the 署名 centred over it; without (7.3.5.2) one line below, 署名 右空二字, the date two
+    characters further right. The renderer sets the exact indents from the text
+    (gbt9704.signature_indents) and keeps the block with the last lines of the body."""
+    tag(doc, "{%p if seal %}")
     o_blank(doc)
+    tag(doc, "{%p endif %}")
     o_blank(doc)
-    para(doc, issuer, align="right", exact=EXACT, style=G.STYLE_BODY, right_chars=2)
-    para(doc, "{{ date }}", align="right", exact=EXACT, style=G.STYLE_DATE, right_chars=4)
+    para(doc, issuer, align="right", exact=EXACT, style=G.STYLE_SIGNATURE, right_chars=G.SIGNATURE_RIGHT_CHARS)
+    para(doc, "{{ date }}", align="right", exact=EXACT, style=G.STYLE_DATE, right_chars=G.DATE_RIGHT_CHARS_SEAL)
+    tag(doc, "{%p if note %}")
+    para(doc, "（{{ note }}）", exact=EXACT, style=G.STYLE_NOTE, left_chars=2)
+    tag(doc, "{%p endif %}")
 
 
-def o_head(doc: Doc) -> None:
-    o_number(doc)
-    o_blank(doc)
+
+
+
+
+EMU_PER_TWIP = 635
+RECORD_LINE_PT = G.RECORD_SIZE_PT * 1.5
+#: Height of the 版记 box: two 1.5-line rows and the space their borders take.
+RECORD_BOX_TWIPS = round(2 * RECORD_LINE_PT * 20 + 4 * 60 + 40)
+
+_ANCHOR = (
+    '<w:r xmlns:w="{w}" xmlns:wp="{wp}" xmlns:a="{a}" xmlns:wps="{wps}"><w:rPr><w:rFonts w:ascii="{latin}"'
+    ' w:hAnsi="{latin}" w:cs="{latin}" w:eastAsia="{east}" w:hint="eastAsia"/><w:sz w:val="2"/><w:szCs w:val="2"/>'
+    '<w:lang w:val="zh-CN" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr><w:drawing>'
+    '<wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="251659264" behindDoc="0"'
+    ' locked="1" layoutInCell="0" allowOverlap="0">'
+    '<wp:simplePos x="0" y="0"/>'
+    '<wp:positionH relativeFrom="margin"><wp:align>center</wp:align></wp:positionH>'
+    '<wp:positionV relativeFrom="margin"><wp:align>bottom</wp:align></wp:positionV>'
+    '<wp:extent cx="{cx}" cy="{cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/><wp:wrapTopAndBottom/>'
+    '<wp:docPr id="1" name="版记"/><wp:cNvGraphicFramePr/>'
+    '<a:graphic><a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
+    '<wps:wsp><wps:cNvSpPr txBox="1"/><wps:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+    '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom><a:noFill/><a:ln><a:noFill/></a:ln></wps:spPr>'
+    '<wps:txbx><w:txbxContent/></wps:txbx>'
+    '<wps:bodyPr rot="0" vert="horz" wrap="square" lIns="0" tIns="0" rIns="0" bIns="0" anchor="b" anchorCtr="0">'
+    '<a:noAutofit/></wps:bodyPr></wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing></w:r>'
+)
+
+
+class _Box:
+    """Adapter so ``para()`` can add paragraphs inside a text box's w:txbxContent."""
+
+    def __init__(self, doc: Doc, content: Any) -> None:
+        self.doc, self.content = doc, content
+
+    def add_paragraph(self, style: str | None = None) -> Any:
+        from docx.text.paragraph import Paragraph
+
+        p = OxmlElement("w:p")
+        self.content.append(p)
+        para_ = Paragraph(p, self.doc._body)
+        if style:
+            para_.style = self.doc.styles[style]
+        return para_
+
+
+def _record_cell(row_tr: Any, text: str, *, cc: bool) -> None:
+    """One 版记 row: 4号仿宋; 抄送 wraps under the first organ (hanging), 印发 has a right tab."""
+    size = G.RECORD_SIZE_PT
+    char = round(size * 20)
+    tc = row_tr.find(qn("w:tc"))
+    p = tc.find(qn("w:p"))
+    ppr = OxmlElement("w:pPr")
+    p.append(ppr)
+    style = OxmlElement("w:pStyle")
+    style.set(qn("w:val"), G.STYLE_RECORD)
+    ppr.append(style)
+    if not cc:
+        tabs = OxmlElement("w:tabs")
+        tab = OxmlElement("w:tab")
+        tab.set(qn("w:val"), "right")
+        tab.set(qn("w:pos"), str(TEXT_WIDTH_TWIPS - 2 * char))
+        tabs.append(tab)
+        ppr.append(tabs)
+    snap = OxmlElement("w:snapToGrid")
+    snap.set(qn("w:val"), "0")
+    ppr.append(snap)
+    sp = OxmlElement("w:spacing")
+    for attr, val in (("w:before", "0"), ("w:after", "0"), ("w:line", str(round(RECORD_LINE_PT * 20))),
+                      ("w:lineRule", "exact")):
+        sp.set(qn(attr), val)
+    ppr.append(sp)
+    ind = OxmlElement("w:ind")
+    ind.set(qn("w:left"), str(3 * char if cc else 0))
+    ind.set(qn("w:hanging" if cc else "w:firstLine"), str(3 * char if cc else 0))
+    ppr.append(ind)
+    jc = OxmlElement("w:jc")
+    jc.set(qn("w:val"), "left")
+    ppr.append(jc)
+    mark = OxmlElement("w:rPr")
+    run_props(mark, BODY, size)
+    ppr.append(mark)
+    r = OxmlElement("w:r")
+    rpr = OxmlElement("w:rPr")
+    run_props(rpr, BODY, size)
+    r.append(rpr)
+    for i, piece in enumerate(text.split("\t")):
+        if i:
+            r.append(OxmlElement("w:tab"))
+        t = OxmlElement("w:t")
+        t.set(qn("xml:space"), "preserve")
+        t.text = piece
+        r.append(t)
+    p.append(r)
+
+
+def o_record(doc: Doc) -> None:
+    """版记 (7.4): 抄送机关 and 印发机关/印发日期 (4号仿宋, 左右各空一字) between separator lines as
+    wide as the text block (first and last 0.35 mm, the one between 0.25 mm), at the foot of the
+    last page: a one-column table (the lines are its borders, the 一字 its cell margins) in a text
+    box anchored to the bottom of the text block (body text keeps clear of it, wrapTopAndBottom).
+    LibreOffice ignores a floating table's bottom alignment and lays framed paragraphs inline; a
+    DrawingML text box it places as Word does. The PDF step moves it to an even page (page
+    break) when the body ends on an odd one."""
+    from docx.oxml import parse_xml
+
+    holder = para(doc, "", exact=1, size=1, style=G.STYLE_RECORD)
+    run = parse_xml(_ANCHOR.format(
+        w="http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+        wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+        a="http://schemas.openxmlformats.org/drawingml/2006/main",
+        wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape",
+        cx=TEXT_WIDTH_TWIPS * EMU_PER_TWIP, cy=RECORD_BOX_TWIPS * EMU_PER_TWIP, latin=LATIN, east=BODY))
+    holder._p.append(run)
+    content = run.find(".//" + qn("w:txbxContent"))
+    char = round(G.RECORD_SIZE_PT * 20)
+    rows = ["{%tr if cc_text %}", "抄送：{{ cc_text }}", "{%tr endif %}", "{{ printer }}\t{{ print_date }}"]
+    thick, thin = G.RECORD_THICK_EIGHTHS, G.RECORD_THIN_EIGHTHS
+    tbl = parse_xml(
+        f'<w:tbl xmlns:w="{qn("w:x")[1:].split("}")[0]}"><w:tblPr><w:tblW w:w="{TEXT_WIDTH_TWIPS}" w:type="dxa"/>'
+        '<w:jc w:val="center"/><w:tblBorders>'
+        f'<w:top w:val="single" w:sz="{thick}" w:space="0" w:color="000000"/><w:left w:val="nil"/>'
+        f'<w:bottom w:val="single" w:sz="{thick}" w:space="0" w:color="000000"/><w:right w:val="nil"/>'
+        f'<w:insideH w:val="single" w:sz="{thin}" w:space="0" w:color="000000"/><w:insideV w:val="nil"/>'
+        '</w:tblBorders><w:tblLayout w:type="fixed"/><w:tblCellMar>'
+        f'<w:top w:w="60" w:type="dxa"/><w:left w:w="{char}" w:type="dxa"/>'
+        f'<w:bottom w:w="60" w:type="dxa"/><w:right w:w="{char}" w:type="dxa"/>'
+        '</w:tblCellMar><w:tblLook w:val="0000"/></w:tblPr>'
+        f'<w:tblGrid><w:gridCol w:w="{TEXT_WIDTH_TWIPS}"/></w:tblGrid></w:tbl>')
+    for text in rows:
+        tr = parse_xml(
+            f'<w:tr xmlns:w="{qn("w:x")[1:].split("}")[0]}"><w:trPr><w:cantSplit/></w:trPr><w:tc><w:tcPr>'
+            f'<w:tcW w:w="{TEXT_WIDTH_TWIPS}" w:type="dxa"/></w:tcPr><w:p/></w:tc></w:tr>')
+        _record_cell(tr, text, cc=text.startswith("抄送"))
+        tbl.append(tr)
+    content.append(tbl)
+    # a text box's content ends with a paragraph
+    end = OxmlElement("w:p")
+    content.append(end)
+    box = _Box(doc, content)
+    content.remove(end)
+    para(box, "", exact=1, size=1)
+
+
+def o_head(doc: Doc, *, upward: bool = False) -> None:
+    o_head_marks(doc)
+    o_org_mark(doc, upward=upward)
+    o_number(doc, upward=upward)
     o_title(doc)
     o_blank(doc)
-    o_plain(doc, "{{ recipient }}：")
+    para(doc, "{{ recipient }}：", exact=EXACT, style=G.STYLE_RECIPIENT)
+
+
+def o_end(doc: Doc) -> None:
+    """附件说明, 署名, 成文日期, 附注 and the 版记."""
+    o_attachments(doc)
+    o_signature(doc)
+    o_record(doc)
 
 
 def tag(doc: Any, text: str, *, official: bool = True) -> None:
@@ -387,8 +691,16 @@ def table(container: Any, widths_mm: Sequence[float], rows: int, *, size: float 
     return t
 
 
+#: Values that must never break inside a cell (ids, dates): set at 9 pt, no wrapping.
+UNBROKEN = ("{{ student_id }}", "{{ id_number }}", "{{ birth_date }}", "{{ f.date }}")
+
+
 def cell(c: _Cell, text: str, *, bold: bool = False, align: str = "left", size: float = 10.5,
          east: str = SONG) -> None:
+    if text in UNBROKEN:
+        size = 9
+        nowrap = OxmlElement("w:noWrap")
+        c._tc.get_or_add_tcPr().append(nowrap)
     p = c.paragraphs[0]
     _para_format(p._p.get_or_add_pPr(), align=align, first_line_chars=0, exact=None, size=size)
     mark = OxmlElement("w:rPr")
@@ -417,16 +729,29 @@ def label_row(t: Table, i: int, cells: list[tuple[int, int, str, bool]], *, size
         row.height = Mm(min_height_mm)
 
 
+def _row_flag(row: Any, tag_name: str) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    if trpr.find(qn(tag_name)) is None:
+        trpr.append(OxmlElement(tag_name))
+
+
 def loop_table(container: Any, headers: list[str], cells_: list[str], widths: list[float], loop: str,
-               *, size: float = 10.5, east: str = SONG) -> Table:
-    """Header row + a {%tr for %} row + one content row + {%tr endfor %} row."""
+               *, size: float = 10.5, east: str = SONG, numeric: Sequence[int] = ()) -> Table:
+    """Header row + a {%tr for %} row + one content row + {%tr endfor %} row.
+
+    The header row repeats on every page a long table runs onto (w:tblHeader), no row is split
+    across pages (w:cantSplit), and numeric columns are right-aligned so digits line up.
+    """
     t = table(container, widths, 4, size=size)
     for i, h in enumerate(headers):
         cell(t.rows[0].cells[i], h, bold=True, align="center", size=size, east=H1)
+    _row_flag(t.rows[0], "w:cantSplit")
+    _row_flag(t.rows[0], "w:tblHeader")
     start = t.rows[1].cells[0].merge(t.rows[1].cells[len(widths) - 1])
     cell(start, "{%tr " + loop + " %}", size=size, east=east)
     for i, text in enumerate(cells_):
-        cell(t.rows[2].cells[i], text, align="left", size=size, east=east)
+        cell(t.rows[2].cells[i], text, align="right" if i in numeric else "left", size=size, east=east)
+    _row_flag(t.rows[2], "w:cantSplit")
     end = t.rows[3].cells[0].merge(t.rows[3].cells[len(widths) - 1])
     cell(end, "{%tr endfor %}", size=size, east=east)
     return t
@@ -437,9 +762,12 @@ def form_title(doc: Doc, text: str, size: float = 20) -> None:
 
 
 def form_line(doc: Doc, text: str, *, align: str = "left", size: float = 12, first: int = 0,
-              right: float = 0) -> None:
-    para(doc, text, east=SONG, size=size, align=align, exact=size * 1.7, first_line_chars=first,
-         right_chars=right)
+              right: float = 0, keep: bool = False) -> None:
+    """A line of a form; ``keep``: stays on the page of the next line (signature blocks)."""
+    p = para(doc, text, east=SONG, size=size, align=align, exact=size * 1.7, first_line_chars=first,
+             right_chars=right)
+    if keep:
+        _ppr_insert_early(p, OxmlElement("w:keepNext"))
 
 
 # --------------------------------------------------------------------------- the kinds
@@ -449,7 +777,7 @@ def build_child_card() -> Doc:
     doc = new_document(official=False, title="一人一卡一策档案卡")
     form_title(doc, "一人一卡一策档案卡")
     form_line(doc, "学校：{{ school }}\u3000\u3000\u3000\u3000建档日期：{{ filed_date }}", align="center")
-    w = [24, 32, 24, 30, 24, 36]
+    w = [26, 31, 26, 28, 24, 35]  # labels such as 村(居)委会 on one line (LibreOffice spaces the brackets)
     rows = [
         [(0, 0, "姓名", True), (1, 1, "{{ name }}", False), (2, 2, "性别", True), (3, 3, "{{ gender }}", False),
          (4, 4, "出生日期", True), (5, 5, "{{ birth_date }}{% if age != '' %}（{{ age }}周岁）{% endif %}", False)],
@@ -486,7 +814,7 @@ def build_child_card() -> Doc:
     form_line(doc, "跟踪记录", align="center")
     track = loop_table(doc, ["日期", "方面", "内容", "记录人"],
                        ["{{ f.date }}", "{{ f.area }}", "{{ f.content }}", "{{ f.recorder }}"],
-                       [28, 22, 94, 26], "for f in followups")
+                       [32, 22, 90, 26], "for f in followups")  # the date column fits a date on one line
     for _ in range(CARD_BLANK_ROWS):  # empty rows to write later visits and talks by hand
         row = track.add_row()
         row.height = Mm(7)
@@ -506,7 +834,7 @@ CARD_BLANK_ROWS = 3
 def build_home_visit() -> Doc:
     doc = new_document(official=False, title="家访记录表")
     form_title(doc, "家访记录表")
-    w = [34, 51, 34, 51]
+    w = [38, 47, 34, 51]  # "家长（监护人）意见" on one line of its label cell
     rows = [
         [(0, 0, "学校", True), (1, 1, "{{ school }}", False), (2, 2, "年级班级", True),
          (3, 3, "{{ grade }}{{ class_name }}", False)],
@@ -533,8 +861,16 @@ def build_home_visit() -> Doc:
     for i, r in enumerate(rows):
         label_row(t, i, r, min_height_mm=10)
     form_line(doc, "")
-    form_line(doc, "家访教师签名：\u3000\u3000\u3000\u3000\u3000\u3000家长（监护人）签名：")
+    # room to sign by hand, each signature with its date
+    form_line(doc, "家访教师签名：" + BLANK + SIGN_DATE, align="right", right=1, keep=True)
+    form_line(doc, "家长（监护人）签名：" + BLANK + SIGN_DATE, align="right", right=1)
     return doc
+
+
+#: Room for a handwritten signature, and a date to fill in by hand.
+BLANK = "\u3000" * 6
+#: Short enough that a signature line with its date fits one line at 4号 (no "日" alone on a line).
+SIGN_DATE = "日期：\u3000\u3000年\u3000月\u3000日"
 
 
 def build_persuasion_notice() -> Doc:
@@ -549,18 +885,23 @@ def build_persuasion_notice() -> Doc:
                    "这是学校{{ attempt_cn }}劝返。", size=14, first=2)
     form_line(doc, "请您于{{ return_by }}前送孩子返校复学。孩子在学习、生活上如有困难，请及时与学校联系，"
                    "学校将尽力帮助解决。", size=14, first=2)
+    # the plan: after two failed persuasions the school reports to the township government
+    tag(doc, "{%p if attempt == 2 %}", official=False)
+    form_line(doc, "这是学校第二次书面劝返。如孩子到期仍未返校，学校将依照规定书面报告乡（镇）人民政府，"
+                   "由乡（镇）人民政府依法督促您送孩子返校复学。", size=14, first=2)
+    tag(doc, "{%p endif %}", official=False)
     form_line(doc, "学校联系人：{{ contact }}\u3000\u3000联系电话：{{ contact_phone }}", size=14, first=2)
     form_line(doc, "", size=14)
     form_line(doc, "{{ school }}", align="right", size=14, right=2)
     form_line(doc, "{{ issue_date }}", align="right", size=14, right=2)
-    form_line(doc, "", size=14)
+    form_line(doc, "", size=14, keep=True)
+    # the 回执 stays whole on one page with the cut line (it is cut off and returned)
     form_line(doc, "- - - - - - - - - - - - - - - - - - - - （沿此线剪下） - - - - - - - - - - - - - - - - - - - -",
-              align="center", size=10.5)
-    form_line(doc, "回\u3000执", align="center", size=16)
+              align="center", size=10.5, keep=True)
+    form_line(doc, "回\u3000执", align="center", size=16, keep=True)
     form_line(doc, "本人已收到{{ school }}于{{ issue_date }}发出的关于{{ name }}的劝返复学通知书（{{ attempt_cn }}）。",
-              size=14, first=2)
-    form_line(doc, "监护人签名：\u3000\u3000\u3000\u3000\u3000\u3000日期：\u3000\u3000年\u3000\u3000月\u3000\u3000日",
-              align="right", size=14, right=1)
+              size=14, first=2, keep=True)
+    form_line(doc, "监护人签名：" + BLANK + SIGN_DATE, align="right", size=14, right=1)
     return doc
 
 
@@ -573,7 +914,7 @@ def _child_sentence(intro: str) -> str:
 
 def build_dropout_report() -> Doc:
     doc = new_document(official=True, title="辍学情况报告")
-    o_head(doc)
+    o_head(doc, upward=True)
     o_body(doc, _child_sentence("我校") + "自{{ absent_since }}起无故未到校，至今已{{ days_absent }}天。"
                 "{{ reason }}")
     o_h1(doc, "一、劝返工作情况")
@@ -585,31 +926,36 @@ def build_dropout_report() -> Doc:
     o_body(doc, "{{ request }}")
     o_body(doc, "联系人：{{ contact }}，联系电话：{{ contact_phone }}。")
     o_body(doc, "特此报告。")
-    o_signature(doc)
+    o_end(doc)
     return doc
 
 
 def build_missing_report() -> Doc:
     doc = new_document(official=True, title="去向不明报告")
-    o_head(doc)
+    o_head(doc, upward=True)
     o_h1(doc, "一、基本情况")
     o_body(doc, _child_sentence("我校") + "于{{ last_seen }}在{{ last_seen_place }}最后一次被见到，至今去向不明。")
-    o_body(doc, "{% if description %}体貌特征：{{ description }}{% endif %}")
+    tag(doc, "{%p if description %}")
+    o_body(doc, "体貌特征：{{ description }}")
+    tag(doc, "{%p endif %}")
     o_h1(doc, "二、已采取的措施")
     o_body(doc, "{{ actions }}")
     o_h1(doc, "三、请求事项")
     o_body(doc, "现由学校和学生监护人共同报告，恳请协助查找该生下落。"
                 "联系人：{{ contact }}，联系电话：{{ contact_phone }}。")
     o_body(doc, "特此报告。")
+    o_attachments(doc)
     o_signature(doc)
+    # jointly reported with the guardian (the plan): the guardian signs below the school
     para(doc, "监护人：{{ guardian }}", align="right", exact=EXACT, style=G.STYLE_BODY, right_chars=2)
+    o_record(doc)
     return doc
 
 
 def _inspection(kind: str) -> Doc:
     report = kind == "supervision-report"
     doc = new_document(official=True, title="督查报告" if report else "通报")
-    o_head(doc)
+    o_head(doc, upward=report)
     o_body(doc, "{{ period }}，县教育体育局采取{{ methods_text }}等方式，对{{ scope }}开展了督查。现将有关情况"
                 + ("报告如下：" if report else "通报如下："))
     o_h1(doc, "一、总体情况")
@@ -623,13 +969,15 @@ def _inspection(kind: str) -> Doc:
     o_body(doc, "各校主要数据见下表。")
     loop_table(doc, ["学校", "在册人数", "建档人数", "结对帮扶人数", "家访人数"],
                ["{{ r.school }}", "{{ r.enrolled }}", "{{ r.filed }}", "{{ r.mentored }}", "{{ r.visited }}"],
-               [52, 26, 26, 26, 26], "for r in figures", size=12, east=BODY)
+               [52, 26, 26, 26, 26], "for r in figures", size=12, east=BODY, numeric=(1, 2, 3, 4))
     tag(doc, "{%p endif %}")
     o_h1(doc, "三、存在问题")
     tag(doc, "{%p for p in problems %}")
     o_body(doc, "{{ loop.index }}．{{ p }}")
     tag(doc, "{%p endfor %}")
-    o_body(doc, "{% if not problems %}本次督查未发现突出问题。{% endif %}")
+    tag(doc, "{%p if not problems %}")
+    o_body(doc, "本次督查未发现突出问题。")
+    tag(doc, "{%p endif %}")
     o_h1(doc, "四、整改要求")
     tag(doc, "{%p for r in rectifications %}")
     o_body(doc, "{{ loop.index }}．{{ r.requirement }}（整改期限：{{ r.deadline }}前）")
@@ -639,7 +987,7 @@ def _inspection(kind: str) -> Doc:
         o_body(doc, "{% if commended %}对{{ commended|join('、') }}予以通报表扬。{% endif %}"
                     "{% if criticised %}对{{ criticised|join('、') }}予以通报批评，限期整改。{% endif %}"
                     "{% if not commended and not criticised %}无。{% endif %}")
-    o_signature(doc)
+    o_end(doc)
     return doc
 
 
@@ -654,11 +1002,13 @@ def build_leading_group_notice() -> Doc:
         tag(doc, "{%p for p in " + var + " %}")
         o_body(doc, "{% if loop.first %}" + label + "{% else %}\u3000\u3000\u3000\u3000{% endif %}{{ p }}")
         tag(doc, "{%p endfor %}")
+    tag(doc, "{%p if office %}")
     o_body(doc, "{{ office }}")
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p for p in closing %}")
     o_body(doc, "{{ p }}")
     tag(doc, "{%p endfor %}")
-    o_signature(doc)
+    o_end(doc)
     return doc
 
 
@@ -679,10 +1029,16 @@ def build_entrusted_care() -> Doc:
     loop_table(doc, ["委托人", "关系", "联系电话", "务工地点"],
                ["{{ p.name }}", "{{ p.relation }}", "{{ p.phone }}", "{{ p.workplace }}"],
                [36, 30, 44, 60], "for p in parents", size=12)
-    form_line(doc, "特此告知。", size=14, first=2)
-    form_line(doc, "", size=14)
-    form_line(doc, "委托人（签名）：\u3000\u3000\u3000\u3000\u3000\u3000受委托人（签名）：\u3000\u3000\u3000\u3000",
-              align="right", size=14, right=1)
+    form_line(doc, "特此告知。", size=14, first=2, keep=True)
+    form_line(doc, "", size=14, keep=True)
+    # one signature line per parent who entrusts the child, then the trustee's; the block stays
+    # on one page with the last line of text
+    tag(doc, "{%p for p in parents %}", official=False)
+    form_line(doc, "委托人（{{ p.relation }}{{ p.name }}）签名：" + BLANK + SIGN_DATE, align="right", size=14, right=1,
+              keep=True)
+    tag(doc, "{%p endfor %}", official=False)
+    form_line(doc, "受委托人（{{ trustee }}）签名：" + BLANK + SIGN_DATE, align="right", size=14, right=1, keep=True)
+    form_line(doc, "", size=14, keep=True)
     form_line(doc, "{{ date }}", align="right", size=14, right=2)
     return doc
 
@@ -704,7 +1060,7 @@ def build_care_record() -> Doc:
     for i, r in enumerate(rows):
         label_row(t, i, r, min_height_mm=12)
     form_line(doc, "")
-    form_line(doc, "帮扶人签名：", align="right", right=8)
+    form_line(doc, "帮扶人签名：" + BLANK + SIGN_DATE, align="right", right=1)
     return doc
 
 
@@ -761,7 +1117,9 @@ def _drop_references(name: str, xml: bytes) -> bytes:
     return text.encode("utf-8")
 
 
-OFFICIAL_STYLES = (G.STYLE_TITLE, G.STYLE_BODY, G.STYLE_HEADING1, G.STYLE_HEADING2, G.STYLE_DOC_NUMBER, G.STYLE_DATE)
+OFFICIAL_STYLES = (G.STYLE_TITLE, G.STYLE_BODY, G.STYLE_HEADING1, G.STYLE_HEADING2, G.STYLE_DOC_NUMBER, G.STYLE_DATE,
+                   G.STYLE_ORG_MARK, G.STYLE_HEAD_MARKS, G.STYLE_RECIPIENT, G.STYLE_ATTACHMENT, G.STYLE_SIGNATURE,
+                   G.STYLE_NOTE, G.STYLE_RECORD)
 
 
 def _slim_styles(src: zipfile.ZipFile) -> bytes | None:

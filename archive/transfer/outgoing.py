@@ -278,7 +278,7 @@ def plan_by_destination(arc: Archive, grade: str, mapping: dict[str, str], d: Di
 def export_by_destination(arc: Archive, grade: str, mapping_path: Path, out_dir: Path, *,
                           render_slip: SlipRenderer,
                           echo: Callable[[str], None] | None = None, resend: bool = False,
-                          progress: Progress | None = None) -> list[ExportResult]:
+                          progress: Progress | None = None, include_void: bool = False) -> list[ExportResult]:
     """升学: every 在册 child of ``grade`` goes into one package per receiving school."""
     arc.require("transfer")
     mapping = read_mapping(mapping_path)
@@ -297,7 +297,7 @@ def export_by_destination(arc: Archive, grade: str, mapping_path: Path, out_dir:
         card = d.lookup(code)
         out = out_dir / f"{code}-{safe_filename(card.name)}.gtp"
         results.append(export_package(arc, ids, code, out, render_slip=render_slip, purpose="升学", directory=d,
-                                      resend=resend, progress=overall))
+                                      resend=resend, progress=overall, include_void=include_void))
         if echo:
             echo(f"  {card.name}（{code}）：{len(ids)} 名，{out}")
     return results
