@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from guanai.base.errors import FormatError, InputError, IntegrityError, StateError
 from guanai.base.fsutil import fsync_dir, publish_dir
+from guanai.base.privtmp import pid_alive
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive, ArchiveInfo
@@ -52,7 +53,7 @@ def sweep_leftovers(folder: Path) -> list[str]:
         return removed
     for n in names:
         m = _LEFTOVER_RE.match(n)
-        if m is None or _pid_alive(int(m.group("pid"))):
+        if m is None or pid_alive(int(m.group("pid"))):
             continue
         try:
             (folder / n).unlink()
@@ -60,16 +61,6 @@ def sweep_leftovers(folder: Path) -> list[str]:
         except OSError:
             pass
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _private_file(path: Path) -> None:

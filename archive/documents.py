@@ -186,9 +186,10 @@ def export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: b
         targets = [out]
     written: list[Path] = []
     for e, target in zip(entries, targets, strict=True):
-        data = arc.read_document(e.id, audit=False)
-        atomic_write(target, data)
+        data = arc.read_document(e.id, audit=False)  # the doc.export entry below covers the read
+        # audited before the plaintext leaves the process (a journal entry when a writer holds the lock)
         arc.audit("doc.export", e.id, {"title": e.title, "path": str(target), "size": len(data)})
+        atomic_write(target, data)
         written.append(target)
     return written
 
@@ -204,6 +205,52 @@ def export_dossier(arc: Archive, child_ref: str, out_dir: Path, *, include_void:
         raise StateError(f"{child.record.name} 的档案中还没有文档。", "先用 guanai generate 或 guanai attach 添加。")
     folder = Path(out_dir) / safe_filename(f"{child.record.name}-{short_id(child.id)}")
     folder.mkdir(parents=True, exist_ok=True)
+    arc.audit("child.export", child.id, {"documents": len(rows), "path": str(folder)})
     paths = export_documents(arc, [r.entry.id for r in rows], folder)
-    arc.audit("child.export", child.id, {"documents": len(paths), "path": str(folder)})
     return paths
+
+
+# --------------------------------------------------------------------------- attachments
+
+
+@dataclass(frozen=True)
+class Attached:
+    doc_id: str
+    child: ChildEntry
+    title: str
+    mime: str
+    new: bool  # False: the same file was already in this child's dossier (nothing stored again)
+
+
+def attach_file(arc: Archive, child_ref: str, path: Path, *, title: str | None = None,
+                doc_date: str | None = None) -> Attached:
+    """Store an existing file (a scanned certificate, a photo, a PDF) in a child's dossier, sealed.
+
+    Running it twice with the same file stores it once (``Attached.new`` says which).
+    """
+    import mimetypes
+    from datetime import date
+
+    from guanai.archive.batch import put_once
+    from guanai.archive.store import MAX_DOCUMENT_BYTES
+    from guanai.base.errors import NotFoundError
+
+    arc.require("write")
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as err:
+        raise NotFoundError(f"找不到文件：{path}", "检查文件路径。") from err
+    if size > MAX_DOCUMENT_BYTES:
+        raise InputError(f"文件过大：{path.name}", "扫描件请降低分辨率或分成几个文件。")
+    if doc_date:
+        try:
+            doc_date = date.fromisoformat(doc_date).isoformat()
+        except ValueError as err:
+            raise InputError(f"日期格式不正确：{doc_date}", "请写成 2026-09-01 的形式。") from err
+    child = arc.get_child(child_ref)
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    title = title or path.stem
+    doc_id, new = put_once(arc, kind="attachment", title=title, content=path.read_bytes(), filename=path.name,
+                           mime=mime, child_id=child.id, doc_date=doc_date)
+    return Attached(doc_id, child, title, mime, new)

@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from guanai.base.fsutil import atomic_write
-
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -78,7 +76,16 @@ def record(head: Head) -> None:
     with contextlib.suppress(OSError):
         d = heads_dir()
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(_path(head.archive_id), json.dumps(head.to_json(), ensure_ascii=False).encode(), 0o600)
+        # a hint, not data: atomic (rename) but not fsync'd — a head lost in a power cut only
+        # means the rollback across that cut goes unnoticed
+        path = _path(head.archive_id)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, json.dumps(head.to_json(), ensure_ascii=False).encode())
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
 
 
 def forget(archive_id: str) -> None:

@@ -110,14 +110,18 @@ def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def merge_update(old: ChildRecord, new: ChildRecord, covered: list[tuple[str, ...]], source: str) -> ChildRecord:
-    """``old`` with the roster's fields (``covered`` paths) taken from ``new``; the rest kept."""
+def merge_update(old: ChildRecord, new: ChildRecord, covered: list[tuple[str, ...]], source: str,
+                 fills: list[tuple[str, ...]] | None = None) -> ChildRecord:
+    """``old`` with the roster's fields taken from ``new``: ``covered`` paths replaced (an empty
+    cell clears), ``fills`` paths set where ``new`` has a value; everything else kept."""
     merged = old.to_json_dict()
     fresh = new.to_json_dict()
-    for path in covered:
+    for path in [*covered, *(fills or [])]:
         if path[0] == "状态":
             continue
         value = _get(fresh, path)
+        if value is None and path not in covered:
+            continue
         target = merged
         for key in path[:-1]:
             if not isinstance(target.get(key), dict):
@@ -176,7 +180,7 @@ def plan_roster(arc: Archive, roster: Roster, *, update: bool = False) -> Roster
             plan.errors.append(RowError(row, msg, [msg]))
             continue
         try:
-            merged = merge_update(entry.record, rec, roster.covered, f"第{row}行")
+            merged = merge_update(entry.record, rec, roster.covered, f"第{row}行", roster.fills)
         except RecordError as err:
             plan.errors.append(RowError(row, "；".join(err.messages), err.messages))
             continue

@@ -50,6 +50,7 @@ STATUSES = ("在册", "转出", "存档备查", "毕业")
 CLOSED_STATUSES = ("转出", "存档备查", "毕业")
 KINDS = ("school", "county")
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+HEAD_INTERVAL = 2.0  # seconds between two records of the head outside the archive while writing
 
 # role -> permissions; enforced here, in the library, and cryptographically (FORMAT.md §4):
 # only write roles hold the writer signing key, only admins the admin signing key.
@@ -75,7 +76,16 @@ class AuthTable:
     name: str
     key: tuple[str, ...]
     columns: tuple[str, ...]
+    # for a table added after v2 archives exist: its CREATE TABLE (and indexes), run by the first
+    # write transaction on a catalog that lacks it (an empty table adds nothing to the state)
+    ddl: str = ""
 
+
+# the workflow table came after the first v2 archives: ``ddl`` adds it to those at their next write
+_RECORDS_DDL = """CREATE TABLE records(id TEXT PRIMARY KEY, kind TEXT NOT NULL, child_id TEXT, created TEXT NOT NULL,
+    gen INTEGER NOT NULL, sealed BLOB NOT NULL);
+CREATE INDEX records_kind ON records(kind);
+"""
 
 AUTH_TABLES: dict[str, AuthTable] = {t.name: t for t in (
     AuthTable("meta", ("key",), ("key", "value")),
@@ -87,7 +97,7 @@ AUTH_TABLES: dict[str, AuthTable] = {t.name: t for t in (
     AuthTable("settings", ("name",), ("name", "value")),
     AuthTable("tombstones", ("id",), ("id", "entity", "gen", "at")),
     # workflow records (screening rounds, 控辍保学 cases, mentors, contacts, duties): FORMAT.md §6.1
-    AuthTable("records", ("id",), ("id", "kind", "child_id", "created", "gen", "sealed")),
+    AuthTable("records", ("id",), ("id", "kind", "child_id", "created", "gen", "sealed"), ddl=_RECORDS_DDL),
 )}
 # settings only the store itself writes (users: signed by the admin key)
 RESERVED_SETTINGS = frozenset({"audit_head", "users", "journal_absorbed"})
@@ -132,10 +142,7 @@ CREATE TABLE audit(seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NUL
     target TEXT, detail BLOB, prev TEXT NOT NULL, mac TEXT NOT NULL, gen INTEGER);
 CREATE TABLE settings(name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE tombstones(id TEXT PRIMARY KEY, entity TEXT NOT NULL, gen INTEGER NOT NULL, at TEXT NOT NULL);
-CREATE TABLE records(id TEXT PRIMARY KEY, kind TEXT NOT NULL, child_id TEXT, created TEXT NOT NULL,
-    gen INTEGER NOT NULL, sealed BLOB NOT NULL);
-CREATE INDEX records_kind ON records(kind);
-CREATE TABLE rowmac(tbl TEXT NOT NULL, pk TEXT NOT NULL, mac TEXT NOT NULL, PRIMARY KEY(tbl, pk));
+""" + _RECORDS_DDL + """CREATE TABLE rowmac(tbl TEXT NOT NULL, pk TEXT NOT NULL, mac TEXT NOT NULL, PRIMARY KEY(tbl, pk));
 CREATE TABLE accum(tbl TEXT PRIMARY KEY, rows INTEGER NOT NULL, acc BLOB NOT NULL);
 CREATE TABLE state(id INTEGER PRIMARY KEY CHECK(id = 1), body TEXT NOT NULL, sig TEXT NOT NULL);
 """
@@ -428,6 +435,14 @@ class Archive:
         self._row_events: list[tuple[str, int, str, str]] = []
         self._absorbed: tuple[str, int] | None = None
         self._state_body: dict[str, Any] = {}
+        self._unrecorded_head: heads.Head | None = None
+        # caches valid while the catalog's commit counter is the one this object signed last
+        self._own_commit: str | None = None
+        self._accum_cache: dict[str, tuple[int, int]] = {}
+        self._txn_accum: dict[str, tuple[int, int]] = {}
+        self._digest_cache: dict[tuple[str, int], str] = {}
+        self._journal: sqlite3.Connection | None = None
+        self._head_recorded_at = 0.0
         try:
             self.conn = _connect(self.path / "catalog.sqlite")
             self.conn.create_function("guanai_row", -1, self._row_event)
@@ -477,6 +492,7 @@ class Archive:
                 arc._require_writable()
             if info.format_version >= 2 and kf.role in keys.WRITE_ROLES and not arc.open_problems:
                 arc._absorb_journal_now()
+                arc._create_missing_tables()
         except BaseException:
             arc.close()
             raise
@@ -489,6 +505,11 @@ class Archive:
         self.close()
 
     def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._record_head()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
         if self.conn is not None:
             self.conn.close()
         self._lock.release()
@@ -538,6 +559,16 @@ class Archive:
         if not ok or not isinstance(d, dict):
             return None, "签名状态的签名无效（不是有写入权限的用户写入的）"
         return d, None
+
+    def head(self) -> dict[str, Any] | None:
+        """This archive's current head (commit, generation, state hash) for backups and receipts."""
+        if self.info.format_version < 2:
+            return None
+        body, _problem = self.read_state()
+        if body is None:
+            return None
+        h = self.state_head(body)
+        return {"archive_id": h.archive_id, "commit": h.commit, "generation": h.generation, "state": h.state}
 
     def state_head(self, body: dict[str, Any]) -> heads.Head:
         return heads.Head(archive_id=self.info.archive_id, commit=int(body.get("commit", -1)),
@@ -678,14 +709,19 @@ class Archive:
             self._absorbed = None
             try:
                 self._check_fresh()
+                self._ensure_tables()
                 self._absorb_journal()
                 yield
                 self._seal_state()
             except BaseException:
                 self.conn.execute("ROLLBACK")
+                self._own_commit = None
+                self._accum_cache = {}
+                self._txn_accum = {}
                 raise
             else:
                 self.conn.execute("COMMIT")
+                self._own_commit = str(self._state_body.get("commit"))
                 self._after_commit()
             finally:
                 self._depth = 0
@@ -696,12 +732,30 @@ class Archive:
 
     def _check_fresh(self) -> None:
         """Another process may have written since open: its state must still be signed."""
+        commit = self._meta("commit")
+        if commit is not None and commit == self._own_commit:
+            return  # the state is the one this object signed last (the writer lock was held since)
+        self._accum_cache = {}
         if self.conn.execute("SELECT 1 FROM state").fetchone() is None:
             return  # a new catalog: the first transaction authenticates it
         body, problem = self.read_state()
-        if body is None or str(body.get("commit")) != str(self._meta("commit")):
+        if body is None or str(body.get("commit")) != str(commit):
             raise IntegrityError(f"档案库状态异常，拒绝写入：{problem or '版本计数与签名状态不符'}",
                                  "运行 guanai verify 查看全部问题。")
+
+    def _ensure_tables(self) -> None:
+        """Create registered tables this catalog predates (with their triggers), once per open."""
+        if getattr(self, "_tables_checked", False):
+            return
+        have = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for t in AUTH_TABLES.values():
+            if t.name not in have and t.ddl:
+                for stmt in t.ddl.split(";"):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
+                for stmt in trigger_sql(t).strip().split("\n"):
+                    self.conn.execute(stmt)
+        self._tables_checked = True
 
     def _row_event(self, table: str, sign: int, *values: Any) -> None:
         """Called by the triggers for every inserted (+1) or deleted (-1) row of an authenticated table."""
@@ -724,8 +778,12 @@ class Archive:
         touched: dict[str, tuple[int, int]] = {}
         for table, sign, pk, mac in self._row_events:
             if table not in touched:
-                row = self.conn.execute("SELECT rows, acc FROM accum WHERE tbl=?", (table,)).fetchone()
-                touched[table] = (row[0], int.from_bytes(row[1], "little")) if row else (0, 0)
+                cached = self._accum_cache.get(table)
+                if cached is not None:
+                    touched[table] = cached
+                else:
+                    row = self.conn.execute("SELECT rows, acc FROM accum WHERE tbl=?", (table,)).fetchone()
+                    touched[table] = (row[0], int.from_bytes(row[1], "little")) if row else (0, 0)
             n, acc = touched[table]
             e = crypto.set_element(table, pk, mac)
             if sign > 0:
@@ -737,10 +795,13 @@ class Archive:
         for table, (n, acc) in touched.items():
             self.conn.execute("INSERT OR REPLACE INTO accum VALUES(?,?,?)",
                               (table, n, acc.to_bytes(crypto.SET_HASH_BYTES, "little")))
+            self._txn_accum[table] = (n, acc)
         self._row_events = []
 
     def _authenticate_all(self) -> None:
         """Compute every row MAC and set digest from the rows themselves (new or upgraded catalog)."""
+        self._accum_cache = {}
+        self._txn_accum = {}
         self.conn.execute("DELETE FROM rowmac")
         self.conn.execute("DELETE FROM accum")
         for t in AUTH_TABLES.values():
@@ -753,9 +814,20 @@ class Archive:
         self._row_events = []
 
     def _state_row(self) -> tuple[str, str]:
+        if not self._accum_cache or not set(self._txn_accum) <= set(self._accum_cache):
+            self._accum_cache = {tbl: (n, int.from_bytes(acc, "little"))
+                                 for tbl, n, acc in self.conn.execute("SELECT tbl, rows, acc FROM accum")}
+        self._accum_cache.update(self._txn_accum)
+        self._txn_accum = {}
         tables = {}
-        for tbl, n, acc in self.conn.execute("SELECT tbl, rows, acc FROM accum ORDER BY tbl"):
-            tables[tbl] = {"rows": n, "digest": crypto.set_digest(int.from_bytes(acc, "little"))}
+        for tbl in sorted(self._accum_cache):
+            n, acc = self._accum_cache[tbl]
+            digest = self._digest_cache.get((tbl, acc))
+            if digest is None:
+                digest = crypto.set_digest(acc)
+                self._digest_cache = {k: v for k, v in self._digest_cache.items() if k[0] != tbl}
+                self._digest_cache[(tbl, acc)] = digest
+            tables[tbl] = {"rows": n, "digest": digest}
         last = self.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         body = {"format": "guanai-state", "version": FORMAT_VERSION, "archive_id": self.info.archive_id,
                 "generation": int(self._meta("generation") or 0), "commit": int(self._meta("commit") or 0),
@@ -767,7 +839,10 @@ class Archive:
         return raw.decode(), crypto.sign(self._grant.writer_seed, "state", raw).hex()
 
     def _after_commit(self) -> None:
-        heads.record(self.state_head(self._state_body))
+        # the head outside the archive: at most every HEAD_INTERVAL seconds while writing, and at close
+        self._unrecorded_head = self.state_head(self._state_body)
+        if time.monotonic() - self._head_recorded_at >= HEAD_INTERVAL:
+            self._record_head()
         if self._absorbed is not None:
             jid, upto = self._absorbed
             with contextlib.suppress(sqlite3.DatabaseError, OSError):
@@ -780,6 +855,12 @@ class Archive:
                             jc.execute("DELETE FROM pending WHERE id <= ?", (upto,))
                     finally:
                         jc.close()
+
+    def _record_head(self) -> None:
+        if self._unrecorded_head is not None:
+            heads.record(self._unrecorded_head)
+            self._unrecorded_head = None
+        self._head_recorded_at = time.monotonic()
 
     def _gen(self) -> int:
         """The generation of the current write transaction (bumped once per transaction)."""
@@ -813,8 +894,8 @@ class Archive:
                 with self.transaction(wait=0):
                     self._append_audit(action, target, detail)
                 return
-            except BusyError:
-                pass
+            except (BusyError, IntegrityError):
+                pass  # busy, or a state this user will not sign over: the journal still records it
         self._journal_entry(action, target, detail)
 
     def _journal_entry(self, action: str, target: str | None, detail: dict[str, Any] | None) -> None:
@@ -823,13 +904,21 @@ class Archive:
         eid, at = uuid.uuid4().hex, now_iso()
         body = self.seal("journal", "body", eid, canonical_json(
             {"actor": self.user, "action": action, "target": target, "detail": detail}))
-        conn = journal_connect(self.path)
-        assert conn is not None
         try:
-            jid = journal_id(conn)
-        finally:
-            conn.close()
-        journal_append(self.path, "entry", at, body, eid, journal_mac(self.subkey("audit"), jid, eid, at, "entry", body))
+            conn = journal_connect(self.path)
+            assert conn is not None
+            try:
+                jid = journal_id(conn)
+            finally:
+                conn.close()
+            journal_append(self.path, "entry", at, body, eid,
+                           journal_mac(self.subkey("audit"), jid, eid, at, "entry", body))
+        except (sqlite3.Error, OSError) as err:
+            # nothing is read or exported unaudited: the caller's operation stops here
+            from guanai.base.faults import translate
+
+            raise translate(err, self.path, "记录审计日志") or StateError(
+                f"审计记录无法写入（{err}），操作未执行。", "检查档案库目录的磁盘空间与写权限。") from err
 
     def journal_absorbed(self, jid: str) -> int:
         """How far the journal ``jid`` has been chained (FORMAT.md §7.2)."""
@@ -844,21 +933,24 @@ class Archive:
 
     def _absorb_journal(self) -> None:
         """Chain the journal's entries (readers' entries, failed unlocks) in this transaction."""
-        from guanai.archive.audit import journal_connect, journal_id, journal_rows, open_journal_row
+        from guanai.archive.audit import JOURNAL, journal_id, journal_rows, open_journal_row
 
+        if self._journal is None:
+            if not (self.path / JOURNAL).exists():
+                return
+            try:
+                self._journal = sqlite3.connect(self.path / JOURNAL, isolation_level=None, timeout=30,
+                                                check_same_thread=False)
+            except sqlite3.DatabaseError:
+                return
+        jc = self._journal
         try:
-            jc = journal_connect(self.path, create=False)
-        except sqlite3.DatabaseError:
-            return
-        if jc is None:
-            return
-        try:
+            if jc.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is None:
+                return  # the usual case: nothing waiting
             jid = journal_id(jc)
             rows = journal_rows(jc, self.journal_absorbed(jid))
         except sqlite3.DatabaseError:
             return
-        finally:
-            jc.close()
         if not rows:
             return
         for row in rows:
@@ -869,6 +961,14 @@ class Archive:
             self._append_audit(action, target, detail, actor=actor, at=at)
         self._put_setting("journal_absorbed", canonical_json({"journal": jid, "upto": rows[-1][0]}))
         self._absorbed = (jid, rows[-1][0])
+
+    def _create_missing_tables(self) -> None:
+        """A table registered by a later release (``AuthTable.ddl``): created at open by a writer."""
+        have = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if all(t.name in have or not t.ddl for t in AUTH_TABLES.values()):
+            return
+        with contextlib.suppress(BusyError), self.transaction(wait=0):
+            pass  # _ensure_tables creates them
 
     def _absorb_journal_now(self) -> None:
         from guanai.archive.audit import journal_connect
@@ -1313,6 +1413,11 @@ class Archive:
             keys.remove_key_file(self.path, name)
 
     def users(self) -> list[tuple[str, str]]:
+        """(name, role) of every user: the admin-signed registry in v2 (a stray key file is no user)."""
+        if self.info.format_version >= 2:
+            registry, problem = self.registry()
+            if problem is None:
+                return sorted((name, str(e.get("role"))) for name, e in registry.items())
         return keys.list_users(self.path)
 
 

@@ -144,7 +144,11 @@ def upgrade_archive(path: Path | str, *, user: str, passphrase: str,
         tmp.mkdir(mode=0o700)
         try:
             progress("build")
-            result = _build(path, tmp, info, user, grant, {**passphrases, user: passphrase}, backup)
+            try:
+                result = _build(path, tmp, info, user, grant, {**passphrases, user: passphrase}, backup)
+            except sqlite3.DatabaseError as err:
+                raise IntegrityError(f"旧档案库的数据无法读取，原档案库保持不变：{err}",
+                                     "先运行 guanai verify 查看旧档案库的问题，必要时由备份恢复后再升级。") from err
             progress("verify")
             _verify_new(tmp, user, passphrase)
             progress("swap")

@@ -143,7 +143,10 @@ def load_state(arc: Archive) -> wf.State:
     arc.require("read")
     children: dict[str, wf.ChildState] = {}
     for e in arc.list_children():
-        children[e.id] = wf.ChildState(e.id, e.record, e.status, _d(e.created_at[:10]))
+        state_of = children[e.id] = wf.ChildState(e.id, e.record, e.status, _d(e.created_at[:10]))
+        told = getattr(e.record, "village_informed", None)  # 村(居)委会告知日期 on the record
+        if isinstance(told, date):
+            state_of.village_informed.append(told)
     for _did, child_id, form in arc.document_forms("home-visit"):
         c = children.get(child_id or "")
         visit = _form_date(form, "家访日期")

@@ -241,7 +241,8 @@ class Roster:
     columns: list[ColumnMap] = field(default_factory=list)
     skipped: list[RowError] = field(default_factory=list)  # title, 合计 and signature rows passed over
     warnings: list[RowError] = field(default_factory=list)  # rows read, with something to verify
-    covered: list[tuple[str, ...]] = field(default_factory=list)  # record paths the columns fill
+    covered: list[tuple[str, ...]] = field(default_factory=list)  # record paths the columns replace
+    fills: list[tuple[str, ...]] = field(default_factory=list)  # paths set only when a row has a value
 
     @property
     def ignored_columns(self) -> list[str]:
@@ -443,22 +444,22 @@ def _plan_columns(headers: list[tuple[str, str]]) -> tuple[list[_Slot], list[Col
     return slots, maps
 
 
-def _covered(slots: list[_Slot]) -> list[tuple[str, ...]]:
-    """The record paths a roster's columns speak for (an update replaces exactly these)."""
+def _covered(slots: list[_Slot]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """The record paths a roster's columns speak for: (replaced — an empty cell clears the field,
+    filled — set when the roster has a value, kept otherwise). 家庭成员N… columns only fill: a
+    parent the export does not list is not thereby gone."""
     out: list[tuple[str, ...]] = [s.path for s in slots if s.kind == "path"]
     for s in slots:
         if s.kind == "split":
             out += [(s.name, "姓名"), (s.name, "关系")]
-        elif s.kind == "idtype":
-            out.append(("身份证号",))
-        elif s.kind == "member":
-            field_name = {"姓名": "姓名", "电话": "电话", "身份证号": "身份证号"}.get(s.member[1])
-            if field_name:
-                out += [("父亲", field_name), ("母亲", field_name), ("监护人", field_name)]
-            out += [("其他家庭成员",)]
-            if s.member[1] == "关系":
-                out.append(("监护人", "关系"))
-    return list(dict.fromkeys(out))
+    fills: list[tuple[str, ...]] = []
+    member_fields = {s.member[1] for s in slots if s.kind == "member"}
+    if "姓名" in member_fields:
+        for role in ("父亲", "母亲", "监护人"):
+            fills += [(role, f) for f in ("姓名", "电话", "身份证号", "关系")
+                      if (f in member_fields or f == "姓名") and not (f == "关系" and role != "监护人")]
+        fills.append(("其他家庭成员",))
+    return list(dict.fromkeys(out)), [f for f in dict.fromkeys(fills) if f not in out]
 
 
 # --- cells --------------------------------------------------------------------------------------
@@ -681,6 +682,10 @@ def _members_into(data: dict[str, Any], members: dict[int, dict[str, Any]], prob
 # --- rows ---------------------------------------------------------------------------------------
 
 
+def _has_id(values: list[Any]) -> bool:
+    return any(_ID_LIKE.match(t) for t in _texts(values))
+
+
 def _is_footer(values: list[Any]) -> bool:
     texts = [t for t in _texts(values) if t]
     return bool(texts) and not any(_ID_LIKE.match(t) for t in texts) and any(_FOOTER.match(t) for t in texts[:3])
@@ -701,7 +706,7 @@ def preview_roster(raw: bytes, name: str, defaults: dict[str, str] | None = None
     defaults = {k: v for k, v in (defaults or {}).items() if v}
     roster = Roster(source=name, sheet=table.sheet, header_rows=(first + 1, last + 1))
     slots, roster.columns = _plan_columns(headers)
-    roster.covered = _covered(slots)
+    roster.covered, roster.fills = _covered(slots)
     names = {s.name for s in slots if s.kind == "path"} | {"监护人姓名" for s in slots if s.kind == "split"}
     roster.missing_columns = _check_headers(name, names, first + 1, defaults)
     for i in range(first):
@@ -714,8 +719,10 @@ def preview_roster(raw: bytes, name: str, defaults: dict[str, str] | None = None
         number, values = idx + 1, table.rows[idx]
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
-        if footer or _is_footer(values):
-            footer = footer or _is_footer(values)
+        # 合计 / 小计 / signature rows; after one, rows without a 学籍号 or ID number are more of them
+        # (a 小计 between two classes is followed by data rows again, which carry their numbers)
+        if _is_footer(values) or (footer and not _has_id(values)):
+            footer = True
             roster.skipped.append(RowError(number, "合计、签字或日期行，已跳过"))
             continue
         if [_norm_header(v) for v in values][: len(header_texts)] == header_texts:

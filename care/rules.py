@@ -118,7 +118,10 @@ def _left_behind_reasons(record: ChildRecord) -> list[str]:
     by_states = _left_behind_reason(record)
     if by_states is not None:
         reasons.append(by_states)
-    if record.registry_left_behind == "双亲留守儿童":
+    # a statement the recorded parent states contradict does not count (the school's own screening
+    # is newer); the contradiction is reported by statement_conflicts / care_gaps
+    contradicted = any(c.startswith("学籍系统登记为双亲留守儿童") for c in statement_conflicts(record))
+    if record.registry_left_behind == "双亲留守儿童" and not contradicted:
         reasons.append("学籍系统登记为双亲留守儿童")
     elif record.registry_left_behind == "单亲留守儿童" and by_states is not None:
         reasons.append("学籍系统登记为单亲留守儿童")
@@ -127,7 +130,7 @@ def _left_behind_reasons(record: ChildRecord) -> list[str]:
 
 def _hardship_conditions(record: ChildRecord) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = [(h, f"登记的困境情形：{h}") for h in record.hardship]
-    if record.registry_orphan:
+    if record.registry_orphan and not any(c.startswith("学籍系统登记为孤儿") for c in statement_conflicts(record)):
         found.append(("孤儿", "学籍系统登记为孤儿"))
     f, m = record.father, record.mother
     if f is not None and m is not None:

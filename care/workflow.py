@@ -234,11 +234,12 @@ def term_of(on: date) -> tuple[str, date, date]:
 
 
 def identified_on(child: ChildState, rounds: Iterable[Round]) -> date | None:
-    """When the child was identified: the first screening that covered it, else when it was filed."""
+    """When the child was identified: the first screening that covered it, else the record's 建档日期,
+    else the day it was added to the archive."""
     dates = [r.screened[child.id] for r in rounds if child.id in r.screened]
     if dates:
         return min(dates)
-    return child.created
+    return getattr(child.record, "filed_date", None) or child.created
 
 
 def categories(child: ChildState, on: date) -> list[str]:

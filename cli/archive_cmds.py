@@ -272,24 +272,29 @@ def _target_names(arc: Archive, targets: set[str]) -> dict[str, str]:
 
 
 @audit.command("verify")
+@json_option
 @with_archive()
-def audit_verify(arc: Archive) -> None:
+def audit_verify(arc: Archive, as_json: bool) -> None:
     """校验审计日志的哈希链与链头（发现修改、删除、插入）。
 
     \b
     示例：
       guanai audit verify
+      guanai audit verify --json
     """
-    from guanai.archive.audit import walk
+    from guanai.archive.verify import audit_problems
 
-    arc.require("verify")
-    entries, problems = walk(arc)
-    if problems:
+    entries, problems = audit_problems(arc)
+    if as_json:
+        echo_json({"ok": not problems, "entries": entries, "problems": [p.to_json() for p in problems]})
+    elif problems:
         click.echo(f"审计日志校验失败，发现 {len(problems)} 个问题：")
         for p in problems:
-            click.echo(f"  {p}")
+            click.echo(f"  {p.what}")
+    else:
+        click.echo(f"审计日志完好：共 {entries} 条，哈希链与链头一致。")
+    if problems:
         raise SystemExit(6)
-    click.echo(f"审计日志完好：共 {len(entries)} 条，哈希链与链头一致。")
 
 
 @click.command("backup")

@@ -14,6 +14,7 @@ from guanai.base.errors import InputError, StateError
 from guanai.cli.common import echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
+    from guanai.archive.rosters import RosterPlan
     from guanai.archive.store import Archive, ChildEntry
     from guanai.care.model import ChildRecord
 
@@ -199,7 +200,7 @@ def import_cmd(arc: Archive, file: str, check_only: bool, update: bool, as_json:
         raise InputError(f"花名册 {roster.source} 中没有数据行。", "在表头下方逐行填写儿童信息。")
 
 
-def _print_import(plan: Any, check_only: bool) -> None:
+def _print_import(plan: RosterPlan, check_only: bool) -> None:
     roster = plan.roster
     if check_only:
         click.echo(f"{roster.source}（工作表“{roster.sheet or '—'}”，表头在第{roster.header_rows[0]}"
@@ -426,8 +427,9 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
 @child.command("update")
 @click.argument("ref")
 @click.argument("file")
+@json_option
 @with_archive(write=True)
-def update(arc: Archive, ref: str, file: str) -> None:
+def update(arc: Archive, ref: str, file: str, as_json: bool) -> None:
     """用文件中的字段更新儿童记录（只写要改的字段即可；写 null 清空该字段）。
 
     已结案（存档备查）、毕业或转出的档案只读，不能更新。
@@ -448,6 +450,10 @@ def update(arc: Archive, ref: str, file: str) -> None:
     with arc.transaction():
         entry, record = patch_child(arc, entry.id, parse_record_bytes(raw, name), name)
         mark_screened(arc, [entry.id], date.today(), required=False)  # an update during a screening round
+    if as_json:
+        echo_json({"id": entry.id, "name": record.name, "student_id": record.student_id,
+                   "record": record.to_json_dict()})
+        return
     click.echo(f"已更新：{record.name}（编号 {entry.id}）")
 
 

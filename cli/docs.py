@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,8 +25,9 @@ if TYPE_CHECKING:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--title", help="文档标题（默认用文件名）。")
 @click.option("--date", "doc_date", help="文档日期，如 2026-09-01。")
+@json_option
 @with_archive(write=True)
-def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date: str | None) -> None:
+def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date: str | None, as_json: bool) -> None:
     """把已有文件（扫描的证明、照片、PDF）存入某儿童的档案（加密保存）。
 
     \b
@@ -37,32 +37,20 @@ def attach(arc: Archive, child_ref: str, file: str, title: str | None, doc_date:
 
     同一儿童已存有同一文件（内容相同）时不再重复存入，重复运行是安全的。
     """
-    from guanai.archive.store import MAX_DOCUMENT_BYTES
-    from guanai.base.errors import InputError
-
-    path = Path(file)
-    if path.stat().st_size > MAX_DOCUMENT_BYTES:
-        raise InputError(f"文件过大：{path.name}", "扫描件请降低分辨率或分成几个文件。")
-    if doc_date:
-        from datetime import date
-
-        try:
-            doc_date = date.fromisoformat(doc_date).isoformat()
-        except ValueError as err:
-            raise InputError(f"日期格式不正确：{doc_date}", "请写成 2026-09-01 的形式。") from err
-    child = arc.get_child(child_ref)
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    from guanai.archive.batch import put_once
+    from guanai.archive.documents import attach_file
     from guanai.archive.labels import mime_label
     from guanai.archive.resolve import unique_short_id
 
-    doc_id, new = put_once(arc, kind="attachment", title=title or path.stem, content=path.read_bytes(),
-                           filename=path.name, mime=mime, child_id=child.id, doc_date=doc_date)
-    short = unique_short_id(arc, doc_id)
-    if not new:
-        click.echo(f"{child.record.name} 的档案中已有同一文件（编号 {short}），未重复存入。")
+    done = attach_file(arc, child_ref, Path(file), title=title, doc_date=doc_date)
+    short = unique_short_id(arc, done.doc_id)
+    if as_json:
+        echo_json({"doc_id": done.doc_id, "short_id": short, "child_id": done.child.id, "title": done.title,
+                   "new": done.new})
         return
-    click.echo(f"已存入 {child.record.name} 的档案：{title or path.stem}（{mime_label(mime)}，编号 {short}）")
+    if not done.new:
+        click.echo(f"{done.child.record.name} 的档案中已有同一文件（编号 {short}），未重复存入。")
+        return
+    click.echo(f"已存入 {done.child.record.name} 的档案：{done.title}（{mime_label(done.mime)}，编号 {short}）")
 
 
 @click.group("doc")
@@ -124,9 +112,10 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, sort: str, i
 @click.option("--child", "child_ref", default=None, help="导出该儿童的全部文档（整份档案）到 -o 目录。")
 @click.option("--include-void", is_flag=True, help="与 --child 同用：连同已作废的文档。")
 @click.option("--force", is_flag=True, help="覆盖已有文件（只对单个文件路径）。")
+@json_option
 @with_archive()
 def doc_get(arc: Archive, doc_ids: tuple[str, ...], out: str, child_ref: str | None, include_void: bool,
-            force: bool) -> None:
+            force: bool, as_json: bool) -> None:
     """导出文档原件（解密后写出；导出已记入审计日志）。可一次给出多个编号，或用 --child 导出整份档案。
 
     \b
@@ -137,7 +126,7 @@ def doc_get(arc: Archive, doc_ids: tuple[str, ...], out: str, child_ref: str | N
     """
     from guanai.cli.search import export_cmd_body
 
-    export_cmd_body(arc, doc_ids, out, child_ref, include_void, force)
+    export_cmd_body(arc, doc_ids, out, child_ref, include_void, force, as_json)
 
 
 @doc.command("void")

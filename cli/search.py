@@ -166,9 +166,10 @@ def show(arc: Archive, ref: str, as_json: bool) -> None:
 @click.option("--child", "child_ref", default=None, help="导出该儿童的全部文档（整份档案）到 -o 目录。")
 @click.option("--include-void", is_flag=True, help="与 --child 同用：连同已作废的文档。")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖（只对单个文件路径）。")
+@json_option
 @with_archive()
 def open_cmd(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
-             force: bool) -> None:
+             force: bool, as_json: bool) -> None:
     """导出文档原件（.docx / .pdf / 扫描件）到文件或目录，原子写入。每次导出都记入审计日志。
 
     编号可只写前 6 位以上；可一次给出多个编号；--child 导出一名儿童的整份档案。
@@ -179,11 +180,11 @@ def open_cmd(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str
       guanai open 3f2c0d 9a81be -o 导出目录/
       guanai open --child 张小明 -o 导出目录/
     """
-    export_cmd_body(arc, doc_ids, output, child_ref, include_void, force)
+    export_cmd_body(arc, doc_ids, output, child_ref, include_void, force, as_json)
 
 
 def export_cmd_body(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None,
-                    include_void: bool, force: bool) -> None:
+                    include_void: bool, force: bool, as_json: bool = False) -> None:
     """Shared by ``guanai open`` and ``guanai doc get``."""
     from guanai.archive.documents import export_documents, export_dossier
     from guanai.base.errors import InputError
@@ -192,13 +193,17 @@ def export_cmd_body(arc: Archive, doc_ids: tuple[str, ...], output: str, child_r
         raise InputError("--child 与文档编号不能同时给出。", "导出整份档案用 --child；导出几份文档只写编号。")
     if child_ref:
         paths = export_dossier(arc, child_ref, Path(output), include_void=include_void)
-        click.echo(f"已导出 {len(paths)} 份文档到 {paths[0].parent}：")
     elif doc_ids:
         paths = export_documents(arc, list(doc_ids), output, force=force)
-        if len(paths) > 1:
-            click.echo(f"已导出 {len(paths)} 份文档：")
     else:
         raise InputError("没有给出文档编号。", "例如：guanai open 3f2c0d -o 导出目录/；整份档案用 --child 姓名。")
+    if as_json:
+        echo_json({"files": [str(p) for p in paths]})
+        return
+    if child_ref:
+        click.echo(f"已导出 {len(paths)} 份文档到 {paths[0].parent}：")
+    elif len(paths) > 1:
+        click.echo(f"已导出 {len(paths)} 份文档：")
     if len(paths) == 1 and not child_ref:
         click.echo(f"已导出：{paths[0]}")
     else:

@@ -47,10 +47,13 @@ def write_xlsx(path: str, sheets: list[Any]) -> None:
 
 @click.command("due")
 @as_of_option
+@click.option("--child", "child_ref", default=None, help="只列某儿童的事项（编号、学籍号或身份证号）。")
+@click.option("--overdue", is_flag=True, help="只列已逾期的事项。")
 @click.option("--xlsx", "xlsx", default=None, type=click.Path(dir_okay=False), help="同时导出到 Excel 文件。")
 @json_option
 @with_archive()
-def due(arc: Archive, as_of: str | None, xlsx: str | None, as_json: bool) -> None:
+def due(arc: Archive, as_of: str | None, child_ref: str | None, overdue: bool, xlsx: str | None,
+        as_json: bool) -> None:
     """待办：按实施方案列出所有未办结的事项、期限、逾期天数和办理命令。
 
     包括：认定后 N 天内家访（默认 7 天，guanai settings set --home-visit-days 设置）、
@@ -62,11 +65,17 @@ def due(arc: Archive, as_of: str | None, xlsx: str | None, as_json: bool) -> Non
       guanai due
       guanai due --as-of 2026-09-08 --json
       guanai due --xlsx 待办.xlsx
+      guanai due --child G341322201203050012 --overdue
     """
     from guanai.archive import workflow as awf
 
     day = parse_day(as_of, "--as-of 日期")
     items = awf.due(arc, day)
+    if child_ref:
+        cid = arc.get_child(child_ref).id
+        items = [o for o in items if o.child_id == cid]
+    if overdue:
+        items = [o for o in items if o.overdue_days]
     if xlsx:
         arc.require("export")
         from guanai.generators.ledger import due_sheet
@@ -80,8 +89,8 @@ def due(arc: Archive, as_of: str | None, xlsx: str | None, as_json: bool) -> Non
         return
     echo_table([[o.due.isoformat(), f"逾期{o.overdue_days}天" if o.overdue_days else "未逾期", o.child_name or "（学校）",
                  o.title, o.command] for o in items], ["期限", "状态", "儿童", "事项", "办理"])
-    overdue = sum(1 for o in items if o.overdue_days)
-    click.echo(f"共 {len(items)} 项，其中逾期 {overdue} 项。" + (f"已导出到 {xlsx}。" if xlsx else ""))
+    n_overdue = sum(1 for o in items if o.overdue_days)
+    click.echo(f"共 {len(items)} 项，其中逾期 {n_overdue} 项。" + (f"已导出到 {xlsx}。" if xlsx else ""))
 
 
 # --------------------------------------------------------------------------- stats

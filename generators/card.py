@@ -39,12 +39,31 @@ def _from_home_visit(form: dict[str, Any]) -> dict[str, Any] | None:
             "记录人": "、".join(teachers) if isinstance(teachers, list) else str(teachers)}
 
 
+def _voided(arc: Archive, doc_id: str) -> bool:
+    from guanai.archive.documents import VOID_PREFIX  # the void marker: sealed setting void.<id>
+
+    return arc.get_setting(VOID_PREFIX + doc_id) is not None
+
+
+def current_cards(arc: Archive, child_id: str | None = None) -> dict[str, str]:
+    """Child id -> id of the child's current 一人一卡一策档案卡 (.docx): the newest one stored (not
+    voided); earlier cards are the dossier's history. Listings mark these as current."""
+    out: dict[str, tuple[int, str, str]] = {}
+    for doc in arc.list_documents(child_id=child_id, kind="child-card"):
+        if doc.child_id is None or doc.meta.get("pdf_of") or _voided(arc, doc.id):
+            continue
+        key = (doc.gen, doc.created_at, doc.id)  # gen: the write transaction, in order
+        if doc.child_id not in out or key > out[doc.child_id]:
+            out[doc.child_id] = key
+    return {child: key[2] for child, key in out.items()}
+
+
 def followups(arc: Archive, child_id: str) -> list[dict[str, Any]]:
     """The child's 帮扶记录 and 家访记录表 as 跟踪记录 rows (oldest first; PDF copies not twice)."""
     rows: list[dict[str, Any]] = []
     for kind, convert in (("care-record", _from_care_record), ("home-visit", _from_home_visit)):
         for doc in arc.list_documents(child_id=child_id, kind=kind):
-            if doc.meta.get("pdf_of") or doc.meta.get("voided"):
+            if doc.meta.get("pdf_of") or _voided(arc, doc.id):
                 continue
             form = arc.document_form(doc.id)
             row = convert(form) if isinstance(form, dict) else None

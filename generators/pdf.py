@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from guanai.base.errors import ExternalToolError, InputError
+from guanai.base.errors import ExternalToolError, InputError, Problem
 from guanai.base.privtmp import private_tmpdir
 from guanai.base.proc import scrubbed_env
 from guanai.generators.text import error_detail
@@ -136,7 +136,8 @@ class ConversionFailed(ExternalToolError):
     """Some files of a batch failed; ``results`` holds the outcome of every file."""
 
     def __init__(self, message: str, hint: str | None, results: list[ConversionResult]) -> None:
-        super().__init__(message, hint)
+        super().__init__(message, hint, [Problem(r.name, r.error or "未转换", code=f"pdf.{r.error_kind or 'tool'}")
+                                         for r in results if not r.ok])
         self.results = results
 
 
@@ -800,10 +801,8 @@ def convert_batch(
     results = convert_results(docx_files, timeout=timeout, workers=workers)
     failed = [r for r in results if not r.ok]
     if failed:
-        listed = "；".join(f"{r.name}：{r.error}" for r in failed[:5])
-        more = f"（另有 {len(failed) - 5} 个）" if len(failed) > 5 else ""
         raise ConversionFailed(
-            f"{len(failed)} 个文件未能转换为 PDF：{listed}{more}",
+            f"{len(failed)} 个文件未能转换为 PDF",
             "检查这些文件能否用 Word/WPS 打开；超时可加大 timeout。其余文件已转换。",
             results,
         )

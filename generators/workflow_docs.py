@@ -55,6 +55,14 @@ def next_doc_number(arc: Archive, settings: wf.Settings, year: int) -> str:
     return f"{settings.doc_prefix}〔{year}〕{highest + 1}号"
 
 
+def _guardian(entry: Any, given: str | None) -> str:
+    who = (given or "").strip() or (entry.record.guardian.name if entry.record.guardian else "")
+    if not who:
+        raise InputError(f"{entry.record.name} 的档案中没有监护人，文书上无法填写。",
+                         "加 --guardian 监护人姓名，或先用 guanai child update 登记监护人。")
+    return str(who)
+
+
 def _need_contact(settings: wf.Settings) -> None:
     if not settings.contact or not settings.contact_phone:
         raise InputError("未设置学校联系人或联系电话（通知书、报告上要写）。",
@@ -83,9 +91,7 @@ def issue_persuasion(arc: Archive, child_ref: str, on: dt.date, by: str, result:
             _need_contact(settings)
             form: dict[str, Any] = {"未到校起始日期": case.since, "劝返次数": attempt, "返校期限": return_by,
                                     "学校联系人": settings.contact, "联系电话": settings.contact_phone, "发出日期": on}
-            who = guardian or (entry.record.guardian.name if entry.record.guardian else None)
-            if who:
-                form["监护人"] = who
+            form["监护人"] = _guardian(entry, guardian)
             batch = generate_batch(arc, "persuasion-notice", [form], child_ref=entry.id, pdf=pdf, today=on)
             _first_error(batch)
             doc_id = batch.ok[0].doc_id
@@ -111,9 +117,7 @@ def issue_report(arc: Archive, child_ref: str, on: dt.date, *, reason: str = "",
     school = arc.info.school_name
     form: dict[str, Any] = {"发文字号": number, "发文机关": school, "成文日期": on,
                             "联系人": settings.contact, "联系电话": settings.contact_phone}
-    who = guardian or (entry.record.guardian.name if entry.record.guardian else None)
-    if who:
-        form["监护人"] = who
+    form["监护人"] = _guardian(entry, guardian)
     attempts: list[dict[str, Any]] = [{"日期": p.on, "方式": p.method, "参与人员": p.by, "结果": p.result}
                                       for p in case.persuasions]
     if case.whereabouts_unknown:

@@ -72,7 +72,7 @@ def test_followups_come_from_care_records_and_home_visits(arc: Any) -> None:
     res = generate_batch(arc, "care-record", [care], child_ref=child, today=DAY)
     assert not res.failed, [f.message for f in res.failed]
     visit = dict(sample("home-visit"), 儿童姓名=rec.name, 学籍号=rec.student_id, 家访日期="2026-09-12",
-                     告知日期="2026-09-14")
+                 告知日期="2026-09-14")
     res = generate_batch(arc, "home-visit", [visit], child_ref=child, today=DAY)
     assert not res.failed, [f.message for f in res.failed]
     form, text = card(arc, child)
@@ -81,3 +81,20 @@ def test_followups_come_from_care_records_and_home_visits(arc: Any) -> None:
     assert rows[0]["方面"] == "家访" and rows[1] == {"日期": "2026-09-20", "方面": "学业辅导",
                                                   "内容": "辅导分数加减法。（效果：会做了）", "记录人": "王丽娟"}
     assert "辅导分数加减法" in text
+
+
+def test_newest_card_is_the_current_one_and_voided_records_are_not_followed(arc: Any) -> None:
+    from guanai.generators.card import current_cards, followups
+
+    rec = example_record()
+    child = arc.add_child(rec)
+    first = generate_batch(arc, "child-card", [], child_ref=child, today=DAY).ok[0].doc_id
+    second = generate_batch(arc, "child-card", [{"学业辅导": "换一种辅导方法。"}], child_ref=child, today=DAY).ok[0].doc_id
+    assert first != second and current_cards(arc) == {child: second}
+    care = dict(sample("care-record"), 儿童姓名=rec.name, 学籍号=rec.student_id, 日期="2026-09-20")
+    doc = generate_batch(arc, "care-record", [care], child_ref=child, today=DAY).ok[0].doc_id
+    assert len(followups(arc, child)) == 1
+    from guanai.archive.documents import void_document
+
+    void_document(arc, doc, "重复归档")
+    assert followups(arc, child) == []

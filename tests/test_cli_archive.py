@@ -134,6 +134,11 @@ def test_attach_doc_list_get(arc_path: Path, runner: CliRunner, tmp_path: Path) 
     # `doc get` and `open` are one library function: same permission, same audit entry, same refusal
     r = runner.invoke(cli, ["open", doc_id, "-o", str(out)])
     assert r.exit_code == 11 and "已存在" in r.output
+    r = runner.invoke(cli, ["open", doc_id, "-o", str(out), "--force", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout) == {"files": [str(out)]}
+    r = runner.invoke(cli, ["attach", cid, str(scan), "--title", "低保证明", "--json"])  # the same file again
+    again = json.loads(r.stdout)
+    assert r.exit_code == 0 and again["child_id"] == cid and again["new"] is False and again["short_id"] == doc_id
     (tmp_path / "导出").mkdir()
     r = runner.invoke(cli, ["doc", "get", doc_id, "-o", str(tmp_path / "导出")])  # a directory: the original name
     assert r.exit_code == 0 and (tmp_path / "导出" / "低保证明.pdf").read_bytes() == scan.read_bytes()
@@ -142,8 +147,8 @@ def test_attach_doc_list_get(arc_path: Path, runner: CliRunner, tmp_path: Path) 
     with Archive.open(arc_path, user="admin", passphrase=PW) as arc:
         entries, _ = walk(arc)
     exports = [e for e in entries if e.target == listed[0]["id"] and e.action in ("doc.export", "doc.read")]
-    assert [e.action for e in exports] == ["doc.export", "doc.export"]
-    assert [Path(e.detail["path"]).name for e in exports] == ["out.pdf", "低保证明.pdf"]
+    assert [e.action for e in exports] == ["doc.export", "doc.export", "doc.export"]
+    assert [Path(e.detail["path"]).name for e in exports] == ["out.pdf", "out.pdf", "低保证明.pdf"]
     r = runner.invoke(cli, ["attach", cid, str(scan), "--date", "2026/9/1"])
     assert r.exit_code == 2 and "日期格式不正确" in r.output
     r = runner.invoke(cli, ["attach", "G000", str(scan)])
@@ -160,6 +165,8 @@ def test_verify_audit_cli(arc_path: Path, runner: CliRunner) -> None:
     assert rep["ok"] is True and rep["counts"]["children"] == 1
     r = runner.invoke(cli, ["audit", "verify"])
     assert r.exit_code == 0 and "审计日志完好" in r.output
+    r = runner.invoke(cli, ["audit", "verify", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["ok"] is True and json.loads(r.stdout)["problems"] == []
     r = runner.invoke(cli, ["audit", "show", "--json"])
     actions = [e["action"] for e in json.loads(r.output)]
     assert actions[:2] == ["archive.init", "child.add"] and "archive.verify" in actions
@@ -175,6 +182,10 @@ def test_verify_audit_cli(arc_path: Path, runner: CliRunner) -> None:
     conn.close()
     r = runner.invoke(cli, ["audit", "verify"])
     assert r.exit_code == 6 and "第 2 条" in r.output
+    r = runner.invoke(cli, ["audit", "verify", "--json"])
+    rep = json.loads(r.stdout)
+    assert r.exit_code == 6 and rep["ok"] is False and rep["entries"] >= 2
+    assert any("第 2 条" in p["what"] and p["code"] == "verify.authenticity" for p in rep["problems"])
     r = runner.invoke(cli, ["verify"])
     assert r.exit_code == 6 and "[真实性]" in r.output
 

@@ -288,8 +288,10 @@ def test_update_partial_and_rederive(arc: tuple[Path, str], tmp_path: Path) -> N
     assert r.exit_code == 2 and "状态不能用 update 修改" in r.output
     # English field names, as child add accepts them, change the field (not "unknown field")
     (tmp_path / "en.json").write_text('{"class_name": "5班", "mother": {"state": "外出务工"}}', encoding="utf-8")
-    r = run("child", "update", SID, str(tmp_path / "en.json"))
+    r = run("child", "update", SID, str(tmp_path / "en.json"), "--json")
     assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["student_id"] == SID and out["record"]["班级"] == "5班"
     record = json.loads(run("child", "show", SID, "--json").output)["record"]
     assert record["班级"] == "5班" and record["母亲"]["状况"] == "外出务工" and record["母亲"]["姓名"]
     (tmp_path / "st2.json").write_text('{"status": "毕业"}', encoding="utf-8")

@@ -102,7 +102,7 @@ LINES = documented()
 def test_the_document_lists_the_main_seams() -> None:
     quals = {q for _, q, _ in LINES}
     assert len(LINES) >= 60
-    for must in ("guanai.archive.store.Archive.open", "guanai.archive.export.export_document",
+    for must in ("guanai.archive.store.Archive.open", "guanai.archive.documents.export_documents",
                  "guanai.archive.transfer.export_package", "guanai.generators.generate.generate_batch",
                  "guanai.search.api.run_search", "guanai.base.errors.Problem"):
         assert must in quals
@@ -138,10 +138,10 @@ def _owner(qual: str) -> Any:
 
 
 def test_a_wrong_signature_is_caught() -> None:
-    from guanai.archive.export import export_document
+    from guanai.archive.documents import export_documents
 
-    params, _ = _parse("export_document(arc: Archive, doc_id: str, out: Path, *, force: bool = True) -> Exported")
-    real = inspect.signature(export_document).parameters["force"]
-    assert not _default_matches(params[3][3] or "", real.default, export_document)
-    params, _ = _parse("export_document(arc: Archive, doc_id: str, out: str) -> Exported")
-    assert _norm(params[2][2]) != _annotation(inspect.signature(export_document).parameters["out"].annotation)
+    params, _ = _parse("export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: bool = True) -> list[Path]")
+    real = inspect.signature(export_documents).parameters["force"]
+    assert not _default_matches(params[3][3] or "", real.default, export_documents)
+    params, _ = _parse("export_documents(arc: Archive, refs: list[str], out: str) -> list[Path]")
+    assert _norm(params[2][2]) != _annotation(inspect.signature(export_documents).parameters["out"].annotation)

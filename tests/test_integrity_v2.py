@@ -71,6 +71,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
         arc.update_child(ids[1], kids[1].model_copy(update={"grade": "六年级"}))
         arc.delete_document(docs[2], "测试删除")
         arc.read_document(docs[0])
+        arc.put_record("screening", {"结果": "正常"}, child_id=ids[0])  # the workflow's table
     return Base(path, ids[0], ids[1], kids[0].name, kids[1].name, docs[:2], "困难证明0")
 
 
@@ -357,6 +358,8 @@ def test_inspector_hand_made_admin_key_file_is_reported(arc_copy: Path) -> None:
         with pytest.raises(IntegrityError, match="拒绝写入"):
             boss.set_setting("x", b"1")
     assert any("keys/boss.json" in p and "登记表" in p for p in _problems(arc_copy))
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc:
+        assert "boss" not in dict(arc.users())  # a stray key file is no user
 
 
 # ---- roles: what an inspector's or secretary's own keys can produce -------------------------
@@ -461,3 +464,128 @@ def test_table_registry_makes_a_new_table_covered(tmp_path: Path, monkeypatch: p
     assert _problems(path) == []
     _sql(path, "UPDATE extra_rows SET kind='absence'")
     assert any("extra_rows 表的行 r1" in p for p in _problems(path))
+
+
+def test_registered_table_added_to_an_existing_archive(arc_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table added by a later release (one AuthTable with ddl): created at the next write, then covered."""
+    from guanai.archive import store
+
+    extra = store.AuthTable("later_rows", ("id",), ("id", "kind", "body"),
+                            ddl="CREATE TABLE later_rows(id TEXT PRIMARY KEY, kind TEXT NOT NULL, body BLOB NOT NULL)")
+    monkeypatch.setitem(store.AUTH_TABLES, "later_rows", extra)
+    with Archive.open(arc_copy, user="dudao", passphrase=PW) as arc:  # a reader creates nothing
+        assert arc.conn.execute("SELECT 1 FROM sqlite_master WHERE name='later_rows'").fetchone() is None
+        assert verify_archive(arc).problems == []  # not there yet: nothing to report
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc:  # a writer's open adds it
+        assert arc.conn.execute("SELECT 1 FROM sqlite_master WHERE name='later_rows'").fetchone() is not None
+    assert _problems(arc_copy) == []
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc, arc.transaction():
+        arc.conn.execute("INSERT INTO later_rows VALUES('r1', 'mentor', ?)", (arc.seal("later_rows", "body", "r1", b"{}"),))
+    assert _problems(arc_copy) == []
+    _sql(arc_copy, "DELETE FROM later_rows")
+    problems = _problems(arc_copy)
+    assert any("later_rows 表的行 r1" in p and "删除" in p for p in problems), problems
+    assert any(p.startswith("later_rows 表") and "行集合" in p for p in problems), problems
+
+
+def test_backup_carries_the_head_and_restore_accepts_it(arc_copy: Path, tmp_path: Path) -> None:
+    import tarfile
+
+    from guanai.archive.backup import backup, restore
+
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc:
+        head = arc.head()
+        backup(arc, tmp_path / "b.gab")
+        arc.set_setting("x", b"newer")
+    with tarfile.open(tmp_path / "b.gab") as tar:
+        f = tar.extractfile("backup.json")
+        assert f is not None
+        manifest = json.loads(f.read())
+    assert head is not None and manifest["head"]["commit"] == head["commit"]
+    assert manifest["head"]["state"] == head["state"]
+    restore(tmp_path / "b.gab", tmp_path / "r")  # a deliberate return to an older state
+    assert _problems(tmp_path / "r") == []
+
+
+@pytest.mark.parametrize("table", sorted(AUTH_TABLES))
+def test_any_row_of_any_table_deleted_is_reported(arc_copy: Path, table: str) -> None:
+    conn = _conn(arc_copy)
+    key = AUTH_TABLES[table].key[0]
+    (k,) = conn.execute(f"SELECT {key} FROM {table} ORDER BY rowid DESC LIMIT 1").fetchone()
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute(f"DELETE FROM {table} WHERE {key}=?", (k,))
+    conn.close()
+    problems = _open_problems(arc_copy) if table == "meta" else _problems(arc_copy)
+    assert any(p.startswith(f"{table} 表") or "被删除" in p or "缺失" in p for p in problems), problems
+    assert any("删除" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("table", sorted(AUTH_TABLES))
+def test_any_row_of_any_table_duplicated_is_reported(arc_copy: Path, table: str) -> None:
+    t = AUTH_TABLES[table]
+    conn = _conn(arc_copy)
+    cols = ", ".join(f"{c}||'d'" if c in t.key and c != "seq" else ("seq+1000" if c == "seq" else c)
+                     for c in t.columns)
+    conn.execute(f"INSERT INTO {table} SELECT {cols} FROM {table} ORDER BY rowid LIMIT 1")
+    conn.close()
+    problems = _problems(arc_copy)
+    assert any("行没有校验记录" in p for p in problems), problems
+    assert any(p.startswith(f"{table} 表") and "行集合" in p for p in problems), problems
+
+
+def test_cli_warns_of_a_rolled_back_archive_and_refuses_writes(arc_copy: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from guanai.cli.main import cli
+
+    old = tmp_path / "old"
+    shutil.copytree(arc_copy, old)
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc:
+        arc.set_setting("x", b"newer")
+    shutil.rmtree(arc_copy)
+    shutil.copytree(old, arc_copy)
+    monkeypatch.setenv("GUANAI_ARCHIVE", str(arc_copy))
+    monkeypatch.setenv("GUANAI_PASSPHRASE", PW)
+    monkeypatch.setenv("GUANAI_USER", "admin")
+    runner = CliRunner()
+    r = runner.invoke(cli, ["child", "list"])
+    assert r.exit_code == 0 and "档案库状态异常（只读打开）" in r.output and "回滚" in r.output
+    r = runner.invoke(cli, ["verify"])
+    assert r.exit_code == 6 and "回滚" in r.output
+    r = runner.invoke(cli, ["user", "add", "新老师", "--role", "secretary"], env={"GUANAI_NEW_PASSPHRASE": PW})
+    assert r.exit_code == 6 and "拒绝写入" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("table", sorted(AUTH_TABLES))
+def test_any_table_rolled_back_with_its_row_macs_is_reported(base: Base, arc_copy: Path, table: str) -> None:
+    """A thorough attacker restores a whole table *and* its rowmac entries from an older copy."""
+    old = _snapshot_rows(arc_copy, table, "1")
+    old_macs = _snapshot_rows(arc_copy, "rowmac", f"tbl='{table}'")
+    with Archive.open(arc_copy, user="admin", passphrase=PW) as arc:
+        cid = arc.add_child(synth_children(1, seed=77)[0])  # children, blind, audit, settings, meta
+        arc.put_document(kind="note", title="新增", content=b"x", filename="n.txt", mime="text/plain",
+                         child_id=cid)  # documents, content
+        arc.delete_document(base.docs[1], "测试")  # tombstones
+        arc.put_record("mentor", {"导师": "王老师"}, child_id=cid)  # records
+    conn = _conn(arc_copy)
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute(f"DELETE FROM {table}")
+    for r in old:
+        conn.execute(f"INSERT INTO {table} VALUES({','.join('?' * len(r))})", r)
+    conn.execute("DELETE FROM rowmac WHERE tbl=?", (table,))
+    for r in old_macs:
+        conn.execute("INSERT INTO rowmac VALUES(?,?,?)", r)
+    conn.close()
+    problems = _open_problems(arc_copy) if table == "meta" else _problems(arc_copy)
+    assert any(p.startswith(f"{table} 表") and "行集合" in p for p in problems) or (
+        table == "meta" and any("版本计数" in p or "计数" in p for p in problems)), problems
+
+
+def test_read_that_cannot_be_audited_is_not_done(base: Base, arc_copy: Path) -> None:
+    from guanai.base.errors import GuanaiError
+
+    (arc_copy / "journal.sqlite").mkdir()  # the journal cannot be written
+    with Archive.open(arc_copy, user="dudao", passphrase=PW) as arc:
+        with pytest.raises(GuanaiError):
+            arc.read_document(base.docs[0])

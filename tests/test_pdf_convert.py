@@ -110,7 +110,8 @@ def test_broken_docx_fails_alone_with_a_clear_error() -> None:
     assert results[2].error and results[2].error_kind == "input"
     with pytest.raises(ConversionFailed) as info:
         convert_batch(items, workers=2)
-    assert "3 个文件未能转换" in info.value.message and "坏-不是ZIP.docx" in info.value.message
+    assert "3 个文件未能转换" in info.value.message and "坏-不是ZIP.docx" in str(info.value)
+    assert len(info.value.problems) == 3 and {p.code for p in info.value.problems} <= {"pdf.input", "pdf.tool", "pdf.timeout"}
     assert info.value.exit_code == 10
     assert sum(r.ok for r in info.value.results) == 2
 

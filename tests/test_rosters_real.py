@@ -93,8 +93,8 @@ def test_conflicting_statement_is_reported_not_resolved() -> None:
     rec = roster.records[0][1]
     assert statement_conflicts(rec) == ["学籍系统登记为双亲留守儿童，但记录为父亲在家"]
     assert roster.warnings and "父亲在家" in roster.warnings[0].message
-    reasons = classify(rec, ON)[0].reasons
-    assert "学籍系统登记为双亲留守儿童" in reasons and any(r.startswith("待核实：") for r in reasons)
+    # the school's own recorded states decide; the contradiction stays in front of a person
+    assert cats(rec) == [] and "学籍系统登记为双亲留守儿童，但记录为父亲在家，请核实后更正" in care_gaps(rec, ON)
 
 
 # --- hand-made 台账 -----------------------------------------------------------------------------
@@ -426,3 +426,41 @@ def test_any_column_order_titles_and_footers(order: list[int], titles: int, foot
     expected = rf.expected()
     for _row, rec in roster.records:
         assert cats(rec) == expected[rec.student_id]["类别"], rec.name
+
+
+def test_update_touches_only_what_the_columns_can_say(archive: Any) -> None:
+    raw, name = rf.grouped_merged_xlsx()
+    apply_roster(archive, preview_roster(raw, name, defaults={"学校": rf.SCHOOL}))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["姓名", "全国学籍号", "年级", "身份证件类型", "家庭成员1姓名", "家庭成员1关系"])
+    for i, p in enumerate(rf.PUPILS[:3]):
+        ws.append([p[0], rf._ids(i, p)[1], p[3], "居民身份证", p[5][0], "父亲"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    preview = preview_roster(buf.getvalue(), "学籍.xlsx", defaults={"学校": rf.SCHOOL})
+    assert ("监护人", "姓名") not in preview.covered and ("身份证号",) not in preview.covered
+    assert ("母亲", "姓名") in preview.fills
+    plan = apply_roster(archive, preview, update=True)
+    assert plan.errors == [] and plan.counts()["更新"] == 0  # same names, nothing else said
+    rec = archive.find_child(rf._ids(0, rf.PUPILS[0])[1]).record
+    assert rec.guardian.name == "赵守义" and rec.id_number == rf._ids(0, rf.PUPILS[0])[0]
+
+
+def test_subtotal_rows_between_classes_do_not_end_the_data() -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["序号", "姓名", "学籍号", "年级", "班级"])
+    for i, p in enumerate(rf.PUPILS[:4]):
+        ws.append([i + 1, p[0], rf._ids(i, p)[1], p[3], p[4]])
+        if i == 1:
+            ws.append(["小计", "2人"])
+    ws.append(["合计", "4人"])
+    ws.append(["填表人：李红梅"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    roster = preview_roster(buf.getvalue(), "a.xlsx", defaults={"学校": rf.SCHOOL})
+    assert len(roster.records) == 4 and roster.errors == []
+    assert [e.row for e in roster.skipped] == [4, 7, 8]

@@ -25,6 +25,7 @@ from guanai.archive.transfer import receipt as trcpt
 from guanai.archive.transfer import slip as tslip
 from guanai.archive.transfer.bag import ChildItem, DocItem, Limits
 from guanai.archive.transfer.identity import Card, Identity, canonical_json, card_from_dict, parse_card
+from guanai.base import privtmp
 from guanai.base.errors import FormatError, InputError, IntegrityError
 from guanai.generators.assets import TEMPLATE_DIR
 from guanai.generators.slip import render_slip
@@ -303,10 +304,9 @@ def test_bagit_library_catches_what_it_should() -> None:
 
 def _my_copies() -> set[str]:
     import os
-    import tempfile
 
-    base = tcheck._tmp_base() or tempfile.gettempdir()
-    return {n for n in os.listdir(base) if n.startswith(f"{tcheck._TMP_PREFIX}{os.getpid()}-")}
+    base = privtmp.tmp_base()
+    return {n for n in os.listdir(base) if n.startswith(f"{tcheck.TMP_PREFIX}{os.getpid()}-")}
 
 
 def test_bagit_copy_is_wiped_on_success_and_on_failure() -> None:
@@ -328,14 +328,14 @@ def test_copy_left_by_a_killed_import_is_swept(tmp_path: Path) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True)
     pid = int(dead.stdout)
-    stale = tmp_path / f"{tcheck._TMP_PREFIX}{pid}-abc"
+    stale = tmp_path / f"{tcheck.TMP_PREFIX}{pid}-abc"
     (stale / PID / "data").mkdir(parents=True)
     (stale / PID / "data" / "record.json").write_text('{"姓名": "叶莹丽"}', encoding="utf-8")
-    mine = tmp_path / f"{tcheck._TMP_PREFIX}{os.getpid()}-live"  # a live owner: left alone
+    mine = tmp_path / f"{tcheck.TMP_PREFIX}{os.getpid()}-live"  # a live owner: left alone
     mine.mkdir()
     other = tmp_path / "guanai-bag-notapid"
     other.mkdir()
-    assert tcheck.sweep_stale_tmpdirs(str(tmp_path)) == 1
+    assert privtmp.sweep_stale(str(tmp_path)) == 1
     assert not stale.exists() and mine.exists() and other.exists()
 
 
@@ -370,7 +370,7 @@ tcheck.validate_with_bagit(dict(t.read_files(t.bag_bytes())), t.PID)
             assert time.time() < deadline
             time.sleep(0.05)
         copy = Path(marker.read_text()).parent
-        assert copy.name.startswith(tcheck._TMP_PREFIX) and (copy / PID / "bagit.txt").exists()
+        assert copy.name.startswith(tcheck.TMP_PREFIX) and (copy / PID / "bagit.txt").exists()
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(20)
     finally:

@@ -63,6 +63,9 @@ def test_a_term_through_the_cli(ids: dict[str, str], tmp_path: Path) -> None:
     assert {(i["rule"], i["child_name"], i["overdue_days"]) for i in items if i["rule"] == "home-visit"} == {
         ("home-visit", "张小明", 2), ("home-visit", "李小红", 2), ("home-visit", "王小刚", 2)}
     assert all(i["command"].startswith("guanai ") for i in items)
+    r = run("due", "--as-of", "2026-09-10", "--child", ids["B"], "--overdue", "--json")
+    mine = json.loads(r.output)["obligations"]
+    assert mine and {i["child_name"] for i in mine} == {"李小红"} and all(i["overdue_days"] == 2 for i in mine)
     r = run("due", "--as-of", "2026-09-10", "--xlsx", str(tmp_path / "待办.xlsx"))
     assert r.exit_code == 0 and "逾期" in r.output
     ws = openpyxl.load_workbook(tmp_path / "待办.xlsx")["待办"]
@@ -222,3 +225,16 @@ def test_from_stats_chart_is_in_the_pdf(ids: dict[str, str], tmp_path: Path) -> 
     assert images, "the bar chart is missing from the PDF"
     text = "".join(page.extract_text() for page in reader.pages).replace(" ", "")
     assert "图1" in text and "主要指标" in text
+
+
+def test_a_child_without_guardian_needs_one_on_the_notice(ids: dict[str, str], tmp_path: Path) -> None:
+    run("settings", "set", "--contact", "王丽", "--contact-phone", "0557-5011234")
+    patch = tmp_path / "p.yaml"
+    patch.write_text("监护人: null\n", encoding="utf-8")
+    assert run("child", "update", ids["B"], str(patch)).exit_code == 0
+    run("absence", "open", ids["B"], "--since", "2026-10-08")
+    r = run("absence", "persuade", ids["B"], "--date", "2026-10-08", "--by", "王丽", "--result", "未返校")
+    assert r.exit_code != 0 and "没有监护人" in r.output and "--guardian" in r.output
+    r = run("absence", "persuade", ids["B"], "--date", "2026-10-08", "--by", "王丽", "--result", "未返校",
+            "--guardian", "李德明")
+    assert r.exit_code == 0, r.output

@@ -19,7 +19,6 @@ from guanai.base.errors import (  # noqa: E402
     IntegrityError,
     NotFoundError,
     PermissionDenied,
-    StateError,
 )
 
 SECRET = "劝返记录-机密内容-王小刚"
@@ -88,7 +87,7 @@ def test_swapped_and_truncated_payloads_fail(make_archive: Callable[..., tuple[P
         arc.get_record(a)
 
 
-def test_a_catalog_without_the_table_reads_no_records_and_refuses_writes(
+def test_a_catalog_without_the_table_reads_no_records_and_gains_it_at_a_writers_open(
         make_archive: Callable[..., tuple[Path, str]]) -> None:
     path, pw, arc = _arc(make_archive)
     arc.close()
@@ -97,11 +96,19 @@ def test_a_catalog_without_the_table_reads_no_records_and_refuses_writes(
     conn.commit()
     conn.close()
     with Archive.open(path, user="admin", passphrase=pw) as arc:
+        arc.add_user("dudao", "inspector", pw)
+    conn = _raw(path)
+    conn.execute("DROP TABLE records")  # again: the user was added (a write) since
+    conn.commit()
+    conn.close()
+    with Archive.open(path, user="dudao", passphrase=pw) as arc:  # a reader: no table, no records
         assert arc.list_records() == []
         with pytest.raises(NotFoundError):
             arc.get_record("0" * 32)
-        with pytest.raises(StateError, match="guanai upgrade"):
-            arc.put_record("teacher", {"name": "王丽"})
+    # a writer's open adds the registered table (AuthTable.ddl, FORMAT.md §6.2): no upgrade needed
+    with Archive.open(path, user="admin", passphrase=pw) as arc:
+        rid = arc.put_record("teacher", {"name": "王丽"})
+        assert [r.id for r in arc.list_records()] == [rid]
 
 
 def test_bad_input_and_permissions(make_archive: Callable[..., tuple[Path, str]]) -> None:

@@ -216,3 +216,14 @@ def test_a_second_round_proposes_closing_children_who_no_longer_qualify(arc: Arc
     assert sorted(n for _, n in outcome.no_longer) == ["张小明", "赵小芳"]
     assert {arc.get_child(i).status for i in (ids["A"], ids["D"])} == {"存档备查"}
     assert sorted(n for _, n in outcome.not_screened) == ["张小明", "李小红", "王小刚", "赵小芳"]
+
+
+def test_record_dates_count_filing_date_and_village_told(arc: Archive) -> None:
+    from workflow_helpers import child
+
+    rec = child("周小雨", D(2014, 6, 1), 77).model_copy(update={"filed_date": D(2026, 9, 10)})
+    cid = arc.add_child(rec)
+    rules = {(o.rule, o.due.isoformat()) for o in awf.due(arc, D(2026, 9, 10)) if o.child_id == cid}
+    assert ("home-visit", "2026-09-16") in rules and ("village", "2026-09-16") in rules  # from 建档日期
+    arc.update_child(cid, rec.model_copy(update={"village_informed": D(2026, 9, 11)}))
+    assert "village" not in {o.rule for o in awf.due(arc, D(2026, 9, 12)) if o.child_id == cid}

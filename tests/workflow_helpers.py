@@ -20,7 +20,9 @@ def child(name: str, birth: date, seq: int, *, father: str = "外出务工", mot
     number = make_id_number(AREA, birth, seq)
     d.update({"姓名": name, "身份证号": number, "学籍号": "G" + number, "出生日期": birth.isoformat(),
               "年级": grade, "班级": class_name, "困境情形": hardship or [], "帮扶教师": mentor,
-              "帮扶教师电话": None, "备注": None})
+              "帮扶教师电话": None, "备注": None,
+              # no 学籍 statements, no village date, no filing date: the tests decide these
+              "学籍留守登记": None, "学籍孤儿登记": None, "村(居)委会告知日期": None, "建档日期": None})
     d["性别"] = "男" if seq % 2 else "女"
     d["父亲"]["状况"] = father
     d["母亲"]["状况"] = mother

@@ -25,6 +25,7 @@ from guanai.archive.transfer.identity import (
     check_code,
     get_identity,
     now_iso,
+    split_signed,
     verify,
 )
 from guanai.base.errors import FormatError, InputError, IntegrityError, NotFoundError, StateError
@@ -158,13 +159,8 @@ def parse_directory(data: bytes) -> Directory:
 
     The caller still has to decide whether that county key is the trusted one.
     """
-    if len(data) > MAX_DIRECTORY:
-        raise InputError(f"目录文件过大（{len(data)} 字节）。", "请确认文件来源。")
-    try:
-        obj = json.loads(data.decode("utf-8"))
-        body, signature = obj["body"], bytes.fromhex(obj["signature"])
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
-        raise FormatError("不是有效的县级学校目录文件。", "请使用县教体局 guanai directory publish 发布的文件。") from err
+    body, signature = split_signed(data, limit=MAX_DIRECTORY, what="县级学校目录文件",
+                                   hint="请使用县教体局 guanai directory publish 发布的文件。")
     if not isinstance(body, dict) or body.get("format") != DIRECTORY_FORMAT:
         raise FormatError("不是县级学校目录文件。", "请使用县教体局 guanai directory publish 发布的文件。")
     if body.get("version") != DIRECTORY_VERSION:

@@ -122,6 +122,21 @@ class Card:
         return X25519PublicKey.from_public_bytes(self.hpke_key)
 
 
+def split_signed(data: bytes, *, limit: int, what: str, hint: str) -> tuple[Any, bytes]:
+    """The ``body`` and ``signature`` of a signed JSON file (directory, receipt), size bounded first.
+
+    Nothing is verified here; ``what`` names the file in messages, ``hint`` says where a good one
+    comes from.
+    """
+    if len(data) > limit:
+        raise InputError(f"{what}过大（{len(data)} 字节）。", "请确认文件来源。")
+    try:
+        obj = json.loads(data.decode("utf-8"))
+        return obj["body"], bytes.fromhex(obj["signature"])
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        raise FormatError(f"不是有效的{what}。", hint) from err
+
+
 def card_from_dict(obj: Any, where: str = "身份卡") -> Card:
     """Validate a card's JSON object; the fingerprint, when present, must match the content."""
     if not isinstance(obj, dict):

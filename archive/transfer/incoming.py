@@ -177,8 +177,11 @@ class ImportResult:
     documents: int
 
 
-def _receipt_body(opened: OpenedPackage, decision: str, reason: str | None) -> dict[str, Any]:
+def _receipt_body(opened: OpenedPackage, decision: str, reason: str | None,
+                  head: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
+        # the recipient archive's head when it decided (FORMAT.md §6.4): a witness kept by the sender
+        "archive_head": head,
         "package_id": opened.envelope.package_id,
         "package_sha256": opened.data_sha256,
         "sender": {"code": opened.sender.code, "name": opened.sender.name},
@@ -206,7 +209,7 @@ def accept(arc: Archive, opened: OpenedPackage, receipt: Path | None = None,
         raise StateError("转接包尚未按接收要求校验。", "请用 open_package(..., for_reject=False) 打开后再接收。")
     child_ids: list[str] = []
     n_docs = 0
-    receipt_bytes = make_receipt(me, _receipt_body(opened, "accepted", None))
+    receipt_bytes = make_receipt(me, _receipt_body(opened, "accepted", None, arc.head()))
     with arc.transaction():
         if env.package_id in load(arc, IN_SETTING):  # re-check under the writer lock
             raise StateError(f"转接包 {env.package_id} 已处理过，拒绝重复导入。", "同一转接包只能导入一次。")
@@ -257,7 +260,7 @@ def reject(arc: Archive, opened: OpenedPackage, reason: str, receipt: Path | Non
     if not reason.strip():
         raise InputError("拒收必须说明原因。", "例如 --reject \"该生未到我校报到\"")
     me = get_identity(arc)
-    body = _receipt_body(opened, "rejected", reason.strip())
+    body = _receipt_body(opened, "rejected", reason.strip(), arc.head())
     receipt_bytes = make_receipt(me, body)
     with arc.transaction():
         imported = load(arc, IN_SETTING)

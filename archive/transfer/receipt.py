@@ -9,8 +9,8 @@ from typing import Any
 from guanai.archive import crypto
 from guanai.archive.transfer.bag import ID_RE
 from guanai.archive.transfer.envelope import FORMAT_VERSION
-from guanai.archive.transfer.identity import Card, Identity, canonical_json, verify
-from guanai.base.errors import FormatError, InputError, IntegrityError
+from guanai.archive.transfer.identity import Card, Identity, canonical_json, split_signed, verify
+from guanai.base.errors import FormatError, IntegrityError
 
 RECEIPT_FORMAT = "guanai-receipt"
 
@@ -34,13 +34,8 @@ def make_receipt(me: Identity, body: dict[str, Any]) -> bytes:
 
 
 def parse_receipt(data: bytes) -> Receipt:
-    if len(data) > 1 << 20:
-        raise InputError(f"回执文件过大（{len(data)} 字节）。", "回执只有几 KB；请确认文件。")
-    try:
-        obj = json.loads(data.decode("utf-8"))
-        body, sig = obj["body"], bytes.fromhex(obj["signature"])
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
-        raise FormatError("不是有效的回执文件。", "请使用接收学校 transfer import 生成的 .receipt 文件。") from err
+    body, sig = split_signed(data, limit=1 << 20, what="回执文件",
+                             hint="请使用接收学校 transfer import 生成的 .receipt 文件。")
     if not isinstance(body, dict) or body.get("format") != RECEIPT_FORMAT or body.get("version") != FORMAT_VERSION:
         raise FormatError("回执格式或版本不受支持。", "请升级本软件，或请接收学校重新生成回执。")
     ok = (isinstance(body.get("package_id"), str) and ID_RE.match(body["package_id"])

@@ -48,7 +48,8 @@ def wipe_tree(path: Path | str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (it may belong to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -76,7 +77,7 @@ def sweep_stale(base: str | None = None) -> int:
             st = d.lstat()
         except OSError:
             continue
-        if not m or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or _pid_alive(int(m.group(1))):
+        if not m or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or pid_alive(int(m.group(1))):
             continue
         wipe_tree(d)
         removed += 1
