@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-APT_PACKAGES := libreoffice-writer-nogui fontconfig fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei fonts-cwtex-fs fonts-liberation2 poppler-utils python3-uno
+APT_PACKAGES := libreoffice-writer-nogui fontconfig fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei fonts-cwtex-fs fonts-liberation2 poppler-utils python3-uno chromium
 
 .PHONY: setup system-deps demo test static lint bench clean
 
@@ -14,10 +14,10 @@ $(VENV)/.installed: pyproject.toml
 
 # LibreOffice and CJK fonts for PDF output: installed with apt when we are root or have sudo.
 system-deps:
-	@if command -v soffice >/dev/null 2>&1 && command -v pdfsig >/dev/null 2>&1 && /usr/bin/python3 -c "import uno" 2>/dev/null \
+	@if command -v soffice >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && command -v pdfsig >/dev/null 2>&1 && /usr/bin/python3 -c "import uno" 2>/dev/null \
 	    && fc-list 2>/dev/null | grep -q "Noto Serif CJK" && fc-list 2>/dev/null | grep -q "FandolFang" \
 	    && fc-list 2>/dev/null | grep -q "cwTeXFangSong" && fc-list 2>/dev/null | grep -q "Liberation Serif"; then \
-	  echo "系统依赖已就绪（LibreOffice、中文字体、pdfsig）。"; \
+	  echo "系统依赖已就绪（LibreOffice、中文字体、pdfsig、chromium）。"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "安装 LibreOffice、中文字体与 pdfsig（apt）……"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
@@ -57,6 +57,7 @@ bench: setup
 	$(PY) -m bench.faults
 	$(PY) -m bench.workflow
 	$(PY) -m bench.term_start
+	$(PY) -m bench.web
 
 clean:
 	rm -rf $(VENV) demo-archive build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -22,7 +22,8 @@ GENESIS = "0" * 64
 # Chinese names of audit actions (the chain stores the ids; listings show these)
 ACTION_NAMES = {
     "archive.init": "创建档案库", "archive.backup": "备份", "archive.verify": "四性检测", "archive.salvage": "抢救档案库",
-    "auth.fail": "口令错误（登录失败）", "user.add": "添加用户", "user.passwd": "修改口令", "user.remove": "删除用户",
+    "auth.fail": "口令错误（登录失败）", "web.login": "网页登录", "web.logout": "网页退出",
+    "web.download": "网页下载文件", "user.add": "添加用户", "user.passwd": "修改口令", "user.remove": "删除用户",
     "child.add": "登记儿童", "child.update": "修改儿童记录", "child.status": "变更儿童状态", "child.show": "查看儿童记录",
     "doc.put": "存入文档", "doc.read": "读取文档", "doc.show": "查看文档", "doc.export": "导出文档",
     "doc.delete": "删除文档", "doc.void": "作废文档", "child.export": "导出整份档案", "search": "检索",

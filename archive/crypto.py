@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -166,12 +167,19 @@ class KdfParams:
         return p
 
 
+# Two Argon2id derivations with lanes > 1 running at once in one process (two threads, e.g. two
+# logins to the web UI) hang forever in cryptography 50 / its bundled OpenSSL (measured: lanes=4
+# hangs with 2 threads; lanes=1 does not). One derivation at a time per process.
+_ARGON2_LOCK = threading.Lock()
+
+
 def argon2id(passphrase: str, params: KdfParams) -> bytes:
     from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
     params.check()
-    return Argon2id(salt=params.salt, length=32, iterations=params.iterations, lanes=params.lanes,
-                    memory_cost=params.memory_cost).derive(passphrase.encode("utf-8"))
+    with _ARGON2_LOCK:
+        return Argon2id(salt=params.salt, length=32, iterations=params.iterations, lanes=params.lanes,
+                        memory_cost=params.memory_cost).derive(passphrase.encode("utf-8"))
 
 
 # ---- format v2: signatures, row MACs, the set hash (FORMAT.md §4, §6.2) -----------------------

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sqlite3
+import threading
 import time
 import unicodedata
 import uuid
@@ -382,16 +383,40 @@ def _lock_timeout() -> float:
         return 10.0
 
 
+# Writers of one archive inside one process (threads of a web server, each with its own handle)
+# queue on a threading lock first: the fcntl lock below can only be polled, and its 50 ms naps
+# made short audit writes wait for nothing.
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(path: Path) -> threading.Lock:
+    key = str(path.resolve())
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault(key, threading.Lock())
+
+
 class _WriterLock:
     """An exclusive fcntl lock on ``<archive>/.lock``: one writer at a time, bounded wait."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.fd: int | None = None
+        self._local = _thread_lock(path)
+
+    def _busy(self, timeout: float) -> BusyError:
+        return BusyError("档案库正被其他程序写入（档案库忙）。",
+                         f"等待 {timeout:g} 秒后仍未释放；请稍后重试，或关闭其他正在使用该档案库的程序。")
 
     def acquire(self, timeout: float) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + timeout
+        if not self._local.acquire(timeout=max(timeout, 0.0)):
+            raise self._busy(timeout)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except BaseException:
+            self._local.release()
+            raise
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -400,9 +425,9 @@ class _WriterLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    raise BusyError("档案库正被其他程序写入（档案库忙）。",
-                                    f"等待 {timeout:g} 秒后仍未释放；请稍后重试，或关闭其他正在使用该档案库的程序。") from None
-                time.sleep(0.05)
+                    self._local.release()
+                    raise self._busy(timeout) from None
+                time.sleep(0.01)
 
     def try_acquire(self) -> bool:
         """Take the lock only if it is free right now."""
@@ -417,6 +442,7 @@ class _WriterLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+            self._local.release()
 
 
 class Archive:
@@ -503,6 +529,15 @@ class Archive:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def sibling(self) -> Archive:
+        """Another handle on this unlocked archive (its own SQLite connection and writer lock) for
+        another thread of the same process, e.g. a web server's background job. Close it after use."""
+        if not self._master:
+            raise StateError("档案库已关闭。")
+        arc = Archive(self.path, self.info, self.user, self.role, self._grant)
+        arc.open_problems = list(self.open_problems)
+        return arc
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "upgrade": ("guanai.cli.archive_cmds:upgrade", "把旧格式 v1 档案库升级为 v2"),
     "salvage": ("guanai.cli.archive_cmds:salvage", "抢救损坏的档案库：把仍能解密的记录复制到新目录"),
     "demo": ("guanai.cli.demo:demo", "创建演示档案库并演示全部功能"),
+    "serve": ("guanai.cli.serve:serve", "启动网页界面（浏览器中使用，默认仅本机）"),
 }
 
 

@@ -21,7 +21,7 @@ def test_every_audit_action_in_the_code_has_a_chinese_name() -> None:
 
     root = Path(__file__).resolve().parents[1]
     used = set()
-    for pkg in ("archive", "cli", "search", "generators", "care"):
+    for pkg in ("archive", "cli", "search", "generators", "care", "web"):
         for f in (root / pkg).rglob("*.py"):
             used |= set(re.findall(r"(?:audit|_append_audit)\(\s*\"([a-z._-]+)\"", f.read_text(encoding="utf-8")))
     assert used, "no audit calls found"

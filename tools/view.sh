@@ -7,5 +7,5 @@ view="$root/build/view"
 rm -rf "$view"
 mkdir -p "$view/guanai"
 for f in "$root"/guanai/*; do ln -s "$f" "$view/guanai/$(basename "$f")"; done
-for d in archive care cli generators search templates; do ln -s "$root/$d" "$view/guanai/$d"; done
+for d in archive care cli generators search templates web; do ln -s "$root/$d" "$view/guanai/$d"; done
 echo "$view"

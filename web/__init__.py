@@ -1,0 +1,1 @@
+"""The browser UI (``guanai serve``): pages over the same library functions as the CLI."""
