@@ -100,7 +100,10 @@ def status(arc: Archive, as_of: str | None, as_json: bool) -> None:
     click.echo(f"开学日期 {r.term_start.isoformat()}，截止 {r.deadline.isoformat()}（{state}）")
     click.echo(f"已排查 {len(st.screened)} 名，未排查 {len(st.not_screened)} 名。")
     if st.not_screened:
-        echo_table([[i, n] for i, n in st.not_screened], ["编号", "未排查"])
+        from guanai.archive.resolve import short_ids
+
+        shorts = short_ids(arc, "children")  # the ids `guanai child list` shows and every command takes
+        echo_table([[shorts.get(i, i), n] for i, n in st.not_screened], ["编号", "未排查"])
 
 
 @screening.command("close")
