@@ -137,8 +137,9 @@ def open_archive_ctx(ctx: click.Context, *, write: bool = False) -> Iterator[Arc
     Archive.check_exists(path)
     passphrase = get_passphrase(ctx)
     arc = Archive.open(path, user=user_name(ctx), passphrase=passphrase, write=write)
-    for problem in arc.open_problems:
-        echo_err(f"档案库状态异常（只读打开）：{problem}", "运行 guanai verify 查看全部问题；写入已被拒绝。")
+    for problem in arc.open_problems:  # the command goes on (reading): a warning, not an error
+        click.echo(f"警告：档案库状态异常（只读打开）：{problem}", err=True)
+        click.echo("提示：运行 guanai verify 查看全部问题；写入已被拒绝。", err=True)
     from guanai.archive.resolve import choosing
 
     try:

@@ -89,3 +89,43 @@ def test_screening_status_shows_the_short_ids_child_list_shows(arc_env: tuple[Pa
         assert f"{cid[:8]}  {name}" in out and cid not in out
     code, listing = run("child", "list")
     assert all(cid[:8] in listing for cid, _s, _n in kids)
+
+
+def test_user_add_help_says_how_the_new_passphrase_is_given() -> None:
+    code, out = run("user", "add", "--help")
+    assert code == 0 and "示例：" in out and "GUANAI_NEW_PASSPHRASE" in out and "inspector" in out
+
+
+@pytest.mark.parametrize("args", [
+    ["mentor", "add", "赵敏"],
+    ["screening", "start", "--term-start", "2026-09-01"],
+    ["settings", "set", "--police", "龙城派出所"],
+    ["duty", "add", "家长会", "--date", "2026-09-20"],
+    ["user", "add", "某人", "--role", "admin"],
+])
+def test_inspector_writes_are_refused_cleanly(arc_env: tuple[Path, str], monkeypatch: pytest.MonkeyPatch,
+                                              args: list[str]) -> None:
+    path, pw = arc_env
+    monkeypatch.setenv("GUANAI_NEW_PASSPHRASE", "督查口令-2026-abc")
+    assert run("user", "add", "督查员", "--role", "inspector")[0] == 0
+    monkeypatch.setenv("GUANAI_USER", "督查员")
+    monkeypatch.setenv("GUANAI_PASSPHRASE", "督查口令-2026-abc")
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 5 and isinstance(res.exception, SystemExit), res.output
+    assert "无写入权限" in res.output and "Traceback" not in res.output
+    assert run("child", "list")[0] == 0  # reading still works
+
+
+def test_reading_a_rolled_back_archive_warns_not_errors(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    import shutil
+
+    path, _pw = arc_env
+    old = tmp_path / "old"
+    shutil.copytree(path, old)
+    assert run("mentor", "add", "王丽")[0] == 0
+    shutil.rmtree(path)
+    shutil.copytree(old, path)
+    res = CliRunner().invoke(cli, ["child", "list"])
+    assert res.exit_code == 0
+    assert "警告：档案库状态异常（只读打开）" in res.output and "回滚" in res.output and "错误：" not in res.output
+    assert run("mentor", "add", "李强")[0] == 6
