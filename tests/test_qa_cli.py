@@ -129,3 +129,46 @@ def test_reading_a_rolled_back_archive_warns_not_errors(arc_env: tuple[Path, str
     assert res.exit_code == 0
     assert "警告：档案库状态异常（只读打开）" in res.output and "回滚" in res.output and "错误：" not in res.output
     assert run("mentor", "add", "李强")[0] == 6
+
+
+def test_xueji_export_home_address_column_is_imported(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["学校名称", "年级", "班级", "姓名", "性别", "民族", "身份证件号", "全国学籍号", "健康状况",
+               "家庭现住址"])
+    ws.append(["萧县龙城镇中心小学", "五年级", "1班", "赵一", "男", "汉族", "341322201405061237",
+               "G341322201405061237", "健康或良好", "安徽省萧县龙城镇赵庄村5号"])
+    roster = tmp_path / "学籍导出.xlsx"
+    wb.save(roster)
+    code, out = run("child", "import", str(roster), "--check")
+    assert "家庭现住址" in out and "现居住地" in out and "未识别的列" not in out, out
+    code, out = run("child", "import", str(roster))
+    assert code == 0, out
+    code, out = run("child", "show", "赵一")
+    assert code == 0 and "现居住地：安徽省萧县龙城镇赵庄村5号" in out, out
+
+
+def test_screening_close_does_not_archive_children_whose_parents_are_unknown(
+        arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["姓名", "性别", "身份证号", "学籍号", "年级", "班级", "父亲状况", "母亲状况"])
+    ws.append(["张小明", "男", "341322201603151233", "G341322201603151233", "三年级", "2班", "", ""])
+    ws.append(["赵一", "男", "341322201405061237", "G341322201405061237", "五年级", "1班", "在家", "在家"])
+    roster = tmp_path / "台账.xlsx"
+    wb.save(roster)
+    assert run("child", "import", str(roster))[0] == 0
+    assert run("screening", "start", "--term-start", "2026-09-01")[0] == 0
+    code, out = run("screening", "close")
+    assert code == 0, out
+    assert "建议存档备查：赵一" in out and "建议存档备查：张小明" not in out
+    assert "无法判定：张小明（父母状况不详" in out
+    code, out = run("screening", "close", "--apply")
+    assert code == 0 and "已存档备查：赵一" in out and "无法判定：张小明" in out, out
+    code, out = run("child", "list")
+    assert [ln for ln in out.splitlines() if "张小明" in ln][0].split()[5] == "在册", out
+    assert "存档备查" in [ln for ln in out.splitlines() if "赵一" in ln][0]
