@@ -447,6 +447,23 @@ def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], today: 
                                         columns=it.row.columns)
         except GuanaiError as err:
             it.error = _to_failed(it.row.label, err)
+            if it.entry is not None:
+                it.error.hint = _record_hint(arc, it.entry, it.error)
+
+
+def _record_hint(arc: Archive | None, entry: ChildEntry, failed: Failed) -> str | None:
+    """A form filled from a child's record: the fix is in the record (or a 补充 form), not a blank template."""
+    if not failed.problems:
+        return failed.hint
+    from guanai.archive.resolve import unique_short_id
+
+    ref = unique_short_id(arc, entry.id, "children") if arc is not None else entry.id
+    fixes = []
+    if any("帮扶教师" in p.where for p in failed.problems):
+        fixes.append(f"指派帮扶教师：guanai mentor assign {ref} --teacher 姓名")
+    fixes.append(f"补充档案：guanai child update {ref} 儿童.yaml")
+    fixes.append("或在命令后给一个补充表单（如 补充.yaml，写缺少的项）")
+    return "表单由儿童档案填写，" + "；".join(fixes) + "。"
 
 
 def _org_mark(arc: Archive | None) -> str | None:

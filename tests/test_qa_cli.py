@@ -172,3 +172,22 @@ def test_screening_close_does_not_archive_children_whose_parents_are_unknown(
     code, out = run("child", "list")
     assert [ln for ln in out.splitlines() if "张小明" in ln][0].split()[5] == "在册", out
     assert "存档备查" in [ln for ln in out.splitlines() if "赵一" in ln][0]
+
+
+def test_card_from_a_record_without_mentor_hints_mentor_assign(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["姓名", "性别", "身份证号", "学籍号", "年级", "班级", "父亲状况", "母亲状况"])
+    ws.append(["钱二", "女", "341322201407081223", "G341322201407081223", "五年级", "1班", "外出务工", "外出务工"])
+    roster = tmp_path / "台账.xlsx"
+    wb.save(roster)
+    assert run("child", "import", str(roster))[0] == 0
+    code, out = run("generate", "child-card", "--grade", "五年级", "--out", str(tmp_path / "out"))
+    assert code == 2 and "帮扶教师" in out, out
+    assert "guanai mentor assign" in out and "--teacher" in out and "form template" not in out
+    assert run("mentor", "add", "王丽")[0] == 0
+    assert run("mentor", "assign", "钱二", "--teacher", "王丽")[0] == 0
+    code, out = run("generate", "child-card", "--grade", "五年级", "--out", str(tmp_path / "out"))
+    assert code == 0 and "生成并归档 1 份" in out, out
