@@ -273,7 +273,7 @@ def _child_obligations(child: ChildState, cats: list[str], ident: date, as_of: d
             f"guanai generate home-visit --child {child.id}")
     if not rec.mentor:
         add("mentor", "指定帮扶教师", "实施方案三（七）：确保每位在校留守儿童困境儿童都有帮扶教师", window_end,
-            f"guanai mentor assign {child.id} 教师姓名")
+            f"guanai mentor assign {child.id} --teacher 教师姓名")
     if LEFT_BEHIND in cats:
         carer = rec.entrusted_carer
         if carer is None:

@@ -191,3 +191,42 @@ def test_card_from_a_record_without_mentor_hints_mentor_assign(arc_env: tuple[Pa
     assert run("mentor", "assign", "钱二", "--teacher", "王丽")[0] == 0
     code, out = run("generate", "child-card", "--grade", "五年级", "--out", str(tmp_path / "out"))
     assert code == 0 and "生成并归档 1 份" in out, out
+
+
+def test_due_commands_use_short_ids_and_work_as_printed(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    import shlex
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["姓名", "性别", "身份证号", "学籍号", "年级", "班级", "父亲状况", "母亲状况"])
+    ws.append(["钱二", "女", "341322201407081223", "G341322201407081223", "五年级", "1班", "外出务工", "外出务工"])
+    roster = tmp_path / "台账.xlsx"
+    wb.save(roster)
+    assert run("child", "import", str(roster))[0] == 0
+    with _open(*arc_env) as arc:
+        cid = arc.list_children()[0].id
+    code, out = run("due", "--child", "钱二")
+    assert code == 0 and cid not in out and f"guanai mentor assign {cid[:8]} --teacher 教师姓名" in out, out
+    assert run("mentor", "add", "王丽")[0] == 0
+    line = [ln for ln in out.splitlines() if "mentor assign" in ln][0]
+    args = shlex.split(line[line.index("guanai "):].replace("教师姓名", "王丽"))[1:]
+    code, res = run(*args)
+    assert code == 0 and "王丽" in res, res
+    code, out = run("due", "--child", "钱二")
+    assert "mentor assign" not in out
+    code, out = run("due", "--json")
+    assert cid in out  # programs get the full id
+
+
+def test_absence_hints_use_short_ids_and_full_commands(arc_env: tuple[Path, str]) -> None:
+    (cid, _sid, name), _ = _add_children(*arc_env)
+    assert run("settings", "set", "--contact", "王丽", "--contact-phone", "0557-5011234")[0] == 0
+    code, out = run("absence", "open", name, "--since", "2026-11-10")
+    assert code == 0 and cid not in out and f"guanai absence persuade {cid[:8]} --by 教师" in out, out
+    code, out = run("absence", "report", name)
+    assert code == 11 and cid not in out and f"guanai absence persuade {cid[:8]} --by 教师 --result 未返校" in out, out
+    assert run("absence", "close", name, "--returned", "2026-11-12")[0] == 0
+    code, out = run("absence", "close", name, "--returned", "2026-11-12")
+    assert code == 3 and f"guanai absence open {cid[:8]}" in out and "absence list --all" in out, out
