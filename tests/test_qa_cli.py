@@ -230,3 +230,12 @@ def test_absence_hints_use_short_ids_and_full_commands(arc_env: tuple[Path, str]
     assert run("absence", "close", name, "--returned", "2026-11-12")[0] == 0
     code, out = run("absence", "close", name, "--returned", "2026-11-12")
     assert code == 3 and f"guanai absence open {cid[:8]}" in out and "absence list --all" in out, out
+
+
+def test_writing_into_a_missing_directory_names_it_in_chinese(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    target = tmp_path / "没有的目录" / "关爱台账.xlsx"
+    res = CliRunner().invoke(cli, ["ledger", "-o", str(target)])
+    assert res.exit_code == 1
+    assert f"目录 {target.parent} 不存在" in res.output and str(target) in res.output
+    assert "No such file" not in res.output and ".tmp" not in res.output and "Traceback" not in res.output
+    assert not target.parent.exists()
