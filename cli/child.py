@@ -416,7 +416,7 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
         click.echo(line)
     click.echo(f"分类（{when.isoformat()}）：")
     if not cats:
-        click.echo("  不属于留守儿童或困境儿童")
+        click.echo(_no_category_text(arc, entry))
     for c in cats:
         click.echo(f"  {c.name}：{'；'.join(c.reasons)}")
     for gap in care_gaps(entry.record, when):
@@ -480,13 +480,24 @@ def classify_cmd(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
         return
     click.echo(f"{entry.record.name}（{entry.record.student_id}），{when.isoformat()}：")
     if not cats:
-        click.echo("  不属于留守儿童或困境儿童。")
+        click.echo(_no_category_text(arc, entry) + "。")
     for c in cats:
         click.echo(f"  {c.name}")
         for r in c.reasons:
             click.echo(f"    - {r}")
     for gap in care_gaps(entry.record, when):
         click.echo(f"  提醒：{gap}")
+
+
+def _no_category_text(arc: Archive, entry: ChildEntry) -> str:
+    """Neither category — or not decidable, when the parents' situation is not recorded."""
+    from guanai.archive.resolve import unique_short_id
+    from guanai.care.workflow import parents_undetermined
+
+    if parents_undetermined(entry.record):
+        return ("  未认定为留守儿童或困境儿童；父母状况不详，无法判定是否留守儿童"
+                f"（用 guanai child update {unique_short_id(arc, entry.id, 'children')} 儿童.yaml 补充父亲状况、母亲状况）")
+    return "  不属于留守儿童或困境儿童"
 
 
 def _status_result(entry: ChildEntry, status: str, reason: str) -> dict[str, str]:

@@ -239,3 +239,21 @@ def test_writing_into_a_missing_directory_names_it_in_chinese(arc_env: tuple[Pat
     assert f"目录 {target.parent} 不存在" in res.output and str(target) in res.output
     assert "No such file" not in res.output and ".tmp" not in res.output and "Traceback" not in res.output
     assert not target.parent.exists()
+
+
+def test_classify_says_undecidable_when_parents_are_unknown(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["姓名", "性别", "身份证号", "学籍号", "年级", "班级", "父亲状况", "母亲状况"])
+    ws.append(["张小明", "男", "341322201603151233", "G341322201603151233", "三年级", "2班", "", ""])
+    ws.append(["赵一", "男", "341322201405061237", "G341322201405061237", "五年级", "1班", "在家", "在家"])
+    roster = tmp_path / "台账.xlsx"
+    wb.save(roster)
+    assert run("child", "import", str(roster))[0] == 0
+    for cmd in (["child", "classify"], ["child", "show"]):
+        code, out = run(*cmd, "张小明")
+        assert code == 0 and "父母状况不详，无法判定" in out and "guanai child update" in out, out
+        code, out = run(*cmd, "赵一")
+        assert code == 0 and "不属于留守儿童或困境儿童" in out and "无法判定" not in out, out
