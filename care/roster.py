@@ -901,11 +901,17 @@ def roster_xlsx_bytes(records: list[ChildRecord], example: ChildRecord | None = 
 _csv_safe = csv_safe
 
 
-def roster_csv_bytes(records: list[ChildRecord]) -> bytes:
-    """A roster as CSV in UTF-8 with BOM (Excel opens it with the right encoding)."""
+def roster_csv_bytes(records: list[ChildRecord], example: ChildRecord | None = None) -> bytes:
+    """A roster as CSV in UTF-8 with BOM (Excel opens it with the right encoding); an ``example``
+    row first carries EXAMPLE_MARK in 备注, so importing the template unchanged adds nobody."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([h for h, _ in COLUMNS])
+    headers = [h for h, _ in COLUMNS]
+    writer.writerow(headers)
+    if example is not None:
+        row = record_to_row(example)
+        row[headers.index("备注")] = EXAMPLE_MARK
+        writer.writerow([_csv_safe(v) for v in row])
     for rec in records:
         writer.writerow([_csv_safe(v) for v in record_to_row(rec)])
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")

@@ -121,7 +121,10 @@ def add(arc: Archive, file: str, as_json: bool) -> None:
       guanai child template --yaml -o 张小明.yaml   # 先生成示例，修改后
       guanai child add 张小明.yaml
     """
+    from guanai.care.synth import example_record
+
     records = _load_records(file)
+    example = example_record()
     for rec in records:
         for key in (rec.student_id, rec.id_number):
             if key and arc.find_child(key) is not None:
@@ -136,6 +139,9 @@ def add(arc: Archive, file: str, as_json: bool) -> None:
         return
     for i, rec in zip(ids, records, strict=True):
         click.echo(f"已添加：{rec.name}（学籍号 {rec.student_id}，编号 {i}）")
+        if rec.student_id == example.student_id and rec.id_number == example.id_number:
+            click.echo(f"注意：{rec.name}（学籍号 {rec.student_id}）是模板中的示例儿童，不是真实儿童；如是误录，"
+                       f"用 guanai child close {i[:8]} --reason 误录示例 结案。", err=True)
 
 
 @child.command("import")
@@ -274,7 +280,7 @@ def template(fmt: str | None, output: str | None) -> None:
     elif fmt == "xlsx":
         data = roster_xlsx_bytes([], example=example)
     else:
-        data = roster_csv_bytes([example])
+        data = roster_csv_bytes([], example=example)
     if output is None:
         if fmt in ("xlsx",):
             raise InputError("Excel 模板须用 -o 指定输出文件。", "如：guanai child template --xlsx -o 花名册模板.xlsx")

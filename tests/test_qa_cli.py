@@ -257,3 +257,18 @@ def test_classify_says_undecidable_when_parents_are_unknown(arc_env: tuple[Path,
         assert code == 0 and "父母状况不详，无法判定" in out and "guanai child update" in out, out
         code, out = run(*cmd, "赵一")
         assert code == 0 and "不属于留守儿童或困境儿童" in out and "无法判定" not in out, out
+
+
+@pytest.mark.parametrize("fmt", ["--csv", "--yaml", "--json"])
+def test_an_unchanged_child_template_is_not_taken_for_a_child(arc_env: tuple[Path, str], tmp_path: Path,
+                                                              fmt: str) -> None:
+    path = tmp_path / f"模板{fmt.replace('--', '.')}"
+    assert run("child", "template", fmt, "-o", str(path))[0] == 0
+    if fmt == "--csv":  # the example row is marked, as in the .xlsx template: imports nobody
+        code, out = run("child", "import", str(path))
+        assert code == 2 and "没有数据行" in out, out
+        code, out = run("child", "list", "--json")
+        assert code == 0 and out.strip() == "[]", out
+    else:  # a single record file: added (tests and demos use it), but said
+        code, out = run("child", "add", str(path))
+        assert code == 0 and "是模板中的示例儿童" in out and "guanai child close" in out, out
