@@ -272,3 +272,16 @@ def test_an_unchanged_child_template_is_not_taken_for_a_child(arc_env: tuple[Pat
     else:  # a single record file: added (tests and demos use it), but said
         code, out = run("child", "add", str(path))
         assert code == 0 and "是模板中的示例儿童" in out and "guanai child close" in out, out
+
+
+def test_serve_on_a_taken_port_is_refused_in_chinese(arc_env: tuple[Path, str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        res = CliRunner().invoke(cli, ["serve", "--port", str(port)])
+    assert res.exit_code == 2, res.output
+    assert f"端口 {port} 已被占用" in res.output and "--port" in res.output
+    assert "Errno" not in res.output and "address already in use" not in res.output
