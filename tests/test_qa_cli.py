@@ -285,3 +285,13 @@ def test_serve_on_a_taken_port_is_refused_in_chinese(arc_env: tuple[Path, str]) 
     assert res.exit_code == 2, res.output
     assert f"端口 {port} 已被占用" in res.output and "--port" in res.output
     assert "Errno" not in res.output and "address already in use" not in res.output
+
+
+def test_part_of_a_name_lists_the_children_whose_names_contain_it(arc_env: tuple[Path, str]) -> None:
+    kids = _add_children(*arc_env)
+    name = kids[0][2]
+    part = name[1:]
+    code, out = run("child", "show", part)
+    assert code == 3 and f"找不到儿童：{part}" in out and f"姓名含“{part}”的有：{name}（" in out, out
+    code, out = run("child", "show", "查无此人")
+    assert code == 3 and "guanai child list" in out and "姓名含" not in out, out
