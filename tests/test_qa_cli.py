@@ -295,3 +295,19 @@ def test_part_of_a_name_lists_the_children_whose_names_contain_it(arc_env: tuple
     assert code == 3 and f"找不到儿童：{part}" in out and f"姓名含“{part}”的有：{name}（" in out, out
     code, out = run("child", "show", "查无此人")
     assert code == 3 and "guanai child list" in out and "姓名含" not in out, out
+
+
+@pytest.mark.parametrize("keep", [1000, 0.5])
+def test_restoring_a_truncated_backup_is_a_clear_error(arc_env: tuple[Path, str], tmp_path: Path,
+                                                       keep: float) -> None:
+    _add_children(*arc_env)
+    backup = tmp_path / "备份.gab"
+    assert run("backup", str(backup))[0] == 0
+    data = backup.read_bytes()
+    cut = tmp_path / "截断.gab"
+    cut.write_bytes(data[:int(keep if keep >= 1 else len(data) * keep)])
+    dest = tmp_path / "恢复"
+    res = CliRunner().invoke(cli, ["restore", str(cut), str(dest)])
+    assert res.exit_code == 8, res.output
+    assert "备份文件已被截断或损坏" in res.output and "内部错误" not in res.output and "end of data" not in res.output
+    assert not dest.exists() and not [p for p in tmp_path.iterdir() if ".restore-" in p.name]
