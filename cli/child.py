@@ -199,6 +199,9 @@ def import_cmd(arc: Archive, file: str, check_only: bool, update: bool, as_json:
     else:
         _print_import(plan, check_only)
     if plan.errors:
+        if check_only:  # nothing was imported: the whole file is imported once it is fixed
+            raise InputError(f"花名册 {roster.source} 有 {len(plan.errors)} 行未通过检查（见上）。",
+                             "改正这些行后去掉 --check 导入（--check 只检查，什么也没有写入）。", plan.problems())
         raise InputError(f"花名册 {roster.source} 有 {len(plan.errors)} 行未通过检查（见上），这些行未导入。",
                          "修改这些行后，只把它们另存为新花名册再次导入（已导入的行会被识别为重复）；"
                          "重新排查时用 --update。", plan.problems())
@@ -217,7 +220,8 @@ def _print_import(plan: RosterPlan, check_only: bool) -> None:
     if ignored:
         click.echo(f"未导入的列：{'、'.join(ignored)}", err=True)
     if roster.missing_columns:
-        click.echo(f"注意：花名册没有以下列，这些信息为空：{'、'.join(roster.missing_columns)}。"
+        kept = "已有儿童的这些信息保持不变，新增儿童的为空" if plan.update else "这些信息为空"
+        click.echo(f"注意：花名册没有以下列，{kept}：{'、'.join(roster.missing_columns)}。"
                    + ("没有父亲状况、母亲状况时无法判定留守儿童，请用 guanai child update 补充。"
                       if {"父亲状况", "母亲状况"} & set(roster.missing_columns) else ""), err=True)
     for e in roster.skipped:

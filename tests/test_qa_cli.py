@@ -311,3 +311,27 @@ def test_restoring_a_truncated_backup_is_a_clear_error(arc_env: tuple[Path, str]
     assert res.exit_code == 8, res.output
     assert "备份文件已被截断或损坏" in res.output and "内部错误" not in res.output and "end of data" not in res.output
     assert not dest.exists() and not [p for p in tmp_path.iterdir() if ".restore-" in p.name]
+
+
+def _roster(tmp_path: Path, rows: list[list[str]], name: str = "花名册.xlsx") -> Path:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["姓名", "性别", "身份证号", "学籍号", "年级", "班级"])
+    for r in rows:
+        ws.append(r)
+    path = tmp_path / name
+    wb.save(path)
+    return path
+
+
+def test_import_check_and_update_say_what_really_happens(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    good = ["赵一", "男", "341322201405061237", "G341322201405061237", "五年级", "1班"]
+    bad = ["李四", "男", "341322201501011234", "G341322201501011234", "四年级", "3班"]  # bad check digit
+    code, out = run("child", "import", str(_roster(tmp_path, [good, bad])), "--check")
+    assert code == 2 and "去掉 --check" in out and "已导入的行会被识别为重复" not in out, out
+    code, out = run("child", "import", str(_roster(tmp_path, [good])))
+    assert code == 0 and "这些信息为空" in out, out
+    code, out = run("child", "import", str(_roster(tmp_path, [[*good[:4], "六年级", "1班"]])), "--update")
+    assert code == 0 and "已有儿童的这些信息保持不变" in out, out
