@@ -120,7 +120,8 @@ def get_passphrase(ctx: click.Context, prompt: str = "口令", confirm: bool = F
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as err:
-            raise InputError(f"无法读取口令文件 {path}：{err.strerror}", "检查 --passphrase-file 的路径。") from err
+            why = _ERRNO_TEXT.get(err.errno or 0, err.strerror or str(err))
+            raise InputError(f"无法读取口令文件 {path}：{why}", "检查 --passphrase-file 的路径。") from err
         line = text.splitlines()[0] if text else ""
         if not line:
             raise InputError(f"口令文件 {path} 为空。", "在文件第一行写入口令。")

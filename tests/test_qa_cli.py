@@ -335,3 +335,9 @@ def test_import_check_and_update_say_what_really_happens(arc_env: tuple[Path, st
     assert code == 0 and "这些信息为空" in out, out
     code, out = run("child", "import", str(_roster(tmp_path, [[*good[:4], "六年级", "1班"]])), "--update")
     assert code == 0 and "已有儿童的这些信息保持不变" in out, out
+
+
+def test_missing_passphrase_file_is_said_in_chinese(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["--passphrase-file", str(tmp_path / "没有"), "child", "list"])
+    assert res.exit_code == 2 and "无法读取口令文件" in res.output and "文件或目录不存在" in res.output
+    assert "No such file" not in res.output
