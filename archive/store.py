@@ -445,6 +445,18 @@ class _WriterLock:
             self._local.release()
 
 
+
+def unlock(path: Path, info: ArchiveInfo, user: str, passphrase: str) -> tuple[keys.KeyFile, keys.Grant]:
+    """The user's key file and what it grants; a wrong passphrase is recorded (no key needed)."""
+    keys.check_user_name(user)
+    try:
+        kf = keys.read_key_file(path, user)
+        return kf, keys.unwrap(info.archive_id, kf, passphrase)
+    except AuthError:
+        _record_auth_failure(path, info.archive_id, user)
+        raise
+
+
 class Archive:
     """An unlocked archive. Open with :meth:`open`; use as a context manager."""
 
@@ -499,13 +511,7 @@ class Archive:
     def open(cls, path: Path | str, *, user: str, passphrase: str, write: bool = False) -> Archive:
         path = Path(path)
         info = read_info(path)  # version first
-        keys.check_user_name(user)
-        try:
-            kf = keys.read_key_file(path, user)
-            grant = keys.unwrap(info.archive_id, kf, passphrase)
-        except AuthError:
-            _record_auth_failure(path, info.archive_id, user)
-            raise
+        kf, grant = unlock(path, info, user, passphrase)
         if kf.version != info.format_version:
             raise IntegrityError(f"用户“{user}”的密钥文件是格式 v{kf.version}，档案库是 v{info.format_version}。",
                                  "该密钥文件可能是升级前的旧副本；请管理员用 guanai user passwd 重设该用户。")

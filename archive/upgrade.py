@@ -27,12 +27,12 @@ from guanai.archive.store import (
     FORMAT_VERSION,
     Archive,
     _connect,
-    _record_auth_failure,
     _WriterLock,
     create_catalog,
     read_info,
+    unlock,
 )
-from guanai.base.errors import AuthError, IntegrityError, PermissionDenied, StateError
+from guanai.base.errors import IntegrityError, PermissionDenied, StateError
 from guanai.base.fsutil import atomic_write, fsync_dir
 
 # rows copied as they are (the sealed values' contexts do not change between v1 and v2)
@@ -123,13 +123,7 @@ def upgrade_archive(path: Path | str, *, user: str, passphrase: str,
     info = read_info(path)
     if info.format_version >= FORMAT_VERSION:
         raise StateError(f"档案库已是格式 v{info.format_version}，无需升级。")
-    keys.check_user_name(user)
-    try:
-        kf = keys.read_key_file(path, user)
-        grant = keys.unwrap(info.archive_id, kf, passphrase)
-    except AuthError:
-        _record_auth_failure(path, info.archive_id, user)
-        raise
+    kf, grant = unlock(path, info, user, passphrase)
     if kf.role != "admin":
         raise PermissionDenied(f"用户“{user}”不是管理员，不能升级档案库。", "请由管理员运行 guanai upgrade。")
     passphrases = dict(passphrases or {})

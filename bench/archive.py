@@ -121,6 +121,7 @@ def main() -> None:
     ap.add_argument("--verify-docs", type=int, default=10_000)
     ap.add_argument("--suite", default="aes-256-gcm")
     ap.add_argument("--no-v1", action="store_true", help="skip the format-v1 peer")
+    ap.add_argument("--v1-first", action="store_true", help="measure the format-v1 peer before v2")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="guanai-bench-"))
     try:
@@ -129,8 +130,12 @@ def main() -> None:
         print(f"guanai archive benchmark — suite {args.suite}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
         print("-" * 100)
         (work / "v2run").mkdir()
-        v2 = measure(work / "v2run", args.verify_docs, args.suite)
-        v1 = None if args.no_v1 else measure_v1(work, args.verify_docs, args.suite)
+        if args.v1_first:  # the machine's load drifts: run the peer first to see the order's effect
+            v1 = None if args.no_v1 else measure_v1(work, args.verify_docs, args.suite)
+            v2 = measure(work / "v2run", args.verify_docs, args.suite)
+        else:
+            v2 = measure(work / "v2run", args.verify_docs, args.suite)
+            v1 = None if args.no_v1 else measure_v1(work, args.verify_docs, args.suite)
 
         def peer(key: str, fmt: str) -> str:
             return "(v1 " + (fmt.format(v1[key]) if v1 else "n/a") + ")"

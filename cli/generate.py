@@ -112,6 +112,7 @@ def _maybe_archive(ctx: click.Context, use: bool) -> Iterator[Archive | None]:
 @click.option("--grade", default=None, help="为该年级的在册儿童各生成一份，如 三年级。")
 @click.option("--class", "class_name", default=None, help="为该班的在册儿童各生成一份，如 2班（常与 --grade 同用）。")
 @click.option("--pdf", is_flag=True, help="同时转换为 PDF/A（需要 LibreOffice）。")
+@click.option("--sign", "do_sign", is_flag=True, help="与 --pdf 同用：PDF 加本校数字签名（PAdES，可用 guanai doc verify 核验）。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="把生成的文件另存到此目录。")
 @click.option("--no-archive", is_flag=True, help="不存入档案库，只生成文件（默认存到当前目录）。")
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False), default=None,
@@ -125,7 +126,7 @@ def _maybe_archive(ctx: click.Context, use: bool) -> Iterator[Archive | None]:
 @json_option
 @click.pass_context
 def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_refs: tuple[str, ...], every: bool,
-             grade: str | None, class_name: str | None, pdf: bool, out_dir: str | None, no_archive: bool,
+             grade: str | None, class_name: str | None, pdf: bool, do_sign: bool, out_dir: str | None, no_archive: bool,
              templates_dir: str | None, interactive: bool, from_stats: bool, as_of: str | None, by: str | None,
              as_json: bool) -> None:
     """由表单生成规范文书（.docx，可选 PDF），并存入档案库。
@@ -145,11 +146,15 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_refs: 
       guanai generate 家访记录表 --child G341322201203050012 -i
       guanai generate leading-group-notice 通知.json --no-archive --out 输出
       guanai generate supervision-report --from-stats --as-of 2026-10-31 --pdf
+      guanai generate circular 通报.yaml --pdf --sign
     """
     from guanai.generators.generate import generate_batch
     from guanai.generators.kinds import get_kind
 
     k = get_kind(kind)
+    if do_sign and (not pdf or no_archive or from_stats):
+        raise InputError("--sign 给生成的 PDF 签名：须与 --pdf 同用，且需要档案库（不能与 --no-archive、--from-stats 同用）。",
+                         "例如：guanai generate circular 通报.yaml --pdf --sign；已有的 PDF 用 guanai doc sign 文件 签名。")
     if from_stats:
         from guanai.cli.workflow import parse_day
         from guanai.generators.workflow_docs import generate_from_stats
@@ -193,7 +198,7 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_refs: 
         with bar_cm as bar:
             result = generate_batch(arc, k.id, sources, children=entries, pdf=pdf, out_dir=out,
                                     template_dir=templates_dir, store=not no_archive,
-                                    progress=lambda n: bar.update(n))
+                                    progress=lambda n: bar.update(n), sign=do_sign)
         shorts = _short_ids(arc, result)
     _report(result, as_json, stored=not no_archive, shorts=shorts)
     if result.failed:

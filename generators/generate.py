@@ -277,6 +277,7 @@ def generate_batch(
     progress: Callable[[int], None] | None = None,
     today: dt.date | None = None,
     postprocess: Callable[[FormBase, bytes], bytes] | None = None,
+    sign: bool = False,
 ) -> BatchResult:
     """Generate one document per form (file, Excel/CSV row, or dict); see module doc.
 
@@ -307,6 +308,8 @@ def generate_batch(
     if kind.to_family:
         _refuse_labels(kind, items)
     names = _convert_pdfs(kind, items, pdf, progress)
+    if sign and arc is not None:
+        _sign_pdfs(arc, items)
     _store_and_write(arc, kind, items, names, result, store=store, out_dir=out_dir, custom=custom)
     return result
 
@@ -482,6 +485,18 @@ def _persuasion_notices(arc: Archive, child_id: str) -> tuple[list[bytes], list[
         names.append(f"劝返复学通知书（{'第一次' if n == 1 and len(entries) > 1 else '第二次' if n == 2 else '劝返'}"
                      f"{'，' + when if when else ''}）及回执")
     return docs, names
+
+
+def _sign_pdfs(arc: Archive, items: list[_Item]) -> None:
+    """The school's PAdES signature on every PDF made (generators/sign.py)."""
+    from guanai.generators.sign import sign_archive_pdf
+
+    for it in items:
+        if it.pdf is not None and it.error is None:
+            try:
+                it.pdf = sign_archive_pdf(arc, it.pdf)
+            except GuanaiError as err:
+                it.error = _to_failed(it.row.label, err)
 
 
 def _attach(items: list[_Item]) -> None:

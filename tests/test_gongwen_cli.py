@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import docx
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -89,3 +90,30 @@ def test_dropout_report_carries_the_childs_two_notices(make_archive, tmp_path: P
     assert text.index("附件1") > text.index(sample("dropout-report")["发文机关"] + "\n")  # after the 署名
     assert text.index("附件2") < text.rindex("印发")  # before the 版记
     assert cid
+
+
+@pytest.mark.pdf
+def test_generate_pdf_and_sign(tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """guanai generate … --pdf --sign: the stored and written PDF carries the school's signature."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from transfer_helpers import PASS_A, build_scenario
+
+    from guanai.archive.store import Archive
+    from guanai.archive.transfer.directory import held_directory
+    from guanai.generators.sign import verify_pdf
+
+    s = build_scenario(tmp_path / "s")
+    env = {"GUANAI_ARCHIVE": str(s.a), "GUANAI_PASSPHRASE": PASS_A, "GUANAI_USER": "admin"}
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["generate", "circular", str(_form(tmp_path)), "--pdf", "--sign", "--out", str(out)],
+                             env=env)
+    assert res.exit_code == 0, res.output
+    [pdf] = list(out.glob("*.pdf"))
+    with Archive.open(s.b, user="admin", passphrase="乙校口令-bravo 2026") as arc:
+        directory = held_directory(arc)
+    [report] = verify_pdf(pdf.read_bytes(), directory)
+    assert report.ok and report.school_code == "3413220001"
+    res = CliRunner().invoke(cli, ["generate", "circular", str(_form(tmp_path)), "--sign"], env=env)
+    assert res.exit_code == 2 and "--pdf" in res.output

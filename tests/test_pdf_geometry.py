@@ -240,3 +240,17 @@ def test_characters_outside_gb2312_get_a_fangsong_that_has_them() -> None:
     assert any("Fandol" in f for f in faces["李"])  # the rest stays in FandolFang
     warnings = lint_docx(data).warnings
     assert warnings and all(c in " ".join(w.found for w in warnings) for c in "玥堃喆")
+
+
+def test_ids_in_the_body_stay_whole_and_the_language_is_chinese() -> None:
+    """The 学籍号 in a report's text moves to the next line whole (LibreOffice breaks Latin text set
+    to zh-CN anywhere: runs keep en-US); the document's language is zh-CN all the same."""
+    from guanai.generators.pdf import convert_one
+
+    form = sample("dropout-report")
+    doc = pymupdf.open(stream=convert_one(render("dropout-report", form)), filetype="pdf")
+    lines = ["".join(s["text"] for s in ln["spans"]) for p in doc for b in p.get_text("dict")["blocks"]
+             for ln in b.get("lines", [])]
+    assert any(form["学籍号"] in ln for ln in lines), [ln for ln in lines if "G34" in ln or "001X" in ln]
+    assert doc.xref_get_key(doc.pdf_catalog(), "Lang") == ("string", "zh-CN")
+    assert doc.metadata is not None and doc.metadata["title"] == form["标题"]

@@ -72,8 +72,9 @@ def set_lang(rpr: Any) -> None:
     if lang is None:
         lang = OxmlElement("w:lang")
         rpr.append(lang)
-    # zh-CN for Latin text too: the PDF's /Lang comes from it (digits and 签发人 names are Chinese text)
-    lang.set(qn("w:val"), G.LANG_EAST_ASIA)
+    # Latin text stays en-US: with zh-CN LibreOffice breaks a 学籍号 or a phone number anywhere
+    # (G34132220120315/001X); the document's language (PDF /Lang) is the docDefaults' zh-CN
+    lang.set(qn("w:val"), "en-US")
     lang.set(qn("w:eastAsia"), G.LANG_EAST_ASIA)
     lang.set(qn("w:bidi"), "ar-SA")
 
@@ -119,8 +120,10 @@ def fix_styles(doc: Doc, east: str, size: float) -> None:
         for a in ("w:ascii", "w:hAnsi", "w:cs"):
             rfonts.set(qn(a), rfonts.get(qn(a)) or LATIN)
     for lang in styles.iter(qn("w:lang")):
-        lang.set(qn("w:val"), G.LANG_EAST_ASIA)
         lang.set(qn("w:eastAsia"), G.LANG_EAST_ASIA)
+    # the document's language: zh-CN (LibreOffice writes it as the PDF's /Lang); runs and styles
+    # keep en-US for their Latin text (set_lang)
+    rpr_default.find(qn("w:lang")).set(qn("w:val"), G.LANG_EAST_ASIA)
     normal = doc.styles["Normal"]
     run_props(normal.element.get_or_add_rPr(), east, size)
     # widow/orphan control everywhere: no page starts or ends with a lone line of a paragraph
@@ -518,7 +521,7 @@ RECORD_BOX_TWIPS = round(2 * RECORD_LINE_PT * 20 + 4 * 60 + 40)
 _ANCHOR = (
     '<w:r xmlns:w="{w}" xmlns:wp="{wp}" xmlns:a="{a}" xmlns:wps="{wps}"><w:rPr><w:rFonts w:ascii="{latin}"'
     ' w:hAnsi="{latin}" w:cs="{latin}" w:eastAsia="{east}" w:hint="eastAsia"/><w:sz w:val="2"/><w:szCs w:val="2"/>'
-    '<w:lang w:val="zh-CN" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr><w:drawing>'
+    '<w:lang w:val="en-US" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr><w:drawing>'
     '<wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="251659264" behindDoc="0"'
     ' locked="1" layoutInCell="0" allowOverlap="0">'
     '<wp:simplePos x="0" y="0"/>'
