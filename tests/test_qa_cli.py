@@ -341,3 +341,13 @@ def test_missing_passphrase_file_is_said_in_chinese(arc_env: tuple[Path, str], t
     res = CliRunner().invoke(cli, ["--passphrase-file", str(tmp_path / "没有"), "child", "list"])
     assert res.exit_code == 2 and "无法读取口令文件" in res.output and "文件或目录不存在" in res.output
     assert "No such file" not in res.output
+
+
+def test_audit_show_child_includes_its_absence_case_and_contacts(arc_env: tuple[Path, str]) -> None:
+    (cid, _sid, name), _ = _add_children(*arc_env)
+    assert run("absence", "open", name, "--since", "2026-11-10")[0] == 0
+    assert run("absence", "close", name, "--returned", "2026-11-12")[0] == 0
+    assert run("contact", "add", name, "--with", "外出父母", "--how", "视频")[0] == 0
+    code, out = run("audit", "show", "--child", cid[:8])
+    assert code == 0, out
+    assert f"控辍保学个案（{name}）" in out and f"家校联系（{name}）" in out and "结束（排查轮次或个案）" in out, out
