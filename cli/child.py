@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from guanai.base.errors import InputError, StateError
+from guanai.base.errors import InputError, Problem, StateError
 from guanai.cli.common import echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
@@ -199,14 +199,24 @@ def import_cmd(arc: Archive, file: str, check_only: bool, update: bool, as_json:
     else:
         _print_import(plan, check_only)
     if plan.errors:
+        problems = plan.problems()
+        if not as_json and len(problems) > _SHOWN_PROBLEMS:  # every row is listed above already
+            problems = [*problems[:_SHOWN_PROBLEMS], Problem("", f"……另有 {len(problems) - _SHOWN_PROBLEMS} 行（见上）")]
+        if not update and all("已在档案库中" in e.message for e in plan.errors):
+            raise InputError(f"花名册 {roster.source} 的 {len(plan.errors)} 行儿童都已在档案库中，未导入。",
+                             f"每学期重新排查、更新已有儿童时用：guanai child import {file} --update"
+                             "（可先加 --check 预览）。", problems)
         if check_only:  # nothing was imported: the whole file is imported once it is fixed
             raise InputError(f"花名册 {roster.source} 有 {len(plan.errors)} 行未通过检查（见上）。",
-                             "改正这些行后去掉 --check 导入（--check 只检查，什么也没有写入）。", plan.problems())
+                             "改正这些行后去掉 --check 导入（--check 只检查，什么也没有写入）。", problems)
         raise InputError(f"花名册 {roster.source} 有 {len(plan.errors)} 行未通过检查（见上），这些行未导入。",
                          "修改这些行后，只把它们另存为新花名册再次导入（已导入的行会被识别为重复）；"
-                         "重新排查时用 --update。", plan.problems())
+                         "重新排查时用 --update。", problems)
     if roster.total_rows == 0:
         raise InputError(f"花名册 {roster.source} 中没有数据行。", "在表头下方逐行填写儿童信息。")
+
+
+_SHOWN_PROBLEMS = 10  # rows repeated in the closing error (all of them are printed above it)
 
 
 def _print_import(plan: RosterPlan, check_only: bool) -> None:

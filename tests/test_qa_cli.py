@@ -351,3 +351,19 @@ def test_audit_show_child_includes_its_absence_case_and_contacts(arc_env: tuple[
     code, out = run("audit", "show", "--child", cid[:8])
     assert code == 0, out
     assert f"控辍保学个案（{name}）" in out and f"家校联系（{name}）" in out and "结束（排查轮次或个案）" in out, out
+
+
+def test_importing_the_same_roster_again_points_to_update(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    rows = [["赵一", "男", "341322201405061237", "G341322201405061237", "五年级", "1班"],
+            ["钱二", "女", "341322201407081223", "G341322201407081223", "五年级", "1班"]]
+    roster = _roster(tmp_path, rows)
+    assert run("child", "import", str(roster))[0] == 0
+    code, out = run("child", "import", str(roster))
+    assert code == 2 and "2 行儿童都已在档案库中" in out and f"guanai child import {roster} --update" in out, out
+
+
+def test_a_long_error_list_is_not_repeated_in_full(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    bad = [[f"儿童{i}", "男", "341322201501011234", f"G3413222015010112{i:02d}", "四年级", "3班"] for i in range(15)]
+    code, out = run("child", "import", str(_roster(tmp_path, bad)))
+    assert code == 2 and "……另有 5 行（见上）" in out, out
+    assert out.count("第16行") == 1  # listed once above, not again in the closing error
