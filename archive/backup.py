@@ -275,6 +275,10 @@ def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
 
         heads.forget(info.archive_id)
         return info
+    except (tarfile.TarError, EOFError) as err:  # a truncated or damaged file, met while reading it
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise FormatError(f"备份文件已被截断或损坏，无法恢复：{backup_file}",
+                          "什么也没有写入。换一份完好的备份（备份后会读回校验，原文件应完好）。") from err
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

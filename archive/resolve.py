@@ -204,6 +204,10 @@ def resolve_child(arc: Archive, ref: str) -> ChildEntry:
             if pick is not None and 0 <= pick < len(named):
                 return named[pick]
         raise AmbiguousError(ref, "同名儿童", cands, "用学籍号或编号（前 6 位以上）指明是哪一个。")
+    similar = sorted((e for e in arc.list_children() if key and key in _norm(e.record.name)), key=sort_key)
+    if similar:  # part of a name: say whose names contain it
+        shown = "、".join(child_label(e) for e in similar[:8]) + ("等" if len(similar) > 8 else "")
+        raise NotFoundError(f"找不到儿童：{ref}", f"姓名含“{key}”的有：{shown}；请写全名、学籍号或编号。")
     raise NotFoundError(f"找不到儿童：{ref}",
                         "可用姓名、学籍号、身份证号或编号（至少前 6 位）；用 guanai child list 查看全部。")
 

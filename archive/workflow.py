@@ -317,8 +317,11 @@ def get_case(arc: Archive, child_ref: str) -> tuple[ChildEntry, wf.Case]:
     entry = arc.get_child(child_ref)
     rec = open_case_record(arc, entry.id)
     if rec is None:
+        from guanai.archive.resolve import unique_short_id
+
         raise NotFoundError(f"{entry.record.name} 没有进行中的控辍保学案件。",
-                            f"先用 guanai absence open {entry.id} --since 旷课开始日期 立案。")
+                            f"先用 guanai absence open {unique_short_id(arc, entry.id, 'children')} "
+                            "--since 旷课开始日期 立案；guanai absence list --all 查看已结案的案件。")
     return entry, _case(rec)
 
 

@@ -153,6 +153,7 @@ HEADER_ALIASES: dict[str, str] = {
     "告知日期": "村(居)委会告知日期", "建档时间": "建档日期", "需求": "需求评估", "帮扶需求": "需求评估",
     "困境情况": "困境情形", "父亲务工地址": "父亲务工地", "母亲务工地址": "母亲务工地",
     "父亲现状": "父亲状况", "母亲现状": "母亲状况",
+    "家庭现住址": "现居住地", "家庭现地址": "现居住地", "现家庭住址": "现居住地", "家庭地址": "现居住地",
 }
 # A group label over sub-headers ("父亲情况" over 姓名/状况/务工地点) -> the prefix its columns take.
 GROUP_ROLES: dict[str, str] = {
@@ -900,11 +901,17 @@ def roster_xlsx_bytes(records: list[ChildRecord], example: ChildRecord | None = 
 _csv_safe = csv_safe
 
 
-def roster_csv_bytes(records: list[ChildRecord]) -> bytes:
-    """A roster as CSV in UTF-8 with BOM (Excel opens it with the right encoding)."""
+def roster_csv_bytes(records: list[ChildRecord], example: ChildRecord | None = None) -> bytes:
+    """A roster as CSV in UTF-8 with BOM (Excel opens it with the right encoding); an ``example``
+    row first carries EXAMPLE_MARK in 备注, so importing the template unchanged adds nobody."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([h for h, _ in COLUMNS])
+    headers = [h for h, _ in COLUMNS]
+    writer.writerow(headers)
+    if example is not None:
+        row = record_to_row(example)
+        row[headers.index("备注")] = EXAMPLE_MARK
+        writer.writerow([_csv_safe(v) for v in row])
     for rec in records:
         writer.writerow([_csv_safe(v) for v in record_to_row(rec)])
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")

@@ -273,7 +273,7 @@ def _child_obligations(child: ChildState, cats: list[str], ident: date, as_of: d
             f"guanai generate home-visit --child {child.id}")
     if not rec.mentor:
         add("mentor", "指定帮扶教师", "实施方案三（七）：确保每位在校留守儿童困境儿童都有帮扶教师", window_end,
-            f"guanai mentor assign {child.id} 教师姓名")
+            f"guanai mentor assign {child.id} --teacher 教师姓名")
     if LEFT_BEHIND in cats:
         carer = rec.entrusted_carer
         if carer is None:
@@ -583,13 +583,23 @@ class ScreeningOutcome:
     newly_identified: list[tuple[str, str, list[str]]] = field(default_factory=list)
     no_longer: list[tuple[str, str]] = field(default_factory=list)  # proposals: close as 存档备查
     not_screened: list[tuple[str, str]] = field(default_factory=list)
+    #: neither category, but the parents' situation is not recorded (不详): cannot be decided, so
+    #: not proposed for 存档备查 (a roster without 父亲状况 / 母亲状况 must not archive a school)
+    undetermined: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"on": self.on.isoformat(),
                 "identified": [{"id": i, "name": n, "categories": c} for i, n, c in self.identified],
                 "newly_identified": [{"id": i, "name": n, "categories": c} for i, n, c in self.newly_identified],
                 "no_longer_qualify": [{"id": i, "name": n} for i, n in self.no_longer],
-                "not_screened": [{"id": i, "name": n} for i, n in self.not_screened]}
+                "not_screened": [{"id": i, "name": n} for i, n in self.not_screened],
+                "undetermined": [{"id": i, "name": n} for i, n in self.undetermined]}
+
+
+def parents_undetermined(record: ChildRecord) -> bool:
+    """Whether 留守 cannot be decided: a parent's situation is unknown and no parent is known at home."""
+    states = [getattr(p, "state", None) if p is not None else None for p in (record.father, record.mother)]
+    return any(st in (None, "不详") for st in states) and "在家" not in states
 
 
 def screening_outcome(state: State, rnd: Round, previous: Round | None) -> ScreeningOutcome:
@@ -613,6 +623,8 @@ def screening_outcome(state: State, rnd: Round, previous: Round | None) -> Scree
             out.identified.append((child.id, name, cats))
             if previous is None or not before:
                 out.newly_identified.append((child.id, name, cats))
+        elif parents_undetermined(child.record):
+            out.undetermined.append((child.id, name))
         else:
             out.no_longer.append((child.id, name))
     return out

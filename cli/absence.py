@@ -29,8 +29,11 @@ def _next_step(arc: Archive, case: Case, on: Any) -> None:
     from guanai.care.workflow import State, due
 
     todo = [o for o in due(State(cases=[case]), on, get_settings(arc)) if o.child_id == case.child_id]
+    from guanai.archive.resolve import unique_short_id
+
+    short = unique_short_id(arc, case.child_id, "children")  # as `guanai child list` shows it
     for o in todo:
-        click.echo(f"下一步：{o.title}（期限 {o.due.isoformat()}）：{o.command}")
+        click.echo(f"下一步：{o.title}（期限 {o.due.isoformat()}）：{o.command.replace(case.child_id, short)}")
 
 
 @click.group("absence")

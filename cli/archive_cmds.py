@@ -218,6 +218,8 @@ def audit_show(arc: Archive, child_ref: str | None, limit: int | None, as_json: 
     if child_ref:
         child = arc.get_child(child_ref)
         targets = {child.id} | {d.id for d in arc.list_documents(child_id=child.id)}
+        # the child's work records too: absence cases (立案、劝返、上报、结案), contacts
+        targets |= {r.id for r in arc.list_records(child_id=child.id)}
         entries = [e for e in entries if e.target in targets]
     if limit:
         entries = entries[-limit:]
@@ -268,7 +270,20 @@ def _target_names(arc: Archive, targets: set[str]) -> dict[str, str]:
         c = arc.find_child(t)
         if c is not None:
             out[t] = f"儿童 {c.record.name}"
+            continue
+        try:
+            r = arc.get_record(t)
+        except GuanaiError:
+            continue
+        what = _RECORD_KINDS.get(r.kind, "工作记录")
+        child = arc.find_child(r.child_id) if r.child_id else None
+        out[t] = what + (f"（{child.record.name}）" if child is not None else "")
     return out
+
+
+#: workflow record kinds (guanai.archive.workflow), as the audit listing names them
+_RECORD_KINDS = {"screening-round": "排查轮次", "absence-case": "控辍保学个案", "teacher": "帮扶教师",
+                 "mentor-assignment": "结对帮扶", "contact": "家校联系", "duty": "学期工作"}
 
 
 @audit.command("verify")

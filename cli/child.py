@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from guanai.base.errors import InputError, StateError
+from guanai.base.errors import InputError, Problem, StateError
 from guanai.cli.common import echo_json, echo_table, json_option, with_archive
 
 if TYPE_CHECKING:
@@ -121,7 +121,10 @@ def add(arc: Archive, file: str, as_json: bool) -> None:
       guanai child template --yaml -o 张小明.yaml   # 先生成示例，修改后
       guanai child add 张小明.yaml
     """
+    from guanai.care.synth import example_record
+
     records = _load_records(file)
+    example = example_record()
     for rec in records:
         for key in (rec.student_id, rec.id_number):
             if key and arc.find_child(key) is not None:
@@ -136,6 +139,9 @@ def add(arc: Archive, file: str, as_json: bool) -> None:
         return
     for i, rec in zip(ids, records, strict=True):
         click.echo(f"已添加：{rec.name}（学籍号 {rec.student_id}，编号 {i}）")
+        if rec.student_id == example.student_id and rec.id_number == example.id_number:
+            click.echo(f"注意：{rec.name}（学籍号 {rec.student_id}）是模板中的示例儿童，不是真实儿童；如是误录，"
+                       f"用 guanai child close {i[:8]} --reason 误录示例 结案。", err=True)
 
 
 @child.command("import")
@@ -193,11 +199,24 @@ def import_cmd(arc: Archive, file: str, check_only: bool, update: bool, as_json:
     else:
         _print_import(plan, check_only)
     if plan.errors:
+        problems = plan.problems()
+        if not as_json and len(problems) > _SHOWN_PROBLEMS:  # every row is listed above already
+            problems = [*problems[:_SHOWN_PROBLEMS], Problem("", f"……另有 {len(problems) - _SHOWN_PROBLEMS} 行（见上）")]
+        if not update and all("已在档案库中" in e.message for e in plan.errors):
+            raise InputError(f"花名册 {roster.source} 的 {len(plan.errors)} 行儿童都已在档案库中，未导入。",
+                             f"每学期重新排查、更新已有儿童时用：guanai child import {file} --update"
+                             "（可先加 --check 预览）。", problems)
+        if check_only:  # nothing was imported: the whole file is imported once it is fixed
+            raise InputError(f"花名册 {roster.source} 有 {len(plan.errors)} 行未通过检查（见上）。",
+                             "改正这些行后去掉 --check 导入（--check 只检查，什么也没有写入）。", problems)
         raise InputError(f"花名册 {roster.source} 有 {len(plan.errors)} 行未通过检查（见上），这些行未导入。",
                          "修改这些行后，只把它们另存为新花名册再次导入（已导入的行会被识别为重复）；"
-                         "重新排查时用 --update。", plan.problems())
+                         "重新排查时用 --update。", problems)
     if roster.total_rows == 0:
         raise InputError(f"花名册 {roster.source} 中没有数据行。", "在表头下方逐行填写儿童信息。")
+
+
+_SHOWN_PROBLEMS = 10  # rows repeated in the closing error (all of them are printed above it)
 
 
 def _print_import(plan: RosterPlan, check_only: bool) -> None:
@@ -211,7 +230,8 @@ def _print_import(plan: RosterPlan, check_only: bool) -> None:
     if ignored:
         click.echo(f"未导入的列：{'、'.join(ignored)}", err=True)
     if roster.missing_columns:
-        click.echo(f"注意：花名册没有以下列，这些信息为空：{'、'.join(roster.missing_columns)}。"
+        kept = "已有儿童的这些信息保持不变，新增儿童的为空" if plan.update else "这些信息为空"
+        click.echo(f"注意：花名册没有以下列，{kept}：{'、'.join(roster.missing_columns)}。"
                    + ("没有父亲状况、母亲状况时无法判定留守儿童，请用 guanai child update 补充。"
                       if {"父亲状况", "母亲状况"} & set(roster.missing_columns) else ""), err=True)
     for e in roster.skipped:
@@ -274,7 +294,7 @@ def template(fmt: str | None, output: str | None) -> None:
     elif fmt == "xlsx":
         data = roster_xlsx_bytes([], example=example)
     else:
-        data = roster_csv_bytes([example])
+        data = roster_csv_bytes([], example=example)
     if output is None:
         if fmt in ("xlsx",):
             raise InputError("Excel 模板须用 -o 指定输出文件。", "如：guanai child template --xlsx -o 花名册模板.xlsx")
@@ -416,7 +436,7 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
         click.echo(line)
     click.echo(f"分类（{when.isoformat()}）：")
     if not cats:
-        click.echo("  不属于留守儿童或困境儿童")
+        click.echo(_no_category_text(arc, entry))
     for c in cats:
         click.echo(f"  {c.name}：{'；'.join(c.reasons)}")
     for gap in care_gaps(entry.record, when):
@@ -480,13 +500,24 @@ def classify_cmd(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
         return
     click.echo(f"{entry.record.name}（{entry.record.student_id}），{when.isoformat()}：")
     if not cats:
-        click.echo("  不属于留守儿童或困境儿童。")
+        click.echo(_no_category_text(arc, entry) + "。")
     for c in cats:
         click.echo(f"  {c.name}")
         for r in c.reasons:
             click.echo(f"    - {r}")
     for gap in care_gaps(entry.record, when):
         click.echo(f"  提醒：{gap}")
+
+
+def _no_category_text(arc: Archive, entry: ChildEntry) -> str:
+    """Neither category — or not decidable, when the parents' situation is not recorded."""
+    from guanai.archive.resolve import unique_short_id
+    from guanai.care.workflow import parents_undetermined
+
+    if parents_undetermined(entry.record):
+        return ("  未认定为留守儿童或困境儿童；父母状况不详，无法判定是否留守儿童"
+                f"（用 guanai child update {unique_short_id(arc, entry.id, 'children')} 儿童.yaml 补充父亲状况、母亲状况）")
+    return "  不属于留守儿童或困境儿童"
 
 
 def _status_result(entry: ChildEntry, status: str, reason: str) -> dict[str, str]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import os
+import re
 import sqlite3
 import sys
 import traceback
@@ -72,11 +74,33 @@ def report_errors(ctx: click.Context) -> Iterator[None]:
         if not isinstance(err, OSError):
             _internal(ctx, err)
             return
-        echo_err(f"文件操作失败：{err.strerror or err}（{err.filename or ''}）",
-                 "检查路径是否存在、磁盘空间与权限。")
+        message, hint = os_error_text(err)
+        echo_err(message, hint)
         ctx.exit(1)
     except Exception as err:  # noqa: BLE001 - last resort: never a traceback for users
         _internal(ctx, err)
+
+
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{6,12}\.tmp$")  # fsutil's atomic-write temporaries
+_ERRNO_TEXT = {errno.ENOENT: "文件或目录不存在", errno.EACCES: "没有权限", errno.EPERM: "没有权限",
+               errno.EISDIR: "这是一个目录，不是文件", errno.ENOTDIR: "路径中有一段不是目录",
+               errno.EEXIST: "已存在", errno.EROFS: "只读文件系统", errno.ENAMETOOLONG: "文件名太长"}
+
+
+def os_error_text(err: OSError) -> tuple[str, str]:
+    """A Chinese message and hint for an OSError no one explained: the file the user named (not a
+    temporary beside it) and, for a missing directory, which one."""
+    path = Path(str(err.filename)) if err.filename else None
+    if path is not None:
+        m = _TEMP_NAME.match(path.name)
+        if m:
+            path = path.with_name(m.group("name"))
+    what = _ERRNO_TEXT.get(err.errno or 0, err.strerror or str(err))
+    if path is None:
+        return f"文件操作失败：{what}。", "检查路径是否存在、磁盘空间与权限。"
+    if err.errno == errno.ENOENT and not path.parent.exists():
+        return f"无法写入 {path}：目录 {path.parent} 不存在。", "先建立该目录（mkdir），或换一个已有的目录。"
+    return f"文件操作失败：{path}：{what}。", "检查路径是否存在、磁盘空间与权限。"
 
 
 def _internal(ctx: click.Context, err: BaseException) -> None:
@@ -96,7 +120,8 @@ def get_passphrase(ctx: click.Context, prompt: str = "口令", confirm: bool = F
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as err:
-            raise InputError(f"无法读取口令文件 {path}：{err.strerror}", "检查 --passphrase-file 的路径。") from err
+            why = _ERRNO_TEXT.get(err.errno or 0, err.strerror or str(err))
+            raise InputError(f"无法读取口令文件 {path}：{why}", "检查 --passphrase-file 的路径。") from err
         line = text.splitlines()[0] if text else ""
         if not line:
             raise InputError(f"口令文件 {path} 为空。", "在文件第一行写入口令。")
@@ -137,8 +162,9 @@ def open_archive_ctx(ctx: click.Context, *, write: bool = False) -> Iterator[Arc
     Archive.check_exists(path)
     passphrase = get_passphrase(ctx)
     arc = Archive.open(path, user=user_name(ctx), passphrase=passphrase, write=write)
-    for problem in arc.open_problems:
-        echo_err(f"档案库状态异常（只读打开）：{problem}", "运行 guanai verify 查看全部问题；写入已被拒绝。")
+    for problem in arc.open_problems:  # the command goes on (reading): a warning, not an error
+        click.echo(f"警告：档案库状态异常（只读打开）：{problem}", err=True)
+        click.echo("提示：运行 guanai verify 查看全部问题；写入已被拒绝。", err=True)
     from guanai.archive.resolve import choosing
 
     try:

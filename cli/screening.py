@@ -100,7 +100,10 @@ def status(arc: Archive, as_of: str | None, as_json: bool) -> None:
     click.echo(f"开学日期 {r.term_start.isoformat()}，截止 {r.deadline.isoformat()}（{state}）")
     click.echo(f"已排查 {len(st.screened)} 名，未排查 {len(st.not_screened)} 名。")
     if st.not_screened:
-        echo_table([[i, n] for i, n in st.not_screened], ["编号", "未排查"])
+        from guanai.archive.resolve import short_ids
+
+        shorts = short_ids(arc, "children")  # the ids `guanai child list` shows and every command takes
+        echo_table([[shorts.get(i, i), n] for i, n in st.not_screened], ["编号", "未排查"])
 
 
 @screening.command("close")
@@ -134,7 +137,8 @@ def close(arc: Archive, apply_: bool, keep: bool, on: str | None, as_json: bool)
                 echo_json({**preview.to_dict(), "closed": False})
                 return
             for _i, name in preview.no_longer:
-                click.echo(f"  建议存档备查：{name}（{preview.on.isoformat()} 时已不属于留守儿童、困境儿童）")
+                click.echo(f"  建议存档备查：{name}（{preview.on.isoformat()} 时不符合留守儿童、困境儿童条件）")
+            _echo_undetermined(preview.undetermined)
             click.echo("本轮排查尚未结束。确认后：guanai screening close --apply（结案为存档备查），"
                        "或 guanai screening close --keep（保持在册）。")
             return
@@ -147,4 +151,11 @@ def close(arc: Archive, apply_: bool, keep: bool, on: str | None, as_json: bool)
     for _i, name, cats in outcome.newly_identified:
         click.echo(f"  新认定：{name}（{'、'.join(cats)}）")
     for _i, name in outcome.no_longer:
-        click.echo(f"  {'已存档备查' if apply_ else '保持在册'}：{name}（已不属于留守儿童、困境儿童）")
+        click.echo(f"  {'已存档备查' if apply_ else '保持在册'}：{name}（不符合留守儿童、困境儿童条件）")
+    _echo_undetermined(outcome.undetermined)
+
+
+def _echo_undetermined(names: list[tuple[str, str]]) -> None:
+    """Children whose parents' situation is unknown: kept as they are, to be completed."""
+    for _i, name in names:
+        click.echo(f"  无法判定：{name}（父母状况不详，档案不动；用 guanai child update 补充父亲状况、母亲状况）")

@@ -40,11 +40,12 @@ def user() -> None:
               help="角色。")
 @with_archive(write=True)
 def user_add(arc: Archive, name: str, role: str) -> None:
-    """添加用户（仅管理员）。
+    """添加用户（仅管理员）。新用户的口令隐藏输入两次，或取环境变量 GUANAI_NEW_PASSPHRASE。
 
     \b
     示例：
       guanai user add 档案员李 --role archivist
+      guanai user add 督查员张 --role inspector    # 督查员只能查看、检索、导出、检测
     """
     arc.require("admin")
     arc.add_user(name, role, _new_passphrase(name))
@@ -57,7 +58,7 @@ def user_add(arc: Archive, name: str, role: str) -> None:
 @click.argument("name", required=False)
 @with_archive()
 def user_passwd(arc: Archive, name: str | None) -> None:
-    """修改口令（自己的，或管理员改他人的）。数据不需重新加密。
+    """修改口令（自己的，或管理员改他人的）。数据不需重新加密。新口令隐藏输入两次，或取环境变量 GUANAI_NEW_PASSPHRASE。
 
     \b
     示例：

@@ -87,8 +87,15 @@ def due(arc: Archive, as_of: str | None, child_ref: str | None, overdue: bool, x
     if not items:
         click.echo(f"截至 {day.isoformat()} 没有待办事项。")
         return
+    from guanai.archive.resolve import short_ids
+
+    shorts = short_ids(arc, "children")  # the ids `guanai child list` shows; --json keeps the full ones
+
+    def command(o: Any) -> str:
+        return o.command.replace(o.child_id, shorts.get(o.child_id, o.child_id)) if o.child_id else o.command
+
     echo_table([[o.due.isoformat(), f"逾期{o.overdue_days}天" if o.overdue_days else "未逾期", o.child_name or "（学校）",
-                 o.title, o.command] for o in items], ["期限", "状态", "儿童", "事项", "办理"])
+                 o.title, command(o)] for o in items], ["期限", "状态", "儿童", "事项", "办理"])
     n_overdue = sum(1 for o in items if o.overdue_days)
     click.echo(f"共 {len(items)} 项，其中逾期 {n_overdue} 项。" + (f"已导出到 {xlsx}。" if xlsx else ""))
 

@@ -299,6 +299,7 @@ def generate_batch(
     rows = _read_rows(kind, sources, result, store=store)
     items = _per_child(arc, rows, refs)
     _validate_items(arc, kind, items, today)
+    _link_by_name(kind, arc, items, result)
     _school_warnings(kind, arc, items, result)
     custom = _render_items(kind, items, custom_dir, result, progress)
     _attach(items)
@@ -449,6 +450,23 @@ def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], today: 
                                         columns=it.row.columns)
         except GuanaiError as err:
             it.error = _to_failed(it.row.label, err)
+            if it.entry is not None:
+                it.error.hint = _record_hint(arc, it.entry, it.error)
+
+
+def _record_hint(arc: Archive | None, entry: ChildEntry, failed: Failed) -> str | None:
+    """A form filled from a child's record: the fix is in the record (or a 补充 form), not a blank template."""
+    if not failed.problems:
+        return failed.hint
+    from guanai.archive.resolve import unique_short_id
+
+    ref = unique_short_id(arc, entry.id, "children") if arc is not None else entry.id
+    fixes = []
+    if any("帮扶教师" in p.where for p in failed.problems):
+        fixes.append(f"指派帮扶教师：guanai mentor assign {ref} --teacher 姓名")
+    fixes.append(f"补充档案：guanai child update {ref} 儿童.yaml")
+    fixes.append("或在命令后给一个补充表单（如 补充.yaml，写缺少的项）")
+    return "表单由儿童档案填写，" + "；".join(fixes) + "。"
 
 
 def _org_mark(arc: Archive | None) -> str | None:
@@ -491,6 +509,41 @@ def _attach(items: list[_Item]) -> None:
                 it.rendered = Rendered(append_attachments(it.rendered.data, it.attachments), it.rendered.text)
             except GuanaiError as err:
                 it.error, it.rendered = _to_failed(it.row.label, err), None
+
+
+def _link_by_name(kind: Kind, arc: Archive | None, items: list[_Item], result: BatchResult) -> None:
+    """A form without a known 学籍号 joins the dossier of the one child of its name; otherwise it says so.
+
+    Secretaries often fill only 儿童姓名: the document must still count for the child (due, stats),
+    and a document that joins no dossier is said, not silent.
+    """
+    if arc is None or not kind.per_child:
+        return
+    by_name: dict[str, list[ChildEntry]] | None = None
+    for it in items:
+        if it.model is None or it.child_id is not None:
+            continue
+        name = (it.model.child_name() or "").strip()
+        sid = it.model.student_id_value()
+        if sid:
+            result.notes.append(f"{it.row.label}：学籍号 {sid} 不在本档案库中，文档未关联到儿童档案；"
+                                "请核对学籍号（guanai child list 查看）。")
+            continue
+        if not name:
+            continue
+        if by_name is None:  # decrypting every record once, not once per form
+            by_name = {}
+            for e in arc.list_children():
+                by_name.setdefault(e.record.name, []).append(e)
+        named = by_name.get(name, [])
+        if len(named) != 1:
+            why = "找不到" if not named else f"有 {len(named)} 名"
+            result.notes.append(f"{it.row.label}：表单没有学籍号，档案库中{why}名为“{name}”的儿童，"
+                                "文档未关联到儿童档案；请在表单中填写学籍号，或用 --child 指定。")
+            continue
+        it.child_id = named[0].id
+        result.notes.append(f"{it.row.label}：表单没有学籍号，已按姓名关联到 {name}"
+                            f"（学籍号 {named[0].record.student_id or '—'}）。")
 
 
 def _school_warnings(kind: Kind, arc: Archive | None, items: list[_Item], result: BatchResult) -> None:

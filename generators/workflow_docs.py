@@ -109,7 +109,11 @@ def issue_report(arc: Archive, child_ref: str, on: dt.date, *, reason: str = "",
     entry, case = awf.get_case(arc, child_ref)
     refusal = awf.report_refusal(case, on)
     if refusal:
-        raise StateError(f"现在不能上报：{refusal}", f"查看下一步：guanai due；劝返用 guanai absence persuade {entry.id}")
+        from guanai.archive.resolve import unique_short_id
+
+        ref = unique_short_id(arc, entry.id, "children")
+        raise StateError(f"现在不能上报：{refusal}",
+                         f"查看下一步：guanai due --child {ref}；劝返用 guanai absence persuade {ref} --by 教师 --result 未返校")
     _need_contact(settings)
     township = settings.township or "乡（镇）人民政府"
     number = doc_number or next_doc_number(arc, settings, on.year)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 import webbrowser
 from collections.abc import Callable
@@ -19,6 +21,27 @@ def check_host(host: str, allow_lan: bool) -> None:
                          "确需让校内其他电脑访问时，加 --allow-lan（并确保只在学校内网使用）。")
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse a port already taken (another guanai serve?) or not allowed, in Chinese, before
+    uvicorn would log an English error and exit."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise InputError(f"端口 {port} 已被占用（可能已有一个 guanai serve 在运行）。",
+                                 f"换一个端口，如 --port {8080 if port != 8080 else 8081}；或在浏览器打开已运行的服务。"
+                                 ) from None
+            if err.errno in (errno.EACCES, errno.EPERM):
+                raise InputError(f"没有权限监听端口 {port}（1024 以下的端口需要管理员权限）。",
+                                 "换一个 1024 以上的端口，如 --port 8000。") from None
+            if err.errno == errno.EADDRNOTAVAIL:
+                raise InputError(f"本机没有地址 {host}。", "用本机的地址（ip addr 查看），或去掉 --host。") from None
+            raise
+
+
 def serve(archive: Path, *, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
           allow_lan: bool = False, echo: Callable[[str], None] = print) -> None:
     import uvicorn
@@ -28,6 +51,7 @@ def serve(archive: Path, *, host: str = "127.0.0.1", port: int = 8000, open_brow
 
     check_host(host, allow_lan)
     Archive.check_exists(archive)
+    check_port(host, port)
     names = {host} if allow_lan else set()
     app = create_app(archive, allow_lan=allow_lan, host_names=names)
     shown = f"[{host}]" if ":" in host else host
