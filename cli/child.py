@@ -364,8 +364,13 @@ def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str 
         entries.sort(key=sort_key)
     elif sort == "name":
         entries.sort(key=lambda e: (e.record.name, sort_key(e)))
+    from guanai.generators.card import current_cards
+
     shorts = short_ids(arc, "children")
-    rows = [_summary(e, today) | {"absence": labels.get(e.id, "")} for e in entries]
+    cards = current_cards(arc)  # the newest stored 档案卡 of each child is the current one
+    doc_shorts = short_ids(arc) if cards else {}
+    rows = [_summary(e, today) | {"absence": labels.get(e.id, ""), "current_card": cards.get(e.id)}
+            for e in entries]
     if grade:
         rows = [r for r in rows if r["grade"] == grade.strip()]
     if category:
@@ -377,8 +382,9 @@ def list_cmd(arc: Archive, status: str | None, grade: str | None, category: str 
         click.echo("没有符合条件的儿童。")
         return
     echo_table([[shorts.get(r["id"], r["id"]), r["name"], r["student_id"], r["grade"], r["class_name"],
-                 r["status"] + (f"·{r['absence']}" if r["absence"] else ""), "、".join(r["categories"]) or "—"]
-                for r in rows], ["编号", "姓名", "学籍号", "年级", "班级", "状态", "类别"])
+                 r["status"] + (f"·{r['absence']}" if r["absence"] else ""), "、".join(r["categories"]) or "—",
+                 doc_shorts.get(r["current_card"] or "", "—")]
+                for r in rows], ["编号", "姓名", "学籍号", "年级", "班级", "状态", "类别", "当前档案卡"])
     click.echo(f"共 {len(rows)} 名。")
 
 

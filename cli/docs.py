@@ -88,17 +88,20 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, sort: str, i
       guanai doc list --all --json
     """
     from guanai.archive.documents import list_documents
+    from guanai.generators.card import current_cards
     from guanai.generators.labels import kind_label
 
     rows = list_documents(arc, child=child_ref, kind=kind_id(kind), include_void=include_void, sort=sort)
+    current = set(current_cards(arc).values())  # each child's newest 档案卡; the older ones are history
     if as_json:
-        echo_json([{**r.to_json(), "kind_name": kind_label(r.entry.kind)} for r in rows])
+        echo_json([{**r.to_json(), "kind_name": kind_label(r.entry.kind), "current_card": r.entry.id in current}
+                   for r in rows])
         return
     if not rows:
         click.echo("没有文档。")
         return
     echo_table([[r.short, r.child_name or "—", f"{r.grade}{r.class_name}" or "—", kind_label(r.entry.kind),
-                 r.entry.title + ("（已作废）" if r.void else ""), r.date, r.format, f"{r.entry.size / 1024:.0f} KB"]
+                 r.entry.title + ("（已作废）" if r.void else "") + ("（当前）" if r.entry.id in current else ""), r.date, r.format, f"{r.entry.size / 1024:.0f} KB"]
                 for r in rows],
                ["编号", "儿童", "年级班级", "种类", "标题", "日期", "格式", "大小"])
     voided = sum(1 for r in rows if r.void)

@@ -98,3 +98,37 @@ def test_newest_card_is_the_current_one_and_voided_records_are_not_followed(arc:
 
     void_document(arc, doc, "重复归档")
     assert followups(arc, child) == []
+
+
+def test_listings_show_the_newest_card_as_the_current_one(make_archive: Callable[..., tuple[Path, str]],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from guanai.cli.main import cli
+
+    path, pw = make_archive()
+    with Archive.open(path, user="admin", passphrase=pw, write=True) as a:
+        child = a.add_child(example_record())
+        card(a, child)
+        card(a, child, {"学业辅导": "每周一、三、五课后辅导数学。"})
+        cards = [d.id for d in a.list_documents(kind="child-card")]
+    assert len(cards) == 2
+    monkeypatch.setenv("GUANAI_ARCHIVE", str(path))
+    monkeypatch.setenv("GUANAI_PASSPHRASE", pw)
+    runner = CliRunner()
+    r = runner.invoke(cli, ["doc", "list", "--kind", "一人一卡一策档案卡", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    current = [x["id"] for x in rows if x["current_card"]]
+    assert len(current) == 1 and current[0] in cards
+    older = (set(cards) - set(current)).pop()
+    with Archive.open(path, user="admin", passphrase=pw) as a:
+        assert a.get_document(current[0]).gen > a.get_document(older).gen  # the newest write is current
+    r = runner.invoke(cli, ["child", "list", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["current_card"] == current[0]
+    r = runner.invoke(cli, ["child", "list"])
+    assert r.exit_code == 0 and "当前档案卡" in r.output and current[0][:6] in r.output
+    r = runner.invoke(cli, ["doc", "list"])
+    assert r.exit_code == 0 and r.output.count("（当前）") == 1
