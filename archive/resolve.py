@@ -147,13 +147,17 @@ def resolve_documents(arc: Archive, refs: Sequence[str]) -> list[DocumentEntry]:
     """Several references at once; every unknown or ambiguous one is reported together."""
     out: list[DocumentEntry] = []
     problems: list[str] = []
+    missing = 0
     for ref in refs:
         try:
             out.append(resolve_document(arc, ref))
         except (InputError, NotFoundError) as err:
             problems.append(err.message)
+            missing += isinstance(err, NotFoundError)
     if problems:
-        raise InputError("；".join(problems), "改正上面的文档编号后重试（什么也没有导出）。")
+        # only unknown ids: "not found" (exit 3) as for one id; a malformed or ambiguous one: input error
+        cls = NotFoundError if missing == len(problems) else InputError
+        raise cls("；".join(problems), "改正上面的文档编号后重试（什么也没有导出）。")
     return out
 
 

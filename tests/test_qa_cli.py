@@ -367,3 +367,11 @@ def test_a_long_error_list_is_not_repeated_in_full(arc_env: tuple[Path, str], tm
     code, out = run("child", "import", str(_roster(tmp_path, bad)))
     assert code == 2 and "……另有 5 行（见上）" in out, out
     assert out.count("第16行") == 1  # listed once above, not again in the closing error
+
+
+def test_doc_get_of_unknown_ids_is_not_found(arc_env: tuple[Path, str], tmp_path: Path) -> None:
+    code, out = run("doc", "get", "abcdef12", "-o", str(tmp_path / "x.docx"))
+    assert code == 3 and "找不到文档：abcdef12" in out and "什么也没有导出" in out, out
+    code, out = run("doc", "get", "abc", "-o", str(tmp_path / "x.docx"))
+    assert code == 2 and "太短" in out, out
+    assert not (tmp_path / "x.docx").exists()
