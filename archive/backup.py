@@ -273,7 +273,7 @@ def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
         # restoring is a deliberate return to an older state: this machine accepts it
         from guanai.archive import heads
 
-        heads.forget(info.archive_id)
+        heads.forget(info.archive_id, dest)
         return info
     except (tarfile.TarError, EOFError) as err:  # a truncated or damaged file, met while reading it
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,13 +1,18 @@
 """The last catalog state this user's software has seen, kept outside the archive (FORMAT.md §6.4).
 
-One small JSON file per archive id under ``$GUANAI_HEADS_DIR`` or ``$XDG_CONFIG_HOME/guanai/heads``
-(``~/.config/guanai/heads``). A whole archive directory rolled back to an older copy (or a
-catalog that lost its WAL) shows a generation below the one recorded here.
+One small JSON file per archive id and place under ``$GUANAI_HEADS_DIR`` or
+``$XDG_CONFIG_HOME/guanai/heads`` (``~/.config/guanai/heads``). A whole archive directory rolled back
+to an older copy (or a catalog that lost its WAL) shows a generation below the one recorded here.
+
+The place (the archive directory's resolved path) is part of the key: a backup restored into a new
+directory shares the archive id with the original, and each copy then moves on by itself; keyed by
+the id alone, the first write to one copy made the other look rolled back or forked.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -40,10 +45,15 @@ def heads_dir() -> Path:
     return Path(base) / "guanai" / "heads"
 
 
-def _path(archive_id: str) -> Path:
+def _path(archive_id: str, where: Path) -> Path:
     if not _HEX32.match(archive_id):
         raise ValueError("archive id")
-    return heads_dir() / f"{archive_id}.json"
+    try:
+        place = str(Path(where).resolve())
+    except OSError:
+        place = os.path.abspath(where)
+    tag = hashlib.sha256(place.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return heads_dir() / f"{archive_id}-{tag}.json"
 
 
 def from_json(d: Any) -> Head | None:
@@ -55,9 +65,10 @@ def from_json(d: Any) -> Head | None:
         return None
 
 
-def load(archive_id: str) -> Head | None:
+def load(archive_id: str, where: Path) -> Head | None:
+    """The head last seen of archive ``archive_id`` in directory ``where``."""
     try:
-        raw = _path(archive_id).read_bytes()
+        raw = _path(archive_id, where).read_bytes()
     except (OSError, ValueError):
         return None
     try:
@@ -66,9 +77,10 @@ def load(archive_id: str) -> Head | None:
         return None
 
 
-def record(head: Head) -> None:
-    """Remember ``head`` unless a newer one is already known; best effort (a read-only home is fine)."""
-    known = load(head.archive_id)
+def record(head: Head, where: Path) -> None:
+    """Remember ``head`` (of the archive in ``where``) unless a newer one is already known; best
+    effort (a read-only home is fine)."""
+    known = load(head.archive_id, where)
     if known is not None and known.commit > head.commit:
         return
     if known == head:
@@ -78,7 +90,7 @@ def record(head: Head) -> None:
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
         # a hint, not data: atomic (rename) but not fsync'd — a head lost in a power cut only
         # means the rollback across that cut goes unnoticed
-        path = _path(head.archive_id)
+        path = _path(head.archive_id, where)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -88,10 +100,10 @@ def record(head: Head) -> None:
         os.replace(tmp, path)
 
 
-def forget(archive_id: str) -> None:
-    """Accept an older state deliberately (a restored backup): drop the remembered head."""
+def forget(archive_id: str, where: Path) -> None:
+    """Accept an older state deliberately (a backup restored into ``where``): drop the remembered head."""
     with contextlib.suppress(OSError, ValueError):
-        _path(archive_id).unlink()
+        _path(archive_id, where).unlink()
 
 
 def compare(known: Head | None, current: Head) -> str | None:

@@ -632,11 +632,11 @@ class Archive:
         if body.get("info") != _info_digest(self.info):
             out.append("archive.json 与签名状态不符（单位、套件或创建时间被改动）")
         head = self.state_head(body)
-        seen = heads.compare(heads.load(self.info.archive_id), head)
+        seen = heads.compare(heads.load(self.info.archive_id, self.path), head)
         if seen:
             out.append(seen)
         elif not out:
-            heads.record(head)
+            heads.record(head, self.path)
         return out
 
     def _meta(self, key: str) -> str | None:
@@ -899,7 +899,7 @@ class Archive:
 
     def _record_head(self) -> None:
         if self._unrecorded_head is not None:
-            heads.record(self._unrecorded_head)
+            heads.record(self._unrecorded_head, self.path)
             self._unrecorded_head = None
         self._head_recorded_at = time.monotonic()
 

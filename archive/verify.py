@@ -347,7 +347,7 @@ def check_state(arc: Archive, rep: VerifyReport) -> None:
     if (last[0] if last else 0) != head.get("seq") or (last[1] if last else "") != head.get("mac"):
         rep.add(AUTH, "审计日志", f"最后一条（第 {last[0] if last else 0} 条）与签名状态记录的链头"
                 f"（第 {head.get('seq')} 条）不符：审计日志末尾被删除或改动")
-    seen = heads.compare(heads.load(arc.info.archive_id), arc.state_head(body))
+    seen = heads.compare(heads.load(arc.info.archive_id, arc.path), arc.state_head(body))
     if seen:
         rep.add(AUTH, "档案库目录", seen)
 

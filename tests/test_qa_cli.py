@@ -375,3 +375,23 @@ def test_doc_get_of_unknown_ids_is_not_found(arc_env: tuple[Path, str], tmp_path
     code, out = run("doc", "get", "abc", "-o", str(tmp_path / "x.docx"))
     assert code == 2 and "太短" in out, out
     assert not (tmp_path / "x.docx").exists()
+
+
+def test_a_backup_restored_beside_the_original_does_not_break_either(
+        make_archive: Callable[..., tuple[Path, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both copies share the archive id; writing to one must not make the other look rolled back."""
+    path, pw = make_archive()
+    monkeypatch.setenv("GUANAI_PASSPHRASE", pw)
+    runner = CliRunner()
+    r = runner.invoke(cli, ["--archive", str(path), "backup", str(tmp_path / "a.gab")])
+    assert r.exit_code == 0, r.output
+    copy = tmp_path / "恢复"
+    r = runner.invoke(cli, ["restore", str(tmp_path / "a.gab"), str(copy)])
+    assert r.exit_code == 0, r.output
+    for where, teacher in ((copy, "甲老师"), (path, "乙老师"), (copy, "丙老师"), (path, "丁老师")):
+        r = runner.invoke(cli, ["--archive", str(where), "mentor", "add", teacher])
+        assert r.exit_code == 0, r.output
+    for where in (path, copy):
+        r = runner.invoke(cli, ["--archive", str(where), "verify"])
+        assert r.exit_code == 0, r.output
+        assert "回滚" not in r.output and "分叉" not in r.output
