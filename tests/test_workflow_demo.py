@@ -25,4 +25,9 @@ def test_run_demo(make_archive: Callable[..., tuple[Path, str]], tmp_path: Path)
         kinds = sorted(d.kind for d in arc.list_documents())
         assert kinds.count("persuasion-notice") == 2 and kinds.count("dropout-report") == 1
         assert kinds.count("supervision-report") == 1
+        # visits in the week after identification count: the 家访率 is neither 0 nor 100 %
+        visits = kinds.count("home-visit")
+        assert visits >= 1 and "家访：开学第 5 天家访" in text
+        rate = awf.stats(arc, __import__("datetime").date.today()).to_dict()["visit_rate"]
+        assert rate is not None and 0 < rate < 1
     assert (work / "关爱台账.xlsx").is_file()

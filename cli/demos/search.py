@@ -36,6 +36,8 @@ def _phrase(arc: Archive) -> str | None:
 
 
 def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str], None]) -> None:
+    from guanai.generators.labels import kind_label
+
     t0 = time.perf_counter()
     n = reindex(arc)
     echo(f"全文索引（加密，中文分词 + 双字索引）已建立：{n} 条，用时 {time.perf_counter() - t0:.1f} 秒。")
@@ -61,7 +63,7 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
         echo(f"guanai search {q}   （{label}，{total} 条，{ms:.0f} 毫秒）")
         for h in view.hits:
             who = f"儿童：{h.child_name}" if h.child_name else ""
-            kind = "儿童档案" if h.entity == "child" else h.kind
+            kind = "儿童档案" if h.entity == "child" else kind_label(h.kind)
             echo(f"  · {h.title}  [{' · '.join(p for p in (who, h.date, kind) if p)}]")
             if h.snippet:
                 echo(f"    {h.snippet}")

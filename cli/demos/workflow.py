@@ -40,6 +40,28 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
     echo(f"开学排查（开学 {start.isoformat()}，截止 {(start + timedelta(days=6)).isoformat()}）：在册 {len(active)} 名，"
          f"认定 {len(outcome.identified)} 名，建议存档备查 {len(outcome.no_longer)} 名（未确认，档案不动）。")
 
+    # home visits in the week after identification for all but three of the identified children
+    # (one batch, each form filled from the child's record; the three left show up in 待办)
+    from guanai.generators.generate import generate_batch
+
+    ids = [i for i, _, _ in outcome.identified]
+    visited = [e for e in active if e.id in set(ids[:-3]) and e.record.guardian]
+    if visited:
+        day = start + timedelta(days=4)
+        forms = []
+        for e in visited:
+            g = e.record.guardian
+            assert g is not None
+            forms.append({"家访日期": day.isoformat(), "家访形式": "上门", "家访教师": ["王丽"],
+                          "会见人员": [{"姓名": g.name, "关系": g.relation}],
+                          "家庭情况": "监护人照料，生活正常。", "已告知村（居）委会": True,
+                          "告知对象": e.record.village_committee or "村民委员会", "告知日期": day.isoformat()})
+        done = 0
+        for e, form in zip(visited, forms, strict=True):
+            res = generate_batch(arc, "home-visit", [form], child_ref=e.id)
+            done += len(res.ok)
+        echo(f"家访：开学第 5 天家访 {done} 名认定儿童并告知村（居）委会（生成家访记录表）；其余 {len(ids) - done} 名留在待办中。")
+
     todo = awf.due(arc, today)
     counts = Counter(RULE_NAMES.get(o.rule, o.rule) for o in todo)
     echo(f"待办（{today.isoformat()}）：共 {len(todo)} 项，逾期 {sum(1 for o in todo if o.overdue_days)} 项。")
