@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -710,6 +711,11 @@ def preview_roster(raw: bytes, name: str, defaults: dict[str, str] | None = None
     roster.covered, roster.fills = _covered(slots)
     names = {s.name for s in slots if s.kind == "path"} | {"监护人姓名" for s in slots if s.kind == "split"}
     roster.missing_columns = _check_headers(name, names, first + 1, defaults)
+    if "学籍号" not in names and "学籍号" not in defaults:
+        for i, col in enumerate(roster.columns):
+            if col.target == "身份证号":  # said in the mapping: nothing happens without a word
+                roster.columns[i] = ColumnMap(col.column, col.header, col.target,
+                                              "；".join(x for x in (col.note, "表中无学籍号列：学籍号取 G + 身份证号") if x))
     for i in range(first):
         if any(v is not None and str(v).strip() for v in table.rows[i]):
             roster.skipped.append(RowError(i + 1, "表头上方的标题行，已跳过"))
@@ -745,6 +751,12 @@ def _read_row(roster: Roster, slots: list[_Slot], number: int, values: list[Any]
     data, problems = _row_data(slots, values)
     for field_name, default in defaults.items():
         data.setdefault(field_name, default)
+    if not data.get("学籍号") and data.get("身份证号"):
+        # a 台账 without 学籍号: the formal 全国学籍号 of a pupil with an ID number is G + that
+        # number (docs/NOTES.md, identifiers); the ID number's own check applies to both
+        number_text = unicodedata.normalize("NFKC", str(data["身份证号"])).strip().upper()
+        if len(number_text) == 18:
+            data["学籍号"] = "G" + number_text
     if data.get("备注") == EXAMPLE_MARK:
         roster.skipped_examples += 1
         roster.total_rows -= 1
@@ -780,7 +792,8 @@ def parse_roster(raw: bytes, name: str, progress: Callable[[int], None] | None =
 def _check_headers(name: str, headers: set[str], row: int, defaults: dict[str, str]) -> list[str]:
     """Refuse a header without the essential columns; return the missing recommended ones."""
     present = set(headers)
-    missing = [h for h in ESSENTIAL_HEADERS if h not in present and h not in defaults]
+    missing = [h for h in ESSENTIAL_HEADERS if h not in present and h not in defaults
+               and not (h == "学籍号" and "身份证号" in present)]  # 学籍号 = G + 身份证号 (see _read_row)
     if missing:
         raise InputError(f"{name} 第{row}行表头缺少必备列：{'、'.join(missing)}。",
                          "表头至少须有：" + "、".join(ESSENTIAL_HEADERS) + "；建议包含："

@@ -464,3 +464,24 @@ def test_subtotal_rows_between_classes_do_not_end_the_data() -> None:
     roster = preview_roster(buf.getvalue(), "a.xlsx", defaults={"学校": rf.SCHOOL})
     assert len(roster.records) == 4 and roster.errors == []
     assert [e.row for e in roster.skipped] == [4, 7, 8]
+
+
+def test_a_ledger_without_xuejihao_takes_g_plus_the_id_number() -> None:
+    """Hand-made 台账 often have 身份证号 but no 学籍号: the formal 学籍号 is G + the ID number."""
+    from guanai.care.ids import make_id_number
+
+    a = make_id_number("341322", date(2015, 3, 1), 21)
+    b = make_id_number("341322", date(2015, 6, 9), 34)
+    wide = b.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})  # full-width digits
+    csv = ("姓名,性别,身份证号,学校,年级,班级\n"
+           f"甲同学,男,{a},萧县实验小学,三年级,1班\n"
+           f"乙同学,女,{wide},萧县实验小学,三年级,2班\n"
+           "丙同学,男,,萧县实验小学,三年级,2班\n").encode()
+    r = preview_roster(csv, "台账.csv")
+    got = {rec.name: rec.student_id for _, rec in r.records}
+    assert got == {"甲同学": "G" + a, "乙同学": "G" + b}
+    assert [e.row for e in r.errors] == [4]  # no ID number either: that row still needs a 学籍号
+    note = next(c.note for c in r.columns if c.target == "身份证号")
+    assert "G + 身份证号" in note
+    with pytest.raises(InputError, match="学籍号"):
+        preview_roster("姓名,学校,年级\n甲同学,萧县实验小学,三年级\n".encode(), "台账.csv")
