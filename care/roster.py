@@ -623,7 +623,9 @@ def _row_data(slots: list[_Slot], values: list[Any]) -> tuple[dict[str, Any], li
     _members_into(data, members, problems)
     for role in ("父亲", "母亲"):
         if isinstance(data.get(role), dict) and not data[role].get("状况"):
-            data[role]["状况"] = "不详"  # the roster says nothing about it: not 在家 by default
+            # a 台账 with a 务工地 column but no 状况: a place of work written down means working
+            # away (外出务工); otherwise the roster says nothing about it: not 在家 by default
+            data[role]["状况"] = "外出务工" if str(data[role].get("务工地") or "").strip() else "不详"
     return data, problems
 
 

@@ -485,3 +485,20 @@ def test_a_ledger_without_xuejihao_takes_g_plus_the_id_number() -> None:
     assert "G + 身份证号" in note
     with pytest.raises(InputError, match="学籍号"):
         preview_roster("姓名,学校,年级\n甲同学,萧县实验小学,三年级\n".encode(), "台账.csv")
+
+
+def test_a_place_of_work_without_a_state_column_means_working_away() -> None:
+    """台账 often have 父亲务工地 / 母亲务工地 but no 状况 column: a place written down is 外出务工."""
+    from guanai.care.ids import make_id_number
+
+    a = make_id_number("341322", date(2015, 3, 1), 21)
+    b = make_id_number("341322", date(2015, 6, 9), 35)
+    csv = ("姓名,身份证号,学籍号,学校,年级,父亲姓名,父亲务工地,母亲姓名,母亲务工地\n"
+           f"甲同学,{a},G{a},萧县实验小学,三年级,甲父,上海,甲母,杭州\n"
+           f"乙同学,{b},G{b},萧县实验小学,三年级,乙父,,乙母,\n").encode()
+    r = preview_roster(csv, "台账.csv")
+    assert not r.errors, [e.message for e in r.errors]
+    recs = {rec.name: rec for _, rec in r.records}
+    assert (recs["甲同学"].father.state, recs["甲同学"].mother.state) == ("外出务工", "外出务工")
+    assert (recs["乙同学"].father.state, recs["乙同学"].mother.state) == ("不详", "不详")
+    assert "留守儿童" in [c.name for c in classify(recs["甲同学"], date(2026, 9, 1))]
