@@ -258,6 +258,14 @@ def _is_active(child: ChildState) -> bool:
 _VISIT_BASIS = "实施方案三（一）：对排查认定的留守儿童和困境儿童，要立即开展家访"
 
 
+def visit_from(ident: date, settings: Settings) -> date:
+    """The first day a home visit counts for a child identified on ``ident``: the visit made while
+    screening (up to N days before identification, e.g. the home visit that found the parents
+    away) counts as the visit after it, so a school that visits first and registers after is not
+    told to visit again."""
+    return ident - timedelta(days=settings.home_visit_days)
+
+
 def _child_obligations(child: ChildState, cats: list[str], ident: date, as_of: date,
                        settings: Settings) -> list[Obligation]:
     rec = child.record
@@ -268,7 +276,7 @@ def _child_obligations(child: ChildState, cats: list[str], ident: date, as_of: d
     def add(rule: str, title: str, basis: str, due: date, command: str) -> None:
         out.append(Obligation(rule, title, basis, due, as_of, command, child.id, rec.name))
 
-    if not any(v >= ident for v in child.visits):
+    if not any(v >= visit_from(ident, settings) for v in child.visits):
         add("home-visit", f"家访（认定后 {n} 天内）", _VISIT_BASIS, window_end,
             f"guanai generate home-visit --child {child.id}")
     if not rec.mentor:
@@ -518,7 +526,7 @@ def _group_keys(child: ChildState, cats: list[str], by: str) -> list[str]:
 def child_figures(child: ChildState, cats: list[str], ident: date | None, as_of: date, settings: Settings) -> Figures:
     f = Figures(filed=1, left_behind=int(LEFT_BEHIND in cats), hardship=int(HARDSHIP in cats), both=int(len(cats) == 2))
     start = ident or as_of
-    visits = [v for v in child.visits if start <= v <= as_of]
+    visits = [v for v in child.visits if visit_from(start, settings) <= v <= as_of]
     f.visited = int(bool(visits))
     f.visited_in_time = int(any(v <= day_n(start, settings.home_visit_days) for v in visits))
     f.mentored = int(bool(child.record.mentor))

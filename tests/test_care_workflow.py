@@ -58,6 +58,20 @@ def test_a_visit_on_day_8_counts_as_visited_but_late() -> None:
     assert wf.stats(st, D(2026, 9, 30), S).to_dict()["visit_rate"] == 0.0
 
 
+def test_the_screening_visit_just_before_identification_counts() -> None:
+    # identified on 10 September: the visit that found the parents away, up to 7 days before, counts
+    st, c = state_with(child("甲", D(2014, 3, 5), 21), D(2026, 9, 10))
+    c.visits.append(D(2026, 9, 3))  # day -7
+    assert visit_due(st, D(2026, 9, 20)) == []
+    f = wf.stats(st, D(2026, 9, 20), S).figures
+    assert (f.visited_in_time, f.visited) == (1, 1)
+    # one day earlier is an old visit (last term's): a new one is due
+    st, c = state_with(child("甲", D(2014, 3, 5), 21), D(2026, 9, 10))
+    c.visits.append(D(2026, 9, 2))
+    assert visit_due(st, D(2026, 9, 20)) == [(D(2026, 9, 16), 4)]
+    assert wf.stats(st, D(2026, 9, 20), S).figures.visited == 0
+
+
 def test_home_visit_days_setting() -> None:
     st, _ = state_with(child("甲", D(2014, 3, 5), 21), D(2026, 9, 1))
     s3 = wf.Settings(home_visit_days=3, psych_teacher="陈静")
