@@ -135,8 +135,6 @@ def bench_official(n: int) -> tuple[float, int, float]:
     from guanai.generators.kinds import KINDS
     from guanai.generators.pdf import convert_official, convert_one, pdf_page_count
     from guanai.generators.render import render
-
-    sys.path.insert(0, str(ROOT))
     from tests.gen_helpers import sample
 
     kinds = [k for k, v in KINDS.items() if v.official]
@@ -158,8 +156,6 @@ def bench_warm(n: int) -> float:
     from guanai.generators.kinds import KINDS
     from guanai.generators.pdf import WarmConverter, uno_available
     from guanai.generators.render import render
-
-    sys.path.insert(0, str(ROOT))
     from tests.gen_helpers import sample
 
     if not uno_available():
@@ -185,8 +181,6 @@ def bench_sign(n: int) -> float:
     from guanai.generators.pdf import convert_one
     from guanai.generators.render import render
     from guanai.generators.sign import get_signing_key, sign_pdf
-
-    sys.path.insert(0, str(ROOT))
     from tests.gen_helpers import sample
 
     pdf = convert_one(render("circular", sample("circular")))

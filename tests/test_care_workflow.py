@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
+from workflow_helpers import child
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from workflow_helpers import child  # noqa: E402
-
-from guanai.base.errors import InputError  # noqa: E402
-from guanai.care import workflow as wf  # noqa: E402
-from guanai.care.rules import screening_deadline  # noqa: E402
+from guanai.base.errors import InputError
+from guanai.care import workflow as wf
+from guanai.care.rules import screening_deadline
 
 D = date
 S = wf.Settings(psych_teacher="陈静")

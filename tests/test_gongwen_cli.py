@@ -95,9 +95,7 @@ def test_dropout_report_carries_the_childs_two_notices(make_archive, tmp_path: P
 @pytest.mark.pdf
 def test_generate_pdf_and_sign(tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """guanai generate … --pdf --sign: the stored and written PDF carries the school's signature."""
-    import sys
 
-    sys.path.insert(0, str(Path(__file__).parent))
     from transfer_helpers import PASS_A, build_scenario
 
     from guanai.archive.store import Archive

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 import zipfile
 from collections.abc import Callable
 from datetime import date
@@ -13,13 +12,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner, Result
+from workflow_helpers import school
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from workflow_helpers import school  # noqa: E402
-
-from guanai.archive.store import Archive  # noqa: E402
-from guanai.cli.main import cli  # noqa: E402
+from guanai.archive.store import Archive
+from guanai.cli.main import cli
 
 
 def run(*args: str) -> Result:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from workflow_helpers import school
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from workflow_helpers import school  # noqa: E402
-
-from guanai.archive.store import Archive  # noqa: E402
-from guanai.base.errors import (  # noqa: E402
+from guanai.archive.store import Archive
+from guanai.base.errors import (
     InputError,
     IntegrityError,
     NotFoundError,

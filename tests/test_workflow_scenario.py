@@ -7,22 +7,18 @@ identified), parents away reached every 30 days (shown from 7 days before), æŽ§è
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from workflow_helpers import home_visit, school
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from workflow_helpers import home_visit, school  # noqa: E402
-
-from guanai.archive import workflow as awf  # noqa: E402
-from guanai.archive.store import Archive  # noqa: E402
-from guanai.base.errors import StateError  # noqa: E402
-from guanai.generators.generate import generate_batch  # noqa: E402
-from guanai.generators.workflow_docs import issue_persuasion, issue_report  # noqa: E402
+from guanai.archive import workflow as awf
+from guanai.archive.store import Archive
+from guanai.base.errors import StateError
+from guanai.generators.generate import generate_batch
+from guanai.generators.workflow_docs import issue_persuasion, issue_report
 
 D = date
 DUTIES = {("duty-meeting", None, "2027-01-31", 0), ("duty-parent-school", None, "2027-01-31", 0)}
