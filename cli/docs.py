@@ -16,6 +16,7 @@ from guanai.cli.common import (
     open_archive_ctx,
     with_archive,
 )
+from guanai.cli.search import export_cmd_body, export_options
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -109,15 +110,9 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, sort: str, i
 
 
 @doc.command("get")
-@click.argument("doc_ids", nargs=-1)
-@click.option("-o", "--output", "out", required=True, type=click.Path(),
-              help="导出到的文件；或目录（已有目录、以 / 结尾或多份文档时），文件名用原文件名。")
-@click.option("--child", "child_ref", default=None, help="导出该儿童的全部文档（整份档案）到 -o 目录。")
-@click.option("--include-void", is_flag=True, help="与 --child 同用：连同已作废的文档。")
-@click.option("--force", is_flag=True, help="覆盖已有文件（只对单个文件路径）。")
-@json_option
+@export_options
 @with_archive()
-def doc_get(arc: Archive, doc_ids: tuple[str, ...], out: str, child_ref: str | None, include_void: bool,
+def doc_get(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
             force: bool, as_json: bool) -> None:
     """导出文档原件（解密后写出；导出已记入审计日志）。可一次给出多个编号，或用 --child 导出整份档案。
 
@@ -127,9 +122,7 @@ def doc_get(arc: Archive, doc_ids: tuple[str, ...], out: str, child_ref: str | N
       guanai doc get 3f2a9c 77b01e -o 导出/
       guanai doc get --child G341322201501011234 -o 导出/
     """
-    from guanai.cli.search import export_cmd_body
-
-    export_cmd_body(arc, doc_ids, out, child_ref, include_void, force, as_json)
+    export_cmd_body(arc, doc_ids, output, child_ref, include_void, force, as_json)
 
 
 @doc.command("void")

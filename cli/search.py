@@ -159,14 +159,23 @@ def show(arc: Archive, ref: str, as_json: bool) -> None:
     click.echo(info["text"] or "（该文档没有可显示的正文；用 guanai open 导出原件。）")
 
 
+def export_options(f: Any) -> Any:
+    """The arguments and options of ``guanai open`` and ``guanai doc get`` (one command, two names)."""
+    for deco in reversed((
+        click.argument("doc_ids", nargs=-1),
+        click.option("-o", "--output", "output", required=True, type=click.Path(),
+                     help="输出文件路径；或目录（已有目录、以 / 结尾或多份文档时），文件名用原文件名。"),
+        click.option("--child", "child_ref", default=None, help="导出该儿童的全部文档（整份档案）到 -o 目录。"),
+        click.option("--include-void", is_flag=True, help="与 --child 同用：连同已作废的文档。"),
+        click.option("--force", is_flag=True, help="输出文件已存在时覆盖（只对单个文件路径）。"),
+        json_option,
+    )):
+        f = deco(f)
+    return f
+
+
 @click.command("open")
-@click.argument("doc_ids", nargs=-1)
-@click.option("-o", "--output", "output", required=True, type=click.Path(),
-              help="输出文件路径；或目录（已有目录、以 / 结尾或多份文档时），文件名用原文件名。")
-@click.option("--child", "child_ref", default=None, help="导出该儿童的全部文档（整份档案）到 -o 目录。")
-@click.option("--include-void", is_flag=True, help="与 --child 同用：连同已作废的文档。")
-@click.option("--force", is_flag=True, help="输出文件已存在时覆盖（只对单个文件路径）。")
-@json_option
+@export_options
 @with_archive()
 def open_cmd(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
              force: bool, as_json: bool) -> None:

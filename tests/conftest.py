@@ -100,3 +100,11 @@ def cli_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, str], None]:
         monkeypatch.setenv("GUANAI_USER", user)
 
     return set_env
+
+
+@pytest.fixture
+def arc_env(make_archive: Callable[..., tuple[Path, str]], cli_env: Callable[..., None]) -> tuple[Path, str]:
+    """An archive the CLI points at (GUANAI_ARCHIVE, GUANAI_PASSPHRASE): (path, passphrase)."""
+    path, pw = make_archive()
+    cli_env(path, pw)
+    return path, pw

@@ -7,28 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_helpers import open_archive as _open
+from cli_helpers import run
 from click.testing import CliRunner
 from gen_helpers import sample
 
 from guanai.cli.main import cli
-
-
-def run(*args: str, input: str | None = None) -> tuple[int, str]:
-    res = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
-    return res.exit_code, res.output
-
-
-@pytest.fixture
-def arc_env(make_archive: Callable[..., tuple[Path, str]], cli_env: Callable[..., None]) -> tuple[Path, str]:
-    path, pw = make_archive()
-    cli_env(path, pw)
-    return path, pw
-
-
-def _open(path: Path, pw: str, write: bool = False):  # type: ignore[no-untyped-def]
-    from guanai.archive.store import Archive
-
-    return Archive.open(path, user="admin", passphrase=pw, write=write)
 
 
 def _add_children(path: Path, pw: str, n: int = 2) -> list[tuple[str, str, str]]:
