@@ -64,6 +64,7 @@ def doc() -> None:
     示例：
       guanai doc list --child 张小明
       guanai doc get 3f2a9c -o 家访记录.docx
+      guanai doc get 7b1e04 -o 通报.pdf --sign
       guanai doc void 3f2a9c --reason 重复归档
       guanai doc sign 通报.pdf -o 通报-已签名.pdf
       guanai doc verify 通报-已签名.pdf
@@ -111,18 +112,22 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, sort: str, i
 
 @doc.command("get")
 @export_options
-@with_archive()
-def doc_get(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
-            force: bool, as_json: bool) -> None:
+@click.pass_context
+def doc_get(ctx: click.Context, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
+            force: bool, do_sign: bool, as_json: bool) -> None:
     """导出文档原件（解密后写出；导出已记入审计日志）。可一次给出多个编号，或用 --child 导出整份档案。
+
+    --sign：导出的同时给 PDF 加本校数字签名（PAdES，ECDSA P-256，PDF/A 不变；已有签名的原样导出）；
+    对方用 guanai doc verify 或 pdfsig 核验。签名需要写入权限（第一次签名时生成签名密钥）。
 
     \b
     示例：
       guanai doc get 3f2a9c -o 家访记录.docx
       guanai doc get 3f2a9c 77b01e -o 导出/
       guanai doc get --child G341322201501011234 -o 导出/
+      guanai doc get 7b1e04 -o 通报.pdf --sign
     """
-    export_cmd_body(arc, doc_ids, output, child_ref, include_void, force, as_json)
+    export_cmd_body(ctx, doc_ids, output, child_ref, include_void, force, do_sign, as_json)
 
 
 @doc.command("void")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from guanai.cli.common import echo_json, json_option, kind_id, with_archive
+from guanai.cli.common import echo_json, json_option, kind_id, open_archive_ctx, with_archive
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -168,6 +168,8 @@ def export_options(f: Any) -> Any:
         click.option("--child", "child_ref", default=None, help="导出该儿童的全部文档（整份档案）到 -o 目录。"),
         click.option("--include-void", is_flag=True, help="与 --child 同用：连同已作废的文档。"),
         click.option("--force", is_flag=True, help="输出文件已存在时覆盖（只对单个文件路径）。"),
+        click.option("--sign", "do_sign", is_flag=True,
+                     help="导出的 PDF 加本校数字签名（PAdES；已有签名的原样导出，非 PDF 文件不签名）。需写入权限。"),
         json_option,
     )):
         f = deco(f)
@@ -176,48 +178,69 @@ def export_options(f: Any) -> Any:
 
 @click.command("open")
 @export_options
-@with_archive()
-def open_cmd(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
-             force: bool, as_json: bool) -> None:
+@click.pass_context
+def open_cmd(ctx: click.Context, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
+             force: bool, do_sign: bool, as_json: bool) -> None:
     """导出文档原件（.docx / .pdf / 扫描件）到文件或目录，原子写入。每次导出都记入审计日志。
 
     编号可只写前 6 位以上；可一次给出多个编号；--child 导出一名儿童的整份档案。
+    --sign 在导出的同时给 PDF 加本校数字签名（对方用 guanai doc verify 或 pdfsig 核验）。
 
     \b
     示例：
       guanai open 3f2c0d -o 家访记录.docx
       guanai open 3f2c0d 9a81be -o 导出目录/
       guanai open --child 张小明 -o 导出目录/
+      guanai open 7b1e04 -o 通报.pdf --sign
     """
-    export_cmd_body(arc, doc_ids, output, child_ref, include_void, force, as_json)
+    export_cmd_body(ctx, doc_ids, output, child_ref, include_void, force, do_sign, as_json)
 
 
-def export_cmd_body(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None,
-                    include_void: bool, force: bool, as_json: bool = False) -> None:
-    """Shared by ``guanai open`` and ``guanai doc get``."""
+_SIGN_WORDS = {"signed": "已加本校签名", "kept": "已有签名，原样导出", "not_pdf": "不是 PDF，未签名"}
+
+
+def export_cmd_body(ctx: click.Context, doc_ids: tuple[str, ...], output: str, child_ref: str | None,
+                    include_void: bool, force: bool, do_sign: bool = False, as_json: bool = False) -> None:
+    """Shared by ``guanai open`` and ``guanai doc get`` (the archive is opened for writing only to
+    sign: the signing key is made at first use, and signing speaks for the school)."""
     from guanai.archive.documents import export_documents, export_dossier
     from guanai.base.errors import InputError
 
     if child_ref and doc_ids:
         raise InputError("--child 与文档编号不能同时给出。", "导出整份档案用 --child；导出几份文档只写编号。")
-    if child_ref:
-        paths = export_dossier(arc, child_ref, Path(output), include_void=include_void)
-    elif doc_ids:
-        paths = export_documents(arc, list(doc_ids), output, force=force)
-    else:
+    if not child_ref and not doc_ids:
         raise InputError("没有给出文档编号。", "例如：guanai open 3f2c0d -o 导出目录/；整份档案用 --child 姓名。")
+    with open_archive_ctx(ctx, write=do_sign) as arc:
+        sign = None
+        if do_sign:
+            from guanai.generators.sign import pdf_signer
+
+            sign = pdf_signer(arc)
+        if child_ref:
+            paths = export_dossier(arc, child_ref, Path(output), include_void=include_void, sign=sign)
+        else:
+            paths = export_documents(arc, list(doc_ids), output, force=force, sign=sign)
     if as_json:
-        echo_json({"files": [str(p) for p in paths]})
+        echo_json({"files": [str(p) for p in paths],
+                   "signatures": {str(p): v for p, v in paths.signature.items()} if do_sign else None})
         return
+    marks = {p: f"（{_SIGN_WORDS[v]}）" for p, v in paths.signature.items()}
     if child_ref:
         click.echo(f"已导出 {len(paths)} 份文档到 {paths[0].parent}：")
     elif len(paths) > 1:
         click.echo(f"已导出 {len(paths)} 份文档：")
     if len(paths) == 1 and not child_ref:
-        click.echo(f"已导出：{paths[0]}")
+        click.echo(f"已导出：{paths[0]}{marks.get(paths[0], '')}")
     else:
         for p in paths:
-            click.echo(f"  {p}")
+            click.echo(f"  {p}{marks.get(p, '')}")
+    if do_sign:
+        signed = sum(1 for v in paths.signature.values() if v == "signed")
+        kept = sum(1 for v in paths.signature.values() if v == "kept")
+        if signed + kept == 0:
+            click.echo("注意：这份档案中没有 PDF 文档，未签名。")
+        else:
+            click.echo(f"数字签名：本次签名 {signed} 份，原有签名 {kept} 份（核验：guanai doc verify 文件.pdf 或 pdfsig）。")
     click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")
 
 

@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
     from guanai.archive.store import Archive
     from guanai.archive.transfer.directory import Directory
+    from guanai.archive.transfer.docsig import DocCheck
     from guanai.archive.transfer.identity import Identity
 
 SETTING = "pdf_signing"
@@ -425,3 +427,52 @@ def verify_pdf(pdf: bytes, directory: Directory | None = None) -> list[Signature
             _check_directory(binding, directory, report)
         reports.append(report)
     return reports
+
+
+# --------------------------------------------------------------------------- exports and transfers
+
+
+def has_signature(pdf: bytes) -> bool:
+    """Whether ``pdf`` already carries a signature (InputError when it is not a readable PDF)."""
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    if not pdf.startswith(b"%PDF-"):
+        raise InputError("不是 PDF 文件，无法签名。", "只能给 PDF 签名。")
+    if b"/ByteRange" not in pdf:  # every signature dictionary has one: the common case costs no parse
+        return False
+    try:
+        return bool(list(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures))
+    except (PdfError, ValueError, KeyError, TypeError, IndexError) as err:
+        raise InputError(f"无法读取 PDF（{err}）。", "文件可能已损坏。") from err
+
+
+def pdf_signer(arc: Archive, *, reason: str = "学校签发") -> Callable[[bytes], bytes | None]:
+    """The ``PdfSigner`` handed to ``export_documents`` and transfer export: signs a PDF with this
+    archive's key (made at first use, so the archive must be writable), invisible; returns None for
+    a PDF that already carries a signature (left as it is: an incremental second signature would
+    make ``verify_pdf`` report the first as "appended after signing")."""
+    key: list[SigningKey] = []
+
+    def sign(pdf: bytes) -> bytes | None:
+        if has_signature(pdf):
+            return None
+        if not key:
+            key.append(get_signing_key(arc, create=True))
+        return sign_pdf(pdf, key[0], reason=reason, location=arc.info.school_name)
+
+    return sign
+
+
+def check_document(pdf: bytes, directory: Directory) -> DocCheck:
+    """The ``DocChecker`` for a carried PDF: ``valid`` when it has signatures and every one passes
+    ``verify_pdf`` against ``directory``; ``invalid`` otherwise; ``unsigned`` without a signature.
+    InputError when the bytes are not a readable PDF."""
+    from guanai.archive.transfer.docsig import INVALID, UNSIGNED, VALID, DocCheck
+
+    reports = verify_pdf(pdf, directory)
+    if not reports:
+        return DocCheck(UNSIGNED)
+    signers = tuple(f"{r.school_name or r.signer}（{r.school_code or '代码未知'}）" for r in reports)
+    problems = tuple(p for r in reports for p in r.problems)
+    return DocCheck(VALID if all(r.ok for r in reports) else INVALID, signers, problems)
