@@ -163,16 +163,18 @@ def _target(out_dir: Path, filename: str, used: set[str]) -> Path:
 PdfSigner = Callable[[bytes], bytes | None]
 
 #: What happened to one exported file when signing was asked for.
-SIGNED, KEPT, NOT_PDF = "signed", "kept", "not_pdf"
+SIGNED, KEPT, NOT_PDF, FAILED = "signed", "kept", "not_pdf", "failed"
 
 
 class ExportedPaths(list[Path]):
     """The files written (a list of paths, as before); with ``sign``: ``signature[path]`` is
-    ``signed`` (signed now), ``kept`` (already signed, written as stored) or ``not_pdf``."""
+    ``signed`` (signed now), ``kept`` (already signed, written as stored), ``not_pdf``, or
+    ``failed`` (a dossier's PDF that could not be signed, written as stored; why in ``problems``)."""
 
     def __init__(self, paths: list[Path] | None = None) -> None:
         super().__init__(paths or [])
         self.signature: dict[Path, str] = {}
+        self.problems: dict[Path, str] = {}
 
 
 def is_pdf(entry: DocumentEntry) -> bool:
@@ -180,15 +182,16 @@ def is_pdf(entry: DocumentEntry) -> bool:
 
 
 def export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: bool = False,
-                     sign: PdfSigner | None = None) -> ExportedPaths:
+                     sign: PdfSigner | None = None, keep_unsignable: bool = False) -> ExportedPaths:
     """Write documents' original files: one ``refs`` and a file path, or into the directory ``out``.
 
     Every reference is resolved before anything is written; each file is written atomically and
     each export audited. In a directory a name already there gets ``-2``; a file path named
     explicitly is overwritten only with ``force``. ``sign``: every PDF is signed as the school
     first (all of them before the first file is written, so a PDF that cannot be signed leaves
-    nothing behind); a PDF already signed is written as stored; other files are written unsigned,
-    and asking to sign only non-PDF files is refused.
+    nothing behind — unless ``keep_unsignable``: then it is written as stored, marked ``failed``);
+    a PDF already signed is written as stored; other files are written unsigned, and asking to sign
+    only non-PDF files is refused.
     """
     from guanai.base.fsutil import atomic_write
 
@@ -219,6 +222,7 @@ def export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: b
         targets = [out]
     written = ExportedPaths()
     signed: dict[str, tuple[bytes, str]] = {}
+    failures: dict[str, str] = {}
     if sign is not None:  # sign everything first: a failure writes nothing
         for e in entries:
             data = arc.read_document(e.id, audit=False)
@@ -228,12 +232,19 @@ def export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: b
             try:
                 done = sign(data)
             except InputError as err:
-                raise InputError(f"文档“{e.title}”无法签名：{err.message}", err.hint or "未写出任何文件。") from err
+                if not keep_unsignable:
+                    raise InputError(f"文档“{e.title}”无法签名：{err.message}",
+                                     "未写出任何文件。文件可能已损坏；不加 --sign 可导出原件。") from err
+                signed[e.id] = (data, FAILED)
+                failures[e.id] = err.message
+                continue
             signed[e.id] = (data, KEPT) if done is None else (done, SIGNED)
     for e, target in zip(entries, targets, strict=True):
         if e.id in signed:
             data, outcome = signed[e.id]
             written.signature[target] = outcome
+            if e.id in failures:
+                written.problems[target] = failures[e.id]
         else:
             data, outcome = arc.read_document(e.id, audit=False), ""  # the doc.export entry covers the read
         detail: dict[str, Any] = {"title": e.title, "path": str(target), "size": len(data)}
@@ -249,7 +260,8 @@ def export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: b
 def export_dossier(arc: Archive, child_ref: str, out_dir: Path, *, include_void: bool = False,
                    sign: PdfSigner | None = None) -> ExportedPaths:
     """Every document of one child into ``out_dir/<姓名>-<短编号>/`` (sorted by date); ``sign`` as
-    in ``export_documents`` (a dossier without any PDF is exported unsigned, not refused)."""
+    in ``export_documents``, except that nothing is refused: a dossier without any PDF is exported
+    unsigned, a PDF that cannot be signed (an old damaged scan) is written as stored, ``failed``."""
     from guanai.archive.store import safe_filename
 
     arc.require("export")
@@ -262,7 +274,7 @@ def export_dossier(arc: Archive, child_ref: str, out_dir: Path, *, include_void:
     if sign is not None and not any(is_pdf(r.entry) for r in rows):
         sign = None  # nothing to sign in this dossier: the CLI says so
     arc.audit("child.export", child.id, {"documents": len(rows), "path": str(folder)})
-    return export_documents(arc, [r.entry.id for r in rows], folder, sign=sign)
+    return export_documents(arc, [r.entry.id for r in rows], folder, sign=sign, keep_unsignable=True)
 
 
 # --------------------------------------------------------------------------- attachments

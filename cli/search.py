@@ -196,7 +196,8 @@ def open_cmd(ctx: click.Context, doc_ids: tuple[str, ...], output: str, child_re
     export_cmd_body(ctx, doc_ids, output, child_ref, include_void, force, do_sign, as_json)
 
 
-_SIGN_WORDS = {"signed": "已加本校签名", "kept": "已有签名，原样导出", "not_pdf": "不是 PDF，未签名"}
+_SIGN_WORDS = {"signed": "已加本校签名", "kept": "已有签名，原样导出", "not_pdf": "不是 PDF，未签名",
+               "failed": "无法签名，原样导出"}
 
 
 def export_cmd_body(ctx: click.Context, doc_ids: tuple[str, ...], output: str, child_ref: str | None,
@@ -222,7 +223,8 @@ def export_cmd_body(ctx: click.Context, doc_ids: tuple[str, ...], output: str, c
             paths = export_documents(arc, list(doc_ids), output, force=force, sign=sign)
     if as_json:
         echo_json({"files": [str(p) for p in paths],
-                   "signatures": {str(p): v for p, v in paths.signature.items()} if do_sign else None})
+                   "signatures": {str(p): v for p, v in paths.signature.items()} if do_sign else None,
+                   "sign_problems": {str(p): why for p, why in paths.problems.items()}})
         return
     marks = {p: f"（{_SIGN_WORDS[v]}）" for p, v in paths.signature.items()}
     if child_ref:
@@ -241,6 +243,8 @@ def export_cmd_body(ctx: click.Context, doc_ids: tuple[str, ...], output: str, c
             click.echo("注意：这份档案中没有 PDF 文档，未签名。")
         else:
             click.echo(f"数字签名：本次签名 {signed} 份，原有签名 {kept} 份（核验：guanai doc verify 文件.pdf 或 pdfsig）。")
+        for p, why in paths.problems.items():
+            click.echo(f"警告：{p.name} 无法签名，已按原样导出（{why}）。", err=True)
     click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")
 
 

@@ -177,7 +177,7 @@ def _receiver_signature_lines(counts: dict[str, int] | None, problems: list[dict
     if counts.get("unsigned") and not counts.get("signed"):
         lines.append("  （发送学校未给文书签名，可能是旧版本软件；这些文书无法单独证明来源。）")
     for p in problems:
-        lines.append(f"  警告：{p['where']}：{p['what']}（不能证明来自所署学校）")
+        lines.append(f"  警告：{p['where']}：{p['what']}（不能证明文书来源）")
     return lines
 
 
@@ -297,8 +297,8 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
     if result.decision == "accepted":
         click.echo(f"已接收：儿童 {len(result.child_ids)} 名，文书 {result.documents} 件，状态“在册”。" + note)
         if summary["pdf_signature_problems"]:
-            click.echo(f"注意：{len(summary['pdf_signature_problems'])} 份 PDF 的签名无效，已在档案中标记为“签名无效”，"
-                       "不能作为来自发送学校的凭证；请与发送学校核实。")
+            click.echo(f"注意：{len(summary['pdf_signature_problems'])} 份 PDF 的签名无效或无法核验，已在档案中如实标记，"
+                       "不能作为证明文书来源的凭证；请与发送学校核实。")
     else:
         click.echo(f"已拒收：{reject_reason}")
     click.echo(f"回执：{result.receipt_path}（请交回发送学校）")

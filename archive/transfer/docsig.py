@@ -85,7 +85,7 @@ def sign_documents(children: list[ChildItem], sign: PdfSigner | None) -> list[Pr
                 doc.meta["pdf_signature"] = FAILED
                 doc.meta["pdf_signature_problem"] = err.message
                 problems.append(Problem(f"{child.name}（{child.student_id}）：{doc.meta.get('title') or '文书'}",
-                                        f"未能签名，按原样转出（{err.message}）", code="transfer.sign_failed"))
+                                        f"未能签名，按原样转出（{err.message.rstrip('。')}）", code="transfer.sign_failed"))
                 continue
             if done is None:
                 doc.meta["pdf_signature"] = KEPT
@@ -145,7 +145,8 @@ def not_authentic(children: list[ChildItem]) -> list[Problem]:
         for doc in child.documents:
             c = doc.check
             if c is not None and c.status in (INVALID, UNREADABLE):
+                what = "；".join(c.problems or ("未说明",))
                 out.append(Problem(f"{child.name}（{child.student_id}）：{doc.meta.get('title') or '文书'}",
-                                   f"{VERDICT_WORDS[c.status]}：" + "；".join(c.problems or ("未说明",)),
+                                   what if c.status == UNREADABLE else f"签名无效：{what}",
                                    code=f"transfer.pdf_signature.{c.status}"))
     return out
