@@ -833,6 +833,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         grade = str(form.get("grade") or "").strip()
         to = str(form.get("to") or "").strip()
         purpose = str(form.get("purpose") or "转学")
+        sign = not form.get("no_sign")  # signed unless the box "不签名" is ticked
         if grade:
             def cohort() -> list[str]:
                 with s.lock:
@@ -853,7 +854,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
                 job.total = total
 
             out = jobs.workdir(job) / f"转接包-{to}-{dt.date.today().isoformat()}.gtp"
-            res = svc.export_package(arc, [r.strip() for r in refs], to, out, purpose, tick)
+            res = svc.export_package(arc, [r.strip() for r in refs], to, out, purpose, tick, sign=sign)
             job.files["package"] = (res.path, res.path.name, "application/octet-stream")
             return res
 

@@ -285,24 +285,30 @@ def transfers(arc: Archive) -> dict[str, Any]:
 
 
 def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, purpose: str,
-                   progress: Progress | None = None) -> Any:
+                   progress: Progress | None = None, sign: bool = True) -> Any:
+    """Every PDF carried is signed by the school unless ``sign`` is off (as ``transfer export``)."""
     from guanai.archive.transfer import export_package as _export
+    from guanai.generators.sign import pdf_signer
     from guanai.generators.slip import render_slip
 
-    return _export(arc, refs, to_code, out, render_slip=render_slip, purpose=purpose, progress=progress)
+    return _export(arc, refs, to_code, out, render_slip=render_slip, purpose=purpose, progress=progress,
+                   sign=pdf_signer(arc, reason="档案转接") if sign else None)
 
 
 def inspect_package(arc: Archive, path: Path) -> dict[str, Any]:
+    """The package, with each carried PDF's signature checked against the county directory."""
     from guanai.archive.transfer import inspect_package as _inspect
+    from guanai.generators.sign import check_document
 
     arc.require("transfer")
-    return _inspect(arc, path)
+    return _inspect(arc, path, check_document=check_document)
 
 
 def accept_package(arc: Archive, path: Path, progress: Progress | None = None) -> Any:
     from guanai.archive.transfer import accept, open_package
+    from guanai.generators.sign import check_document
 
-    return accept(arc, open_package(arc, path), progress=progress)
+    return accept(arc, open_package(arc, path, check_document=check_document), progress=progress)
 
 
 def reject_package(arc: Archive, path: Path, reason: str) -> Any:
