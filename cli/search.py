@@ -222,9 +222,11 @@ def export_cmd_body(ctx: click.Context, doc_ids: tuple[str, ...], output: str, c
         else:
             paths = export_documents(arc, list(doc_ids), output, force=force, sign=sign)
     if as_json:
-        echo_json({"files": [str(p) for p in paths],
-                   "signatures": {str(p): v for p, v in paths.signature.items()} if do_sign else None,
-                   "sign_problems": {str(p): why for p, why in paths.problems.items()}})
+        obj: dict[str, Any] = {"files": [str(p) for p in paths]}
+        if do_sign:  # per file: signed / kept / not_pdf / failed (why in sign_problems)
+            obj["signatures"] = {str(p): v for p, v in paths.signature.items()}
+            obj["sign_problems"] = {str(p): why for p, why in paths.problems.items()}
+        echo_json(obj)
         return
     marks = {p: f"（{_SIGN_WORDS[v]}）" for p, v in paths.signature.items()}
     if child_ref:
