@@ -509,6 +509,7 @@ def lo_pdf() -> bytes:
 @pytest.mark.skipif(shutil.which("pdfsig") is None, reason="poppler-utils (pdfsig) not installed")
 def test_carried_pdfa_stays_pdfa_and_pdfsig_validates(scenario: Scenario, lo_pdf: bytes, tmp_path: Path) -> None:
     from guanai.generators.pdf import pdfa_claim
+    from guanai.generators.pdfa import check_pdfa
 
     s = scenario
     cid = s.child_ids[2]
@@ -527,5 +528,6 @@ def test_carried_pdfa_stays_pdfa_and_pdfsig_validates(scenario: Scenario, lo_pdf
     assert res.exit_code == 0, res.output
     data = got.read_bytes()
     assert data.startswith(lo_pdf) and pdfa_claim(data) == "2B"
+    assert check_pdfa(data) == []  # still PDF/A-2b after the transfer's signature
     text = subprocess.run(["pdfsig", str(got)], capture_output=True, text=True, timeout=60).stdout
     assert "Signature is Valid." in text and NAME_A in text and "Total document signed" in text
