@@ -280,7 +280,9 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
     else:
         if not yes:
             try:
-                agreed = click.confirm("接收以上儿童档案？", default=False, err=True)
+                flagged = len(summary["pdf_signature_problems"])
+                question = "接收以上儿童档案" + (f"（其中 {flagged} 份 PDF 的签名无效或无法核验，将如实标记）" if flagged else "")
+                agreed = click.confirm(question + "？", default=False, err=True)
             except click.Abort:  # no terminal to answer (EOF) or Ctrl-C: same as "no", in Chinese
                 agreed = False
             if not agreed:

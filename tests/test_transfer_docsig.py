@@ -531,3 +531,16 @@ def test_carried_pdfa_stays_pdfa_and_pdfsig_validates(scenario: Scenario, lo_pdf
     assert check_pdfa(data) == []  # still PDF/A-2b after the transfer's signature
     text = subprocess.run(["pdfsig", str(got)], capture_output=True, text=True, timeout=60).stdout
     assert "Signature is Valid." in text and NAME_A in text and "Total document signed" in text
+
+
+def test_cli_import_question_names_the_flagged_documents(scenario: Scenario, tmp_path: Path) -> None:
+    s = scenario
+    cid, _ = child_with_documents(s)
+    out = tmp_path / "p.gtp"
+    assert run(s.a, PASS_A, "transfer", "export", cid, "--to", CODE_B, "-o", str(out)).exit_code == 0
+    env = {"GUANAI_ARCHIVE": str(s.b), "GUANAI_PASSPHRASE": PASS_B, "GUANAI_USER": "admin"}
+    res = CliRunner().invoke(cli, ["transfer", "import", str(out)], env=env, input="n\n", catch_exceptions=False)
+    assert res.exit_code == 1 and "其中 3 份 PDF 的签名无效或无法核验，将如实标记" in res.output
+    assert "未导入任何内容" in res.output
+    with s.open_b(write=False) as arc:
+        assert arc.list_children() == []
