@@ -151,6 +151,12 @@ def show(arc: Archive, ref: str, as_json: bool) -> None:
             ("儿童", info["child_name"] or "—"), ("日期", info["doc_date"] or "—"), ("入库", info["created_at"]),
             ("文件", info["filename"]), ("类型", info["mime_name"]), ("大小", f"{info['size']} 字节"),
             ("SHA-256", info["sha256"]), ("编号", f"{info['short_id']}（完整编号 {info['id']}）")]
+    received = (info.get("meta") or {}).get("transfer") or {}
+    verdict = received.get("pdf_signature") if isinstance(received, dict) else None
+    if isinstance(verdict, dict):  # checked against the county directory when the package was imported
+        who = "、".join(verdict.get("signers") or [])
+        rows.append(("转入时签名核验", str(verdict.get("status_name") or verdict.get("status"))
+                     + (f"（{who}）" if who else "") + ("" if verdict.get("authentic") else "，不能证明文书来源")))
     if info["void"]:
         rows.append(("作废", f"{info['void'].get('at', '')[:10]} {info['void'].get('by', '')}：{info['void'].get('reason', '')}"))
     for k, v in rows:

@@ -544,3 +544,19 @@ def test_cli_import_question_names_the_flagged_documents(scenario: Scenario, tmp
     assert "未导入任何内容" in res.output
     with s.open_b(write=False) as arc:
         assert arc.list_children() == []
+
+
+def test_show_tells_the_verdict_recorded_at_import(scenario: Scenario, tmp_path: Path) -> None:
+    s = scenario
+    with s.open_x() as arc:
+        foreign = sign_archive_pdf(arc, plain_pdf("外校通知"))
+    cid, _ = child_with_documents(s, {"外校通知": foreign})
+    out = tmp_path / "p.gtp"
+    assert run(s.a, PASS_A, "transfer", "export", cid, "--to", CODE_B, "-o", str(out)).exit_code == 0
+    assert run(s.b, PASS_B, "transfer", "import", str(out), "--accept", "--yes").exit_code == 0
+    with s.open_b(write=False) as arc:
+        ids = {e.title: e.id for e in arc.list_documents()}
+    res = run(s.b, PASS_B, "show", ids["外校通知"])
+    assert res.exit_code == 0 and "转入时签名核验：签名无效" in res.output and "不能证明文书来源" in res.output
+    res = run(s.b, PASS_B, "show", ids["通报"])
+    assert res.exit_code == 0 and f"转入时签名核验：签名有效（{NAME_A}（{CODE_A}））" in res.output
