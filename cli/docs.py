@@ -117,7 +117,8 @@ def doc_get(ctx: click.Context, doc_ids: tuple[str, ...], output: str, child_ref
             force: bool, do_sign: bool, as_json: bool) -> None:
     """导出文档原件（解密后写出；导出已记入审计日志）。可一次给出多个编号，或用 --child 导出整份档案。
 
-    --sign：导出的同时给 PDF 加本校数字签名（PAdES，ECDSA P-256，PDF/A 不变；已有签名的原样导出）；
+    --sign：导出的同时给 PDF 加本校数字签名（PAdES，ECDSA P-256，PDF/A 不变；已有签名的原样导出）。
+
     对方用 guanai doc verify 或 pdfsig 核验。签名需要写入权限（第一次签名时生成签名密钥）。
 
     \b

@@ -190,6 +190,7 @@ def open_cmd(ctx: click.Context, doc_ids: tuple[str, ...], output: str, child_re
     """导出文档原件（.docx / .pdf / 扫描件）到文件或目录，原子写入。每次导出都记入审计日志。
 
     编号可只写前 6 位以上；可一次给出多个编号；--child 导出一名儿童的整份档案。
+
     --sign 在导出的同时给 PDF 加本校数字签名（对方用 guanai doc verify 或 pdfsig 核验）。
 
     \b

@@ -105,8 +105,10 @@ def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None
     """导出转接包：签名并加密给接收学校（转学），或按去向导出整个年级（升学）。
 
     儿童可用姓名、学籍号、身份证号或编号（至少前 6 位）指定。已作废的文档默认不转出。
-    包中每份 PDF 文书都加本校数字签名（PAdES，接收学校取出后仍可用 guanai doc verify 或 pdfsig 核验
-    来源）；已有签名的 PDF 原样转出；无法签名的（文件损坏）按原样转出并列出。--no-sign 不签名。
+
+    包中每份 PDF 文书都加本校数字签名（PAdES；接收学校取出后仍可用 guanai doc verify 或 pdfsig 核验来源）。
+
+    已有签名的 PDF 原样转出；无法签名的（文件损坏）按原样转出并列出。--no-sign 不签名。
 
     \b
     示例：
@@ -211,8 +213,9 @@ def _print_inspect(info: dict[str, Any]) -> None:
 @json_option
 @with_archive()
 def transfer_inspect(arc: Archive, file: str, as_json: bool) -> None:
-    """查看转接包：发送/接收学校、日期、人数、签名状态；接收学校还可看到内容清单，
-    并按县级目录逐份核验包中 PDF 文书的数字签名（有效 / 无效 / 未签名）。
+    """查看转接包：发送/接收学校、日期、人数、签名状态；接收学校还可看到内容清单。
+
+    接收学校查看时还按县级目录逐份核验包中 PDF 文书的数字签名（有效 / 无效 / 未签名）。
 
     \b
     示例：
@@ -244,9 +247,9 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
                     receipt: str | None, as_json: bool) -> None:
     """导入转接包：核验签名与县级目录、解密、校验（BagIt）、显示摘要，然后接收或拒收。
 
-    接收时所有记录与文书在一个事务中以本校密钥重新加密存入，状态为“在册”；
-    无论接收或拒收，都生成签名回执，交回发送学校。包中每份 PDF 文书的数字签名按县级目录逐份核验并报告；
-    签名无效的文书照常接收，但标记为“签名无效”，不作为可证明来源的文书。
+    接收时所有记录与文书在一个事务中以本校密钥重新加密存入，状态为“在册”；无论接收或拒收，都生成签名回执。
+
+    包中每份 PDF 文书的数字签名按县级目录逐份核验并报告；签名无效的文书照常接收，但如实标记，不作为可证明来源的文书。
 
     \b
     示例：
