@@ -774,7 +774,7 @@ def convert_official(items: Sequence[tuple[str, bytes]], *, timeout: float = DEF
         return []
     out: list[tuple[ConversionResult, bytes] | None] = [None] * len(items)
     rest = list(range(len(items)))
-    if len(items) > 1 and uno_available() and not os.environ.get("GUANAI_PDF_NO_WARM"):
+    if uno_available() and not os.environ.get("GUANAI_PDF_NO_WARM"):
         with contextlib.suppress(ExternalToolError):
             rest = _convert_official_warm(items, out, timeout=timeout, workers=workers, progress=progress)
     if rest:

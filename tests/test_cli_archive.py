@@ -55,6 +55,20 @@ def test_init_with_prompted_passphrase(tmp_path: Path, runner: CliRunner, monkey
     assert '"role": "admin"' in r.output
 
 
+def test_init_takes_the_directory_as_an_argument(tmp_path: Path, runner: CliRunner,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUANAI_PASSPHRASE", PW)
+    monkeypatch.delenv("GUANAI_ARCHIVE", raising=False)
+    path = tmp_path / "龙城小学档案"
+    r = runner.invoke(cli, ["init", str(path), "--school-code", "3413220001", "--school-name", "萧县龙城镇中心小学"])
+    assert r.exit_code == 0, r.output
+    assert (path / "archive.json").is_file() and f"--archive {path}" in r.output
+    r = runner.invoke(cli, ["--archive", str(tmp_path / "别的"), "init", str(tmp_path / "又一个"),
+                            "--school-code", "3413220001", "--school-name", "萧县龙城镇中心小学"])
+    assert r.exit_code != 0 and "给了两个" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "别的").exists() and not (tmp_path / "又一个").exists()
+
+
 def test_county_init(tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GUANAI_PASSPHRASE", PW)
     path = tmp_path / "county"

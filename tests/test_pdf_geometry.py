@@ -221,6 +221,9 @@ def test_table_header_repeats_on_every_page(docs: dict[tuple[str, str, bool], Do
     assert len(table_pages) >= 2, table_pages
     for n in table_pages:
         assert any("在册人数" in ln.text for ln in doc.pages[n - 1]), f"page {n} has table rows but no header"
+        # every header on one line: none leaves a character on a line of its own (结对帮扶人|数)
+        for header in ("学校", "在册人数", "建档人数", "结对帮扶人数", "家访人数"):
+            assert any(ln.text.strip() == header for ln in doc.pages[n - 1]), (n, header)
     # numbers right-aligned: in each column the right edges of the numbers coincide
     assert pages_with_rows
     by_col: dict[int, list[float]] = {}
