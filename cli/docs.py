@@ -189,7 +189,18 @@ _DIRECTORY_WORDS = {
     "revoked": "此学校的身份已被县教体局吊销",
     "mismatch": "与县级目录中该校的身份不符",
     "unchecked": "未核对县级目录",
+    "own": "本校身份（与本档案库的学校身份一致）",
 }
+
+
+def _local(iso: str) -> str:
+    """An ISO time as this machine's local time (the JSON keeps the signed UTC value)."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
 
 
 @doc.command("verify")
@@ -209,10 +220,11 @@ def doc_verify(ctx: click.Context, file: str, as_json: bool) -> None:
     """
     from guanai.archive.store import Archive
     from guanai.archive.transfer.directory import held_directory
+    from guanai.archive.transfer.identity import get_identity, has_identity
     from guanai.base.errors import ArchiveMissing, IntegrityError
     from guanai.generators.sign import verify_pdf
 
-    directory = None
+    directory = own = None
     try:
         Archive.check_exists(archive_dir(ctx))
     except ArchiveMissing:
@@ -220,7 +232,8 @@ def doc_verify(ctx: click.Context, file: str, as_json: bool) -> None:
     else:
         with open_archive_ctx(ctx) as arc:
             directory = held_directory(arc)
-    reports = verify_pdf(Path(file).read_bytes(), directory)
+            own = get_identity(arc, create=False).card if has_identity(arc) else None
+    reports = verify_pdf(Path(file).read_bytes(), directory, own=own)
     if as_json:
         echo_json({"file": file, "signed": bool(reports), "ok": bool(reports) and all(r.ok for r in reports),
                    "signatures": [r.to_dict() for r in reports]})
@@ -229,7 +242,7 @@ def doc_verify(ctx: click.Context, file: str, as_json: bool) -> None:
             click.echo(f"{file}：没有数字签名。")
         for r in reports:
             who = f"{r.signer}（学校代码 {r.school_code or '未知'}）"
-            click.echo(f"签名“{r.field_name}”：{who}，签名时间 {r.signed_at or '未知'}")
+            click.echo(f"签名“{r.field_name}”：{who}，签名时间 {_local(r.signed_at) if r.signed_at else '未知'}")
             click.echo(f"  签名：{'有效，文件未被改动' if r.intact and r.valid and r.whole_file else '无效'}")
             click.echo(f"  学校身份：{'已绑定' if r.bound else '未绑定'}；{_DIRECTORY_WORDS[r.directory]}"
                        + (f"（指纹 {r.fingerprint[:16]}…）" if r.fingerprint else ""))

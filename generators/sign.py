@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from guanai.archive.store import Archive
     from guanai.archive.transfer.directory import Directory
     from guanai.archive.transfer.docsig import DocCheck
-    from guanai.archive.transfer.identity import Identity
+    from guanai.archive.transfer.identity import Card, Identity
 
 SETTING = "pdf_signing"
 PURPOSE = "pdf-signing-key"
@@ -311,14 +311,14 @@ class SignatureReport:
     valid: bool  # the CMS signature verifies with the certificate's key
     whole_file: bool  # the signature covers the whole file (nothing appended afterwards)
     bound: bool  # the certificate's key is vouched for by the school identity it names
-    directory: str  # known / unknown / revoked / mismatch / unchecked
+    directory: str  # known / own / unknown / revoked / mismatch / unchecked
     school_name: str | None = None
     fingerprint: str | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.intact and self.valid and self.whole_file and self.bound and self.directory == "known"
+        return self.intact and self.valid and self.whole_file and self.bound and self.directory in ("known", "own")
 
     def to_dict(self) -> dict[str, Any]:
         return {"field": self.field_name, "signer": self.signer, "school_code": self.school_code,
@@ -349,9 +349,16 @@ def _check_binding(cert: x509.Certificate, report: SignatureReport) -> dict[str,
     return binding
 
 
-def _check_directory(binding: dict[str, Any], directory: Directory | None, report: SignatureReport) -> None:
+def _check_directory(binding: dict[str, Any], directory: Directory | None, report: SignatureReport,
+                     own: Card | None = None) -> None:
     from guanai.base.errors import NotFoundError
 
+    if directory is None and own is not None and own.code == binding.get("code") \
+            and own.sign_key.hex() == binding.get("sign_key") and own.fingerprint == binding.get("card"):
+        report.directory = "own"  # this archive's own school identity: no directory needed to know it
+        report.school_name = own.name
+        report.fingerprint = own.fingerprint
+        return
     if directory is None:
         report.directory = "unchecked"
         report.problems.append("未核对县级学校目录（本机档案库没有导入目录，或未打开档案库）")
@@ -376,8 +383,11 @@ def _check_directory(binding: dict[str, Any], directory: Directory | None, repor
     report.fingerprint = card.fingerprint
 
 
-def verify_pdf(pdf: bytes, directory: Directory | None = None) -> list[SignatureReport]:
-    """Every signature of ``pdf`` checked (see module doc); InputError when it is not a readable PDF."""
+def verify_pdf(pdf: bytes, directory: Directory | None = None, *, own: Card | None = None) -> list[SignatureReport]:
+    """Every signature of ``pdf`` checked (see module doc); InputError when it is not a readable PDF.
+
+    ``own``: the verifying archive's own identity card: without a directory, a signature by this
+    very school is still recognised (``directory == "own"``)."""
     from cryptography import x509
     from cryptography.x509.oid import NameOID
     from pyhanko.pdf_utils.misc import PdfError
@@ -424,7 +434,7 @@ def verify_pdf(pdf: bytes, directory: Directory | None = None) -> list[Signature
             report.problems.append("签名之后文件又被追加了内容（签名只覆盖文件的前一部分）")
         binding = _check_binding(cert, report)
         if report.bound:
-            _check_directory(binding, directory, report)
+            _check_directory(binding, directory, report, own)
         reports.append(report)
     return reports
 
