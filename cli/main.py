@@ -111,6 +111,12 @@ def cli(ctx: click.Context, archive_dir: str, user: str, passphrase_file: str | 
       guanai --archive 我校档案 search 张小明
     """
     ctx.ensure_object(dict)
+    # pypdf and pyHanko log every oddity of a damaged or hostile PDF as an English warning (16,000
+    # lines for one crafted file); what the user needs is the Chinese message the command prints
+    import logging
+
+    for name in ("pypdf", "pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     # plaintext temporaries of a process killed with SIGKILL do not outlive the next command
     import contextlib
 

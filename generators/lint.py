@@ -1020,8 +1020,11 @@ def lint_file(path: str | Path, *, layout: bool | None = False) -> LintReport:
         raise InputError(f"{p} 是目录，不是 .docx 文件。", "给出 .docx 文件的路径。") from err
     except OSError as err:
         raise InputError(f"无法读取 {p}（{error_detail(err)}）。", "检查文件权限。") from err
-    if data.startswith(b"%PDF-"):
+    if data.startswith(b"%PDF-") or (p.suffix.lower() == ".pdf" and b"%PDF-" in data[:1024]):
         return lint_pdf(data, name=str(path))
+    if p.suffix.lower() == ".pdf":
+        raise InputError(f"{p}：不是 PDF 文件（开头没有 %PDF-{'，文件是空的' if not data else ''}）。",
+                         "文件可能损坏、被截断，或只是改了扩展名；请重新导出 PDF。")
     return lint_docx(data, name=str(path), layout=layout)
 
 

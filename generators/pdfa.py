@@ -28,12 +28,18 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 #: Larger inputs are refused (a generated 公文 is well under 1 MB).
 MAX_PDF_BYTES = 64 * 1024 * 1024
+#: More indirect objects than this and the file is not looked into (a generated 公文 has a few
+#: hundred; pypdf spends ~30 µs on each, so a hostile file of 500k tiny objects took 15 s).
+MAX_OBJECTS = 50_000
+#: Wall-clock bound of the object-by-object part of the check, in seconds.
+TIME_LIMIT = 5.0
 
 _FORBIDDEN_ACTIONS = {"/Launch", "/Sound", "/Movie", "/ResetForm", "/ImportData", "/Hide", "/SetOCGState",
                       "/Rendition", "/Trans", "/GoTo3DView", "/JavaScript"}
@@ -60,16 +66,64 @@ def check_pdfa(data: bytes) -> list[PdfaIssue]:
         return [PdfaIssue("文件", f"不超过 {MAX_PDF_BYTES // (1024 * 1024)} MB", f"{len(data) // (1024 * 1024)} MB")]
     issues: list[PdfaIssue] = []
     _check_header_and_tail(data, issues)
+    declared = declared_objects(data)
+    if declared > MAX_OBJECTS:
+        issues.append(_too_many(declared).issue)
+        return issues
     try:
         from pypdf import PdfReader
         from pypdf.errors import PyPdfError
 
         reader = PdfReader(io.BytesIO(data), strict=False)
-        _check_document(reader, data, issues)
+        _check_document(reader, data, issues, _Clock(TIME_LIMIT))
+    except _Refused as stop:
+        issues.append(stop.issue)
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
             UnicodeError, OSError, AssertionError) as err:
         issues.append(PdfaIssue("文件结构", "可读的 PDF", f"无法解析（{type(err).__name__}）"))
     return issues
+
+
+_OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
+_SIZE = re.compile(rb"/Size\s+(\d{1,12})")
+_INDEX = re.compile(rb"/Index\s*\[([0-9\s]{1,10000})\]")
+
+
+def declared_objects(data: bytes) -> int:
+    """How many objects the file claims: the largest of the ``obj`` headers counted, the trailers'
+    and cross-reference streams' ``/Size`` and the entries their ``/Index`` lists. Known before a
+    parser reads anything (a 26 KB cross-reference stream can declare millions of entries, which
+    pyHanko then reads one by one for 11 s)."""
+    sizes = [int(m.group(1)) for m in _SIZE.finditer(data)]
+    for m in _INDEX.finditer(data):
+        nums = [int(x) for x in m.group(1).split()]
+        sizes.append(sum(nums[1::2]))
+    return max([len(_OBJ.findall(data)), *sizes])
+
+
+class _Refused(Exception):
+    """The file is not looked into further: one issue says why."""
+
+    def __init__(self, issue: PdfaIssue) -> None:
+        super().__init__(issue.found)
+        self.issue = issue
+
+
+def _too_many(count: int) -> _Refused:
+    return _Refused(PdfaIssue("文件结构", f"不超过 {MAX_OBJECTS} 个对象（生成的公文只有几百个）",
+                              f"约 {count} 个对象，未逐项检查"))
+
+
+class _Clock:
+    """Raises ``_Refused`` once the time limit has passed (checked every so many objects)."""
+
+    def __init__(self, limit: float) -> None:
+        self.deadline = time.monotonic() + limit
+
+    def tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise _Refused(PdfaIssue("文件结构", f"{TIME_LIMIT:g} 秒内能检查完的 PDF",
+                                     "检查超时（结构异常复杂），未查完"))
 
 
 # --------------------------------------------------------------------------- file structure
@@ -93,7 +147,7 @@ def _check_header_and_tail(data: bytes, issues: list[PdfaIssue]) -> None:
         issues.append(PdfaIssue("6.1.3 文件尾", "最后的 %%EOF 之后只有一个换行", repr(data[-20:])))
 
 
-def _check_document(reader: Any, data: bytes, issues: list[PdfaIssue]) -> None:
+def _check_document(reader: Any, data: bytes, issues: list[PdfaIssue], clock: _Clock) -> None:
     trailer = reader.trailer
     if "/Encrypt" in trailer:
         issues.append(PdfaIssue("6.1.3 加密", "不加密", "有 /Encrypt"))
@@ -101,34 +155,36 @@ def _check_document(reader: Any, data: bytes, issues: list[PdfaIssue]) -> None:
     if ident is None or len(ident) != 2:
         issues.append(PdfaIssue("6.1.3 文件标识", "文件尾有 /ID（两个字符串）", "没有"))
     root = trailer["/Root"].get_object()
-    _check_objects(reader, issues)
+    objects = list(_all_objects(reader, clock))
+    _check_objects(objects, issues)
     _check_output_intent(root, issues)
-    _check_pages(reader, issues)
+    _check_pages(reader, issues, clock)
     _check_actions(root, issues)
-    _check_signatures(reader, data, issues)
+    _check_signatures(objects, data, issues)
     _check_metadata(reader, root, issues)
 
 
-def _all_objects(reader: Any) -> Iterator[tuple[str, Any]]:
+def _all_objects(reader: Any, clock: _Clock) -> Iterator[tuple[str, Any]]:
     """Every indirect object of the file's cross-reference tables (all revisions)."""
     from pypdf.generic import IndirectObject
 
     seen: set[tuple[int, int]] = set()
-    for gen, entries in reader.xref.items():
-        for num in entries:
-            if (num, gen) not in seen:
-                seen.add((num, gen))
-                yield f"对象 {num} {gen}", IndirectObject(num, gen, reader).get_object()
-    for num in reader.xref_objStm:
-        if (num, 0) not in seen:
-            seen.add((num, 0))
-            yield f"对象 {num} 0", IndirectObject(num, 0, reader).get_object()
+    refs = [(num, gen) for gen, entries in reader.xref.items() for num in entries]
+    refs += [(num, 0) for num in reader.xref_objStm]
+    if len(refs) > MAX_OBJECTS:  # object streams can hold more than the file's text shows
+        raise _too_many(len(refs))
+    for num, gen in refs:
+        if (num, gen) not in seen:
+            seen.add((num, gen))
+            if len(seen) % 256 == 0:
+                clock.tick()
+            yield f"对象 {num} {gen}", IndirectObject(num, gen, reader).get_object()
 
 
-def _check_objects(reader: Any, issues: list[PdfaIssue]) -> None:
+def _check_objects(objects: list[tuple[str, Any]], issues: list[PdfaIssue]) -> None:
     from pypdf.generic import ArrayObject, DictionaryObject, NameObject, StreamObject
 
-    for where, obj in _all_objects(reader):
+    for where, obj in objects:
         if isinstance(obj, StreamObject):
             for key in ("/F", "/FFilter", "/FDecodeParms"):
                 if key in obj:
@@ -179,7 +235,8 @@ def _font_embedded(font: Any) -> bool:
     return any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
 
 
-def _resources_fonts(resources: Any, where: str, seen: set[int], issues: list[PdfaIssue]) -> None:
+def _resources_fonts(resources: Any, where: str, seen: set[int], issues: list[PdfaIssue],
+                     clock: _Clock | None = None) -> None:
     """Fonts of a resource dictionary and of the forms (XObjects) it uses, recursively."""
     if resources is None:
         return
@@ -187,6 +244,8 @@ def _resources_fonts(resources: Any, where: str, seen: set[int], issues: list[Pd
     if id(resources) in seen or len(seen) > 10_000:
         return
     seen.add(id(resources))
+    if clock is not None and len(seen) % 64 == 0:
+        clock.tick()
     fonts = resources.get("/Font")
     for name, ref in (fonts.get_object().items() if fonts is not None else []):
         font = ref.get_object()
@@ -197,7 +256,7 @@ def _resources_fonts(resources: Any, where: str, seen: set[int], issues: list[Pd
     for ref in (xobjects.get_object().values() if xobjects is not None else []):
         xobj = ref.get_object()
         if xobj.get("/Subtype") == "/Form":
-            _resources_fonts(xobj.get("/Resources"), where, seen, issues)
+            _resources_fonts(xobj.get("/Resources"), where, seen, issues, clock)
         for key in ("/OPI", "/Alternates"):
             if key in xobj:
                 issues.append(PdfaIssue("6.2.8/6.2.9 图像与表单对象", f"没有 {key}", f"有 {key}", where))
@@ -205,19 +264,22 @@ def _resources_fonts(resources: Any, where: str, seen: set[int], issues: list[Pd
             issues.append(PdfaIssue("6.2.9 PostScript", "没有 PostScript 对象", "有", where))
 
 
-def _check_pages(reader: Any, issues: list[PdfaIssue]) -> None:
+def _check_pages(reader: Any, issues: list[PdfaIssue], clock: _Clock) -> None:
     seen: set[int] = set()
     for n, page in enumerate(reader.pages, 1):
+        clock.tick()
         where = f"第 {n} 页"
-        _resources_fonts(page.get("/Resources"), where, seen, issues)
+        _resources_fonts(page.get("/Resources"), where, seen, issues, clock)
         if "/AA" in page:
             issues.append(PdfaIssue("6.5.2 附加动作", "页面没有 /AA", "有 /AA", where))
-        for ref in page.get("/Annots") or []:
+        for k, ref in enumerate(page.get("/Annots") or []):
+            if k % 256 == 255:
+                clock.tick()
             annot = ref.get_object()
-            _check_annotation(annot, where, seen, issues)
+            _check_annotation(annot, where, seen, issues, clock)
 
 
-def _check_annotation(annot: Any, where: str, seen: set[int], issues: list[PdfaIssue]) -> None:
+def _check_annotation(annot: Any, where: str, seen: set[int], issues: list[PdfaIssue], clock: _Clock) -> None:
     subtype = annot.get("/Subtype")
     if subtype in _FORBIDDEN_ANNOTS:
         issues.append(PdfaIssue("6.3.1 注释类型", "没有 3D、声音、影片等注释", str(subtype), where))
@@ -239,7 +301,7 @@ def _check_annotation(annot: Any, where: str, seen: set[int], issues: list[PdfaI
                                     "没有外观流" if ap is None else f"/AP 键 {sorted(ap.keys())}", where))
         else:
             normal = ap["/N"].get_object()
-            _resources_fonts(normal.get("/Resources"), where, seen, issues)
+            _resources_fonts(normal.get("/Resources"), where, seen, issues, clock)
 
 
 def _check_actions(root: Any, issues: list[PdfaIssue]) -> None:
@@ -253,11 +315,11 @@ def _check_actions(root: Any, issues: list[PdfaIssue]) -> None:
         issues.append(PdfaIssue("6.4.1 表单", "NeedAppearances 不为 true", "true"))
 
 
-def _check_signatures(reader: Any, data: bytes, issues: list[PdfaIssue]) -> None:
+def _check_signatures(objects: list[tuple[str, Any]], data: bytes, issues: list[PdfaIssue]) -> None:
     from pypdf.generic import DictionaryObject
 
     ranges: list[tuple[str, list[int]]] = []
-    for where, obj in _all_objects(reader):
+    for where, obj in objects:
         if isinstance(obj, DictionaryObject) and obj.get("/Type") == "/Sig" and "/ByteRange" in obj:
             sub = obj.get("/SubFilter")
             if sub not in _SUBFILTERS:

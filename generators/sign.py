@@ -264,16 +264,42 @@ def _stamp(pdf: bytes, writer: Any) -> Any:
                           text_box_style=TextBoxStyle(font=_FontInMemory(str(STAMP_FONT), font_size=9)))
 
 
+def _parse_errors() -> tuple[type[BaseException], ...]:
+    from pyhanko.pdf_utils.misc import PdfError
+
+    # what pyHanko lets out on a hostile file besides its own PdfError: deep nesting or a long
+    # /Kids chain (RecursionError), a wrong type where it expects another (AttributeError, ...)
+    return (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError,
+            OverflowError, AssertionError, UnicodeError)
+
+
+def _refuse_hostile(pdf: bytes) -> None:
+    """InputError for a file that claims more objects than any PDF the archive makes or carries:
+    the parser would spend seconds to minutes on it (``pdfa.declared_objects``)."""
+    from guanai.generators.pdfa import MAX_OBJECTS, declared_objects
+
+    count = declared_objects(pdf)
+    if count > MAX_OBJECTS:
+        raise InputError(f"PDF 结构异常：声明了约 {count} 个对象（上限 {MAX_OBJECTS}），不予解析。",
+                         "学校生成的公文只有几百个对象；文件可能是恶意构造的，请向发送方核实。")
+
+
+def _why(err: BaseException) -> str:
+    if isinstance(err, RecursionError):
+        return "嵌套过深"
+    return str(err)[:200] or type(err).__name__
+
+
 def sign_pdf(pdf: bytes, sk: SigningKey, *, reason: str = "学校签发", location: str | None = None,
              visible: bool = False) -> bytes:
     """``pdf`` with a PAdES (ETSI.CAdES.detached) signature by ``sk`` appended; ``visible``: with a
     stamp (school name and signing time, in FandolFang) below the 成文日期, else invisible."""
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign import fields, signers
     from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata
 
     if not pdf.startswith(b"%PDF-"):
         raise InputError("不是 PDF 文件，无法签名。", "只能给 PDF 签名；.docx 请先用 --pdf 生成 PDF。")
+    _refuse_hostile(pdf)
     try:
         writer = _writer(pdf)
         style = _stamp(pdf, writer) if visible else None
@@ -283,8 +309,8 @@ def sign_pdf(pdf: bytes, sk: SigningKey, *, reason: str = "学校签发", locati
         # (ECDSA P-256 + our certificate: ~1.3 KB; 8 KB leaves room for a longer chain)
         out = signers.PdfSigner(meta, signer=_signer(sk), stamp_style=style).sign_pdf(
             writer, bytes_reserved=SIGNATURE_BYTES)
-    except (PdfError, ValueError, KeyError, TypeError) as err:
-        raise InputError(f"无法签名此 PDF（{err}）。", "文件可能已损坏；请重新生成 PDF。") from err
+    except _parse_errors() as err:
+        raise InputError(f"无法签名此 PDF（{_why(err)}）。", "文件可能已损坏；请重新生成 PDF。") from err
     return bytes(out.getvalue())
 
 
@@ -390,7 +416,6 @@ def verify_pdf(pdf: bytes, directory: Directory | None = None, *, own: Card | No
     very school is still recognised (``directory == "own"``)."""
     from cryptography import x509
     from cryptography.x509.oid import NameOID
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.errors import SignatureValidationError
@@ -401,12 +426,14 @@ def verify_pdf(pdf: bytes, directory: Directory | None = None, *, own: Card | No
         raise InputError(f"PDF 过大（{len(pdf) // (1024 * 1024)} MB）。", "签名的公文通常只有几百 KB。")
     if not pdf.startswith(b"%PDF-"):
         raise InputError("不是 PDF 文件。", "给出要核验的 .pdf 文件。")
+    _refuse_hostile(pdf)
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         embedded = list(reader.embedded_signatures)
-    except (PdfError, ValueError, KeyError, TypeError, IndexError) as err:
-        raise InputError(f"无法读取 PDF（{err}）。", "文件可能已损坏或被截断。") from err
+    except _parse_errors() as err:
+        raise InputError(f"无法读取 PDF（{_why(err)}）。", "文件可能已损坏或被截断。") from err
     reports = []
+    cant_check: tuple[type[BaseException], ...] = (SignatureValidationError, *_parse_errors())
     for sig in embedded:
         report = SignatureReport(sig.field_name, "", None, None, False, False, False, False, "unchecked")
         try:
@@ -422,8 +449,8 @@ def verify_pdf(pdf: bytes, directory: Directory | None = None, *, own: Card | No
             report.whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
             if status.signer_reported_dt is not None:
                 report.signed_at = status.signer_reported_dt.astimezone(dt.UTC).isoformat()
-        except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as err:
-            report.problems.append(f"签名无法核验（{err}）")
+        except cant_check as err:
+            report.problems.append(f"签名无法核验（{_why(err)}）")
             reports.append(report)
             continue
         if not report.intact:
@@ -444,17 +471,17 @@ def verify_pdf(pdf: bytes, directory: Directory | None = None, *, own: Card | No
 
 def has_signature(pdf: bytes) -> bool:
     """Whether ``pdf`` already carries a signature (InputError when it is not a readable PDF)."""
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     if not pdf.startswith(b"%PDF-"):
         raise InputError("不是 PDF 文件，无法签名。", "只能给 PDF 签名。")
     if b"/ByteRange" not in pdf:  # every signature dictionary has one: the common case costs no parse
         return False
+    _refuse_hostile(pdf)
     try:
         return bool(list(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures))
-    except (PdfError, ValueError, KeyError, TypeError, IndexError) as err:
-        raise InputError(f"无法读取 PDF（{err}）。", "文件可能已损坏。") from err
+    except _parse_errors() as err:
+        raise InputError(f"无法读取 PDF（{_why(err)}）。", "文件可能已损坏。") from err
 
 
 def pdf_signer(arc: Archive, *, reason: str = "学校签发") -> Callable[[bytes], bytes | None]:

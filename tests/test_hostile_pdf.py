@@ -1,0 +1,137 @@
+"""Hostile PDFs against the two parsers a received or linted PDF meets: the PDF/A check
+(``generators.pdfa``, ``guanai lint``) and the signature check (``generators.sign``, ``doc verify``
+and ``transfer import``). Each ends in bounded time with an issue or a Chinese InputError, never a
+traceback, a hang or pages of English library warnings."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+from cli_helpers import run
+
+from guanai.base.errors import InputError
+from guanai.generators import pdfa
+from guanai.generators.pdfa import check_pdfa
+
+
+def build(objs: list[tuple[int, bytes]], root: int = 1) -> bytes:
+    """A classic-xref PDF of the given objects (offsets right)."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offs = {}
+    for num, body in objs:
+        offs[num] = len(out)
+        out += b"%d 0 obj\n" % num + body + b"\nendobj\n"
+    xref, n = len(out), max(offs) + 1
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % n
+    out += b"".join(b"%010d 00000 n \n" % offs.get(i, 0) for i in range(1, n))
+    out += b"trailer\n<< /Size %d /Root %d 0 R /ID [<00><00>] >>\nstartxref\n%d\n%%%%EOF\n" % (n, root, xref)
+    return bytes(out)
+
+
+PAGES = [(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+         (3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>")]
+CATALOG = (1, b"<< /Type /Catalog /Pages 2 0 R >>")
+SIGNED_CATALOG = (1, b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] /SigFlags 3 >> >>")
+
+
+def sig_field(extra: bytes = b"") -> list[tuple[int, bytes]]:
+    return [(4, b"<< /FT /Sig /T (S1) /V 5 0 R /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /F 132 /P 3 0 R "
+                + extra + b">>"),
+            (5, b"<< /Type /Sig /SubFilter /adbe.pkcs7.detached /ByteRange [0 10 20 30] /Contents <3082> >>")]
+
+
+def xref_stream_bomb(n: int = 2_000_000) -> bytes:
+    """~20 KB whose compressed cross-reference stream declares ``n`` entries."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    o1 = len(out)
+    out += b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [] >> >>\nendobj\n% /ByteRange\n"
+    o2 = len(out)
+    out += b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+    rows = b"\x00\x00\x00\x00\x00\xff" + b"\x01" + o1.to_bytes(4, "big") + b"\x00" + b"\x01" + o2.to_bytes(4, "big") \
+        + b"\x00" + b"\x01\x00\x00\x00\x10\x00" * (n - 3)
+    comp = zlib.compress(rows, 9)
+    ox = len(out)
+    out += (b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 1] /Root 1 0 R /ID [<00><00>] /Filter /FlateDecode "
+            b"/Length %d >>\nstream\n" % (n, n + 1, len(comp)) + comp
+            + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % ox)
+    return bytes(out)
+
+
+def test_many_tiny_objects_are_refused_fast() -> None:
+    data = build([CATALOG, *PAGES, *((i, b"<< /A %d >>" % i) for i in range(4, 60_004))])
+    t0 = time.monotonic()
+    issues = check_pdfa(data)
+    assert time.monotonic() - t0 < 2  # was 15 s for 500k objects
+    assert [i.clause for i in issues if "对象" in i.found] == ["文件结构"]
+    assert "60004" in " ".join(i.found for i in issues)
+
+
+def test_declared_object_count_reads_xref_streams() -> None:
+    data = xref_stream_bomb()
+    assert len(data) < 100_000 and pdfa.declared_objects(data) >= 2_000_000
+    t0 = time.monotonic()
+    assert any("对象" in i.found for i in check_pdfa(data))
+    assert time.monotonic() - t0 < 2
+
+
+def test_time_limit_ends_the_check_with_an_issue(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdfa, "TIME_LIMIT", -1.0)
+    data = build([CATALOG, *PAGES, *((i, b"<< /A %d >>" % i) for i in range(4, 2_000))])
+    found = [i for i in check_pdfa(data) if i.clause == "文件结构"]
+    assert found and "超时" in found[0].found
+
+
+def test_signature_check_refuses_a_declared_object_flood() -> None:
+    from guanai.generators.sign import has_signature, verify_pdf
+
+    data = xref_stream_bomb()
+    t0 = time.monotonic()
+    for fn in (verify_pdf, has_signature):
+        with pytest.raises(InputError, match="对象"):
+            fn(data)
+    assert time.monotonic() - t0 < 2  # pyHanko read the 2M entries for 7 s
+
+
+@pytest.mark.parametrize("extra", [b"/X " + b"[" * 50_000 + b"]" * 50_000], ids=["nested-arrays"])
+def test_signature_check_turns_deep_nesting_into_an_input_error(extra: bytes) -> None:
+    from guanai.generators.sign import has_signature, verify_pdf
+
+    data = build([SIGNED_CATALOG, *PAGES, *sig_field(extra)])
+    for fn in (verify_pdf, has_signature):
+        with pytest.raises(InputError, match="无法读取 PDF"):  # was a RecursionError traceback
+            fn(data)
+
+
+def test_signature_check_on_a_long_field_chain() -> None:
+    from guanai.generators.sign import verify_pdf
+
+    objs = [(1, b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [10 0 R] >> >>"), *PAGES]
+    objs += [(i, b"<< /T (f) /Kids [%d 0 R] >>" % (i + 1)) for i in range(10, 20_010)]
+    objs.append((20_010, b"<< /FT /Sig /T (s) /V 5 0 R >>"))
+    objs.append((5, b"<< /Type /Sig /SubFilter /adbe.pkcs7.detached /ByteRange [0 1 2 3] /Contents <30> >>"))
+    with pytest.raises(InputError, match="无法读取 PDF"):
+        verify_pdf(build(objs))
+
+
+def test_lint_a_pdf_that_is_not_one_says_so(tmp_path: Path) -> None:
+    empty, fake = tmp_path / "空.pdf", tmp_path / "改名.pdf"
+    empty.write_bytes(b"")
+    fake.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    for path in (empty, fake):
+        code, out = run("lint", str(path))
+        assert code == 2 and "不是 PDF 文件" in out and ".docx" not in out, out
+
+
+def test_lint_a_hostile_pdf_prints_no_library_warnings(tmp_path: Path) -> None:
+    deep = tmp_path / "evil.pdf"
+    deep.write_bytes(build([(1, b"<< /Type /Catalog /Pages 2 0 R /X " + b"<< /A " * 3000 + b"1"
+                             + b" >>" * 3000 + b" >>"), *PAGES]))
+    flood = tmp_path / "flood.pdf"
+    flood.write_bytes(xref_stream_bomb())
+    code, out = run("lint", str(deep), str(flood))
+    assert code == 1 and "不符合 PDF/A-2b" in out and "约 2000001 个对象" in out
+    assert "PdfReadError" not in out and "Error" not in out and "Traceback" not in out, out[:500]
+    assert len(out.splitlines()) < 20
