@@ -210,7 +210,7 @@ def _local(iso: str) -> str:
 def doc_verify(ctx: click.Context, file: str, as_json: bool) -> None:
     """核验 PDF 的数字签名：谁签的、签名后是否被改动、县级学校目录是否认得这所学校。
 
-    有档案库时（--archive 或 GUANAI_ARCHIVE）用其中导入的县级目录核对学校身份；没有时只核验签名本身。
+    有档案库时（--archive 或 GUANAI_ARCHIVE）用其中导入的县级目录核对学校身份（县教体局的档案库用它自己维护的目录）；没有时只核验签名本身。
     全部签名有效且学校在目录中时退出码为 0；否则为 6。
 
     \b
@@ -219,7 +219,7 @@ def doc_verify(ctx: click.Context, file: str, as_json: bool) -> None:
       guanai --archive 我校档案 doc verify 转来的通知.pdf --json
     """
     from guanai.archive.store import Archive
-    from guanai.archive.transfer.directory import held_directory
+    from guanai.archive.transfer.directory import checking_directory
     from guanai.archive.transfer.identity import get_identity, has_identity
     from guanai.base.errors import ArchiveMissing, IntegrityError
     from guanai.generators.sign import verify_pdf
@@ -231,7 +231,7 @@ def doc_verify(ctx: click.Context, file: str, as_json: bool) -> None:
         pass  # no archive here: the signature itself is still checked
     else:
         with open_archive_ctx(ctx) as arc:
-            directory = held_directory(arc)
+            directory = checking_directory(arc)
             own = get_identity(arc, create=False).card if has_identity(arc) else None
     reports = verify_pdf(Path(file).read_bytes(), directory, own=own)
     if as_json:

@@ -258,6 +258,24 @@ def held_directory(arc: Archive) -> Directory | None:
     return d
 
 
+def checking_directory(arc: Archive) -> Directory | None:
+    """The directory a signature is checked against: the one a school imported; for the county's
+    own archive (which publishes directories and imports none), the list it keeps, with the
+    schools added and revoked since the last publication already counted — the county's word
+    on its schools is its current list. None when neither exists."""
+    held = held_directory(arc)
+    if held is not None or arc.info.kind != "county":
+        return held
+    from guanai.archive.transfer.identity import has_identity
+
+    if not has_identity(arc):
+        return None
+    state = _load_county_state(arc)
+    return Directory(county=get_identity(arc, create=False).card, serial=int(state["serial"]), issued_at=now_iso(),
+                     schools={code: card_from_dict(v) for code, v in state["schools"].items()},
+                     revoked=dict(state["revoked"]), raw=b"")
+
+
 def require_directory(arc: Archive) -> Directory:
     d = held_directory(arc)
     if d is None:
