@@ -103,7 +103,7 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, sort: str, i
         click.echo("没有文档。")
         return
     echo_table([[r.short, r.child_name or "—", f"{r.grade}{r.class_name}" or "—", kind_label(r.entry.kind),
-                 r.entry.title + ("（已作废）" if r.void else "") + ("（当前）" if r.entry.id in current else ""), r.date, r.format, f"{r.entry.size / 1024:.0f} KB"]
+                 r.entry.title + ("（已作废）" if r.void else "") + ("（当前）" if r.entry.id in current else ""), r.date, r.format, f"{0 if not r.entry.size else max(1, round(r.entry.size / 1024))} KB"]
                 for r in rows],
                ["编号", "儿童", "年级班级", "种类", "标题", "日期", "格式", "大小"])
     voided = sum(1 for r in rows if r.void)

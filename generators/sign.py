@@ -302,6 +302,9 @@ def sign_pdf(pdf: bytes, sk: SigningKey, *, reason: str = "学校签发", locati
     _refuse_hostile(pdf)
     try:
         writer = _writer(pdf)
+        if writer.prev.encrypted:
+            raise InputError("PDF 设有口令（已加密），无法签名。",
+                             "用原软件去掉口令后重新存为 PDF；PDF/A 也不允许加密。")
         style = _stamp(pdf, writer) if visible else None
         meta = PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha256", reason=reason,
                                     location=location, subfilter=fields.SigSeedSubFilter.PADES)

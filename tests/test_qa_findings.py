@@ -1,5 +1,6 @@
-"""The county inspector checks a school's signed PDF in the county's own archive (which publishes
-the directory and imports none): the county's list is the directory, revocations included."""
+"""Found by trying the 公文 signing and transfer features as their users would: the county
+inspector checks a school's signed PDF in the county's own archive (which publishes the directory
+and imports none); an encrypted PDF is refused for signing in Chinese; tiny files list as 1 KB."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 from test_pdf_sign import plain_pdf, signed_by_a
-from transfer_helpers import CODE_A, CODE_X, NAME_A, PASS_C, Scenario, _scenario_template, scenario
+import pytest
+from transfer_helpers import CODE_A, CODE_X, NAME_A, PASS_A, PASS_C, Scenario, _scenario_template, scenario
 
 from guanai.archive.transfer.directory import checking_directory, revoke
+from guanai.base.errors import InputError
 from guanai.cli.main import cli
-from guanai.generators.sign import sign_archive_pdf
+from guanai.generators.sign import pdf_signer, sign_archive_pdf
 
 __all__ = ["scenario", "_scenario_template"]
 
@@ -54,3 +57,38 @@ def test_a_school_keeps_its_imported_directory(scenario: Scenario) -> None:
     with scenario.open_b(write=False) as arc:
         d = checking_directory(arc)
     assert d is not None and d.raw and CODE_A in d.schools
+
+
+def encrypted_pdf() -> bytes:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    w = PdfWriter()
+    for page in PdfReader(io.BytesIO(plain_pdf())).pages:
+        w.add_page(page)
+    w.encrypt("", "owner")  # opens without a password, but encrypted all the same
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+def test_an_encrypted_pdf_is_refused_for_signing_in_chinese(scenario: Scenario, tmp_path: Path) -> None:
+    with scenario.open_a() as arc:
+        with pytest.raises(InputError, match="设有口令") as err:  # was pyHanko's English sentence
+            pdf_signer(arc)(encrypted_pdf())
+    assert "Cannot update" not in err.value.message
+    src = tmp_path / "加密.pdf"
+    src.write_bytes(encrypted_pdf())
+    res = run(scenario.a, PASS_A, "doc", "sign", str(src))
+    assert res.exit_code == 2 and "设有口令" in res.output and "Traceback" not in res.output, res.output
+
+
+def test_doc_list_shows_a_tiny_file_as_1_kb(scenario: Scenario, tmp_path: Path) -> None:
+    tiny = tmp_path / "回执.pdf"
+    tiny.write_bytes(b"%PDF-1.7\n% tiny\n")
+    res = run(scenario.a, PASS_A, "attach", scenario.child_ids[0], str(tiny), "--title", "小回执")
+    assert res.exit_code == 0, res.output
+    res = run(scenario.a, PASS_A, "doc", "list")
+    [row] = [line for line in res.output.splitlines() if "小回执" in line]
+    assert res.exit_code == 0 and row.split()[-1] == "KB" and row.split()[-2] == "1", row
