@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from test_pdf_sign import plain_pdf, signed_by_a
-import pytest
 from transfer_helpers import CODE_A, CODE_X, NAME_A, PASS_A, PASS_C, Scenario, _scenario_template, scenario
 
 from guanai.archive.transfer.directory import checking_directory, revoke
