@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from guanai.base.errors import InputError, Problem, StateError
-from guanai.cli.common import echo_json, echo_table, json_option, with_archive
+from guanai.cli.common import echo_json, echo_table, json_option, refuse_overwrite, with_archive
 
 if TYPE_CHECKING:
     from guanai.archive.rosters import RosterPlan
@@ -270,7 +270,8 @@ def _print_import(plan: RosterPlan, check_only: bool) -> None:
 @click.option("--xlsx", "fmt", flag_value="xlsx", help="Excel 花名册模板（下拉选项、示例行）。")
 @click.option("--csv", "fmt", flag_value="csv", help="CSV 花名册模板（UTF-8，含 BOM）。")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="输出文件（JSON/YAML 省略时打印到屏幕）。")
-def template(fmt: str | None, output: str | None) -> None:
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+def template(fmt: str | None, output: str | None, force: bool) -> None:
     """生成示例记录或花名册模板。
 
     \b
@@ -300,6 +301,7 @@ def template(fmt: str | None, output: str | None) -> None:
             raise InputError("Excel 模板须用 -o 指定输出文件。", "如：guanai child template --xlsx -o 花名册模板.xlsx")
         click.echo(data.decode("utf-8-sig"), nl=False)
         return
+    refuse_overwrite(output, force)
     atomic_write(Path(output), data, mode=0o644)
     click.echo(f"已写入模板：{output}")
 

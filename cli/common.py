@@ -304,3 +304,10 @@ def echo_table(rows: list[list[str]], headers: list[str]) -> None:
     widths = [max(width(str(r[i])) for r in cols) for i in range(len(headers))]
     for r in cols:
         click.echo("  ".join(str(c) + " " * (widths[i] - width(str(c))) for i, c in enumerate(r)).rstrip())
+
+
+def refuse_overwrite(path: str | Path, force: bool) -> None:
+    """InputError when ``path`` exists and ``--force`` was not given: a template written over a
+    form the secretary has already filled in would lose her work without a word."""
+    if not force and Path(path).exists():
+        raise InputError(f"文件 {path} 已存在（可能是已填写的表单），未覆盖。", "换一个文件名（-o），或加 --force 覆盖。")

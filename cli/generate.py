@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from guanai.base.errors import InputError
-from guanai.cli.common import echo_err, echo_json, echo_table, json_option, open_archive_ctx
+from guanai.cli.common import echo_err, echo_json, echo_table, json_option, open_archive_ctx, refuse_overwrite
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -70,7 +70,8 @@ def form_kinds(as_json: bool) -> None:
 @click.option("--json", "fmt", flag_value="json", help="JSON 示例表单（可直接用于 generate）。")
 @click.option("--yaml", "fmt", flag_value="yaml", help="YAML 示例表单（可直接用于 generate）。")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="输出文件路径。")
-def form_template(kind: str, fmt: str | None, output: str) -> None:
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+def form_template(kind: str, fmt: str | None, output: str, force: bool) -> None:
     """生成某种文书的空白表单模板（含一份完整的示例，可直接用于 generate）。
 
     \b
@@ -87,6 +88,7 @@ def form_template(kind: str, fmt: str | None, output: str) -> None:
         fmt = {"xlsx": "xlsx", "json": "json", "yaml": "yaml", "yml": "yaml"}.get(suffix)
         if fmt is None:
             raise InputError("请指定表单格式：--xlsx、--json 或 --yaml。", f"例如：guanai form template {k.id} --xlsx -o 表单.xlsx")
+    refuse_overwrite(output, force)
     write_form_template(k, fmt, Path(output))  # type: ignore[arg-type]
     click.echo(f"已生成{k.name}的{'Excel 台账' if fmt == 'xlsx' else fmt.upper() + ' 示例表单'}：{output}")
 

@@ -92,3 +92,15 @@ def test_doc_list_shows_a_tiny_file_as_1_kb(scenario: Scenario, tmp_path: Path) 
     res = run(scenario.a, PASS_A, "doc", "list")
     [row] = [line for line in res.output.splitlines() if "小回执" in line]
     assert res.exit_code == 0 and row.split()[-1] == "KB" and row.split()[-2] == "1", row
+
+
+@pytest.mark.parametrize("args", [["form", "template", "dropout-report", "--yaml"], ["child", "template", "--yaml"]],
+                         ids=["form", "child"])
+def test_a_template_does_not_overwrite_a_filled_in_form(args: list[str], tmp_path: Path) -> None:
+    filled = tmp_path / "辍学报告.yaml"
+    filled.write_text("标题: 已经填好的报告\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, [*args, "-o", str(filled)])
+    assert res.exit_code == 2 and "已存在" in res.output and "--force" in res.output, res.output
+    assert filled.read_text(encoding="utf-8") == "标题: 已经填好的报告\n"  # was silently replaced
+    res = CliRunner().invoke(cli, [*args, "-o", str(filled), "--force"])
+    assert res.exit_code == 0 and "已经填好" not in filled.read_text(encoding="utf-8"), res.output
