@@ -57,11 +57,9 @@ def lint(ctx: click.Context, files: tuple[str, ...], layout: bool | None, as_jso
             for w in report.warnings:
                 click.echo(f"{report.file}：提示：{w.found}（{w.expected}；{w.where}）")
             if report.ok:
-                standard = "PDF/A-2b" if report.file.lower().endswith(".pdf") else "GB/T 9704-2012"
-                click.echo(f"{report.file}：符合 {standard} 检查项。")
+                click.echo(f"{report.file}：符合 {report.standard} 检查项。")
                 continue
-            standard = "PDF/A-2b" if report.file.lower().endswith(".pdf") else "GB/T 9704-2012"
-            click.echo(f"{report.file}：{len(report.violations)} 项不符合 {standard}：")
+            click.echo(f"{report.file}：{len(report.violations)} 项不符合 {report.standard}：")
             echo_table(
                 [[v.element, v.expected, v.found, v.where] for v in report.violations],
                 ["要素", "应为", "实为", "位置"],

@@ -105,6 +105,9 @@ class LintReport:
     skipped: str | None = None
     #: not a format violation, but worth a look (characters outside a GB 2312 face's repertoire)
     warnings: list[Violation] = field(default_factory=list)
+    #: what the file was checked against: a .docx against GB/T 9704, a PDF (whatever its name)
+    #: against PDF/A-2b
+    standard: str = "GB/T 9704-2012"
 
     @property
     def ok(self) -> bool:
@@ -1032,7 +1035,8 @@ def lint_pdf(data: bytes, *, name: str = "document.pdf") -> LintReport:
     """A PDF's PDF/A-2b check (``generators.pdfa``): each clause broken is a violation."""
     from guanai.generators.pdfa import check_pdfa
 
-    return LintReport(name, [Violation(i.clause, i.expected, i.found, i.where) for i in check_pdfa(data)])
+    return LintReport(name, [Violation(i.clause, i.expected, i.found, i.where) for i in check_pdfa(data)],
+                      standard="PDF/A-2b")
 
 
 def lint_many(paths: Iterable[str | Path]) -> list[LintReport]:

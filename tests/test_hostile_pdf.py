@@ -135,3 +135,10 @@ def test_lint_a_hostile_pdf_prints_no_library_warnings(tmp_path: Path) -> None:
     assert code == 1 and "不符合 PDF/A-2b" in out and "约 2000001 个对象" in out
     assert "PdfReadError" not in out and "Error" not in out and "Traceback" not in out, out[:500]
     assert len(out.splitlines()) < 20
+
+
+def test_lint_names_the_standard_by_content_not_by_file_name(tmp_path: Path) -> None:
+    renamed = tmp_path / "通报"  # a PDF saved without its extension
+    renamed.write_bytes(build([CATALOG, *PAGES]))
+    code, out = run("lint", str(renamed))
+    assert code == 1 and "不符合 PDF/A-2b" in out and "GB/T 9704" not in out, out
