@@ -300,6 +300,9 @@ def sign_pdf(pdf: bytes, sk: SigningKey, *, reason: str = "学校签发", locati
     if not pdf.startswith(b"%PDF-"):
         raise InputError("不是 PDF 文件，无法签名。", "只能给 PDF 签名；.docx 请先用 --pdf 生成 PDF。")
     _refuse_hostile(pdf)
+    if has_signature(pdf):  # a second, incremental signature would cut the first down to a revision
+        raise InputError("此 PDF 已有数字签名，不再加签。",
+                         "已签名的 PDF 原样使用即可；用 guanai doc verify 文件 查看是谁签的。")
     try:
         writer = _writer(pdf)
         if writer.prev.encrypted:

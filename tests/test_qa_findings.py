@@ -104,3 +104,12 @@ def test_a_template_does_not_overwrite_a_filled_in_form(args: list[str], tmp_pat
     assert filled.read_text(encoding="utf-8") == "标题: 已经填好的报告\n"  # was silently replaced
     res = CliRunner().invoke(cli, [*args, "-o", str(filled), "--force"])
     assert res.exit_code == 0 and "已经填好" not in filled.read_text(encoding="utf-8"), res.output
+
+
+def test_signing_a_signed_pdf_again_says_it_is_signed(scenario: Scenario, tmp_path: Path) -> None:
+    src = tmp_path / "通报-已签名.pdf"
+    src.write_bytes(signed_by_a(scenario))
+    res = run(scenario.a, PASS_A, "doc", "sign", str(src), "-o", str(tmp_path / "again.pdf"))
+    # was: "无法签名此 PDF（Signature field with name 学校签名 appears to be filled already.）" + "文件可能已损坏"
+    assert res.exit_code == 2 and "已有数字签名" in res.output and "损坏" not in res.output, res.output
+    assert not (tmp_path / "again.pdf").exists()
