@@ -156,7 +156,7 @@ def _check_document(reader: Any, data: bytes, issues: list[PdfaIssue], clock: _C
         issues.append(PdfaIssue("6.1.3 文件标识", "文件尾有 /ID（两个字符串）", "没有"))
     root = trailer["/Root"].get_object()
     objects = list(_all_objects(reader, clock))
-    _check_objects(objects, issues)
+    _check_objects(objects, issues, clock)
     _check_output_intent(root, issues)
     _check_pages(reader, issues, clock)
     _check_actions(root, issues)
@@ -181,11 +181,32 @@ def _all_objects(reader: Any, clock: _Clock) -> Iterator[tuple[str, Any]]:
             yield f"对象 {num} {gen}", IndirectObject(num, gen, reader).get_object()
 
 
-def _check_objects(objects: list[tuple[str, Any]], issues: list[PdfaIssue]) -> None:
-    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, StreamObject
+def _direct_dicts(obj: Any, clock: _Clock) -> Iterator[Any]:
+    """``obj`` (when a dictionary) and every dictionary written inside it — an action is most often
+    an inline ``/OpenAction << /S /JavaScript ... >>`` or a link's ``/A << /S /Launch ... >>``,
+    not an object of its own. Indirect references are not followed (each object is visited as
+    its own entry); the walk ticks the clock."""
+    from pypdf.generic import ArrayObject, DictionaryObject
 
-    for where, obj in objects:
-        if isinstance(obj, StreamObject):
+    stack, visited = [obj], 0
+    while stack:
+        item = stack.pop()
+        visited += 1
+        if visited % 4096 == 0:
+            clock.tick()
+        if isinstance(item, DictionaryObject):
+            yield item
+            stack.extend(v for v in item.values() if isinstance(v, DictionaryObject | ArrayObject))
+        elif isinstance(item, ArrayObject):
+            stack.extend(v for v in item if isinstance(v, DictionaryObject | ArrayObject))
+
+
+def _check_objects(objects: list[tuple[str, Any]], issues: list[PdfaIssue], clock: _Clock) -> None:
+    from pypdf.generic import ArrayObject, NameObject, StreamObject
+
+    for where, top in objects:
+        if isinstance(top, StreamObject):
+            obj = top
             for key in ("/F", "/FFilter", "/FDecodeParms"):
                 if key in obj:
                     issues.append(PdfaIssue("6.1.7 流", f"流字典没有 {key}（外部文件）", f"有 {key}", where))
@@ -195,7 +216,7 @@ def _check_objects(objects: list[tuple[str, Any]], issues: list[PdfaIssue]) -> N
             for f in names:
                 if f in ("/LZWDecode", "/Crypt"):
                     issues.append(PdfaIssue("6.1.7 流", "不用 LZWDecode、Crypt 过滤器", str(f), where))
-        if isinstance(obj, DictionaryObject):
+        for obj in _direct_dicts(top, clock):
             action = obj.get("/S")
             if action in _FORBIDDEN_ACTIONS and obj.get("/Type", "/Action") == "/Action":
                 issues.append(PdfaIssue("6.5.1 动作", "没有 JavaScript、Launch 等禁止的动作", str(action), where))

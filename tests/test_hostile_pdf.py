@@ -142,3 +142,16 @@ def test_lint_names_the_standard_by_content_not_by_file_name(tmp_path: Path) -> 
     renamed.write_bytes(build([CATALOG, *PAGES]))
     code, out = run("lint", str(renamed))
     assert code == 1 and "不符合 PDF/A-2b" in out and "GB/T 9704" not in out, out
+
+
+@pytest.mark.parametrize("objs, found", [
+    ([(1, b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>"), *PAGES],
+     "/JavaScript"),
+    ([CATALOG, PAGES[0], (3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [4 0 R] >>"),
+      (4, b"<< /Type /Annot /Subtype /Link /Rect [0 0 9 9] /F 4 /A << /S /Launch /F (cmd.exe) >> >>")], "/Launch"),
+    ([(1, b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /GoTo /D [3 0 R /Fit] "
+          b"/Next [<< /S /JavaScript /JS (x) >>] >> >>"), *PAGES], "/JavaScript"),
+], ids=["open-action", "link-launch", "next-chain"])
+def test_actions_written_inline_are_caught(objs: list[tuple[int, bytes]], found: str) -> None:
+    # the check looked only at actions that were objects of their own: all three passed 6.5.1
+    assert any(i.clause == "6.5.1 动作" and i.found == found for i in check_pdfa(build(objs)))
