@@ -14,7 +14,7 @@ EXIT_VIOLATIONS = 1
 @click.command("lint")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--pdf/--no-pdf", "layout", default=None,
-              help="用 LibreOffice 排版后检查各页（孤行页、署名页）；默认：装有 LibreOffice 时检查。")
+              help="用 LibreOffice 排版后检查各页（孤行页、署名页、页末标题）；默认：装有 LibreOffice 时检查。")
 @json_option
 @click.pass_context
 def lint(ctx: click.Context, files: tuple[str, ...], layout: bool | None, as_json: bool) -> None:
@@ -22,7 +22,7 @@ def lint(ctx: click.Context, files: tuple[str, ...], layout: bool | None, as_jso
 
     检查纸张与页边距、各要素字体（含东亚字体与主题字体覆盖）、字号、行距、标题层次字体、发文字号、成文日期、页码（单页居右、双页居左）、语言 zh-CN；
     版头（红色发文机关标志、红色分隔线）、上行文的签发人、主送机关顶格、标题回行（词意完整、不留单字、长短适宜）、版记；
-    装有 LibreOffice 时还排版检查孤行页与署名页。仿宋_GB2312 等字库以外的字（如 玥、堃）作为提示列出。
+    装有 LibreOffice 时还排版检查孤行页、署名页与页末标题。仿宋_GB2312 等字库以外的字（如 玥、堃）作为提示列出。
 
     给出 PDF 文件时检查 PDF/A-2b 长期保存格式（ISO 19005-2）：文件头与文件尾、字体嵌入、输出意图、注释、禁止的动作与脚本、数字签名覆盖范围、XMP 元数据及其与文档信息一致。
 

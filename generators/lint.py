@@ -58,6 +58,7 @@ _CODE_PARTS: tuple[tuple[str, str], ...] = (
     ("右边距", "margin.right"), ("发文机关标志", "org_mark"), ("版头分隔线", "separator"), ("签发人", "signer"),
     ("发文字号位置", "doc_number.position"), ("发文字号", "doc_number"), ("标题回行", "title.breaks"),
     ("主送机关", "recipient"), ("版记", "record"), ("孤行页", "page.lone_line"), ("署名页", "page.signature"),
+    ("页末标题", "page.heading_at_foot"),
     ("字库外的字", "repertoire"), ("成文日期", "date"), ("一级标题", "heading1"),
     ("二级标题", "heading2"), ("三级标题", "heading3"), ("标题", "title"), ("正文", "body"),
     ("主题字体语言", "theme_language"), ("主题字体", "theme_font"), ("语言", "language"),
@@ -950,9 +951,13 @@ def pdf_lines(pdf: bytes) -> list[list[PdfLine]]:
     return pages
 
 
+#: a line opening with a level-1 or level-2 heading number (一、 / （一）)
+_HEADING_LINE = re.compile(r"^(?:[一二三四五六七八九十]{1,3}、|（[一二三四五六七八九十]{1,3}）)")
+
+
 def layout_violations(pdf: bytes) -> list[Violation]:
-    """What only the laid-out pages show: a page holding a single line of text (孤行), and a 署名
-    block without at least two lines of text above it on its page (7.3.5 "不能出现空白页只有署名")."""
+    """What only the laid-out pages show: a page holding a single line of text (孤行), a heading
+    left as a page's last line (页末标题), and a 署名 block without at least two lines of text above it on its page (7.3.5 "不能出现空白页只有署名")."""
     out = _Collector()
     pages = pdf_lines(pdf)
     # text lines of the text block: not the page number (below the block) nor the 版记 (4号 lines at
@@ -966,6 +971,11 @@ def layout_violations(pdf: bytes) -> list[Violation]:
     for n, lines in enumerate(body, 1):
         if len(lines) == 1:
             out.add("孤行页", "每页至少两行正文（末行不单独成页）", f"第 {n} 页只有一行“{lines[0].text[:20]}”", f"第 {n} 页")
+    for n, lines in enumerate(body[:-1], 1):
+        # a level-1/2 heading as the page's last line, its text on the next page
+        if lines and _HEADING_LINE.match(lines[-1].text.replace(" ", "")) and any(body[n:]):
+            out.add("页末标题", "标题与其下的正文同页（标题不单独留在页末）",
+                    f"第 {n} 页末行是标题“{lines[-1].text[:20]}”", f"第 {n} 页")
     dates = [(n, i) for n, lines in enumerate(body, 1) for i, ln in enumerate(lines)
              if G.DATE_RE.match(ln.text.replace(" ", ""))]
     if dates:

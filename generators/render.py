@@ -346,6 +346,11 @@ def layout_official(root: Any, ctx: Mapping[str, Any]) -> None:
     char = round(G.BODY_SIZE_PT * 20)
     for p in paras:
         style = style_of(p)
+        if style in (G.STYLE_HEADING1, G.STYLE_HEADING2, G.STYLE_HEADING3):
+            # a heading goes to the next page with the text it heads: without this, when the 署名
+            # block's keep-together moved the last items over, "四、整改要求" stayed alone at the
+            # foot of the page
+            _ppr_child(p, "keepNext")
         if style == G.STYLE_ORG_MARK:
             size = G.org_mark_size(para_text(p))
             for sz in p.iter(_W + "sz", _W + "szCs"):

@@ -113,3 +113,47 @@ def test_signing_a_signed_pdf_again_says_it_is_signed(scenario: Scenario, tmp_pa
     # was: "无法签名此 PDF（Signature field with name 学校签名 appears to be filled already.）" + "文件可能已损坏"
     assert res.exit_code == 2 and "已有数字签名" in res.output and "损坏" not in res.output, res.output
     assert not (tmp_path / "again.pdf").exists()
+
+
+# --------------------------------------------------------------------------- a heading left at a page's foot
+
+
+def _supervision_docx(keep_headings: bool) -> bytes:
+    """The sample 督查报告 (its 整改要求 items go to page 3 with the 署名 block); without the
+    headings' keep-with-next, as it was generated before."""
+    import io
+    import re
+    import zipfile
+
+    from guanai.generators.render import _replace_member, render
+    from tests.gen_helpers import sample
+
+    docx = render("supervision-report", sample("supervision-report"))
+    if keep_headings:
+        return docx
+    zin = zipfile.ZipFile(io.BytesIO(docx))
+    xml = zin.read("word/document.xml").decode("utf-8")
+    xml, n = re.subn(r'(<w:pStyle w:val="一级标题"/>)<w:keepNext/>', r"\1", xml)
+    assert n >= 4
+    return _replace_member(zin, "word/document.xml", xml.encode("utf-8"))
+
+
+def test_headings_keep_with_their_text() -> None:
+    import io
+    import re
+    import zipfile
+
+    xml = zipfile.ZipFile(io.BytesIO(_supervision_docx(True))).read("word/document.xml").decode("utf-8")
+    headings = re.findall(r'<w:pStyle w:val="(?:一|二)级标题"/>(<w:keepNext/>)?', xml)
+    assert headings and all(headings), headings
+
+
+@pytest.mark.pdf
+def test_heading_at_the_foot_of_a_page_is_caught_and_generated_reports_have_none() -> None:
+    from guanai.generators.lint import lint_docx
+
+    report = lint_docx(_supervision_docx(False), layout=True)
+    # "四、整改要求" stayed at the foot of page 2, its items on page 3 — lint passed it
+    assert [v.found for v in report.violations if v.element == "页末标题"] == ["第 2 页末行是标题“四、整改要求”"]
+    assert report.violations[0].to_problem().code == "lint.page.heading_at_foot"
+    assert lint_docx(_supervision_docx(True), layout=True).violations == []
