@@ -80,8 +80,14 @@ def check_pdfa(data: bytes) -> list[PdfaIssue]:
         issues.append(stop.issue)
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
             UnicodeError, OSError, AssertionError) as err:
-        issues.append(PdfaIssue("文件结构", "可读的 PDF", f"无法解析（{type(err).__name__}）"))
-    return issues
+        why = _WHY.get(type(err).__name__, type(err).__name__)
+        issues.append(PdfaIssue("文件结构", "可读的 PDF", f"无法解析（{why}）"))
+    return list(dict.fromkeys(issues))  # one line per issue: two inline actions in one object are one
+
+
+#: what the parse errors a user meets most often mean
+_WHY = {"FileNotDecryptedError": "文件设有打开口令，内容无法读取", "LimitReachedError": "压缩数据过大，超出解析上限",
+        "RecursionError": "嵌套过深", "PdfReadError": "结构损坏", "PdfStreamError": "数据流损坏或被截断"}
 
 
 _OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")

@@ -155,3 +155,21 @@ def test_lint_names_the_standard_by_content_not_by_file_name(tmp_path: Path) -> 
 def test_actions_written_inline_are_caught(objs: list[tuple[int, bytes]], found: str) -> None:
     # the check looked only at actions that were objects of their own: all three passed 6.5.1
     assert any(i.clause == "6.5.1 动作" and i.found == found for i in check_pdfa(build(objs)))
+
+
+def test_an_encrypted_pdf_is_named_as_such_and_issues_are_not_repeated() -> None:
+    import io
+
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(595, 842)
+    w.encrypt("用户口令", "owner")
+    buf = io.BytesIO()
+    w.write(buf)
+    found = [i.found for i in check_pdfa(buf.getvalue())]
+    assert "有 /Encrypt" in found and "无法解析（文件设有打开口令，内容无法读取）" in found, found  # was FileNotDecryptedError
+    twice = build([(1, b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (a) >> "
+                       b"/Names << /JavaScript << /Names [(x) << /S /JavaScript /JS (b) >>] >> >> >>"), *PAGES])
+    issues = check_pdfa(twice)
+    assert len(issues) == len(set(issues)) and sum(i.found == "/JavaScript" for i in issues) == 1
