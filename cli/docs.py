@@ -178,7 +178,7 @@ def doc_sign(arc: Archive, file: str, out: str | None, reason: str, force: bool,
     target = Path(out) if out else src.with_name(src.stem + "-已签名.pdf")
     if target.exists() and not force:
         raise StateError(f"文件已存在：{target}", "换一个文件名（-o），或加 --force 覆盖。")
-    signed = sign_archive_pdf(arc, src.read_bytes(), reason=reason, visible=visible)
+    signed = sign_archive_pdf(arc, _read_pdf(src), reason=reason, visible=visible)
     atomic_write(target, signed)
     click.echo(f"已签名：{target}（签名者 {arc.info.school_name}，{arc.info.school_code}）")
 
@@ -201,6 +201,20 @@ def _local(iso: str) -> str:
         return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     except ValueError:
         return iso
+
+
+def _read_pdf(path: Path) -> bytes:
+    """The file's bytes, refused by its size before reading it (a 10 GB file given by mistake
+    was read whole into memory before the size check)."""
+    from guanai.base.errors import InputError
+    from guanai.generators import sign
+
+    size = path.stat().st_size
+    if size > sign.MAX_PDF_BYTES:
+        limit = sign.MAX_PDF_BYTES // (1024 * 1024)
+        raise InputError(f"{path}：文件过大（{size // (1024 * 1024)} MB，上限 {limit} MB），不像要签名或核验的公文。",
+                         "检查文件名；签名的公文通常只有几百 KB。")
+    return path.read_bytes()
 
 
 @doc.command("verify")
@@ -233,7 +247,7 @@ def doc_verify(ctx: click.Context, file: str, as_json: bool) -> None:
         with open_archive_ctx(ctx) as arc:
             directory = checking_directory(arc)
             own = get_identity(arc, create=False).card if has_identity(arc) else None
-    reports = verify_pdf(Path(file).read_bytes(), directory, own=own)
+    reports = verify_pdf(_read_pdf(Path(file)), directory, own=own)
     if as_json:
         echo_json({"file": file, "signed": bool(reports), "ok": bool(reports) and all(r.ok for r in reports),
                    "signatures": [r.to_dict() for r in reports]})

@@ -157,3 +157,25 @@ def test_heading_at_the_foot_of_a_page_is_caught_and_generated_reports_have_none
     assert [v.found for v in report.violations if v.element == "页末标题"] == ["第 2 页末行是标题“四、整改要求”"]
     assert report.violations[0].to_problem().code == "lint.page.heading_at_foot"
     assert lint_docx(_supervision_docx(True), layout=True).violations == []
+
+
+@pytest.mark.parametrize("cmd", [["doc", "verify"], ["doc", "sign"]])
+def test_an_oversized_file_is_refused_before_it_is_read(cmd: list[str], scenario: Scenario, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from guanai.generators import sign
+
+    monkeypatch.setattr(sign, "MAX_PDF_BYTES", 2 * 1024 * 1024)
+    big = tmp_path / "扫描.pdf"
+    with big.open("wb") as f:
+        f.write(b"%PDF-1.7\n")
+        f.truncate(3 * 1024 * 1024)
+    original = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == big.name:
+            pytest.fail("the oversized file was read")
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    res = run(scenario.a, PASS_A, *cmd, str(big))
+    assert res.exit_code == 2 and "文件过大（3 MB，上限 2 MB）" in res.output, res.output
