@@ -179,3 +179,16 @@ def test_an_oversized_file_is_refused_before_it_is_read(cmd: list[str], scenario
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
     res = run(scenario.a, PASS_A, *cmd, str(big))
     assert res.exit_code == 2 and "文件过大（3 MB，上限 2 MB）" in res.output, res.output
+
+
+def test_county_inspects_a_package_signature_and_is_told_it_does_not_import(scenario: Scenario,
+                                                                            tmp_path: Path) -> None:
+    s, gtp = scenario, tmp_path / "转学.gtp"
+    res = run(s.a, PASS_A, "transfer", "export", s.child_ids[0], "--to", "3413220002", "-o", str(gtp))
+    assert res.exit_code == 0, res.output
+    res = run(s.county, PASS_C, "transfer", "inspect", str(gtp))
+    # was: "未核验：本校尚未导入县级学校目录" — the county publishes the directory
+    assert res.exit_code == 0 and f"有效：由 {NAME_A}（{CODE_A}）签发" in res.output, res.output
+    res = run(s.county, PASS_C, "transfer", "import", str(gtp), "--accept", "--yes")
+    assert res.exit_code == 11 and "县教体局的档案库不导出也不接收" in res.output, res.output
+    assert "向县教体局索取目录" not in res.output

@@ -279,6 +279,9 @@ def checking_directory(arc: Archive) -> Directory | None:
 def require_directory(arc: Archive) -> Directory:
     d = held_directory(arc)
     if d is None:
+        if arc.info.kind == "county":  # it publishes the directory and imports none
+            raise StateError("这是县教体局的档案库：转接包在学校之间收发，县教体局的档案库不导出也不接收。",
+                             "由接收学校用它自己的档案库导入；县教体局核验文书签名用 guanai doc verify。")
         raise StateError("本校尚未导入县级学校目录，无法核验对方身份。",
                          "向县教体局索取目录文件，用 guanai directory import 文件 导入。")
     return d
