@@ -147,15 +147,15 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_refs: 
       guanai generate child-card --grade 三年级 --pdf 建档.yaml
       guanai generate 家访记录表 --child G341322201203050012 -i
       guanai generate leading-group-notice 通知.json --no-archive --out 输出
-      guanai generate supervision-report --from-stats --as-of 2026-10-31 --pdf
+      guanai generate supervision-report --from-stats --as-of 2026-10-31 --pdf --sign
       guanai generate circular 通报.yaml --pdf --sign
     """
     from guanai.generators.generate import generate_batch
     from guanai.generators.kinds import get_kind
 
     k = get_kind(kind)
-    if do_sign and (not pdf or no_archive or from_stats):
-        raise InputError("--sign 给生成的 PDF 签名：须与 --pdf 同用，且需要档案库（不能与 --no-archive、--from-stats 同用）。",
+    if do_sign and (not pdf or no_archive):
+        raise InputError("--sign 给生成的 PDF 签名：须与 --pdf 同用，且需要档案库（不能与 --no-archive 同用）。",
                          "例如：guanai generate circular 通报.yaml --pdf --sign；已有的 PDF 用 guanai doc sign 文件 签名。")
     if from_stats:
         from guanai.cli.workflow import parse_day
@@ -167,7 +167,7 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_refs: 
             assert arc is not None
             result = generate_from_stats(arc, k.id, [Path(f) for f in forms], parse_day(as_of, "--as-of 日期"), by=by,
                                          pdf=pdf, out_dir=Path(out_dir) if out_dir else None,
-                                         template_dir=templates_dir)
+                                         template_dir=templates_dir, sign=do_sign)
         _report(result, as_json, stored=True)
         if result.failed:
             ctx.exit(max(f.exit_code for f in result.failed))

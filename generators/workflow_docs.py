@@ -41,7 +41,8 @@ def next_doc_number(arc: Archive, settings: wf.Settings, year: int) -> str:
     """``<prefix>〔year〕N号``, N one more than the highest of that prefix and year in the archive."""
     if not settings.doc_prefix:
         raise InputError("未设置发文机关代字，无法自动编发文字号。",
-                         "用 guanai settings set --doc-prefix 龙小 设置（发文字号如 龙小〔2026〕1号），或用 --doc-number 指定。")
+                         "用 guanai settings set --doc-prefix 龙小 设置（发文字号如 龙小〔2026〕1号）；或直接给出发文字号："
+                         "generate --from-stats 在表单文件中写“发文字号: 龙小〔2026〕1号”，absence 命令用 --doc-number。")
     pat = re.compile(rf"^{re.escape(settings.doc_prefix)}〔{year}〕([1-9]\d*)号$")
     highest = 0
     for kind in OFFICIAL_KINDS:
@@ -239,6 +240,13 @@ def embed_chart(docx: bytes, png: bytes, caption: str) -> bytes:
     pic.add_run().add_picture(io.BytesIO(png), width=Cm(15))
     cap = doc.add_paragraph(caption)
     cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    from guanai.generators import gbt9704 as G
+
+    if G.STYLE_BODY in [s.name for s in doc.styles]:
+        # a 公文: the caption is a body line on the 28.95 pt grid (the default style's 1.15 lines
+        # made `guanai lint` fail the generated report)
+        cap.style = doc.styles[G.STYLE_BODY]
+        cap.paragraph_format.first_line_indent = 0
     if anchor is not None:
         anchor.addnext(cap._p)
         anchor.addnext(pic._p)
@@ -249,9 +257,10 @@ def embed_chart(docx: bytes, png: bytes, caption: str) -> bytes:
 
 def generate_from_stats(arc: Archive, kind_id: str, forms: Sequence[Path | str], as_of: dt.date, *,
                         by: str | None = None, pdf: bool = False, out_dir: Path | None = None,
-                        template_dir: Path | str | None = None) -> BatchResult:
+                        template_dir: Path | str | None = None, sign: bool = False) -> BatchResult:
     """``generate supervision-report|circular --from-stats``: one document whose figures come
-    from ``stats`` (values in the given form files take precedence), with the bar chart."""
+    from ``stats`` (values in the given form files take precedence), with the bar chart;
+    ``sign``: its PDF signed by the school, as ``generate_batch`` does."""
     from guanai.generators.chart import bar_chart_png
     from guanai.generators.formsio import read_forms
 
@@ -270,4 +279,4 @@ def generate_from_stats(arc: Archive, kind_id: str, forms: Sequence[Path | str],
         return embed_chart(data, png, f"图1  {title}")
 
     return generate_batch(arc, kind_id, [form], pdf=pdf, out_dir=out_dir, template_dir=template_dir,
-                          postprocess=post, today=as_of)
+                          postprocess=post, today=as_of, sign=sign)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from test_pdf_sign import plain_pdf, signed_by_a
+from test_workflow_cli import ids
 from transfer_helpers import CODE_A, CODE_X, NAME_A, PASS_A, PASS_C, Scenario, _scenario_template, scenario
 
 from guanai.archive.transfer.directory import checking_directory, revoke
@@ -17,7 +18,7 @@ from guanai.base.errors import InputError
 from guanai.cli.main import cli
 from guanai.generators.sign import pdf_signer, sign_archive_pdf
 
-__all__ = ["scenario", "_scenario_template"]
+__all__ = ["scenario", "_scenario_template", "ids"]
 
 
 def run(path: Path, passphrase: str, *args: str) -> Result:
@@ -192,3 +193,23 @@ def test_county_inspects_a_package_signature_and_is_told_it_does_not_import(scen
     res = run(s.county, PASS_C, "transfer", "import", str(gtp), "--accept", "--yes")
     assert res.exit_code == 11 and "县教体局的档案库不导出也不接收" in res.output, res.output
     assert "向县教体局索取目录" not in res.output
+
+
+@pytest.mark.pdf
+def test_a_report_from_stats_is_signed_and_passes_lint(ids: dict[str, str], tmp_path: Path) -> None:
+    from test_workflow_cli import run as wrun
+
+    from guanai.generators.lint import lint_file
+    from guanai.generators.sign import has_signature
+
+    wrun("settings", "set", "--county-org", "萧县教育体育局")
+    form = tmp_path / "补充.yaml"
+    form.write_text("发文字号: 龙小〔2026〕7号\n签发人: 周建国\n", encoding="utf-8")
+    # --sign with --from-stats was refused: the county's 督查报告 could not be signed as generated
+    r = wrun("generate", "supervision-report", str(form), "--from-stats", "--as-of", "2026-09-10", "--pdf", "--sign",
+             "--out", str(tmp_path), "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)["generated"][0]
+    assert has_signature(Path(out["pdf_path"]).read_bytes())
+    # the chart caption was in the default style (1.15 lines): 正文行距 failed on our own report
+    assert lint_file(out["path"]).violations == []
