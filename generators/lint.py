@@ -683,6 +683,28 @@ class _Checker:
         # 版记: 印发机关和印发日期 after the 成文日期
         if "date" in roles and not any("印发" in t for t, r in zip(texts, roles, strict=True) if r == "record"):
             self.out.add("版记", "成文日期之后的版记：（抄送机关，）印发机关和印发日期（“……印发”）", "没有版记")
+        self._check_record_box()
+
+    def _check_record_box(self) -> None:
+        """Our 版记 text box does not grow with its text: rows it cannot hold are cut off in print."""
+        import copy
+
+        from guanai.generators.render import _EMU_PER_TWIP, _WP, fit_record_box
+
+        for doc_pr in self.body.iter(_WP + "docPr"):
+            if doc_pr.get("name") != G.STYLE_RECORD:
+                continue
+            anchor = doc_pr.getparent()
+            if anchor is None or anchor.find(_WP + "extent") is None:
+                continue
+            holder = etree.Element(f"{W}body")
+            holder.append(copy.deepcopy(anchor))
+            fit_record_box(holder)
+            have = int(anchor.find(_WP + "extent").get("cy", "0")) // _EMU_PER_TWIP
+            need = int(holder[0].find(_WP + "extent").get("cy", "0")) // _EMU_PER_TWIP
+            if need > have:
+                self.out.add("版记", "版记框容得下抄送机关与印发机关、印发日期各行",
+                             f"框高 {have / 20:.0f} 磅，内容约需 {need / 20:.0f} 磅：多出的行（如印发机关和印发日期）打印时被裁掉")
 
     def _check_repertoire(self, p: etree._Element, where: str) -> None:
         """Characters a GB 2312 face (仿宋_GB2312, 楷体_GB2312) does not have: a warning."""

@@ -329,10 +329,66 @@ def set_right_indent(p: Any, chars: float, char_twips: int) -> None:
     ind.set(_W + "rightChars", str(round(chars * 100)))
 
 
+_WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
+_DML = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+_EMU_PER_TWIP = 635
+#: What one more line and one more row of the 版记 table add to its box (1.5 lines of 4号; the
+#: cell's top and bottom margins), in twips — as tools/build_templates.py sizes the box.
+_RECORD_LINE_TWIPS, _RECORD_ROW_TWIPS = 420, 120
+
+
+def record_box_twips(lines: int, rows: int) -> int:
+    """Height of a 版记 box of ``rows`` rows holding ``lines`` lines in all: each line, each row's
+    cell margins and the rules (the template's box, one 抄送 line and the 印发 line: 1120)."""
+    return lines * _RECORD_LINE_TWIPS + rows * _RECORD_ROW_TWIPS + 40
+
+
+def record_lines(text: str, per_line: int, hanging: int = 0) -> int:
+    """Lines a 版记 row of ``text`` takes: ``per_line`` characters on the first line, ``hanging``
+    fewer on the others (the 抄送 list wraps under its first organ); one character of slack on
+    the wrapped lines for a closing mark that may not start a line."""
+    from guanai.generators import gbt9704 as G
+
+    width = G.text_chars(text)
+    if width <= per_line:
+        return 1
+    rest = max(1, per_line - hanging - 1)
+    return 1 + int(-(-(width - per_line) // rest))
+
+
+def fit_record_box(body: Any) -> None:
+    """Grow the 版记 text box to hold its rows. The template's box holds a one-line 抄送 and the
+    印发 line; its text box does not grow ( ``noAutofit``), so a 抄送 list of three lines lost the
+    印发机关和印发日期 line in the PDF (clipped below the page) and crossed the bottom rule."""
+    from guanai.generators import gbt9704 as G
+
+    for doc_pr in body.iter(_WP + "docPr"):
+        if doc_pr.get("name") != G.STYLE_RECORD:
+            continue
+        anchor = doc_pr.getparent()
+        extent = anchor.find(_WP + "extent")
+        if extent is None:
+            continue
+        char = round(G.RECORD_SIZE_PT * 20)
+        per_line = int((int(extent.get("cx", "0")) / _EMU_PER_TWIP - 2 * char) // char)
+        rows = ["".join(t.text or "" for t in tr.iter(_W + "t")) for tr in anchor.iter(_W + "tr")]
+        if per_line < 4 or not rows:
+            continue
+        lines = sum(record_lines(text, per_line, 3 if text.startswith("抄送") else 0) for text in rows)
+        need = record_box_twips(lines, len(rows))
+        if need * _EMU_PER_TWIP <= int(extent.get("cy", "0")):
+            continue
+        extent.set("cy", str(need * _EMU_PER_TWIP))
+        for ext in anchor.iter(_DML + "ext"):
+            if ext.get("cy") is not None:
+                ext.set("cy", str(need * _EMU_PER_TWIP))
+
+
 def layout_official(root: Any, ctx: Mapping[str, Any]) -> None:
     """What a 公文's layout needs from its rendered text (GB/T 9704 §7), done on the parsed XML:
 
     - 发文机关标志 sized to its text (gbt9704.org_mark_size);
+    - the 版记 box as tall as its rows (``fit_record_box``);
     - 署名/成文日期 indents per 7.3.5.1 (seal) or 7.3.5.2 (``ctx["seal"]``);
     - the 署名 block kept on one page with the end of the body: keep-with-next from the last two
       text paragraphs to the end, with widow/orphan control, so no page holds a lone line.
@@ -342,6 +398,7 @@ def layout_official(root: Any, ctx: Mapping[str, Any]) -> None:
     body = root.find(_W + "body")
     if body is None:
         return
+    fit_record_box(body)
     paras = [el for el in body if el.tag == _W + "p"]
     char = round(G.BODY_SIZE_PT * 20)
     for p in paras:

@@ -213,3 +213,60 @@ def test_a_report_from_stats_is_signed_and_passes_lint(ids: dict[str, str], tmp_
     assert has_signature(Path(out["pdf_path"]).read_bytes())
     # the chart caption was in the default style (1.15 lines): 正文行距 failed on our own report
     assert lint_file(out["path"]).violations == []
+
+
+# --------------------------------------------------------------------------- a long 抄送 list
+
+LONG_CC = ["县人民政府办公室", "县委宣传部", "县民政局", "县公安局", "县妇联", "团县委", "县关工委", "各乡镇人民政府",
+           "县财政局", "县人力资源和社会保障局"]
+
+
+def _circular(cc: list[str]) -> bytes:
+    from guanai.generators.render import render
+    from tests.gen_helpers import sample
+
+    return render("circular", {**sample("circular"), "抄送机关": cc})
+
+
+def _box_cy(docx: bytes) -> int:
+    import io
+    import re
+    import zipfile
+
+    xml = zipfile.ZipFile(io.BytesIO(docx)).read("word/document.xml").decode("utf-8")
+    m = re.search(r'<wp:extent cx="\d+" cy="(\d+)"/><wp:effectExtent[^>]*/><wp:wrapTopAndBottom/><wp:docPr id="\d+" '
+                  r'name="版记"', xml)
+    assert m is not None
+    return int(m.group(1))
+
+
+def test_the_record_box_grows_with_a_long_cc_list_and_lint_checks_it() -> None:
+    import io
+    import re
+    import zipfile
+
+    from guanai.generators.lint import lint_docx
+    from guanai.generators.render import _replace_member
+
+    short, long = _circular(["县人民政府办公室"]), _circular(LONG_CC)
+    assert _box_cy(short) == 711200 and _box_cy(long) >= 711200 + 2 * 420 * 635  # two more 抄送 lines
+    assert lint_docx(long).violations == []
+    # the box as the template had it (and as a hand-edited document keeps it): lint says so
+    zin = zipfile.ZipFile(io.BytesIO(long))
+    xml = re.sub(r'cy="\d+"', 'cy="711200"', zin.read("word/document.xml").decode("utf-8"))
+    clipped = _replace_member(zin, "word/document.xml", xml.encode("utf-8"))
+    found = [v.found for v in lint_docx(clipped).violations if v.element == "版记"]
+    assert found and "被裁掉" in found[0], found
+
+
+@pytest.mark.pdf
+def test_a_long_cc_list_keeps_the_print_line_in_the_pdf() -> None:
+    from guanai.generators.lint import pdf_lines
+    from guanai.generators.pdf import convert_official
+
+    [(res, _docx)] = convert_official([("通报.docx", _circular(LONG_CC))])
+    assert res.pdf is not None, res.error
+    last = [ln.text.replace(" ", "") for ln in pdf_lines(res.pdf)[-1]]
+    # the 印发机关和印发日期 line was cut off below the page
+    assert any(t.endswith("印发") and "萧县教育体育局" in t for t in last), last
+    assert any("人力" in t or "资源和社会保障局" in t for t in last), last
