@@ -486,7 +486,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
     def child_new(request: Request) -> Response:
         s = need(request, "write")
         return render(request, "child_form.html", {"sections": wf.CHILD_SECTIONS, "values":
-                                                   {"学校": s.arc.info.school_name, "身体状况.状况": "健康"},
+                                                   {"学校": s.arc.info.school_name, "身体状况.状况": "未登记"},
                                                    "errors": {}, "general": [], "child_id": None})
 
     def _save_child(request: Request, s: Session, child_id: str | None, form: FormData) -> Response:
