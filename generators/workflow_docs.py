@@ -121,6 +121,8 @@ def issue_report(arc: Archive, child_ref: str, on: dt.date, *, reason: str = "",
     school = arc.info.school_name
     form: dict[str, Any] = {"发文字号": number, "发文机关": school, "成文日期": on,
                             "联系人": settings.contact, "联系电话": settings.contact_phone}
+    if settings.signer:  # an upward report (GB/T 9704 7.2.5); without the setting lint reminds
+        form["签发人"] = settings.signer
     form["监护人"] = _guardian(entry, guardian)
     attempts: list[dict[str, Any]] = [{"日期": p.on, "方式": p.method, "参与人员": p.by, "结果": p.result}
                                       for p in case.persuasions]
@@ -221,6 +223,13 @@ def stats_form(arc: Archive, kind_id: str, as_of: dt.date, by: str | None = None
     over = dict(overrides or {})
     if "发文字号" not in over:
         form["发文字号"] = next_doc_number(arc, settings, as_of.year)
+    if kind_id == "supervision-report" and not over.get("签发人"):
+        # a report goes up (to the leading group): GB/T 9704 7.2.5 wants its 签发人 beside the 发文字号
+        if not settings.signer:
+            raise StateError("督查报告是上行文，须标注签发人，但尚未设置签发人。",
+                             "用 guanai settings set --signer 李明 设置（一般为校长），或用 --signer 李明 指定，"
+                             "或在表单文件中写“签发人”。")
+        form["签发人"] = settings.signer
     form.update(over)
     return form, st
 
@@ -237,8 +246,11 @@ def embed_chart(docx: bytes, png: bytes, caption: str) -> bytes:
     pic = doc.add_paragraph()
     pic.alignment = WD_ALIGN_PARAGRAPH.CENTER
     pic.add_run().add_picture(io.BytesIO(png), width=Cm(15))
-    cap = doc.add_paragraph(caption)
+    # the caption is body text: the template's 公文正文 style (fixed 28.95 pt lines, 仿宋), centred
+    styles = {st.name for st in doc.styles}
+    cap = doc.add_paragraph(caption, style="公文正文" if "公文正文" in styles else None)
     cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    cap.paragraph_format.first_line_indent = 0
     if anchor is not None:
         anchor.addnext(cap._p)
         anchor.addnext(pic._p)
@@ -249,9 +261,10 @@ def embed_chart(docx: bytes, png: bytes, caption: str) -> bytes:
 
 def generate_from_stats(arc: Archive, kind_id: str, forms: Sequence[Path | str], as_of: dt.date, *,
                         by: str | None = None, pdf: bool = False, out_dir: Path | None = None,
-                        template_dir: Path | str | None = None) -> BatchResult:
+                        template_dir: Path | str | None = None, signer: str | None = None) -> BatchResult:
     """``generate supervision-report|circular --from-stats``: one document whose figures come
-    from ``stats`` (values in the given form files take precedence), with the bar chart."""
+    from ``stats`` (values in the given form files take precedence), with the bar chart.
+    ``signer``: the 签发人 of a supervision report (else the form's, else the setting)."""
     from guanai.generators.chart import bar_chart_png
     from guanai.generators.formsio import read_forms
 
@@ -259,6 +272,8 @@ def generate_from_stats(arc: Archive, kind_id: str, forms: Sequence[Path | str],
     for f in forms:
         for row in read_forms(f):
             overrides.update({k: v for k, v in row.data.items() if v not in (None, "")})
+    if signer:
+        overrides["签发人"] = signer
     form, st = stats_form(arc, kind_id, as_of, by, overrides)
     values = st.chart_values()
     if not values:

@@ -150,6 +150,11 @@ def test_from_stats_report_has_the_figures_and_a_chart(ids: dict[str, str], tmp_
     run("settings", "set", "--doc-prefix", "龙小", "--county-org", "萧县教育体育局")
     run("mentor", "add", "王丽")
     run("mentor", "assign", ids["A"], "--teacher", "王丽")
+    # an upward report needs its 签发人 (GB/T 9704 7.2.5): refused until one is known, nothing stored
+    r = run("generate", "supervision-report", "--from-stats", "--as-of", "2026-09-10", "--out", str(tmp_path))
+    assert r.exit_code != 0 and "须标注签发人" in r.output and "settings set --signer" in r.output
+    assert json.loads(run("doc", "list", "--json").output) == []
+    assert run("settings", "set", "--signer", "李明").exit_code == 0
     r = run("generate", "supervision-report", "--from-stats", "--as-of", "2026-09-10", "--out", str(tmp_path),
             "--json")
     assert r.exit_code == 0, r.output
@@ -157,7 +162,17 @@ def test_from_stats_report_has_the_figures_and_a_chart(ids: dict[str, str], tmp_
     doc = Document(out["path"])
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "建档留守儿童困境儿童" in text and "图1" in text
-    assert "龙小〔2026〕1号" in text
+    assert "龙小〔2026〕1号" in text and "签发人：李明" in text.replace("\u3000", "")
+    r = run("lint", out["path"], "--no-pdf", "--json")
+    assert "签发人" not in r.output, r.output
+    assert r.exit_code == 0, r.output
+    # --signer beats the setting
+    r = run("generate", "supervision-report", "--from-stats", "--as-of", "2026-09-10", "--signer", "赵刚",
+            "--out", str(tmp_path / "b"), "--json")
+    assert r.exit_code == 0, r.output
+    doc = Document(json.loads(r.output)["generated"][0]["path"])
+    assert "签发人：赵刚" in "\n".join(p.text for p in doc.paragraphs).replace("\u3000", "")
+    assert run("generate", "circular", "x.yaml", "--signer", "李明").exit_code != 0
     rows = [[c.text for c in row.cells] for row in doc.tables[0].rows]
     assert rows[1] == ["萧县龙城镇中心小学", "4", "3", "1", "0"]  # 在册, 建档 (D not), 结对, 家访
     with zipfile.ZipFile(out["path"]) as z:
