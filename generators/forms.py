@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -167,6 +168,10 @@ class FormBase(BaseModel):
         """What a generated document says that belongs on the child's record; nothing by default."""
         return {}
 
+    def input_variant(self) -> str:
+        """What the document is made from besides the form (part of its input digest); none by default."""
+        return ""
+
     def to_form_dict(self) -> dict[str, Any]:
         """Chinese-keyed, JSON-safe copy (what is stored with the document)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -244,6 +249,24 @@ class ChildCard(FormBase):
     followups: Annotated[list[FollowUp], rows_from_text(FollowUp)] = Field(
         default_factory=list, alias="跟踪记录"
     )
+    # the child's photo (JPEG bytes, width, height in px) from the archive: never part of the form
+    # (not in to_form_dict, not stored as JSON); set by the generator through ``with_photo``
+    _photo: tuple[bytes, int, int] | None = PrivateAttr(default=None)
+
+    #: The photo box of the card: a 1-inch photo, 25 x 35 mm.
+    PHOTO_BOX_MM: ClassVar[tuple[float, float]] = (25.0, 35.0)
+
+    def with_photo(self, data: bytes, width: int, height: int) -> ChildCard:
+        self._photo = (data, width, height)
+        return self
+
+    def input_variant(self) -> str:
+        """The photo is part of what the card is made from: a new photo makes a new card."""
+        if self._photo is None:
+            return ""
+        import hashlib
+
+        return ":photo:" + hashlib.sha256(self._photo[0]).hexdigest()
 
     @model_validator(mode="after")
     def _dates(self) -> ChildCard:
@@ -262,7 +285,19 @@ class ChildCard(FormBase):
 
         # 周岁 as of the card's date (建档日期), not as of the day it is printed
         age = full_years(self.birth_date, self.filed_date) if self.birth_date else ""
-        return {"age": age}
+        return {"age": age, "photo": self._photo_image()}
+
+    def _photo_image(self) -> Any:
+        """An InlineImage fit into the photo box (aspect kept), or "" (the box shows 照片)."""
+        if self._photo is None:
+            return ""
+        from guanai.generators.render import InlineImage
+
+        data, w, h = self._photo
+        box_w, box_h = self.PHOTO_BOX_MM
+        if w * box_h >= h * box_w:  # wider than the box: the width fills it
+            return InlineImage(data, width_mm=box_w, description="照片")
+        return InlineImage(data, height_mm=box_h, description="照片")
 
     @classmethod
     def from_record(cls, record: Any, on: dt.date) -> dict[str, Any]:

@@ -301,6 +301,7 @@ def generate_batch(
     _validate_items(arc, kind, items, today)
     _link_by_name(kind, arc, items, result)
     _school_warnings(kind, arc, items, result)
+    _add_photos(kind, arc, items)
     custom = _render_items(kind, items, custom_dir, result, progress)
     _attach(items)
     if postprocess is not None:
@@ -557,6 +558,20 @@ def _school_warnings(kind: Kind, arc: Archive | None, items: list[_Item], result
             result.notes.append(f"{it.row.label}：表单中的学校“{school}”不是本档案库的学校“{mine}”，请核对。")
 
 
+def _add_photos(kind: Kind, arc: Archive | None, items: list[_Item]) -> None:
+    """The card of a child with a photo in the archive shows it (archive/photos.py)."""
+    if arc is None or kind.id != "child-card":
+        return
+    from guanai.archive.photos import get_photo
+    from guanai.generators.forms import ChildCard
+
+    for it in items:
+        if it.error is None and isinstance(it.model, ChildCard) and it.child_id is not None:
+            photo = get_photo(arc, it.child_id)
+            if photo is not None:
+                it.model.with_photo(photo.data, photo.width, photo.height)
+
+
 def _render_items(kind: Kind, items: list[_Item], custom_dir: Path | None, result: BatchResult,
                   progress: Callable[[int], None] | None) -> bool:
     """3. render; a school's own template runs in a child process with limits. True when it was used.
@@ -696,7 +711,7 @@ def _store_one(arc: Archive, kind: Kind, it: _Item, gen: Generated, custom: bool
     form = it.model.to_form_dict()
     text = _searchable_text(it.model, it.rendered.text)
     meta = {"template": "custom" if custom else "bundled"}
-    key = input_digest(kind.id, form, meta["template"])
+    key = input_digest(kind.id, form, meta["template"] + it.model.input_variant())
     gen.doc_id, new = put_once(
         arc, input_sha256=key,
         kind=kind.id, title=gen.title, content=it.rendered.data, filename=gen.filename, mime=DOCX_MIME,
