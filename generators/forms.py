@@ -260,6 +260,10 @@ class ChildCard(FormBase):
         self._photo = (data, width, height)
         return self
 
+    @property
+    def photo(self) -> tuple[bytes, int, int] | None:
+        return self._photo
+
     def input_variant(self) -> str:
         """The photo is part of what the card is made from: a new photo makes a new card."""
         if self._photo is None:

@@ -261,3 +261,22 @@ def test_a_foreign_unsanitised_photo_is_rechecked_before_use(arc_env: tuple[Path
                          mime="image/jpeg", child_id=child)
         assert get_photo(arc, child) is None  # the newest does not decode: no photo rather than a failed card
         assert media_of(card_docx(arc, child)) == {}
+
+
+def test_a_school_template_gets_the_photo_too(arc_env: tuple[Path, str], child: str, tmp_path: Path) -> None:
+    import shutil
+
+    from guanai.generators.assets import TEMPLATE_DIR
+
+    own = tmp_path / "我校模板"
+    own.mkdir()
+    shutil.copy(TEMPLATE_DIR / "child-card.docx", own / "child-card.docx")
+    with open_archive(*arc_env, write=True) as arc:
+        stored = set_photo(arc, child, png((300, 420)))
+        res = generate_batch(arc, "child-card", [], child_ref=child, today=DAY, template_dir=own)
+        assert not res.failed, [f.message for f in res.failed]
+        assert any("自定义模板" in n for n in res.notes)
+        doc_id = res.ok[-1].doc_id
+        assert doc_id is not None
+        media = media_of(arc.read_document(doc_id, audit=False))
+    assert list(media.values()) == [stored.data]
