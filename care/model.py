@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Final, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -52,7 +52,7 @@ PARENT_STATE_SYNONYMS: dict[str, str] = {
 # 健康 / 残疾 / 患病 of the county 登记表, plus the 学籍系统's 一般或较弱 / 慢性病 / 生理缺陷, and
 # 未登记: nothing is known (a roster without the column, an empty cell) -- absence of data must
 # not become the claim "健康" on a card.
-HEALTH_UNKNOWN = "未登记"
+HEALTH_UNKNOWN: Final = "未登记"
 HealthState = Literal["健康", "一般或较弱", "慢性病", "生理缺陷", "残疾", "患病", "未登记"]
 HEALTH_STATES: tuple[str, ...] = get_args(HealthState)
 DisabilityKind = Literal["视力", "听力", "言语", "肢体", "智力", "精神", "多重"]
