@@ -519,6 +519,38 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
             d = svc.child_detail(s.arc, cid, dt.date.today())
         return render(request, "child.html", d, session=s)
 
+    @app.get("/children/{cid}/photo.jpg")
+    def child_photo(request: Request, cid: str) -> Response:
+        s = need(request)
+        with s.lock:
+            data = svc.child_photo(s.arc, cid)
+        if data is None:
+            return Response("没有照片。", status_code=404, media_type="text/plain; charset=utf-8")
+        return Response(data, media_type="image/jpeg")
+
+    @app.post("/children/{cid}/photo", response_class=HTMLResponse)
+    async def child_photo_upload(request: Request, cid: str) -> Response:
+        from guanai.archive.photos import MAX_PHOTO_BYTES
+
+        s = need(request, "write", post=True)
+        form = await read_form(request)
+        raw, name = await upload_bytes(form, "file", MAX_PHOTO_BYTES)
+
+        def store() -> dict[str, Any]:
+            with s.lock:
+                svc.set_child_photo(s.arc, cid, raw, name)
+                return svc.photo_panel(s.arc, cid)
+
+        return render(request, "_photo_panel.html", await run_in_threadpool(store), session=s)
+
+    @app.post("/children/{cid}/photo/remove", response_class=HTMLResponse)
+    def child_photo_remove(request: Request, cid: str) -> Response:
+        s = need(request, "write", post=True)
+        with s.lock:
+            svc.remove_child_photo(s.arc, cid)
+            ctx = svc.photo_panel(s.arc, cid)
+        return render(request, "_photo_panel.html", ctx, session=s)
+
     @app.get("/children/{cid}/edit", response_class=HTMLResponse)
     def child_edit(request: Request, cid: str) -> Response:
         s = need(request, "write")

@@ -78,8 +78,40 @@ def child_detail(arc: Archive, ref: str, today: dt.date) -> dict[str, Any]:
     cards = [d for d in docs if d.kind == "child-card"]
     return {"entry": entry, "record": entry.record.to_json_dict(), "categories": classify(entry.record, today),
             "gaps": care_gaps(entry.record, today), "documents": docs,
-            "card": cards[0] if cards else None,
+            "card": cards[0] if cards else None, "photo": _photo_doc(arc, entry.id),
             "next_kinds": [(k.id, k.name) for k in KINDS.values() if k.per_child]}
+
+
+def _photo_doc(arc: Archive, child_id: str) -> Any:
+    from guanai.archive.photos import has_photo
+
+    return has_photo(arc, child_id)
+
+
+def photo_panel(arc: Archive, ref: str) -> dict[str, Any]:
+    """What the child page's photo panel shows (after an upload or a removal)."""
+    entry = arc.get_child(ref)
+    return {"entry": entry, "photo": _photo_doc(arc, entry.id)}
+
+
+def child_photo(arc: Archive, ref: str) -> bytes | None:
+    """The JPEG of the child's photo (already re-encoded, no metadata), or None."""
+    from guanai.archive.photos import get_photo
+
+    photo = get_photo(arc, arc.get_child(ref).id)
+    return None if photo is None else photo.data
+
+
+def set_child_photo(arc: Archive, ref: str, data: bytes, name: str) -> None:
+    from guanai.archive.photos import set_photo
+
+    set_photo(arc, ref, data, name=name)
+
+
+def remove_child_photo(arc: Archive, ref: str) -> None:
+    from guanai.archive.photos import remove_photo
+
+    remove_photo(arc, ref)
 
 
 def parse_child(data: dict[str, Any]) -> Any:
