@@ -92,8 +92,13 @@ def test_a_term_through_the_cli(ids: dict[str, str], tmp_path: Path) -> None:
     r = run("absence", "report", ids["B"], "--date", "2026-10-09")
     assert r.exit_code != 0 and "须满一周" in r.output and "Traceback" not in r.output
     assert run("absence", "persuade", ids["B"], "--date", "2026-10-12", "--by", "王丽", "--result", "未返校").exit_code == 0
+    assert run("settings", "set", "--signer", "李明").exit_code == 0
     r = run("absence", "report", ids["B"], "--date", "2026-10-14", "--reason", "厌学", "--json")
     assert r.exit_code == 0 and json.loads(r.output)["state"] == "辍学"
+    # the report goes up to the township: its 签发人 comes from the setting
+    reports = [d for d in json.loads(run("doc", "list", "--json").output) if d["kind"] == "dropout-report"]
+    code_text = run("show", reports[0]["id"])
+    assert "签发人" in code_text.output and "李明" in code_text.output, code_text.output
     r = run("child", "list")
     assert "在册·辍学" in r.output
     assert run("absence", "close", ids["B"], "--returned", "2026-10-20").exit_code == 0
