@@ -16,10 +16,13 @@ from typing import Any
 import pytest
 from cli_helpers import open_archive, run
 from PIL import Image
+from transfer_helpers import CODE_B, Scenario, _scenario_template, scenario
 
 from guanai.archive.photos import LONG_SIDE, MAX_PHOTO_BYTES, PhotoError, get_photo, sanitize_photo, set_photo
 from guanai.care.synth import example_record
 from guanai.generators.generate import generate_batch
+
+__all__ = ["scenario", "_scenario_template"]  # fixtures, re-exported for pytest
 
 DAY = dt.date(2026, 10, 8)
 GPS_IFD = 0x8825
@@ -280,3 +283,21 @@ def test_a_school_template_gets_the_photo_too(arc_env: tuple[Path, str], child: 
         assert doc_id is not None
         media = media_of(arc.read_document(doc_id, audit=False))
     assert list(media.values()) == [stored.data]
+
+
+def test_the_photo_travels_in_a_transfer_package(scenario: Scenario, tmp_path: Path) -> None:
+    from guanai.archive import transfer
+    from guanai.generators.slip import render_slip
+
+    s = scenario
+    cid = s.child_ids[0]
+    with s.open_a() as a:
+        stored = set_photo(a, cid, jpeg_with_gps())
+        student_id = a.get_child(cid).record.student_id
+        transfer.export_package(a, [cid], CODE_B, tmp_path / "p.gtp", render_slip=render_slip)
+    with s.open_b() as b:
+        transfer.accept(b, transfer.open_package(b, tmp_path / "p.gtp"))
+        got = b.get_child(student_id)
+        photo = get_photo(b, got.id)
+        assert photo is not None and photo.data == stored.data
+        assert media_of(card_docx(b, got.id)) != {}
