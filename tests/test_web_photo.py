@@ -46,6 +46,7 @@ def test_photo_upload_view_and_remove(base: str, school: tuple[Path, list[str]])
         r = c.post(base + f"/children/{cid}/photo", headers=hx(token),
                    files={"file": ("照片.jpg", b"plain text, not a photo\n" * 10)})
         assert r.status_code == 400 and "不是 JPEG 或 PNG" in r.text
+        assert 'id="photo-upload"' in r.text  # the panel comes back with the form, to try another file
         r = c.post(base + f"/children/{cid}/photo", headers=hx(token), files=files)
         assert r.status_code == 200, r.text
         assert f'src="/children/{cid}/photo.jpg' in r.text and 'id="photo-remove"' in r.text

@@ -534,14 +534,22 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
 
         s = need(request, "write", post=True)
         form = await read_form(request)
-        raw, name = await upload_bytes(form, "file", MAX_PHOTO_BYTES)
 
-        def store() -> dict[str, Any]:
+        def panel(error: InputError | None = None) -> dict[str, Any]:
+            with s.lock:
+                ctx = svc.photo_panel(s.arc, cid)
+            return {**ctx, "error": error}
+
+        def store(raw: bytes, name: str) -> None:
             with s.lock:
                 svc.set_child_photo(s.arc, cid, raw, name)
-                return svc.photo_panel(s.arc, cid)
 
-        return render(request, "_photo_panel.html", await run_in_threadpool(store), session=s)
+        try:  # a refused file comes back in the panel, with the form to try another one
+            raw, name = await upload_bytes(form, "file", MAX_PHOTO_BYTES)
+            await run_in_threadpool(store, raw, name)
+        except InputError as err:
+            return render(request, "_photo_panel.html", await run_in_threadpool(panel, err), 400, session=s)
+        return render(request, "_photo_panel.html", await run_in_threadpool(panel), session=s)
 
     @app.post("/children/{cid}/photo/remove", response_class=HTMLResponse)
     def child_photo_remove(request: Request, cid: str) -> Response:
