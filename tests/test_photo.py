@@ -301,3 +301,12 @@ def test_the_photo_travels_in_a_transfer_package(scenario: Scenario, tmp_path: P
         photo = get_photo(b, got.id)
         assert photo is not None and photo.data == stored.data
         assert media_of(card_docx(b, got.id)) != {}
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "P", "I;16", "RGBA"])
+def test_every_png_mode_becomes_an_rgb_jpeg(mode: str) -> None:
+    im = Image.new("I;16" if mode == "I;16" else mode, (64, 48))
+    out = io.BytesIO()
+    im.save(out, "PNG")
+    clean = Image.open(io.BytesIO(sanitize_photo(out.getvalue())))
+    assert (clean.format, clean.mode, clean.size) == ("JPEG", "RGB", (64, 48))
