@@ -1,4 +1,4 @@
-"""``guanai lint``: check .docx files against GB/T 9704-2012 (no archive needed)."""
+"""``guanai lint``: check .docx files against GB/T 9704-2012, PDFs against PDF/A-2b (no archive needed)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def lint(ctx: click.Context, files: tuple[str, ...], layout: bool | None, as_jso
     版头（红色发文机关标志、红色分隔线）、上行文的签发人、主送机关顶格、标题回行（词意完整、不留单字、长短适宜）、版记；
     装有 LibreOffice 时还排版检查孤行页与署名页。仿宋_GB2312 等字库以外的字（如 玥、堃）作为提示列出。
 
+    给出 PDF 文件时检查 PDF/A-2b 长期保存格式（ISO 19005-2）：文件头与文件尾、字体嵌入、输出意图、注释、禁止的动作与脚本、数字签名覆盖范围、XMP 元数据及其与文档信息一致。
+
     有不符合项时退出码为 1，文件无法读取时为 2。不需要打开档案库。
     本系统生成的表格类文书（档案卡、家访记录、通知书等，文档属性“类别”为“表格类文书（非公文）”）不是公文，会注明“未检查”。
 
@@ -32,6 +34,7 @@ def lint(ctx: click.Context, files: tuple[str, ...], layout: bool | None, as_jso
       guanai lint 关于成立领导小组的通知.docx
       guanai lint 输出/*.docx --json
       guanai lint 通报.docx --no-pdf
+      guanai lint 通报-已签名.pdf
     """
     from guanai.generators.lint import lint_file
 
@@ -54,9 +57,11 @@ def lint(ctx: click.Context, files: tuple[str, ...], layout: bool | None, as_jso
             for w in report.warnings:
                 click.echo(f"{report.file}：提示：{w.found}（{w.expected}；{w.where}）")
             if report.ok:
-                click.echo(f"{report.file}：符合 GB/T 9704-2012 检查项。")
+                standard = "PDF/A-2b" if report.file.lower().endswith(".pdf") else "GB/T 9704-2012"
+                click.echo(f"{report.file}：符合 {standard} 检查项。")
                 continue
-            click.echo(f"{report.file}：{len(report.violations)} 项不符合 GB/T 9704-2012：")
+            standard = "PDF/A-2b" if report.file.lower().endswith(".pdf") else "GB/T 9704-2012"
+            click.echo(f"{report.file}：{len(report.violations)} 项不符合 {standard}：")
             echo_table(
                 [[v.element, v.expected, v.found, v.where] for v in report.violations],
                 ["要素", "应为", "实为", "位置"],

@@ -1020,7 +1020,16 @@ def lint_file(path: str | Path, *, layout: bool | None = False) -> LintReport:
         raise InputError(f"{p} 是目录，不是 .docx 文件。", "给出 .docx 文件的路径。") from err
     except OSError as err:
         raise InputError(f"无法读取 {p}（{error_detail(err)}）。", "检查文件权限。") from err
+    if data.startswith(b"%PDF-"):
+        return lint_pdf(data, name=str(path))
     return lint_docx(data, name=str(path), layout=layout)
+
+
+def lint_pdf(data: bytes, *, name: str = "document.pdf") -> LintReport:
+    """A PDF's PDF/A-2b check (``generators.pdfa``): each clause broken is a violation."""
+    from guanai.generators.pdfa import check_pdfa
+
+    return LintReport(name, [Violation(i.clause, i.expected, i.found, i.where) for i in check_pdfa(data)])
 
 
 def lint_many(paths: Iterable[str | Path]) -> list[LintReport]:

@@ -760,9 +760,107 @@ def convert_results(
 def convert_official(items: Sequence[tuple[str, bytes]], *, timeout: float = DEFAULT_TIMEOUT,
                      workers: int = DEFAULT_WORKERS, progress: Callable[[int], None] | None = None,
                      ) -> list[tuple[ConversionResult, bytes]]:
-    """Convert, then put each 公文's 版记 on an even page (GB/T 9704 7.4): documents whose PDF has
-    an odd number of pages get a page break before the 版记 (render.record_on_even_page) and are
-    converted once more. Returns (result, the .docx that result was made from) per input."""
+    """Convert, with each 公文's 版记 on an even page (GB/T 9704 7.4): a document whose PDF would
+    have an odd number of pages gets a page break before its 版记 (render.record_on_even_page;
+    sometimes two). Returns (result, the .docx that result was made from) per input.
+
+    Where python3-uno is present, warm converters (one LibreOffice per worker, kept running for
+    the batch) lay out each document and its variants and export only the one with an even page
+    count; otherwise (and for any document the warm path fails on) batches of ``soffice
+    --convert-to`` convert, and the odd ones are converted again.
+    """
+    items = list(items)
+    if not items:
+        return []
+    out: list[tuple[ConversionResult, bytes] | None] = [None] * len(items)
+    rest = list(range(len(items)))
+    if uno_available() and not os.environ.get("GUANAI_PDF_NO_WARM"):
+        with contextlib.suppress(ExternalToolError):
+            rest = _convert_official_warm(items, out, timeout=timeout, workers=workers, progress=progress)
+    if rest:
+        for i, pair in zip(rest, _convert_official_cold([items[i] for i in rest], timeout=timeout,
+                                                        workers=workers, progress=progress), strict=True):
+            out[i] = pair
+    return [pair for pair in out if pair is not None]
+
+
+def _even_variants(docx: bytes) -> list[bytes]:
+    """The document, and the same with one and two page breaks before its 版记 (when it has one)."""
+    from guanai.generators.render import record_on_even_page
+
+    variants = [docx]
+    for _ in range(MAX_RECORD_ROUNDS):
+        fixed = record_on_even_page(variants[-1], 1)  # 1: "odd", i.e. add a break
+        if fixed is None:
+            break
+        variants.append(fixed)
+    return variants
+
+
+def _convert_official_warm(items: list[tuple[str, bytes]], out: list[tuple[ConversionResult, bytes] | None], *,
+                           timeout: float, workers: int, progress: Callable[[int], None] | None) -> list[int]:
+    """Fill ``out`` through warm converters; the indexes left for the cold path (input problems and
+    documents a warm converter failed on: the cold path tells a broken file from a tool fault).
+    ExternalToolError when no warm converter could start."""
+    import queue
+    import threading
+
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(len(items)):
+        if _docx_problem(items[i][1]) is None:
+            todo.put(i)
+    finished: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    start_errors: list[ExternalToolError] = []
+    n_workers = max(1, min(workers, len(items)))
+    soffice = find_soffice()
+
+    def work() -> None:
+        try:
+            with _profile_slot() as profile:
+                try:
+                    _prepare_profile(soffice, profile)
+                    wc = WarmConverter(timeout=timeout, profile=profile)
+                    wc.start()
+                except ExternalToolError as err:
+                    start_errors.append(err)
+                    return
+                try:
+                    while True:
+                        try:
+                            i = todo.get_nowait()
+                        except queue.Empty:
+                            return
+                        name, data = items[i]
+                        try:
+                            pdf, k = wc.convert_even(data, name=name)
+                        except (ExternalToolError, InputError):
+                            continue  # left to the cold path
+                        out[i] = (ConversionResult(name, pdf), _even_variants(data)[k] if k else data)
+                        finished.put(i)
+                finally:
+                    wc.close()
+        finally:
+            finished.put(None)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(n_workers)]
+    for t in threads:
+        t.start()
+    running = n_workers
+    while running:
+        got = finished.get()
+        if got is None:
+            running -= 1
+        elif progress is not None:
+            progress(1)
+    for t in threads:
+        t.join()
+    if len(start_errors) == n_workers:
+        raise start_errors[0]
+    return sorted(i for i in range(len(items)) if out[i] is None)
+
+
+def _convert_official_cold(items: Sequence[tuple[str, bytes]], *, timeout: float, workers: int,
+                           progress: Callable[[int], None] | None) -> list[tuple[ConversionResult, bytes]]:
     from guanai.generators.render import record_on_even_page
 
     results = convert_results(items, timeout=timeout, workers=workers, progress=progress)
@@ -827,6 +925,7 @@ UNO_PYTHON = "/usr/bin/python3"
 WORKER = Path(__file__).with_name("uno_worker.py")
 
 
+@functools.lru_cache(maxsize=1)
 def uno_available() -> bool:
     """Can a warm converter run here (soffice, and a system Python with the uno module)?"""
     if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
@@ -856,8 +955,11 @@ class WarmConverter:
     lock serialises callers). A conversion that fails or hangs restarts both processes.
     """
 
-    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, profile: Path | None = None) -> None:
         self.timeout = timeout
+        #: A profile directory held by the caller (``_profile_slot``: prepared once, reused);
+        #: None: a fresh one in the private temp directory.
+        self._profile = profile
         self._soffice: subprocess.Popen[bytes] | None = None
         self._worker: subprocess.Popen[str] | None = None
         self._tmp: Path | None = None
@@ -881,7 +983,7 @@ class WarmConverter:
         # the documents pass through a private (0700, RAM where possible) directory, wiped at close
         self._stack = contextlib.ExitStack()
         self._tmp = base = self._stack.enter_context(private_tmpdir("guanai-pdf-"))
-        profile = base / "profile"
+        profile = self._profile or base / "profile"
         _prepare_profile(soffice, profile)
         pipe = f"guanai-{os.getpid()}-{id(self) & 0xFFFFFF:x}"
         env = _plain_env()
@@ -915,6 +1017,20 @@ class WarmConverter:
 
     def convert(self, docx: bytes, *, name: str = "document.docx") -> bytes:
         """PDF/A-2b bytes of one .docx (InputError for a broken file, ExternalToolError otherwise)."""
+        return self._convert(docx, name=name, even=False)[0]
+
+    def convert_even(self, docx: bytes, *, name: str = "document.docx") -> tuple[bytes, int]:
+        """PDF/A-2b of a 公文 with its 版记 on an even page, and the number of page breaks put
+        before the 版记 for that (0–2: apply ``render.record_on_even_page`` that often to the
+        .docx to have the one the PDF was made from).
+
+        LibreOffice lays out the document, and when its page count is odd the copies with one
+        and two more breaks, and exports only the one chosen: one more layout, not a second
+        conversion. The page count is checked again on the PDF itself.
+        """
+        return self._convert(docx, name=name, even=True)
+
+    def _convert(self, docx: bytes, *, name: str, even: bool) -> tuple[bytes, int]:
         import json
 
         problem = _docx_problem(docx)
@@ -923,22 +1039,39 @@ class WarmConverter:
         with self._lock:
             self.start()
             assert self._tmp is not None and self._worker is not None and self._worker.stdin is not None
-            src, dst = self._tmp / "in.docx", self._tmp / "out.pdf"
-            src.write_bytes(_lo_compat(docx))
-            dst.unlink(missing_ok=True)
-            try:
-                self._worker.stdin.write(json.dumps({"in": str(src), "out": str(dst)}) + "\n")
-                self._worker.stdin.flush()
-            except OSError:
-                self.close()
-                raise ExternalToolError(f"{name}：LibreOffice 预览转换进程已退出。", "重试即可（会重新启动）。") from None
-            reply = self._read(self.timeout)
-            data = _pdf_complete(dst) if reply.get("ok") else None
-            if data is None:
-                self.close()  # hung or broken: the next call starts afresh
-                raise ExternalToolError(f"{name}：LibreOffice 转换失败（{reply.get('error', '没有输出')}）。",
-                                        "检查文件能否用 Word/WPS 打开；重试会重新启动转换进程。")
-            return data
+            from guanai.generators.gbt9704 import STYLE_RECORD as record_style
+
+            # the breaks go into LibreOffice's copy (_lo_compat leaves the 版记 paragraph as it is)
+            variants = _even_variants(_lo_compat(docx)) if even else [_lo_compat(docx)]
+            paths = [self._tmp / f"in{k}.docx" for k in range(len(variants))]
+            for path, variant_docx in zip(paths, variants, strict=True):
+                path.write_bytes(variant_docx)
+            dst = self._tmp / "out.pdf"
+            first = 0
+            while True:
+                dst.unlink(missing_ok=True)
+                request = {"in": [str(p) for p in paths[first:]], "out": str(dst), "even": even,
+                           "record_style": record_style if first == 0 else None}
+                try:
+                    self._worker.stdin.write(json.dumps(request) + "\n")
+                    self._worker.stdin.flush()
+                except OSError:
+                    self.close()
+                    raise ExternalToolError(f"{name}：LibreOffice 转换进程已退出。", "重试即可（会重新启动）。") from None
+                reply = self._read(self.timeout)
+                data = _pdf_complete(dst) if reply.get("ok") else None
+                variant = reply.get("variant")
+                if data is None or not isinstance(variant, int) or not 0 <= variant < len(paths) - first:
+                    self.close()  # hung or broken: the next call starts afresh
+                    raise ExternalToolError(f"{name}：LibreOffice 转换失败（{reply.get('error', '没有输出')}）。",
+                                            "检查文件能否用 Word/WPS 打开；重试会重新启动转换进程。")
+                chosen = first + variant
+                # the view's page count and the exported PDF agree in practice; the PDF decides
+                if not even or chosen + 1 >= len(paths) or pdf_page_count(data) % 2 == 0:
+                    for path in paths:
+                        path.unlink(missing_ok=True)
+                    return data, chosen
+                first = chosen + 1
 
     def close(self) -> None:
         for proc in (self._worker, self._soffice):

@@ -715,15 +715,33 @@ _PAGE_BREAK_PARA = ('<w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="20"
                     '<w:br w:type="page"/></w:r></w:p>')
 
 
+#: The footer part of the pages after the body when a blank page precedes the 版记 page.
+_BLANK_FOOTER = "word/footer-guanai-blank.xml"
+_BLANK_FOOTER_RID = "rIdGuanaiBlankFooter"
+_BLANK_FOOTER_XML = (
+    "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+    '<w:ftr xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:p/></w:ftr>'
+)
+_FOOTER_REL = ('<Relationship Id="' + _BLANK_FOOTER_RID + '" Type="http://schemas.openxmlformats.org/'
+               'officeDocument/2006/relationships/footer" Target="footer-guanai-blank.xml"/>')
+_FOOTER_TYPE = ('<Override PartName="/' + _BLANK_FOOTER + '" ContentType="application/'
+                'vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/>')
+_FINAL_SECT = re.compile(r"(<w:sectPr\b[^>]*>)(.*?)(</w:sectPr>)\s*</w:body>", re.S)
+_FOOTER_REF = re.compile(r'<w:footerReference\b[^>]*/>')
+
+
 def record_on_even_page(docx: bytes, pages: int) -> bytes | None:
     """The document with one more page break before its 版记 when the PDF has an odd number of pages.
 
     GB/T 9704 7.4: the 版记 sits at the foot of the last page, and documents are printed on both
     sides, so that page is an even one (the back of the last sheet). The 版记 box is anchored to
     the document's last paragraph; a page break before it moves the box to the foot of the next
-    page. Where the box had already been pushed onto a page of its own, one break is not enough
-    (the break lands on the page before); the caller converts again and asks again. None when
-    nothing needs to change (even page count, or no 版记 box of ours).
+    page. Where the box had already been pushed onto a page of its own (it does not fit under the
+    body's last, even page), one break is not enough (the break lands on the page before); the
+    caller converts again and asks again, and the second break leaves a blank page before the
+    版记 page. GB/T 9704 7.5: "版记页前有空白页的，空白页和版记页均不编排页码" — so the second
+    time the first break becomes a section break, and the section of the blank and the 版记 page
+    has an empty footer. None when nothing needs to change (even page count, or no 版记 box of ours).
     """
     if pages % 2 == 0:
         return None
@@ -733,8 +751,28 @@ def record_on_even_page(docx: bytes, pages: int) -> bytes | None:
     if not matches:
         return None
     at = matches[-1].start()
-    new = xml[:at] + _PAGE_BREAK_PARA + xml[at:]
-    return _replace_member(zin, "word/document.xml", new.encode("utf-8"))
+    final = _FINAL_SECT.search(xml)
+    if not xml[:at].endswith(_PAGE_BREAK_PARA) or final is None or _BLANK_FOOTER_RID in xml:
+        return _replace_members(zin, {"word/document.xml": (xml[:at] + _PAGE_BREAK_PARA + xml[at:]).encode("utf-8")})
+    # second break: the body's section ends where the first break was; the last section (the
+    # blank page and the 版记 page) gets the empty footer for every page type it had one for
+    body_sect = final.group(0)[: -len("</w:body>")].rstrip()
+    section_break = _PAGE_BREAK_PARA.replace(
+        '<w:rPr><w:sz w:val="2"/></w:rPr></w:pPr><w:r><w:rPr><w:sz w:val="2"/></w:rPr><w:br w:type="page"/></w:r>',
+        '<w:rPr><w:sz w:val="2"/></w:rPr>' + body_sect + "</w:pPr>")
+    refs = _FOOTER_REF.findall(final.group(2))
+    blank_refs = "".join(re.sub(r'r:id="[^"]*"', f'r:id="{_BLANK_FOOTER_RID}"', r) for r in refs)
+    last_sect = final.group(1) + blank_refs + _FOOTER_REF.sub("", final.group(2)) + final.group(3)
+    start = at - len(_PAGE_BREAK_PARA)
+    new = (xml[:start] + section_break + _PAGE_BREAK_PARA + xml[at:final.start()] + last_sect
+           + xml[final.end(3):])
+    rels = zin.read("word/_rels/document.xml.rels").decode("utf-8").replace(
+        "</Relationships>", _FOOTER_REL + "</Relationships>")
+    types = zin.read("[Content_Types].xml").decode("utf-8").replace("</Types>", _FOOTER_TYPE + "</Types>")
+    return _replace_members(zin, {"word/document.xml": new.encode("utf-8"),
+                                  "word/_rels/document.xml.rels": rels.encode("utf-8"),
+                                  "[Content_Types].xml": types.encode("utf-8"),
+                                  _BLANK_FOOTER: _BLANK_FOOTER_XML.encode("utf-8")})
 
 
 # --------------------------------------------------------------------------- attachments (附件)
@@ -780,11 +818,17 @@ def append_attachments(docx: bytes, attachments: Sequence[bytes]) -> bytes:
 
 
 def _replace_member(zin: zipfile.ZipFile, name: str, content: bytes) -> bytes:
+    return _replace_members(zin, {name: content})
+
+
+def _replace_members(zin: zipfile.ZipFile, changes: dict[str, bytes]) -> bytes:
+    """The package with ``changes`` (member name → content; names not in it are added at the end)."""
     out = _bytes_io(b"")
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = content if info.filename == name else zin.read(info)
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+        names = [info.filename for info in zin.infolist()]
+        for name in names + [n for n in changes if n not in names]:
+            data = changes[name] if name in changes else zin.read(name)
+            zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o644 << 16
             zout.writestr(zi, data)

@@ -227,3 +227,29 @@ def test_libreoffice_opens_every_kind_and_pdf_text_has_the_values() -> None:
 
 def _bare(text: str) -> str:
     return re.sub(r"[\s，。、：；,.:;]", "", text)
+
+
+def test_second_break_before_the_record_leaves_the_blank_and_record_pages_unnumbered() -> None:
+    """GB/T 9704 7.5: a blank page before the 版记 page, and the 版记 page, carry no page number —
+    the second break is a section break, and the last section's footers are empty."""
+    import io
+
+    import docx as python_docx
+
+    from guanai.generators.lint import lint_docx
+    from guanai.generators.render import record_on_even_page
+
+    original = render("dropout-report", sample("dropout-report"))
+    assert record_on_even_page(original, 2) is None  # even: nothing to do
+    once = record_on_even_page(original, 3)
+    twice = record_on_even_page(once, 3) if once else None
+    assert once is not None and twice is not None
+    one, two = python_docx.Document(io.BytesIO(once)), python_docx.Document(io.BytesIO(twice))
+    assert len(one.sections) == 1 and len(two.sections) == 2
+    body, last = two.sections
+    assert "PAGE" in body.footer._element.xml or "PAGE" in body.even_page_footer._element.xml
+    for footer in (last.footer, last.even_page_footer):
+        assert not footer.is_linked_to_previous and footer._element.xml.count("<w:t") == 0
+    assert lint_docx(twice).violations == []
+    thrice = record_on_even_page(twice, 3)  # a third break stays a plain one (no second blank footer)
+    assert thrice is not None and len(python_docx.Document(io.BytesIO(thrice)).sections) == 2

@@ -739,15 +739,17 @@ def _row_flag(row: Any, tag_name: str) -> None:
 
 
 def loop_table(container: Any, headers: list[str], cells_: list[str], widths: list[float], loop: str,
-               *, size: float = 10.5, east: str = SONG, numeric: Sequence[int] = ()) -> Table:
+               *, size: float = 10.5, east: str = SONG, numeric: Sequence[int] = (),
+               header_size: float | None = None) -> Table:
     """Header row + a {%tr for %} row + one content row + {%tr endfor %} row.
 
     The header row repeats on every page a long table runs onto (w:tblHeader), no row is split
     across pages (w:cantSplit), and numeric columns are right-aligned so digits line up.
+    ``header_size``: a smaller size for headers that would otherwise wrap (结对帮扶人|数).
     """
     t = table(container, widths, 4, size=size)
     for i, h in enumerate(headers):
-        cell(t.rows[0].cells[i], h, bold=True, align="center", size=size, east=H1)
+        cell(t.rows[0].cells[i], h, bold=True, align="center", size=header_size or size, east=H1)
     _row_flag(t.rows[0], "w:cantSplit")
     _row_flag(t.rows[0], "w:tblHeader")
     start = t.rows[1].cells[0].merge(t.rows[1].cells[len(widths) - 1])
@@ -985,7 +987,8 @@ def _inspection(kind: str) -> Doc:
     o_body(doc, "各校主要数据见下表。")
     loop_table(doc, ["学校", "在册人数", "建档人数", "结对帮扶人数", "家访人数"],
                ["{{ r.school }}", "{{ r.enrolled }}", "{{ r.filed }}", "{{ r.mentored }}", "{{ r.visited }}"],
-               [52, 26, 26, 26, 26], "for r in figures", size=12, east=BODY, numeric=(1, 2, 3, 4))
+               [44, 28, 28, 28, 28], "for r in figures", size=12, east=BODY, numeric=(1, 2, 3, 4),
+               header_size=10.5)  # 6 characters of 五号 in 28 mm: no header wraps
     tag(doc, "{%p endif %}")
     o_h1(doc, "三、存在问题")
     tag(doc, "{%p for p in problems %}")
