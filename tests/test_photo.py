@@ -310,3 +310,25 @@ def test_every_png_mode_becomes_an_rgb_jpeg(mode: str) -> None:
     im.save(out, "PNG")
     clean = Image.open(io.BytesIO(sanitize_photo(out.getvalue())))
     assert (clean.format, clean.mode, clean.size) == ("JPEG", "RGB", (64, 48))
+
+
+@pytest.mark.pdf
+def test_card_with_photo_is_one_page_pdfa_with_the_image(arc_env: tuple[Path, str], child: str) -> None:
+    from pypdf import PdfReader
+
+    from guanai.generators.pdfa import check_pdfa
+
+    with open_archive(*arc_env, write=True) as arc:
+        set_photo(arc, child, jpeg_with_gps())
+        res = generate_batch(arc, "child-card", [], child_ref=child, today=DAY, pdf=True)
+        assert not res.failed, [f.message for f in res.failed]
+        pdf_id = res.ok[-1].pdf_doc_id
+        assert pdf_id is not None
+        pdf = bytes(arc.read_document(pdf_id, audit=False))
+    assert check_pdfa(pdf) == []
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1
+    (img,) = reader.pages[0].images
+    # LibreOffice keeps 300 dpi: 25 mm wide = 295 px, print quality for the photo box
+    assert img.image is not None and img.image.size[0] >= 280
+    assert b"PhoneModel X" not in pdf and b"GPS" not in pdf
