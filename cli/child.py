@@ -546,10 +546,11 @@ def _status_result(entry: ChildEntry, status: str, reason: str) -> dict[str, str
 def photo(arc: Archive, ref: str, file: str | None, remove: bool, as_json: bool) -> None:
     """存入（或更换、删除）儿童照片，印在一人一卡档案卡的照片栏中。
 
-    REF 是儿童的姓名、学籍号、身份证号或编号；FILE 是 JPEG 或 PNG 照片（按内容判断，不看扩展名；
-    不超过 10 MB、4000 万像素）。照片会缩小到长边 600 像素并重新保存为 JPEG，
-    拍摄位置（GPS）、相机信息等一概去除；原文件不存入档案库。每名儿童只保留一张照片，
-    存入新照片即替换旧照片。
+    REF 是儿童的姓名、学籍号、身份证号或编号；FILE 是 JPEG 或 PNG 照片（按内容判断，不看扩展名）。
+
+    照片不超过 10 MB、4000 万像素；存入时缩小到长边 600 像素、重新保存为 JPEG，拍摄位置（GPS）、相机信息等一概去除。
+
+    每名儿童只保留一张照片：存入新照片即替换旧照片，--remove 删除照片。
 
     \b
     示例：
