@@ -332,3 +332,12 @@ def test_card_with_photo_is_one_page_pdfa_with_the_image(arc_env: tuple[Path, st
     # LibreOffice keeps 300 dpi: 25 mm wide = 295 px, print quality for the photo box
     assert img.image is not None and img.image.size[0] >= 280
     assert b"PhoneModel X" not in pdf and b"GPS" not in pdf
+
+
+def test_verify_reports_an_image_document_that_is_not_one(arc_env: tuple[Path, str], child: str) -> None:
+    with open_archive(*arc_env, write=True) as arc:
+        arc.put_document(kind="attachment", title="扫描件", content=b"not a jpeg at all", filename="扫描件.jpg",
+                         mime="image/jpeg", child_id=child)
+        set_photo(arc, child, png((60, 80)))  # a real photo is usable
+    code, out = run("verify")
+    assert code != 0 and "不是有效的 JPEG 图片" in out and out.count("不是有效的") == 1, out
