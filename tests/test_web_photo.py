@@ -28,6 +28,16 @@ def base(school: tuple[Path, list[str]]) -> Iterator[str]:
         yield url
 
 
+def school_photo_id(path: Path, cid: str) -> str:
+    from web_helpers import PASS
+
+    from guanai.archive.store import Archive
+
+    with Archive.open(path, user="admin", passphrase=PASS) as arc:
+        (doc,) = arc.list_documents(child_id=cid, kind="child-photo")
+        return str(doc.id)
+
+
 def hx(token: str) -> dict[str, str]:
     return {"X-CSRF-Token": token, "HX-Request": "true"}
 
@@ -56,6 +66,11 @@ def test_photo_upload_view_and_remove(base: str, school: tuple[Path, list[str]])
         im = Image.open(io.BytesIO(served.content))
         assert max(im.size) == 600 and dict(im.getexif()) == {} and dict(im.getexif().get_ifd(GPS_IFD)) == {}
         assert b"PhoneModel X" not in served.content
+        # the photo is a document of the dossier: on the timeline, with its own page
+        doc_id = school_photo_id(school[0], cid)
+        page = c.get(base + f"/children/{cid}").text
+        assert f'href="/docs/{doc_id}"' in page
+        assert c.get(base + f"/docs/{doc_id}").status_code == 200
     name, pw = USERS["inspector"]
     with httpx.Client(timeout=60) as c:
         t = login(c, base, name, pw)
