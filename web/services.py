@@ -152,10 +152,11 @@ def check_form(kind_id: str, data: dict[str, Any]) -> None:
 
 
 def generate(arc: Archive, kind_id: str, forms: list[dict[str, Any]], *, child_ref: str | None, pdf: bool,
-             progress: Callable[[int], None] | None = None) -> BatchResult:
+             sign: bool = False, progress: Callable[[int], None] | None = None) -> BatchResult:
+    """``sign``: the PDFs carry the school's PAdES signature (``guanai generate --pdf --sign``)."""
     from guanai.generators.generate import generate_batch
 
-    return generate_batch(arc, kind_id, forms, child_ref=child_ref, pdf=pdf, progress=progress)
+    return generate_batch(arc, kind_id, forms, child_ref=child_ref, pdf=pdf, sign=sign, progress=progress)
 
 
 def generate_file(arc: Archive, kind_id: str, path: Path, *, pdf: bool,
@@ -174,6 +175,19 @@ def document_bytes(arc: Archive, doc_id: str) -> tuple[DocumentEntry, bytes]:
     arc.require("export")
     entry = arc.get_document(doc_id)
     return entry, arc.read_document(entry.id)  # audited as doc.read
+
+
+def document_bytes_signed(arc: Archive, doc_id: str) -> tuple[DocumentEntry, bytes]:
+    """A stored PDF signed by the school (already-signed ones as stored); InputError for others."""
+    from guanai.generators.sign import pdf_signer
+
+    arc.require("write")
+    entry, data = document_bytes(arc, doc_id)
+    if entry.mime != "application/pdf" or not data.startswith(b"%PDF-"):
+        raise InputError("只有 PDF 可以加数字签名。", "下载 PDF 版本；.docx 请先生成 PDF。")
+    signed = pdf_signer(arc, reason="学校签发")(data)
+    arc.audit("doc.export", entry.id, {"signature": "kept" if signed is None else "signed"})
+    return entry, signed if signed is not None else data
 
 
 def pdf_of(arc: Archive, doc_id: str) -> DocumentEntry | None:
