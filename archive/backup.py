@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from guanai.archive.audit import JOURNAL
 from guanai.base.errors import FormatError, InputError, IntegrityError, StateError
 from guanai.base.fsutil import fsync_dir, publish_dir
 from guanai.base.privtmp import pid_alive
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 MAX_MEMBER = 64 * 1024 * 1024 * 1024
 #: archive.json, backup.json and key files are small; anything larger is not ours
 MAX_SMALL_MEMBER = 1024 * 1024
-_MEMBER_RE = re.compile(r"^(archive\.json|backup\.json|catalog\.sqlite|keys/[\w.\-\u4e00-\u9fff]{1,32}\.json)$")
+_MEMBER_RE = re.compile(r"^(archive\.json|backup\.json|catalog\.sqlite|journal\.sqlite|keys/[\w.\-\u4e00-\u9fff]{1,32}\.json)$")
 
 
 def _sha256_file(path: Path) -> str:
@@ -41,7 +42,7 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-_LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.(sqlite|tmp)(-journal|-wal|-shm)?$")
+_LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.(sqlite|tmp|journal\.sqlite)(-journal|-wal|-shm)?$")
 
 
 def sweep_leftovers(folder: Path) -> list[str]:
@@ -118,6 +119,24 @@ def _source_problems(arc: Archive, snap: Path) -> list[str]:
     return problems
 
 
+def _snapshot_journal(journal: Path, dest: Path) -> bool:
+    """A consistent copy of the journal into ``dest``; False when there is no journal."""
+    if not journal.is_file():
+        return False
+    _private_file(dest)
+    src = sqlite3.connect(f"{journal.as_uri()}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(dest)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return True
+
+
 def backup(arc: Archive, out: Path | str, *, check_source: bool = True) -> dict[str, Any]:
     """Write a consistent backup of ``arc`` to ``out`` (which must not exist).
 
@@ -135,6 +154,7 @@ def backup(arc: Archive, out: Path | str, *, check_source: bool = True) -> dict[
     sweep_leftovers(out.parent)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     snap = out.parent / f".{out.name}.{tag}.sqlite"
+    journal_snap = out.parent / f".{out.name}.{tag}.journal.sqlite"
     tmp = out.parent / f".{out.name}.{tag}.tmp"
     try:
         _private_file(snap)
@@ -146,6 +166,10 @@ def backup(arc: Archive, out: Path | str, *, check_source: bool = True) -> dict[
             dst.close()
         problems = _source_problems(arc, snap) if check_source else []
         members: list[tuple[str, Path]] = [("archive.json", arc.path / "archive.json"), ("catalog.sqlite", snap)]
+        # the readers' audit entries not yet chained (FORMAT.md §7.2): taken after the catalog, so
+        # the copy holds at least every entry the catalog's copy has not absorbed
+        if _snapshot_journal(arc.path / JOURNAL, journal_snap):
+            members.append((JOURNAL, journal_snap))
         members += [(f"keys/{p.name}", p) for p in sorted((arc.path / "keys").glob("*.json"))]
         manifest = {"format": "guanai-backup", "version": 1, "archive_id": arc.info.archive_id,
                     "created_at": now_iso(), "generation": arc.generation, "head": _snapshot_head(snap),
@@ -165,7 +189,7 @@ def backup(arc: Archive, out: Path | str, *, check_source: bool = True) -> dict[
         os.replace(tmp, out)
         fsync_dir(out.parent)
     finally:
-        for p in (snap, tmp):
+        for p in (snap, journal_snap, tmp):
             if p.exists():
                 p.unlink()
     arc.audit("archive.backup", None, {"file": out.name, "generation": manifest["generation"],
@@ -269,6 +293,16 @@ def restore(backup_file: Path | str, dest: Path | str) -> ArchiveInfo:
             conn.execute("PRAGMA journal_mode=WAL")
         finally:
             conn.close()
+        if (tmp / JOURNAL).is_file():  # its rows are MACed: a forged one is refused when read
+            conn = sqlite3.connect(tmp / JOURNAL)
+            try:
+                if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    raise IntegrityError("备份中的审计日志库 journal.sqlite 损坏")
+                conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.DatabaseError as err:
+                raise IntegrityError("备份中的审计日志库 journal.sqlite 损坏") from err
+            finally:
+                conn.close()
         publish_dir(tmp, dest)
         # restoring is a deliberate return to an older state: this machine accepts it
         from guanai.archive import heads

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,19 +157,54 @@ def _target(out_dir: Path, filename: str, used: set[str]) -> Path:
     return out_dir / name
 
 
-def export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: bool = False) -> list[Path]:
+#: Signs one PDF as the school (PAdES; ``guanai.generators.sign.pdf_signer`` in the product: the
+#: archive cannot import generators). Returns the signed bytes, or None when the PDF already carries
+#: a signature and is left as it is; raises ``InputError`` when the bytes cannot be signed.
+PdfSigner = Callable[[bytes], bytes | None]
+
+#: What happened to one exported file when signing was asked for.
+SIGNED, KEPT, NOT_PDF, FAILED = "signed", "kept", "not_pdf", "failed"
+
+
+class ExportedPaths(list[Path]):
+    """The files written (a list of paths, as before); with ``sign``: ``signature[path]`` is
+    ``signed`` (signed now), ``kept`` (already signed, written as stored), ``not_pdf``, or
+    ``failed`` (a dossier's PDF that could not be signed, written as stored; why in ``problems``)."""
+
+    def __init__(self, paths: list[Path] | None = None) -> None:
+        super().__init__(paths or [])
+        self.signature: dict[Path, str] = {}
+        self.problems: dict[Path, str] = {}
+
+
+def is_pdf(entry: DocumentEntry) -> bool:
+    return entry.mime == "application/pdf" or entry.filename.lower().endswith(".pdf")
+
+
+def export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: bool = False,
+                     sign: PdfSigner | None = None, keep_unsignable: bool = False) -> ExportedPaths:
     """Write documents' original files: one ``refs`` and a file path, or into the directory ``out``.
 
     Every reference is resolved before anything is written; each file is written atomically and
     each export audited. In a directory a name already there gets ``-2``; a file path named
-    explicitly is overwritten only with ``force``.
+    explicitly is overwritten only with ``force``. ``sign``: every PDF is signed as the school
+    first (all of them before the first file is written, so a PDF that cannot be signed leaves
+    nothing behind — unless ``keep_unsignable``: then it is written as stored, marked ``failed``);
+    a PDF already signed is written as stored; other files are written unsigned, and asking to sign
+    only non-PDF files is refused.
     """
     from guanai.base.fsutil import atomic_write
 
     arc.require("export")
+    if sign is not None:
+        arc.require("write")  # signing speaks for the school: not for a read-only role
     if not refs:
         raise InputError("没有给出文档编号。", "例如：guanai doc get 3f2a9c -o 导出目录/")
     entries = resolve_documents(arc, refs)
+    if sign is not None and not any(is_pdf(e) for e in entries):
+        names = "、".join(e.title for e in entries[:3]) + ("等" if len(entries) > 3 else "")
+        raise InputError(f"所选文档（{names}）都不是 PDF，无法加数字签名。",
+                         "去掉 --sign 导出原件；公文可用 guanai generate … --pdf --sign 生成签名的 PDF。")
     # "导出/" names a directory even before it exists (Path() would drop the slash)
     as_dir = str(out).endswith(("/", "\\", os.sep)) or len(entries) > 1 or Path(out).is_dir()
     out = Path(out)
@@ -184,18 +220,48 @@ def export_documents(arc: Archive, refs: list[str], out: Path | str, *, force: b
         if not out.parent.is_dir():
             raise InputError(f"目录不存在：{out.parent}", "先创建该目录，或换一个输出路径。")
         targets = [out]
-    written: list[Path] = []
+    written = ExportedPaths()
+    signed: dict[str, tuple[bytes, str]] = {}
+    failures: dict[str, str] = {}
+    if sign is not None:  # sign everything first: a failure writes nothing
+        for e in entries:
+            data = arc.read_document(e.id, audit=False)
+            if not is_pdf(e) or not data.startswith(b"%PDF-"):
+                signed[e.id] = (data, NOT_PDF)
+                continue
+            try:
+                done = sign(data)
+            except InputError as err:
+                if not keep_unsignable:
+                    raise InputError(f"文档“{e.title}”无法签名：{err.message}",
+                                     "未写出任何文件。文件可能已损坏；不加 --sign 可导出原件。") from err
+                signed[e.id] = (data, FAILED)
+                failures[e.id] = err.message
+                continue
+            signed[e.id] = (data, KEPT) if done is None else (done, SIGNED)
     for e, target in zip(entries, targets, strict=True):
-        data = arc.read_document(e.id, audit=False)  # the doc.export entry below covers the read
+        if e.id in signed:
+            data, outcome = signed[e.id]
+            written.signature[target] = outcome
+            if e.id in failures:
+                written.problems[target] = failures[e.id]
+        else:
+            data, outcome = arc.read_document(e.id, audit=False), ""  # the doc.export entry covers the read
+        detail: dict[str, Any] = {"title": e.title, "path": str(target), "size": len(data)}
+        if outcome:
+            detail["signature"] = outcome
         # audited before the plaintext leaves the process (a journal entry when a writer holds the lock)
-        arc.audit("doc.export", e.id, {"title": e.title, "path": str(target), "size": len(data)})
+        arc.audit("doc.export", e.id, detail)
         atomic_write(target, data)
         written.append(target)
     return written
 
 
-def export_dossier(arc: Archive, child_ref: str, out_dir: Path, *, include_void: bool = False) -> list[Path]:
-    """Every document of one child into ``out_dir/<姓名>-<短编号>/`` (sorted by date)."""
+def export_dossier(arc: Archive, child_ref: str, out_dir: Path, *, include_void: bool = False,
+                   sign: PdfSigner | None = None) -> ExportedPaths:
+    """Every document of one child into ``out_dir/<姓名>-<短编号>/`` (sorted by date); ``sign`` as
+    in ``export_documents``, except that nothing is refused: a dossier without any PDF is exported
+    unsigned, a PDF that cannot be signed (an old damaged scan) is written as stored, ``failed``."""
     from guanai.archive.store import safe_filename
 
     arc.require("export")
@@ -205,9 +271,10 @@ def export_dossier(arc: Archive, child_ref: str, out_dir: Path, *, include_void:
         raise StateError(f"{child.record.name} 的档案中还没有文档。", "先用 guanai generate 或 guanai attach 添加。")
     folder = Path(out_dir) / safe_filename(f"{child.record.name}-{short_id(child.id)}")
     folder.mkdir(parents=True, exist_ok=True)
+    if sign is not None and not any(is_pdf(r.entry) for r in rows):
+        sign = None  # nothing to sign in this dossier: the CLI says so
     arc.audit("child.export", child.id, {"documents": len(rows), "path": str(folder)})
-    paths = export_documents(arc, [r.entry.id for r in rows], folder)
-    return paths
+    return export_documents(arc, [r.entry.id for r in rows], folder, sign=sign, keep_unsignable=True)
 
 
 # --------------------------------------------------------------------------- attachments

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 
 @click.command("init")
+@click.argument("directory", required=False, metavar="[目录]")
 @click.option("--school-code", help="学校标识码（10 位）或单位代码；县级档案库可省略（默认用县区代码）。")
 @click.option("--school-name", help="学校全称，如“萧县龙城镇中心小学”。")
 @click.option("--name", "unit_name", help="单位名称（县级档案库用，同 --school-name）。")
@@ -34,9 +35,9 @@ if TYPE_CHECKING:
               help="档案库类型：school（学校）或 county（县教体局）。")
 @click.option("--admin", default=None, help="管理员用户名（默认取全局 --user，即 admin）。")
 @click.pass_context
-def init_cmd(ctx: click.Context, school_code: str | None, school_name: str | None, unit_name: str | None,
-             county_code: str, suite: str, kind: str, admin: str | None) -> None:
-    """创建新的加密档案库（目录由全局 --archive 指定）。
+def init_cmd(ctx: click.Context, directory: str | None, school_code: str | None, school_name: str | None,
+             unit_name: str | None, county_code: str, suite: str, kind: str, admin: str | None) -> None:
+    """创建新的加密档案库（目录由全局 --archive 或参数“目录”指定，默认 guanai-archive）。
 
     口令用于解开主密钥，请牢记：忘记口令将无法打开档案库。
 
@@ -44,6 +45,7 @@ def init_cmd(ctx: click.Context, school_code: str | None, school_name: str | Non
     示例：
       guanai --archive 龙城小学档案 init --school-code 3413220001 --school-name 萧县龙城镇中心小学
       guanai --archive 县局档案 init --kind county --county-code 341322 --name 萧县教育体育局
+      guanai init 龙城小学档案 --school-code 3413220001 --school-name 萧县龙城镇中心小学
     """
     from guanai.archive.store import init_archive
     from guanai.base.errors import InputError
@@ -55,6 +57,13 @@ def init_cmd(ctx: click.Context, school_code: str | None, school_name: str | Non
     if not name:
         raise InputError("缺少 --school-name（学校或单位名称）。", "例如：--school-name 萧县龙城镇中心小学")
     path = archive_dir(ctx)
+    root = ctx.find_root()
+    source = root.get_parameter_source("archive_dir")
+    given = (root.obj or {}).get("archive_dir") if source not in (None, click.core.ParameterSource.DEFAULT) else None
+    if directory is not None:
+        if given and Path(given) != Path(directory):
+            raise InputError(f"档案库目录给了两个：--archive（或 GUANAI_ARCHIVE）{given} 与 {directory}。", "只写一个。")
+        path = Path(directory)
     admin = admin or (ctx.find_root().obj or {}).get("user") or "admin"
     passphrase = get_passphrase(ctx, prompt=f"为管理员 {admin} 设置口令", confirm=True)
     info = init_archive(path, school_code=code, school_name=name, passphrase=passphrase, admin=admin,
@@ -63,6 +72,8 @@ def init_cmd(ctx: click.Context, school_code: str | None, school_name: str | Non
     click.echo(f"已创建{kind_name}档案库：{path}")
     click.echo(f"  单位：{info.school_name}（{info.school_code}），县区 {info.county_code}")
     click.echo(f"  加密：{info.suite}，管理员：{admin}")
+    if directory is not None and not given:
+        click.echo(f"以后的命令请加 --archive {path}，或设置环境变量 GUANAI_ARCHIVE={path}。")
     if kind == "county":
         click.echo("下一步：收集各校身份卡（学校执行 guanai identity export -o 身份卡.json），"
                    "guanai directory add 身份卡.json，再 guanai directory publish -o 萧县学校目录.json 下发各校。")

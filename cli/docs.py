@@ -64,6 +64,7 @@ def doc() -> None:
     示例：
       guanai doc list --child 张小明
       guanai doc get 3f2a9c -o 家访记录.docx
+      guanai doc get 7b1e04 -o 通报.pdf --sign
       guanai doc void 3f2a9c --reason 重复归档
       guanai doc sign 通报.pdf -o 通报-已签名.pdf
       guanai doc verify 通报-已签名.pdf
@@ -111,18 +112,23 @@ def doc_list(arc: Archive, child_ref: str | None, kind: str | None, sort: str, i
 
 @doc.command("get")
 @export_options
-@with_archive()
-def doc_get(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
-            force: bool, as_json: bool) -> None:
+@click.pass_context
+def doc_get(ctx: click.Context, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
+            force: bool, do_sign: bool, as_json: bool) -> None:
     """导出文档原件（解密后写出；导出已记入审计日志）。可一次给出多个编号，或用 --child 导出整份档案。
+
+    --sign：导出的同时给 PDF 加本校数字签名（PAdES，ECDSA P-256，PDF/A 不变；已有签名的原样导出）。
+
+    对方用 guanai doc verify 或 pdfsig 核验。签名需要写入权限（第一次签名时生成签名密钥）。
 
     \b
     示例：
       guanai doc get 3f2a9c -o 家访记录.docx
       guanai doc get 3f2a9c 77b01e -o 导出/
       guanai doc get --child G341322201501011234 -o 导出/
+      guanai doc get 7b1e04 -o 通报.pdf --sign
     """
-    export_cmd_body(arc, doc_ids, output, child_ref, include_void, force, as_json)
+    export_cmd_body(ctx, doc_ids, output, child_ref, include_void, force, do_sign, as_json)
 
 
 @doc.command("void")
@@ -183,7 +189,18 @@ _DIRECTORY_WORDS = {
     "revoked": "此学校的身份已被县教体局吊销",
     "mismatch": "与县级目录中该校的身份不符",
     "unchecked": "未核对县级目录",
+    "own": "本校身份（与本档案库的学校身份一致）",
 }
+
+
+def _local(iso: str) -> str:
+    """An ISO time as this machine's local time (the JSON keeps the signed UTC value)."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
 
 
 @doc.command("verify")
@@ -203,10 +220,11 @@ def doc_verify(ctx: click.Context, file: str, as_json: bool) -> None:
     """
     from guanai.archive.store import Archive
     from guanai.archive.transfer.directory import held_directory
+    from guanai.archive.transfer.identity import get_identity, has_identity
     from guanai.base.errors import ArchiveMissing, IntegrityError
     from guanai.generators.sign import verify_pdf
 
-    directory = None
+    directory = own = None
     try:
         Archive.check_exists(archive_dir(ctx))
     except ArchiveMissing:
@@ -214,7 +232,8 @@ def doc_verify(ctx: click.Context, file: str, as_json: bool) -> None:
     else:
         with open_archive_ctx(ctx) as arc:
             directory = held_directory(arc)
-    reports = verify_pdf(Path(file).read_bytes(), directory)
+            own = get_identity(arc, create=False).card if has_identity(arc) else None
+    reports = verify_pdf(Path(file).read_bytes(), directory, own=own)
     if as_json:
         echo_json({"file": file, "signed": bool(reports), "ok": bool(reports) and all(r.ok for r in reports),
                    "signatures": [r.to_dict() for r in reports]})
@@ -223,7 +242,7 @@ def doc_verify(ctx: click.Context, file: str, as_json: bool) -> None:
             click.echo(f"{file}：没有数字签名。")
         for r in reports:
             who = f"{r.signer}（学校代码 {r.school_code or '未知'}）"
-            click.echo(f"签名“{r.field_name}”：{who}，签名时间 {r.signed_at or '未知'}")
+            click.echo(f"签名“{r.field_name}”：{who}，签名时间 {_local(r.signed_at) if r.signed_at else '未知'}")
             click.echo(f"  签名：{'有效，文件未被改动' if r.intact and r.valid and r.whole_file else '无效'}")
             click.echo(f"  学校身份：{'已绑定' if r.bound else '未绑定'}；{_DIRECTORY_WORDS[r.directory]}"
                        + (f"（指纹 {r.fingerprint[:16]}…）" if r.fingerprint else ""))

@@ -86,3 +86,132 @@ def install() -> None:
             module._ = gettext  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = ngettext  # type: ignore[attr-defined]
+    import click.formatting
+
+    click.formatting.wrap_text = wrap_text  # HelpFormatter looks these up at call time
+    click.formatting.term_len = term_len  # option column aligned by display width (目录 is 4 columns)
+
+
+# --------------------------------------------------------------------------- wrapping Chinese help text
+
+_OPENING = set("（《「『“‘〔【[(")
+_CLOSING = set("，。、；：？！）》」』”’〕】…—,.;:?!)]%")
+
+
+def _wide(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.east_asian_width(ch) in "WF"
+
+
+def _width(text: str) -> int:
+    return sum(2 if _wide(c) else 1 for c in text)
+
+
+def _join_lines(lines: list[str]) -> str:
+    """A paragraph's source lines as one: no space where a line break falls next to Chinese text
+    (click joins with a space, which reads as a stray gap: "的学校。 有表单")."""
+    out = lines[0].rstrip()
+    for line in lines[1:]:
+        line = line.strip()
+        if not line:
+            continue
+        if out and (_wide(out[-1]) or _wide(line[0])):
+            out += line
+        else:
+            out += " " + line
+    return out
+
+
+def _tokens(text: str) -> list[str]:
+    """Units a line may break between: a Latin word (with its trailing closing punctuation), one
+    Chinese character (with the closing punctuation after it), or a space."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == " ":
+            j = i
+            while j < len(text) and text[j] == " ":
+                j += 1
+        elif _wide(ch) or ch in _OPENING:
+            j = i + 1
+            while j < len(text) and text[j - 1] in _OPENING and j < len(text):  # opening marks stick to what follows
+                j += 1
+        else:
+            j = i
+            while j < len(text) and text[j] != " " and not _wide(text[j]):
+                j += 1
+        while j < len(text) and text[j] in _CLOSING:  # no line starts with a closing mark
+            j += 1
+        out.append(text[i:j])
+        i = j
+    return out
+
+
+def term_len(x: str) -> int:
+    """Display columns of ``x`` without its ANSI escapes (click counts characters)."""
+    from click._compat import strip_ansi
+
+    return _width(strip_ansi(x))
+
+
+def cjk_fill(text: str, width: int, initial_indent: str = "", subsequent_indent: str = "") -> str:
+    """Fill ``text`` to ``width`` display columns (a Chinese character is two), breaking between
+    Chinese characters and at spaces, never before a closing or after an opening mark, and never
+    leaving a last line of three characters or fewer when the line before can give one unit."""
+    lines: list[list[str]] = [[]]
+    used = _width(initial_indent)
+    for tok in _tokens(text):
+        if tok.isspace():
+            if lines[-1]:
+                lines[-1].append(tok)
+                used += len(tok)
+            continue
+        w = _width(tok)
+        if lines[-1] and used + w > width:
+            lines.append([])
+            used = _width(subsequent_indent)
+        lines[-1].append(tok)
+        used += w
+
+    def strip(line: list[str]) -> list[str]:
+        while line and line[-1].isspace():
+            line = line[:-1]
+        return line
+
+    if len(lines) > 1 and _width("".join(lines[-1]).strip()) <= 6:
+        body = strip(lines[-2])
+        if len(body) > 2:
+            moved = lines[-2][len(body) - 1:]  # the last unit, with the spaces after it
+            lines[-2] = strip(body[:-1])
+            lines[-1] = moved + lines[-1]
+    out = [initial_indent + "".join(strip(lines[0])).rstrip()]
+    out += [subsequent_indent + "".join(strip(line)).rstrip() for line in lines[1:]]
+    return "\n".join(out)
+
+
+def wrap_text(text: str, width: int = 78, initial_indent: str = "", subsequent_indent: str = "",
+              preserve_paragraphs: bool = False) -> str:
+    """click.formatting.wrap_text with Chinese-aware joining and filling (same paragraph rules:
+    blank lines separate paragraphs, a paragraph opened by a ``\\b`` line is kept as written)."""
+    text = text.expandtabs()
+    if not preserve_paragraphs:
+        return cjk_fill(_join_lines(text.splitlines() or [""]), width, initial_indent, subsequent_indent)
+    paragraphs: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.strip():
+            paragraphs[-1].append(line)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    out = []
+    for para in paragraphs:
+        if not para:
+            continue
+        indent = " " * (len(para[0]) - len(para[0].lstrip()))
+        if para[0].strip() == "\b":
+            out.append("\n".join(initial_indent + indent + ln for ln in para[1:]))
+        else:
+            out.append(cjk_fill(_join_lines([p.strip() for p in para]), width,
+                                initial_indent + indent, subsequent_indent + indent))
+    return "\n\n".join(out)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from guanai.cli.common import echo_json, json_option, kind_id, with_archive
+from guanai.cli.common import echo_json, json_option, kind_id, open_archive_ctx, with_archive
 
 if TYPE_CHECKING:
     from guanai.archive.store import Archive
@@ -151,6 +151,12 @@ def show(arc: Archive, ref: str, as_json: bool) -> None:
             ("儿童", info["child_name"] or "—"), ("日期", info["doc_date"] or "—"), ("入库", info["created_at"]),
             ("文件", info["filename"]), ("类型", info["mime_name"]), ("大小", f"{info['size']} 字节"),
             ("SHA-256", info["sha256"]), ("编号", f"{info['short_id']}（完整编号 {info['id']}）")]
+    received = (info.get("meta") or {}).get("transfer") or {}
+    verdict = received.get("pdf_signature") if isinstance(received, dict) else None
+    if isinstance(verdict, dict):  # checked against the county directory when the package was imported
+        who = "、".join(verdict.get("signers") or [])
+        rows.append(("转入时签名核验", str(verdict.get("status_name") or verdict.get("status"))
+                     + (f"（{who}）" if who else "") + ("" if verdict.get("authentic") else "，不能证明文书来源")))
     if info["void"]:
         rows.append(("作废", f"{info['void'].get('at', '')[:10]} {info['void'].get('by', '')}：{info['void'].get('reason', '')}"))
     for k, v in rows:
@@ -168,6 +174,8 @@ def export_options(f: Any) -> Any:
         click.option("--child", "child_ref", default=None, help="导出该儿童的全部文档（整份档案）到 -o 目录。"),
         click.option("--include-void", is_flag=True, help="与 --child 同用：连同已作废的文档。"),
         click.option("--force", is_flag=True, help="输出文件已存在时覆盖（只对单个文件路径）。"),
+        click.option("--sign", "do_sign", is_flag=True,
+                     help="导出的 PDF 加本校数字签名（PAdES；已有签名的原样导出，非 PDF 文件不签名）。需写入权限。"),
         json_option,
     )):
         f = deco(f)
@@ -176,48 +184,76 @@ def export_options(f: Any) -> Any:
 
 @click.command("open")
 @export_options
-@with_archive()
-def open_cmd(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
-             force: bool, as_json: bool) -> None:
+@click.pass_context
+def open_cmd(ctx: click.Context, doc_ids: tuple[str, ...], output: str, child_ref: str | None, include_void: bool,
+             force: bool, do_sign: bool, as_json: bool) -> None:
     """导出文档原件（.docx / .pdf / 扫描件）到文件或目录，原子写入。每次导出都记入审计日志。
 
     编号可只写前 6 位以上；可一次给出多个编号；--child 导出一名儿童的整份档案。
+
+    --sign 在导出的同时给 PDF 加本校数字签名（对方用 guanai doc verify 或 pdfsig 核验）。
 
     \b
     示例：
       guanai open 3f2c0d -o 家访记录.docx
       guanai open 3f2c0d 9a81be -o 导出目录/
       guanai open --child 张小明 -o 导出目录/
+      guanai open 7b1e04 -o 通报.pdf --sign
     """
-    export_cmd_body(arc, doc_ids, output, child_ref, include_void, force, as_json)
+    export_cmd_body(ctx, doc_ids, output, child_ref, include_void, force, do_sign, as_json)
 
 
-def export_cmd_body(arc: Archive, doc_ids: tuple[str, ...], output: str, child_ref: str | None,
-                    include_void: bool, force: bool, as_json: bool = False) -> None:
-    """Shared by ``guanai open`` and ``guanai doc get``."""
+_SIGN_WORDS = {"signed": "已加本校签名", "kept": "已有签名，原样导出", "not_pdf": "不是 PDF，未签名",
+               "failed": "无法签名，原样导出"}
+
+
+def export_cmd_body(ctx: click.Context, doc_ids: tuple[str, ...], output: str, child_ref: str | None,
+                    include_void: bool, force: bool, do_sign: bool = False, as_json: bool = False) -> None:
+    """Shared by ``guanai open`` and ``guanai doc get`` (the archive is opened for writing only to
+    sign: the signing key is made at first use, and signing speaks for the school)."""
     from guanai.archive.documents import export_documents, export_dossier
     from guanai.base.errors import InputError
 
     if child_ref and doc_ids:
         raise InputError("--child 与文档编号不能同时给出。", "导出整份档案用 --child；导出几份文档只写编号。")
-    if child_ref:
-        paths = export_dossier(arc, child_ref, Path(output), include_void=include_void)
-    elif doc_ids:
-        paths = export_documents(arc, list(doc_ids), output, force=force)
-    else:
+    if not child_ref and not doc_ids:
         raise InputError("没有给出文档编号。", "例如：guanai open 3f2c0d -o 导出目录/；整份档案用 --child 姓名。")
+    with open_archive_ctx(ctx, write=do_sign) as arc:
+        sign = None
+        if do_sign:
+            from guanai.generators.sign import pdf_signer
+
+            sign = pdf_signer(arc)
+        if child_ref:
+            paths = export_dossier(arc, child_ref, Path(output), include_void=include_void, sign=sign)
+        else:
+            paths = export_documents(arc, list(doc_ids), output, force=force, sign=sign)
     if as_json:
-        echo_json({"files": [str(p) for p in paths]})
+        obj: dict[str, Any] = {"files": [str(p) for p in paths]}
+        if do_sign:  # per file: signed / kept / not_pdf / failed (why in sign_problems)
+            obj["signatures"] = {str(p): v for p, v in paths.signature.items()}
+            obj["sign_problems"] = {str(p): why for p, why in paths.problems.items()}
+        echo_json(obj)
         return
+    marks = {p: f"（{_SIGN_WORDS[v]}）" for p, v in paths.signature.items()}
     if child_ref:
         click.echo(f"已导出 {len(paths)} 份文档到 {paths[0].parent}：")
     elif len(paths) > 1:
         click.echo(f"已导出 {len(paths)} 份文档：")
     if len(paths) == 1 and not child_ref:
-        click.echo(f"已导出：{paths[0]}")
+        click.echo(f"已导出：{paths[0]}{marks.get(paths[0], '')}")
     else:
         for p in paths:
-            click.echo(f"  {p}")
+            click.echo(f"  {p}{marks.get(p, '')}")
+    if do_sign:
+        signed = sum(1 for v in paths.signature.values() if v == "signed")
+        kept = sum(1 for v in paths.signature.values() if v == "kept")
+        if signed + kept == 0:
+            click.echo("注意：这份档案中没有 PDF 文档，未签名。")
+        else:
+            click.echo(f"数字签名：本次签名 {signed} 份，原有签名 {kept} 份（核验：guanai doc verify 文件.pdf 或 pdfsig）。")
+        for p, why in paths.problems.items():
+            click.echo(f"警告：{p.name} 无法签名，已按原样导出（{why}）。", err=True)
     click.echo("注意：导出的文件未加密，含儿童个人信息，用完请妥善保管或删除。")
 
 

@@ -95,23 +95,33 @@ def transfer() -> None:
 @click.option("--resend", is_flag=True,
               help="儿童已在待回执的转接包中时仍重新导出（原包丢失时；原包仍可能被导入，先与对方核实）。")
 @click.option("--include-void", is_flag=True, help="连同已作废的文档一起转出（默认不转出作废的文档）。")
+@click.option("--no-sign", "no_sign", is_flag=True,
+              help="转出的 PDF 文书不加本校数字签名（默认每份 PDF 都加签名，已有签名的原样保留）。")
 @json_option
 @with_archive(write=True)
 def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None, output: str | None,
                     grade: str | None, out_dir: str | None, mapping: str | None, resend: bool,
-                    include_void: bool, as_json: bool) -> None:
+                    include_void: bool, no_sign: bool, as_json: bool) -> None:
     """导出转接包：签名并加密给接收学校（转学），或按去向导出整个年级（升学）。
 
     儿童可用姓名、学籍号、身份证号或编号（至少前 6 位）指定。已作废的文档默认不转出。
+
+    包中每份 PDF 文书都加本校数字签名（PAdES；接收学校取出后仍可用 guanai doc verify 或 pdfsig 核验来源）。
+
+    已有签名的 PDF 原样转出；无法签名的（文件损坏）按原样转出并列出。--no-sign 不签名。
 
     \b
     示例：
       guanai transfer export G341322201203050012 --to 3413220002 -o 张小明.gtp
       guanai transfer export --grade 六年级 --by-destination 升学包 --mapping 去向.csv
+      guanai transfer export 张小明 --to 3413220002 -o 张小明.gtp --no-sign
     """
     from guanai.archive.transfer import export_by_destination, export_package
     from guanai.base.errors import InputError
+    from guanai.generators.sign import pdf_signer
     from guanai.generators.slip import render_slip
+
+    sign = None if no_sign else pdf_signer(arc, reason="档案转接")
 
     if grade or out_dir or mapping:
         if children or to_code or output:
@@ -121,14 +131,14 @@ def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None
                              "例如：--grade 六年级 --by-destination 升学包 --mapping 去向.csv")
         with _Bar("打包") as bar:
             results = export_by_destination(arc, grade, Path(mapping), Path(out_dir), render_slip=render_slip,
-                                            resend=resend, progress=bar, include_void=include_void)
+                                            resend=resend, progress=bar, include_void=include_void, sign=sign)
     else:
         if not children or not to_code or not output:
             raise InputError("转学导出需要儿童、--to 学校代码 与 -o 文件。",
                              "例如：guanai transfer export G341322201203050012 --to 3413220002 -o 张小明.gtp")
         with _Bar("打包") as bar:
             results = [export_package(arc, list(children), to_code, Path(output), render_slip=render_slip,
-                                      resend=resend, progress=bar, include_void=include_void)]
+                                      resend=resend, progress=bar, include_void=include_void, sign=sign)]
     if as_json:
         echo_json([r.to_json() for r in results])
         return
@@ -136,7 +146,41 @@ def transfer_export(arc: Archive, children: tuple[str, ...], to_code: str | None
         click.echo(f"已导出转接包：{r.path}")
         click.echo(f"  接收学校：{r.recipient.name}（{r.recipient.code}）；儿童 {r.children} 名，文书 {r.documents} 件，"
                    f"{r.size:,} 字节；编号 {r.package_id}")
+        click.echo("  " + _sender_signature_line(r.signatures))
+        for p in r.sign_problems:
+            click.echo(f"  警告：{p.where}：{p.what}", err=True)
     click.echo("请把转接包交给接收学校；收到回执后执行：guanai transfer confirm 回执文件")
+
+
+def _sender_signature_line(c: dict[str, int]) -> str:
+    if not c.get("pdfs"):
+        return "PDF 数字签名：包中没有 PDF 文书。"
+    if c.get("off"):
+        return f"PDF 数字签名：未签名（--no-sign），PDF 文书 {c['pdfs']} 件。"
+    parts = [f"本校签名 {c.get('signed', 0)} 件"]
+    if c.get("kept"):
+        parts.append(f"原有签名保留 {c['kept']} 件")
+    if c.get("failed"):
+        parts.append(f"未能签名 {c['failed']} 件（按原样转出）")
+    return f"PDF 数字签名：PDF 文书 {c['pdfs']} 件，" + "，".join(parts) + "。"
+
+
+def _receiver_signature_lines(counts: dict[str, int] | None, problems: list[dict[str, str]]) -> list[str]:
+    """What the receiver found when checking each carried PDF's signature against its directory."""
+    if counts is None:
+        return []
+    if not counts.get("pdfs"):
+        return ["  PDF 数字签名：包中没有 PDF 文书。"]
+    line = (f"  PDF 数字签名（按县级目录逐份核验）：PDF {counts['pdfs']} 件，有签名 {counts['signed']} 件，"
+            f"有效 {counts['valid']} 件，无效 {counts['invalid']} 件，未签名 {counts['unsigned']} 件")
+    if counts.get("unreadable"):
+        line += f"，无法读取 {counts['unreadable']} 件"
+    lines = [line + "。"]
+    if counts.get("unsigned") and not counts.get("signed"):
+        lines.append("  （发送学校未给文书签名，可能是旧版本软件；这些文书无法单独证明来源。）")
+    for p in problems:
+        lines.append(f"  警告：{p['where']}：{p['what']}（不能证明文书来源）")
+    return lines
 
 
 def _print_inspect(info: dict[str, Any]) -> None:
@@ -154,10 +198,14 @@ def _print_inspect(info: dict[str, Any]) -> None:
     if info.get("contents") is None:
         click.echo("  内容：已加密，仅接收学校可查看。")
         return
+    for line in _receiver_signature_lines(info.get("pdf_signatures"), info.get("pdf_signature_problems") or []):
+        click.echo(line)
     for c in info["contents"]:
         click.echo(f"  {c['name']}（{c['student_id']}）：文书 {len(c['documents'])} 件")
         for d in c["documents"]:
-            click.echo(f"    - {d['title']}（{d['size']:,} 字节）SHA-512 {d['sha512'][:32]}…")
+            sig = d.get("signature")
+            note = f"  [{sig['status_name']}]" if sig else ""
+            click.echo(f"    - {d['title']}（{d['size']:,} 字节）SHA-512 {d['sha512'][:32]}…{note}")
 
 
 @transfer.command("inspect")
@@ -167,14 +215,17 @@ def _print_inspect(info: dict[str, Any]) -> None:
 def transfer_inspect(arc: Archive, file: str, as_json: bool) -> None:
     """查看转接包：发送/接收学校、日期、人数、签名状态；接收学校还可看到内容清单。
 
+    接收学校查看时还按县级目录逐份核验包中 PDF 文书的数字签名（有效 / 无效 / 未签名）。
+
     \b
     示例：
       guanai transfer inspect 张小明.gtp
       guanai transfer inspect 张小明.gtp --json
     """
     from guanai.archive.transfer import inspect_package
+    from guanai.generators.sign import check_document
 
-    info = inspect_package(arc, Path(file))
+    info = inspect_package(arc, Path(file), check_document=check_document)
     if as_json:
         echo_json(info)
         return
@@ -196,8 +247,9 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
                     receipt: str | None, as_json: bool) -> None:
     """导入转接包：核验签名与县级目录、解密、校验（BagIt）、显示摘要，然后接收或拒收。
 
-    接收时所有记录与文书在一个事务中以本校密钥重新加密存入，状态为“在册”；
-    无论接收或拒收，都生成签名回执，交回发送学校。
+    接收时所有记录与文书在一个事务中以本校密钥重新加密存入，状态为“在册”；无论接收或拒收，都生成签名回执。
+
+    包中每份 PDF 文书的数字签名按县级目录逐份核验并报告；签名无效的文书照常接收，但如实标记，不作为可证明来源的文书。
 
     \b
     示例：
@@ -207,13 +259,15 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
     """
     from guanai.archive.transfer import accept, open_package, reject
     from guanai.base.errors import InputError
+    from guanai.generators.sign import check_document
 
     if do_accept and reject_reason is not None:
         raise InputError("--accept 与 --reject 只能选一个。")
     rpath = Path(receipt) if receipt else None
     if sys.stderr.isatty():
         click.echo("正在核验签名、解密并校验转接包……", err=True)
-    opened = open_package(arc, Path(file), receipt=rpath, for_reject=reject_reason is not None)
+    opened = open_package(arc, Path(file), receipt=rpath, for_reject=reject_reason is not None,
+                          check_document=check_document)
     summary = opened.summary()
     # under --json the summary and the question go to stderr, so stdout stays one JSON document
     click.echo(f"转接包 {summary['package_id']}：核验通过（签名、解密、BagIt 校验）。", err=as_json)
@@ -222,12 +276,16 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
     for c in summary["children"]:
         click.echo(f"  {c['name']}（{c['student_id']}，{c.get('grade') or ''}）：文书 {len(c['documents'])} 件",
                    err=as_json)
+    for line in _receiver_signature_lines(summary["pdf_signatures"], summary["pdf_signature_problems"]):
+        click.echo(line, err=as_json)
     if reject_reason is not None:
         result = reject(arc, opened, reject_reason, rpath)
     else:
         if not yes:
             try:
-                agreed = click.confirm("接收以上儿童档案？", default=False, err=True)
+                flagged = len(summary["pdf_signature_problems"])
+                question = "接收以上儿童档案" + (f"（其中 {flagged} 份 PDF 的签名无效或无法核验，将如实标记）" if flagged else "")
+                agreed = click.confirm(question + "？", default=False, err=True)
             except click.Abort:  # no terminal to answer (EOF) or Ctrl-C: same as "no", in Chinese
                 agreed = False
             if not agreed:
@@ -243,6 +301,9 @@ def transfer_import(arc: Archive, file: str, do_accept: bool, reject_reason: str
         return
     if result.decision == "accepted":
         click.echo(f"已接收：儿童 {len(result.child_ids)} 名，文书 {result.documents} 件，状态“在册”。" + note)
+        if summary["pdf_signature_problems"]:
+            click.echo(f"注意：{len(summary['pdf_signature_problems'])} 份 PDF 的签名无效或无法核验，已在档案中如实标记，"
+                       "不能作为证明文书来源的凭证；请与发送学校核实。")
     else:
         click.echo(f"已拒收：{reject_reason}")
     click.echo(f"回执：{result.receipt_path}（请交回发送学校）")

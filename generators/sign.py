@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 
     from guanai.archive.store import Archive
     from guanai.archive.transfer.directory import Directory
-    from guanai.archive.transfer.identity import Identity
+    from guanai.archive.transfer.docsig import DocCheck
+    from guanai.archive.transfer.identity import Card, Identity
 
 SETTING = "pdf_signing"
 PURPOSE = "pdf-signing-key"
@@ -309,14 +311,14 @@ class SignatureReport:
     valid: bool  # the CMS signature verifies with the certificate's key
     whole_file: bool  # the signature covers the whole file (nothing appended afterwards)
     bound: bool  # the certificate's key is vouched for by the school identity it names
-    directory: str  # known / unknown / revoked / mismatch / unchecked
+    directory: str  # known / own / unknown / revoked / mismatch / unchecked
     school_name: str | None = None
     fingerprint: str | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.intact and self.valid and self.whole_file and self.bound and self.directory == "known"
+        return self.intact and self.valid and self.whole_file and self.bound and self.directory in ("known", "own")
 
     def to_dict(self) -> dict[str, Any]:
         return {"field": self.field_name, "signer": self.signer, "school_code": self.school_code,
@@ -347,9 +349,16 @@ def _check_binding(cert: x509.Certificate, report: SignatureReport) -> dict[str,
     return binding
 
 
-def _check_directory(binding: dict[str, Any], directory: Directory | None, report: SignatureReport) -> None:
+def _check_directory(binding: dict[str, Any], directory: Directory | None, report: SignatureReport,
+                     own: Card | None = None) -> None:
     from guanai.base.errors import NotFoundError
 
+    if directory is None and own is not None and own.code == binding.get("code") \
+            and own.sign_key.hex() == binding.get("sign_key") and own.fingerprint == binding.get("card"):
+        report.directory = "own"  # this archive's own school identity: no directory needed to know it
+        report.school_name = own.name
+        report.fingerprint = own.fingerprint
+        return
     if directory is None:
         report.directory = "unchecked"
         report.problems.append("未核对县级学校目录（本机档案库没有导入目录，或未打开档案库）")
@@ -374,8 +383,11 @@ def _check_directory(binding: dict[str, Any], directory: Directory | None, repor
     report.fingerprint = card.fingerprint
 
 
-def verify_pdf(pdf: bytes, directory: Directory | None = None) -> list[SignatureReport]:
-    """Every signature of ``pdf`` checked (see module doc); InputError when it is not a readable PDF."""
+def verify_pdf(pdf: bytes, directory: Directory | None = None, *, own: Card | None = None) -> list[SignatureReport]:
+    """Every signature of ``pdf`` checked (see module doc); InputError when it is not a readable PDF.
+
+    ``own``: the verifying archive's own identity card: without a directory, a signature by this
+    very school is still recognised (``directory == "own"``)."""
     from cryptography import x509
     from cryptography.x509.oid import NameOID
     from pyhanko.pdf_utils.misc import PdfError
@@ -422,6 +434,55 @@ def verify_pdf(pdf: bytes, directory: Directory | None = None) -> list[Signature
             report.problems.append("签名之后文件又被追加了内容（签名只覆盖文件的前一部分）")
         binding = _check_binding(cert, report)
         if report.bound:
-            _check_directory(binding, directory, report)
+            _check_directory(binding, directory, report, own)
         reports.append(report)
     return reports
+
+
+# --------------------------------------------------------------------------- exports and transfers
+
+
+def has_signature(pdf: bytes) -> bool:
+    """Whether ``pdf`` already carries a signature (InputError when it is not a readable PDF)."""
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    if not pdf.startswith(b"%PDF-"):
+        raise InputError("不是 PDF 文件，无法签名。", "只能给 PDF 签名。")
+    if b"/ByteRange" not in pdf:  # every signature dictionary has one: the common case costs no parse
+        return False
+    try:
+        return bool(list(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures))
+    except (PdfError, ValueError, KeyError, TypeError, IndexError) as err:
+        raise InputError(f"无法读取 PDF（{err}）。", "文件可能已损坏。") from err
+
+
+def pdf_signer(arc: Archive, *, reason: str = "学校签发") -> Callable[[bytes], bytes | None]:
+    """The ``PdfSigner`` handed to ``export_documents`` and transfer export: signs a PDF with this
+    archive's key (made at first use, so the archive must be writable), invisible; returns None for
+    a PDF that already carries a signature (left as it is: an incremental second signature would
+    make ``verify_pdf`` report the first as "appended after signing")."""
+    key: list[SigningKey] = []
+
+    def sign(pdf: bytes) -> bytes | None:
+        if has_signature(pdf):
+            return None
+        if not key:
+            key.append(get_signing_key(arc, create=True))
+        return sign_pdf(pdf, key[0], reason=reason, location=arc.info.school_name)
+
+    return sign
+
+
+def check_document(pdf: bytes, directory: Directory) -> DocCheck:
+    """The ``DocChecker`` for a carried PDF: ``valid`` when it has signatures and every one passes
+    ``verify_pdf`` against ``directory``; ``invalid`` otherwise; ``unsigned`` without a signature.
+    InputError when the bytes are not a readable PDF."""
+    from guanai.archive.transfer.docsig import INVALID, UNSIGNED, VALID, DocCheck
+
+    reports = verify_pdf(pdf, directory)
+    if not reports:
+        return DocCheck(UNSIGNED)
+    signers = tuple(f"{r.school_name or r.signer}（{r.school_code or '代码未知'}）" for r in reports)
+    problems = tuple(p for r in reports for p in r.problems)
+    return DocCheck(VALID if all(r.ok for r in reports) else INVALID, signers, problems)

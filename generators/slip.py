@@ -24,7 +24,8 @@ def slip_context(slip: Slip) -> dict[str, Any]:
     """The template's variables: the slip's facts, one row per file with a number and a readable label."""
     ctx = asdict(slip)
     ctx["rows"] = [
-        {"number": i, "label": f"{r.title}（{r.kind}）\n{r.path}" if r.kind else f"{r.title}\n{r.path}",
+        {"number": i, "label": (f"{r.title}（{r.kind}）" if r.kind else r.title)
+         + (f"【{r.signature}】" if r.signature else "") + f"\n{r.path}",
          "size": f"{r.size:,}", "sha512": r.sha512}
         for i, r in enumerate(slip.rows, 1)
     ]

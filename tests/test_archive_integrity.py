@@ -364,3 +364,28 @@ def test_backup_while_another_process_writes_is_consistent(make_archive, tmp_pat
             rep = verify_archive(arc)
             assert rep.ok, rep.problems
             assert rep.counts["documents"] >= 3
+
+
+def test_backup_keeps_the_readers_audit_entries_not_yet_chained(make_archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Reads by a reader go to journal.sqlite until the next write chains them: a backup made
+    before that write carries them (no record of who read what is lost by restoring)."""
+    from guanai.archive.audit import read_journal, walk_all
+    from guanai.archive.backup import backup, restore
+
+    path, pw, _cid, docs = _populated(make_archive)
+    with Archive.open(path, user="admin", passphrase=pw, write=True) as arc:
+        arc.add_user("督查员", "inspector", "inspector-pass-1")
+    with Archive.open(path, user="督查员", passphrase="inspector-pass-1") as arc:  # cannot write: journalled
+        arc.read_document(docs[0])
+        pending, bad = read_journal(arc)
+        assert bad == [] and any(e.action.startswith("doc.") for e in pending)
+        manifest = backup(arc, tmp_path / "b.gab")
+    assert "journal.sqlite" in manifest["files"]
+    restore(tmp_path / "b.gab", tmp_path / "restored")
+    with Archive.open(tmp_path / "restored", user="admin", passphrase=pw) as arc:  # a writer chains them
+        chained, bad = walk_all(arc)
+        assert bad == []
+        restored = [(e.actor, e.action, e.target) for e in chained]
+        assert all((e.actor, e.action, e.target) in restored for e in pending), (pending, restored[-5:])
+        assert verify_archive(arc).ok
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

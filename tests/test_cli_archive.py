@@ -55,6 +55,20 @@ def test_init_with_prompted_passphrase(tmp_path: Path, runner: CliRunner, monkey
     assert '"role": "admin"' in r.output
 
 
+def test_init_takes_the_directory_as_an_argument(tmp_path: Path, runner: CliRunner,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUANAI_PASSPHRASE", PW)
+    monkeypatch.delenv("GUANAI_ARCHIVE", raising=False)
+    path = tmp_path / "龙城小学档案"
+    r = runner.invoke(cli, ["init", str(path), "--school-code", "3413220001", "--school-name", "萧县龙城镇中心小学"])
+    assert r.exit_code == 0, r.output
+    assert (path / "archive.json").is_file() and f"--archive {path}" in r.output
+    r = runner.invoke(cli, ["--archive", str(tmp_path / "别的"), "init", str(tmp_path / "又一个"),
+                            "--school-code", "3413220001", "--school-name", "萧县龙城镇中心小学"])
+    assert r.exit_code != 0 and "给了两个" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "别的").exists() and not (tmp_path / "又一个").exists()
+
+
 def test_county_init(tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GUANAI_PASSPHRASE", PW)
     path = tmp_path / "county"
@@ -225,6 +239,27 @@ def test_every_command_has_chinese_help_with_example(runner: CliRunner, path: tu
     assert "用法：" in r.output and "显示此帮助并退出" in r.output
     assert "Usage:" not in r.output and "Show this message" not in r.output
     assert any("\u4e00" <= c <= "\u9fff" for c in r.output)
+    # prose laid out by display width (a Chinese character is two columns), no line opening with a
+    # closing mark (joining without stray spaces: test_help_fill_keeps_chinese_lines_whole_and_aligned)
+    from guanai.cli.i18n import term_len
+
+    prose = [ln for ln in r.output.splitlines() if not ln.lstrip().startswith("guanai ")]
+    assert all(term_len(ln) <= 100 for ln in prose), [ln for ln in prose if term_len(ln) > 100]
+    assert not [ln for ln in prose if ln.strip()[:1] in set("，。、；：？！）》」”")]
+
+
+def test_help_fill_keeps_chinese_lines_whole_and_aligned() -> None:
+    from guanai.cli.i18n import cjk_fill, term_len, wrap_text
+
+    text = wrap_text("KIND 是种类代号或中文名称（如 home-visit 或 家访记录表）。\n有表单出错时跳过该份，最后汇总，退出码非 0。",
+                     30, preserve_paragraphs=True)
+    lines = text.splitlines()
+    assert "）。有表单" in text.replace("\n", "")  # joined without a space
+    assert all(term_len(ln) <= 30 for ln in lines) and len(lines) >= 3
+    assert not any(ln[:1] in "，。）" for ln in lines)  # closing marks stay with the character before
+    assert term_len(lines[-1]) > 6  # no stub of a last line
+    assert cjk_fill("guanai doc verify 通报.pdf", 12).splitlines()[0] == "guanai doc"  # Latin words whole
+    assert term_len("目录") == 4
 
 
 def test_every_command_in_readme() -> None:

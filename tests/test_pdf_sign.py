@@ -263,6 +263,28 @@ def test_cli_verify_without_archive_checks_the_signature_only(scenario: Scenario
     assert res.exit_code == 6 and "未核对县级目录" in res.output and "有效" in res.output
 
 
+def test_cli_verify_knows_its_own_school_without_a_directory(make_archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A school that has not imported the county directory still recognises its own signature —
+    and only its own: another archive claiming the same code and name is not it."""
+    own, pw = make_archive("own", school_code=CODE_A, school_name=NAME_A)
+    other, pw2 = make_archive("impostor", school_code=CODE_A, school_name=NAME_A)
+    with Archive.open(own, user="admin", passphrase=pw, write=True) as arc:
+        signed_own = sign_archive_pdf(arc, plain_pdf())
+    with Archive.open(other, user="admin", passphrase=pw2, write=True) as arc:
+        signed_other = sign_archive_pdf(arc, plain_pdf())
+    f = tmp_path / "本校.pdf"
+    f.write_bytes(signed_own)
+    res = run(own, pw, "doc", "verify", str(f))
+    assert res.exit_code == 0 and "本校身份" in res.output and "结论：可信" in res.output, res.output
+    assert re.search(r"签名时间 \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", res.output), res.output  # local time, readable
+    data = json.loads(run(own, pw, "doc", "verify", str(f), "--json").output)
+    assert data["ok"] and data["signatures"][0]["directory"] == "own"
+    g = tmp_path / "冒名.pdf"
+    g.write_bytes(signed_other)
+    res = run(own, pw, "doc", "verify", str(g))
+    assert res.exit_code == 6 and "未核对县级目录" in res.output and "结论：不可信" in res.output
+
+
 def test_cli_verify_unsigned_pdf(tmp_path: Path) -> None:
     f = tmp_path / "plain.pdf"
     f.write_bytes(plain_pdf())

@@ -38,8 +38,17 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         with arc.transaction():
             for r in synth_children(8, seed=11):
                 arc.add_child(r.model_copy(update={"school": arc.info.school_name}))
+        # a real PDF for each of the two children sent (their scenario "PDFs" are unreadable noise)
+        from test_transfer_docsig import plain_pdf
+
+        from guanai.generators.sign import pdf_signer
+
+        for cid in sc.child_ids[:2]:
+            arc.put_document(kind="attachment", title="通报", content=plain_pdf(), filename="通报.pdf",
+                             mime="application/pdf", child_id=cid)
         # a package for the receiving-school test (the archivist exports another child in the UI)
-        export_package(arc, [sc.child_ids[0]], CODE_B, root / "to-b.gtp", render_slip=render_slip)
+        export_package(arc, [sc.child_ids[0]], CODE_B, root / "to-b.gtp", render_slip=render_slip,
+                       sign=pdf_signer(arc))
     assert isinstance(arc, Archive)
     return sc
 
@@ -227,6 +236,9 @@ def test_archivist_search_filter_export(page: Any, server_a: str, scenario: Scen
     page.click("#export-btn")
     wait_job(page)
     assert NAME_B in page.inner_text("#job-status")
+    # the one real PDF is signed by the school; the scenario's noise "PDFs" are listed as not signed
+    assert "本校数字签名 1 份" in page.inner_text("#export-signatures")
+    assert "未能签名 3 份" in page.inner_text("#export-signatures")
     with page.expect_download() as dl:
         page.click("#download-package")
     out = tmp_path / "pkg.gtp"
@@ -243,10 +255,14 @@ def test_receiving_school_imports_and_accepts(page: Any, server_b: str, scenario
     page.click("#package-upload")
     page.wait_for_selector("#package-box")
     assert "有效" in page.inner_text("#signature")
+    # each carried PDF checked against the county directory: the signed one valid, the noise unreadable
+    assert "有效 1，无效 0，未签名 0，无法读取 3" in page.inner_text("#pdf-signatures")
+    assert "无法读取 PDF" in page.inner_text("#pdf-signature-problems")
     shot(page, "10-transfer-inbox")
     page.click("#accept-btn")
     wait_job(page)
     assert "已接收转接包" in page.inner_text("#import-result")
+    assert "有效 1 份" in page.inner_text("#import-signatures")
     with page.expect_download() as dl:
         page.click("#download-receipt")
     assert dl.value.suggested_filename.endswith(".receipt")

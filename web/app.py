@@ -627,6 +627,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         kind_id = str(form.get("_kind") or "")
         child = str(form.get("_child") or "") or None
         pdf = form.get("_pdf") == "1"
+        sign = pdf and form.get("_sign") == "1"
         specs = svc.form_fields(kind_id)
         subs = {sp.alias: svc.subfields(kind_id, sp) for sp in specs if sp.kind == "rows"}
         data = wf.doc_data(specs, subs, form)
@@ -659,7 +660,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
                 job.stage = "转换 PDF" if job.done >= 1 and pdf else job.stage
 
             # the child's record fills what the form leaves empty; the form's own values win
-            res = svc.generate(arc, kind_id, [data], child_ref=child, pdf=pdf, progress=tick)
+            res = svc.generate(arc, kind_id, [data], child_ref=child, pdf=pdf, sign=sign, progress=tick)
             return res
 
         job = start_job(s, f"生成{svc.kind(kind_id).name}", "job_generate.html", work)
@@ -693,6 +694,16 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         with s.lock:
             entry, data = svc.document_bytes(s.arc, doc_id)
         return _attachment(data, entry.filename, entry.mime or "application/octet-stream")
+
+    @app.get("/docs/{doc_id}/download-signed")
+    def doc_download_signed(request: Request, doc_id: str) -> Response:
+        """The stored PDF with the school's PAdES signature (as ``guanai doc get --sign``); a PDF that
+        already carries one comes as stored. The signing key is made at first use: write roles only."""
+        s = need(request, "write")
+        with s.lock:
+            entry, data = svc.document_bytes_signed(s.arc, doc_id)
+        name = entry.filename if entry.filename.lower().endswith(".pdf") else entry.filename + ".pdf"
+        return _attachment(data, name[:-4] + "-已签名.pdf", "application/pdf")
 
     @app.get("/docs/{doc_id}/inline")
     def doc_inline(request: Request, doc_id: str) -> Response:
@@ -873,6 +884,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         grade = str(form.get("grade") or "").strip()
         to = str(form.get("to") or "").strip()
         purpose = str(form.get("purpose") or "转学")
+        sign = not form.get("no_sign")  # signed unless the box "不签名" is ticked
         if grade:
             def cohort() -> list[str]:
                 with s.lock:
@@ -893,7 +905,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
                 job.total = total
 
             out = jobs.workdir(job) / f"转接包-{to}-{dt.date.today().isoformat()}.gtp"
-            res = svc.export_package(arc, [r.strip() for r in refs], to, out, purpose, tick)
+            res = svc.export_package(arc, [r.strip() for r in refs], to, out, purpose, tick, sign=sign)
             job.files["package"] = (res.path, res.path.name, "application/octet-stream")
             return res
 

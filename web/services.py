@@ -184,10 +184,11 @@ def check_form(kind_id: str, data: dict[str, Any]) -> None:
 
 
 def generate(arc: Archive, kind_id: str, forms: list[dict[str, Any]], *, child_ref: str | None, pdf: bool,
-             progress: Callable[[int], None] | None = None) -> BatchResult:
+             sign: bool = False, progress: Callable[[int], None] | None = None) -> BatchResult:
+    """``sign``: the PDFs carry the school's PAdES signature (``guanai generate --pdf --sign``)."""
     from guanai.generators.generate import generate_batch
 
-    return generate_batch(arc, kind_id, forms, child_ref=child_ref, pdf=pdf, progress=progress)
+    return generate_batch(arc, kind_id, forms, child_ref=child_ref, pdf=pdf, sign=sign, progress=progress)
 
 
 def generate_file(arc: Archive, kind_id: str, path: Path, *, pdf: bool,
@@ -206,6 +207,19 @@ def document_bytes(arc: Archive, doc_id: str) -> tuple[DocumentEntry, bytes]:
     arc.require("export")
     entry = arc.get_document(doc_id)
     return entry, arc.read_document(entry.id)  # audited as doc.read
+
+
+def document_bytes_signed(arc: Archive, doc_id: str) -> tuple[DocumentEntry, bytes]:
+    """A stored PDF signed by the school (already-signed ones as stored); InputError for others."""
+    from guanai.generators.sign import pdf_signer
+
+    arc.require("write")
+    entry, data = document_bytes(arc, doc_id)
+    if entry.mime != "application/pdf" or not data.startswith(b"%PDF-"):
+        raise InputError("只有 PDF 可以加数字签名。", "下载 PDF 版本；.docx 请先生成 PDF。")
+    signed = pdf_signer(arc, reason="学校签发")(data)
+    arc.audit("doc.export", entry.id, {"signature": "kept" if signed is None else "signed"})
+    return entry, signed if signed is not None else data
 
 
 def pdf_of(arc: Archive, doc_id: str) -> DocumentEntry | None:
@@ -317,24 +331,30 @@ def transfers(arc: Archive) -> dict[str, Any]:
 
 
 def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, purpose: str,
-                   progress: Progress | None = None) -> Any:
+                   progress: Progress | None = None, sign: bool = True) -> Any:
+    """Every PDF carried is signed by the school unless ``sign`` is off (as ``transfer export``)."""
     from guanai.archive.transfer import export_package as _export
+    from guanai.generators.sign import pdf_signer
     from guanai.generators.slip import render_slip
 
-    return _export(arc, refs, to_code, out, render_slip=render_slip, purpose=purpose, progress=progress)
+    return _export(arc, refs, to_code, out, render_slip=render_slip, purpose=purpose, progress=progress,
+                   sign=pdf_signer(arc, reason="档案转接") if sign else None)
 
 
 def inspect_package(arc: Archive, path: Path) -> dict[str, Any]:
+    """The package, with each carried PDF's signature checked against the county directory."""
     from guanai.archive.transfer import inspect_package as _inspect
+    from guanai.generators.sign import check_document
 
     arc.require("transfer")
-    return _inspect(arc, path)
+    return _inspect(arc, path, check_document=check_document)
 
 
 def accept_package(arc: Archive, path: Path, progress: Progress | None = None) -> Any:
     from guanai.archive.transfer import accept, open_package
+    from guanai.generators.sign import check_document
 
-    return accept(arc, open_package(arc, path), progress=progress)
+    return accept(arc, open_package(arc, path, check_document=check_document), progress=progress)
 
 
 def reject_package(arc: Archive, path: Path, reason: str) -> Any:

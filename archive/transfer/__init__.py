@@ -9,6 +9,7 @@ Modules, bottom up (FORMAT.md "Transfer package"; docs/ARCHITECTURE.md):
 - ``bagit_check`` the ``bagit`` reference validator on a private, wiped temporary copy
 - ``envelope``   the outer ``.gtp`` file: HPKE to the recipient, Ed25519 by the sender
 - ``receipt``    the signed accept/reject receipt
+- ``docsig``     the school's PAdES signature on each carried PDF (signer and checker passed in)
 - ``state``      what an archive remembers of its transfers (sealed settings)
 - ``outgoing``   export (转学) and export by destination (升学)
 - ``incoming``   inspect, open, accept, reject
@@ -25,6 +26,7 @@ The names below are the API the command line (and a browser UI) calls.
 """
 
 from guanai.archive.transfer.bag import DEFAULT_LIMITS, Limits
+from guanai.archive.transfer.docsig import DocCheck, DocChecker
 from guanai.archive.transfer.incoming import (
     ImportResult,
     OpenedPackage,
@@ -40,7 +42,7 @@ from guanai.archive.transfer.state import HIST_SETTING, IN_SETTING, OUT_SETTING,
 
 __all__ = [
     "DEFAULT_LIMITS", "HIST_SETTING", "IN_SETTING", "OUT_SETTING", "PURPOSES", "SLIP_NAME",
-    "ConfirmResult", "Expired", "ExportResult", "ImportResult", "Limits", "OpenedPackage", "Retention", "Slip",
+    "ConfirmResult", "DocCheck", "DocChecker", "Expired", "ExportResult", "ImportResult", "Limits", "OpenedPackage", "Retention", "Slip",
     "SlipRenderer", "SlipRow", "accept", "confirm", "expire_retention", "export_by_destination", "export_package",
     "inspect_package", "list_transfers", "open_package", "read_mapping", "reject",
 ]

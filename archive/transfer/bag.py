@@ -33,6 +33,8 @@ XJH_RE = re.compile(r"^[GJL][0-9]{17}[0-9X]$|^L[0-9]{18}$")
 _STORED_EXT = {".docx", ".xlsx", ".pdf", ".zip", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".mp3", ".mp4"}
 TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha512.txt", "tagmanifest-sha512.txt")
 _BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+#: what the slip says of a carried PDF's signature (docsig: signed / kept at export)
+_SIGNATURE_NOTES = {"signed": "已加本校数字签名", "kept": "带原有数字签名"}
 _RECORD_TITLES = {"record.json": "儿童档案记录", "history.json": "关爱与变更历史", "documents.json": "文书目录"}
 
 
@@ -57,6 +59,9 @@ class DocItem:
 
     meta: dict[str, Any]
     content: bytes
+    #: the receiver's check of a carried PDF's signature (``docsig.DocCheck``; None: not a PDF or
+    #: not checked)
+    check: Any = None
 
 
 @dataclass
@@ -128,7 +133,7 @@ def build_bag(*, package_id: str, created_at: str, sender: Card, recipient: Card
             doc_entries.append({**doc.meta, "path": path, "sha512": digest, "size": len(doc.content)})
             payload.append((path, doc.content))
             listing.append(SlipRow(str(doc.meta.get("title") or fname), str(doc.meta.get("kind") or ""), path,
-                                   len(doc.content), digest))
+                                   len(doc.content), digest, _SIGNATURE_NOTES.get(str(doc.meta.get("pdf_signature")), "")))
         record_b = _json_bytes(child.record)
         history_b = _json_bytes(child.history)
         docs_b = _json_bytes({"documents": doc_entries})

@@ -17,6 +17,7 @@ from guanai.archive.transfer.bag import (
 )
 from guanai.archive.transfer.bagit_check import validate_with_bagit
 from guanai.archive.transfer.directory import require_directory
+from guanai.archive.transfer.docsig import DocChecker, check_documents, not_authentic, receiver_counts
 from guanai.archive.transfer.envelope import Envelope, open_envelope, parse_envelope, verify_envelope
 from guanai.archive.transfer.identity import Card, get_identity, now_iso
 from guanai.archive.transfer.receipt import make_receipt
@@ -45,6 +46,17 @@ class OpenedPackage:
     sender: Card
     contents: BagContents
     records: list[Any] = field(default_factory=list)  # care.model.ChildRecord, validated
+    signatures_checked: bool = False  # each carried PDF's signature checked (DocItem.check)
+
+    @property
+    def signatures(self) -> dict[str, int] | None:
+        """Counts of the carried PDFs' checks (``docsig.receiver_counts``); None when not checked."""
+        return receiver_counts(self.contents.children) if self.signatures_checked else None
+
+    @property
+    def not_authentic(self) -> list[Problem]:
+        """Every carried PDF whose signature does not validate (or cannot be read)."""
+        return not_authentic(self.contents.children)
 
     def summary(self) -> dict[str, Any]:
         h = self.envelope.header
@@ -57,16 +69,28 @@ class OpenedPackage:
             "recipient": self.envelope.recipient,
             "children": [{"name": c.name, "student_id": c.student_id,
                           "grade": (c.record.get("record") or {}).get("年级"),
-                          "documents": [{"title": d.meta.get("title"), "kind": d.meta.get("kind"),
-                                         "size": len(d.content),
-                                         "sha512": hashlib.sha512(d.content).hexdigest()} for d in c.documents]}
+                          "documents": [_doc_json(d, self.signatures_checked) for d in c.documents]}
                          for c in self.contents.children],
             "documents": self.contents.document_count,
+            "pdf_signatures": self.signatures,
+            "pdf_signature_problems": [p.to_json() for p in self.not_authentic],
         }
 
 
-def inspect_package(arc: Archive | None, path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
-    """Envelope facts for anyone; signature status when a directory is held; contents for the recipient."""
+def _doc_json(d: Any, checked: bool = True) -> dict[str, Any]:
+    """One carried document in a summary: title, kind, size, SHA-512, what the sender says of its
+    signature (``sender_signature``) and, when checked, the receiver's verdict (``signature``)."""
+    out = {"title": d.meta.get("title"), "kind": d.meta.get("kind"), "size": len(d.content),
+           "sha512": hashlib.sha512(d.content).hexdigest(), "sender_signature": d.meta.get("pdf_signature")}
+    if checked:
+        out["signature"] = d.check.to_json() if d.check is not None else None
+    return out
+
+
+def inspect_package(arc: Archive | None, path: Path, limits: Limits = DEFAULT_LIMITS,
+                    check_document: DocChecker | None = None) -> dict[str, Any]:
+    """Envelope facts for anyone; signature status when a directory is held; contents for the recipient
+    (with ``check_document``: each carried PDF's signature checked against the directory)."""
     path = Path(path)
     data = read_file(path, limits.max_package, "转接包")
     env = parse_envelope(data, limits)
@@ -101,10 +125,13 @@ def inspect_package(arc: Archive | None, path: Path, limits: Limits = DEFAULT_LI
         files = read_zip(bag, env.package_id, limits)
         contents = check_bag(files, package_id=env.package_id, sender=env.sender["code"],
                              recipient=env.recipient["code"], limits=limits)
+        if check_document is not None:
+            check_documents(contents.children, check_document, d)
+            out["pdf_signatures"] = receiver_counts(contents.children)
+            out["pdf_signature_problems"] = [p.to_json() for p in not_authentic(contents.children)]
         out["contents"] = [{"name": c.name, "student_id": c.student_id,
-                            "documents": [{"title": x.meta.get("title"), "kind": x.meta.get("kind"),
-                                           "size": len(x.content), "sha512": hashlib.sha512(x.content).hexdigest()}
-                                          for x in c.documents]} for c in contents.children]
+                            "documents": [_doc_json(x, check_document is not None) for x in c.documents]}
+                           for c in contents.children]
     return out
 
 
@@ -113,10 +140,15 @@ def _receipt_path(path: Path, receipt: Path | None) -> Path:
 
 
 def open_package(arc: Archive, path: Path, limits: Limits = DEFAULT_LIMITS,
-                 receipt: Path | None = None, for_reject: bool = False) -> OpenedPackage:
+                 receipt: Path | None = None, for_reject: bool = False,
+                 check_document: DocChecker | None = None) -> OpenedPackage:
     """Verify, decrypt and validate a package addressed to this archive; nothing is written.
 
-    ``for_reject``: skip the checks that only matter when accepting (records valid, not yet held).
+    ``for_reject``: skip the checks that only matter when accepting (records valid, not yet held,
+    the carried PDFs' signatures). ``check_document``: check each carried PDF's signature against
+    the county directory (the product passes ``guanai.generators.sign.check_document``); a PDF that
+    does not validate does not stop the import — it is reported (``OpenedPackage.not_authentic``)
+    and accepted with its verdict recorded, never as authentic.
     """
     from guanai.care.model import parse_child
 
@@ -164,8 +196,12 @@ def open_package(arc: Archive, path: Path, limits: Limits = DEFAULT_LIMITS,
     if problems:
         raise StateError(f"无法接收（{len(problems)} 处问题）", "已在册的儿童不能重复接收；请与发送学校核实，必要时拒收。",
                          problems)
+    checked = False
+    if check_document is not None and not for_reject:
+        check_documents(contents.children, check_document, d)
+        checked = True
     return OpenedPackage(path=path, data_sha256=env.sha256, envelope=env, sender=sender, contents=contents,
-                         records=records)
+                         records=records, signatures_checked=checked)
 
 
 @dataclass
@@ -175,6 +211,7 @@ class ImportResult:
     receipt_path: Path
     child_ids: list[str]
     documents: int
+    pdf_signatures: dict[str, int] | None = None  # the carried PDFs' checks (None: not checked)
 
 
 def _receipt_body(opened: OpenedPackage, decision: str, reason: str | None,
@@ -223,6 +260,10 @@ def accept(arc: Archive, opened: OpenedPackage, receipt: Path | None = None,
                 extra = dict(m.get("meta") or {})
                 extra["transfer"] = {**provenance, "sender_doc_id": m.get("sender_doc_id"),
                                      "sender_created_at": m.get("created_at")}
+                if m.get("pdf_signature"):
+                    extra["transfer"]["sender_signature"] = m.get("pdf_signature")
+                if doc.check is not None:  # the verdict stays with the document: never taken as authentic later
+                    extra["transfer"]["pdf_signature"] = doc.check.to_json()
                 arc.put_document(kind=str(m.get("kind") or "attachment"), title=str(m.get("title") or "文书"),
                                  content=doc.content, filename=str(m.get("filename") or "document"),
                                  mime=str(m.get("mime") or "application/octet-stream"), child_id=cid,
@@ -248,10 +289,10 @@ def accept(arc: Archive, opened: OpenedPackage, receipt: Path | None = None,
         save(arc, IN_SETTING, imported)
         arc.audit("transfer.import", env.package_id, {
             "decision": "accepted", "from": opened.sender.code, "children": child_ids, "documents": n_docs,
-            "sha256": opened.data_sha256})
+            "sha256": opened.data_sha256, "pdf_signatures": opened.signatures})
     rp = _receipt_path(opened.path, receipt)
     atomic_write(rp, receipt_bytes, 0o600)
-    return ImportResult("accepted", env.package_id, rp, child_ids, n_docs)
+    return ImportResult("accepted", env.package_id, rp, child_ids, n_docs, opened.signatures)
 
 
 def reject(arc: Archive, opened: OpenedPackage, reason: str, receipt: Path | None = None) -> ImportResult:

@@ -9,7 +9,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from guanai.archive.transfer.bag import (
     safe_filename,
 )
 from guanai.archive.transfer.directory import Directory, require_directory
+from guanai.archive.transfer.docsig import sender_counts, sign_documents
 from guanai.archive.transfer.envelope import (
     seal_package,
 )
@@ -43,6 +44,7 @@ from guanai.base.errors import InputError, IntegrityError, NotFoundError, Proble
 from guanai.base.fsutil import atomic_write
 
 if TYPE_CHECKING:
+    from guanai.archive.documents import PdfSigner
     from guanai.archive.store import Archive, ChildEntry
 
 
@@ -55,11 +57,16 @@ class ExportResult:
     documents: int
     size: int
     document_bytes: int
+    #: PDFs carried and their signatures: ``pdfs``, ``signed`` (now), ``kept`` (already signed),
+    #: ``failed`` (could not be signed, carried as they are), ``off`` (exported without signing)
+    signatures: dict[str, int] = field(default_factory=dict)
+    sign_problems: list[Problem] = field(default_factory=list)  # one per ``failed`` PDF
 
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "package_id": self.package_id, "recipient": self.recipient.code,
                 "recipient_name": self.recipient.name, "children": self.children, "documents": self.documents,
-                "size": self.size, "document_bytes": self.document_bytes}
+                "size": self.size, "document_bytes": self.document_bytes, "pdf_signatures": self.signatures,
+                "sign_problems": [p.to_json() for p in self.sign_problems]}
 
 
 def _child_item(arc: Archive, entry: ChildEntry, history: dict[str, Any],
@@ -96,11 +103,14 @@ def _check_exportable(entry: ChildEntry) -> None:
 def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, render_slip: SlipRenderer,
                    purpose: str = "转学",
                    directory: Directory | None = None, resend: bool = False,
-                   progress: Progress | None = None, include_void: bool = False) -> ExportResult:
+                   progress: Progress | None = None, include_void: bool = False,
+                   sign: PdfSigner | None = None) -> ExportResult:
     """Export the children named by ``refs`` (id, 学籍号 or ID number) into one package.
 
     A child already in a package awaiting its receipt is refused unless ``resend``: two schools
     must not both receive the same dossier by mistake. ``progress(1, total)`` after each child.
+    ``sign``: every PDF carried is signed as the school first (``docsig.sign_documents``; the
+    product passes ``guanai.generators.sign.pdf_signer(arc)``); None: carried unsigned.
     """
     arc.require("transfer")
     arc.require("write")
@@ -137,10 +147,14 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, re
 
     skip = frozenset() if include_void else frozenset(voided(arc))
     items = []
+    sign_problems: list[Problem] = []
     for e in entries:
-        items.append(_child_item(arc, e, history, skip))
+        item = _child_item(arc, e, history, skip)
+        sign_problems += sign_documents([item], sign)
+        items.append(item)
         if progress:
             progress(1, len(entries))
+    signatures = sender_counts(items)
     package_id = uuid.uuid4().hex
     created_at = now_iso()
     bag = build_bag(package_id=package_id, created_at=created_at, sender=me.card, recipient=recipient,
@@ -153,16 +167,18 @@ def export_package(arc: Archive, refs: list[str], to_code: str, out: Path, *, re
     # "sent" package behind; a failed commit removes the file, so no package exists unrecorded.
     atomic_write(out, data, 0o600)
     try:
-        _record_export(arc, package_id, recipient, data, created_at, purpose, entries, n_docs, resend)
+        _record_export(arc, package_id, recipient, data, created_at, purpose, entries, n_docs, resend, signatures)
     except BaseException:
         out.unlink(missing_ok=True)
         raise
     return ExportResult(path=out, package_id=package_id, recipient=recipient, children=len(items), documents=n_docs,
-                        size=len(data), document_bytes=sum(len(x.content) for c in items for x in c.documents))
+                        size=len(data), document_bytes=sum(len(x.content) for c in items for x in c.documents),
+                        signatures=signatures, sign_problems=sign_problems)
 
 
 def _record_export(arc: Archive, package_id: str, recipient: Card, data: bytes, created_at: str, purpose: str,
-                   entries: list[ChildEntry], n_docs: int, resend: bool = False) -> None:
+                   entries: list[ChildEntry], n_docs: int, resend: bool = False,
+                   signatures: dict[str, int] | None = None) -> None:
     with arc.transaction():
         # check again under the writer lock: another command may have exported one of these
         # children since the check above (check and act in one transaction)
@@ -177,11 +193,12 @@ def _record_export(arc: Archive, package_id: str, recipient: Card, data: bytes, 
             "recipient": recipient.code, "recipient_name": recipient.name, "recipient_fp": recipient.fingerprint,
             "sha256": hashlib.sha256(data).hexdigest(), "created_at": created_at, "purpose": purpose,
             "children": [e.id for e in entries], "documents": n_docs, "state": "sent",
+            "pdf_signatures": signatures or {},
         }
         save(arc, OUT_SETTING, outgoing)
         arc.audit("transfer.export", package_id, {
             "to": recipient.code, "children": [e.id for e in entries], "documents": n_docs, "purpose": purpose,
-            "sha256": outgoing[package_id]["sha256"]})
+            "sha256": outgoing[package_id]["sha256"], "pdf_signatures": signatures or {}})
 
 
 def read_mapping(path: Path) -> dict[str, str]:
@@ -278,8 +295,10 @@ def plan_by_destination(arc: Archive, grade: str, mapping: dict[str, str], d: Di
 def export_by_destination(arc: Archive, grade: str, mapping_path: Path, out_dir: Path, *,
                           render_slip: SlipRenderer,
                           echo: Callable[[str], None] | None = None, resend: bool = False,
-                          progress: Progress | None = None, include_void: bool = False) -> list[ExportResult]:
-    """升学: every 在册 child of ``grade`` goes into one package per receiving school."""
+                          progress: Progress | None = None, include_void: bool = False,
+                          sign: PdfSigner | None = None) -> list[ExportResult]:
+    """升学: every 在册 child of ``grade`` goes into one package per receiving school (``sign`` as
+    in ``export_package``)."""
     arc.require("transfer")
     mapping = read_mapping(mapping_path)
     d = require_directory(arc)
@@ -297,7 +316,7 @@ def export_by_destination(arc: Archive, grade: str, mapping_path: Path, out_dir:
         card = d.lookup(code)
         out = out_dir / f"{code}-{safe_filename(card.name)}.gtp"
         results.append(export_package(arc, ids, code, out, render_slip=render_slip, purpose="升学", directory=d,
-                                      resend=resend, progress=overall, include_void=include_void))
+                                      resend=resend, progress=overall, include_void=include_void, sign=sign))
         if echo:
             echo(f"  {card.name}（{code}）：{len(ids)} 名，{out}")
     return results

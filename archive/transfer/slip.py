@@ -18,13 +18,15 @@ SLIP_NAME = "档案转接单.docx"
 
 @dataclass(frozen=True)
 class SlipRow:
-    """One file handed over: its title, document kind ("" for the record files), bag path, size, SHA-512."""
+    """One file handed over: its title, document kind ("" for the record files), bag path, size,
+    SHA-512, and a note on its PDF signature ("" when none: not a PDF, or not signed)."""
 
     title: str
     kind: str
     path: str
     size: int
     sha512: str
+    signature: str = ""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
     from guanai.archive.store import Archive, init_archive
     from guanai.archive.transfer.directory import add_card, import_directory, publish
     from guanai.archive.transfer.identity import get_identity, group_fingerprint
+    from guanai.generators.sign import check_document, pdf_signer
     from guanai.generators.slip import render_slip
 
     workdir = Path(workdir)
@@ -57,14 +58,22 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
     counts = {c.id: len(arc.list_documents(child_id=c.id)) for c in candidates}
     child = max(candidates, key=lambda c: counts[c.id])
     package = workdir / f"转接包-{child.record.student_id}.gtp"
-    res = transfer.export_package(arc, [child.id], other_card.code, package, render_slip=render_slip)
+    res = transfer.export_package(arc, [child.id], other_card.code, package, render_slip=render_slip,
+                                  sign=pdf_signer(arc, reason="档案转接"))
+    pdfs = res.signatures.get("pdfs", 0)
+    signed = res.signatures.get("signed", 0) + res.signatures.get("kept", 0)
     echo(f"导出转接包：{child.record.name}，文书 {res.documents} 件 → {other_card.name}；{package}（{res.size:,} 字节，"
-         "HPKE 加密、Ed25519 签名，内层为 BagIt 1.0）")
+         "HPKE 加密、Ed25519 签名，内层为 BagIt 1.0" + (f"；PDF {pdfs} 件均加本校数字签名" if pdfs and signed == pdfs
+                                                   else f"；PDF {pdfs} 件，签名 {signed} 件" if pdfs else "") + "）")
 
     with Archive.open(school_path, user="admin", passphrase=passphrase, write=True) as other:
         info = transfer.inspect_package(other, package)
         echo(f"转入学校查看转接包：签名{info['signature']}")
-        opened = transfer.open_package(other, package)
+        opened = transfer.open_package(other, package, check_document=check_document)
+        sig = opened.signatures or {}
+        if sig.get("pdfs"):
+            echo(f"转入学校逐份核验 PDF 文书的签名：{sig['pdfs']} 件，有效 {sig['valid']} 件，"
+                 f"无效 {sig['invalid']} 件，未签名 {sig['unsigned']} 件")
         result = transfer.accept(other, opened)
         echo(f"转入学校接收：儿童 {len(result.child_ids)} 名、文书 {result.documents} 件已用本校密钥重新加密入库，状态“在册”；"
              f"回执 {result.receipt_path.name}")
