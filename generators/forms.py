@@ -622,8 +622,36 @@ class InspectionBase(OfficialBase):
         alias="整改要求", min_length=1
     )
 
+    # the figures' bar chart (PNG) and its caption, from ``--from-stats``: never part of the form;
+    # set by the generator through ``with_chart`` and placed by the template as an InlineImage
+    _chart: tuple[bytes, str] | None = PrivateAttr(default=None)
+    #: The chart's width on the page (the text block is 156 mm wide).
+    CHART_WIDTH_MM: ClassVar[float] = 150.0
+
+    def with_chart(self, png: bytes, caption: str) -> InspectionBase:
+        self._chart = (png, caption)
+        return self
+
+    @property
+    def chart(self) -> tuple[bytes, str] | None:
+        return self._chart
+
+    def input_variant(self) -> str:
+        """The chart is part of what the report is made from."""
+        if self._chart is None:
+            return ""
+        import hashlib
+
+        return ":chart:" + hashlib.sha256(self._chart[0] + self._chart[1].encode("utf-8")).hexdigest()
+
     def extra_context(self) -> dict[str, Any]:
-        return {"methods_text": "、".join(self.methods)}
+        chart: Any = ""
+        if self._chart is not None:
+            from guanai.generators.render import InlineImage
+
+            chart = InlineImage(self._chart[0], width_mm=self.CHART_WIDTH_MM, description=self._chart[1])
+        return {"methods_text": "、".join(self.methods), "chart": chart,
+                "chart_caption": self._chart[1] if self._chart else ""}
 
     def title(self) -> str:
         return self.doc_title

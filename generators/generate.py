@@ -276,7 +276,7 @@ def generate_batch(
     store: bool = True,
     progress: Callable[[int], None] | None = None,
     today: dt.date | None = None,
-    postprocess: Callable[[FormBase, bytes], bytes] | None = None,
+    chart: tuple[bytes, str] | None = None,
     sign: bool = False,
 ) -> BatchResult:
     """Generate one document per form (file, Excel/CSV row, or dict); see module doc.
@@ -284,8 +284,8 @@ def generate_batch(
     With ``children`` (or ``child_ref``), one document per child and form: the child's record
     fills the form (the form may complete it), and the document joins the child's dossier.
 
-    ``postprocess(model, docx)`` may change each rendered .docx before the checks, the PDF and
-    storage (e.g. embed a chart).
+    ``chart``: (PNG, caption) placed by the template where it has ``{{ chart }}`` (an InlineImage:
+    the supervision report and circular made ``--from-stats``).
     ``progress(n)`` counts n forms done: one unit per form read, plus one more per form with
     ``pdf`` (the PDF step is the long one).
     """
@@ -302,10 +302,12 @@ def generate_batch(
     _link_by_name(kind, arc, items, result)
     _school_warnings(kind, arc, items, result)
     _add_photos(kind, arc, items)
+    if chart is not None:
+        for it in items:
+            if it.error is None and it.model is not None and hasattr(it.model, "with_chart"):
+                it.model.with_chart(*chart)
     custom = _render_items(kind, items, custom_dir, result, progress)
     _attach(items)
-    if postprocess is not None:
-        _postprocess(items, postprocess)
     if kind.to_family:
         _refuse_labels(kind, items)
     names = _convert_pdfs(kind, items, pdf, progress)
@@ -313,15 +315,6 @@ def generate_batch(
         _sign_pdfs(arc, items)
     _store_and_write(arc, kind, items, names, result, store=store, out_dir=out_dir, custom=custom)
     return result
-
-
-def _postprocess(items: list[_Item], fn: Callable[[FormBase, bytes], bytes]) -> None:
-    for it in items:
-        if it.rendered is not None and it.error is None and it.model is not None:
-            try:
-                it.rendered = Rendered(fn(it.model, it.rendered.data), it.rendered.text)
-            except GuanaiError as err:
-                it.error, it.rendered = _to_failed(it.row.label, err), None
 
 
 def _check_request(arc: Archive | None, kind: Kind, *, store: bool, with_children: bool) -> None:

@@ -870,7 +870,8 @@ def render_isolated(kind: Kind | str, forms: Sequence[FormBase], template: Path,
     payload = json.dumps({"kind": k.id, "template": str(template),
                           "created": created.isoformat() if created else None,
                           "forms": [f.model_dump(mode="json") for f in forms],
-                          "photos": [_photo_json(f) for f in forms]}, ensure_ascii=False)
+                          "photos": [_photo_json(f) for f in forms],
+                          "charts": [_chart_json(f) for f in forms]}, ensure_ascii=False)
     try:
         # -I: isolated mode (no current-directory or user-site imports, PYTHON* variables ignored);
         # the environment is scrubbed so the worker never sees the passphrase.
@@ -907,6 +908,15 @@ def _photo_json(form: FormBase) -> list[Any] | None:
     return [base64.b64encode(data).decode("ascii"), w, h]
 
 
+def _chart_json(form: FormBase) -> list[Any] | None:
+    """A report's chart for the worker (PNG as base64, caption), else None."""
+    chart = getattr(form, "chart", None)
+    if chart is None:
+        return None
+    png, caption = chart
+    return [base64.b64encode(png).decode("ascii"), caption]
+
+
 def _worker() -> int:  # pragma: no cover - exercised through render_isolated
     req = json.loads(sys.stdin.buffer.read().decode("utf-8"))
     k = get_kind(req["kind"])
@@ -919,11 +929,14 @@ def _worker() -> int:  # pragma: no cover - exercised through render_isolated
         return 0
     created = dt.datetime.fromisoformat(req["created"]) if req.get("created") else None
     photos = req.get("photos") or [None] * len(req["forms"])
-    for data, photo in zip(req["forms"], photos, strict=True):
+    charts = req.get("charts") or [None] * len(req["forms"])
+    for data, photo, chart in zip(req["forms"], photos, charts, strict=True):
         try:
             model = k.model.model_validate(data)
             if photo is not None and hasattr(model, "with_photo"):
                 model.with_photo(base64.b64decode(photo[0]), int(photo[1]), int(photo[2]))
+            if chart is not None and hasattr(model, "with_chart"):
+                model.with_chart(base64.b64decode(chart[0]), str(chart[1]))
             r = render_compiled(compiled, model.context(), doc_props(k, model, created))
             out.append({"data": base64.b64encode(r.data).decode("ascii"), "text": r.text})
         except InputError as err:

@@ -11,7 +11,6 @@ All documents go through ``generate_batch`` (validation, rendering, 标签化 ch
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -21,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from guanai.archive import workflow as awf
 from guanai.base.errors import InputError, StateError
 from guanai.care import workflow as wf
-from guanai.generators.forms import FormBase
 from guanai.generators.generate import BatchResult, generate_batch
 
 if TYPE_CHECKING:
@@ -234,31 +232,6 @@ def stats_form(arc: Archive, kind_id: str, as_of: dt.date, by: str | None = None
     return form, st
 
 
-def embed_chart(docx: bytes, png: bytes, caption: str) -> bytes:
-    """Insert the chart (and its caption) after the first table, else at the end of the body."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm
-
-    doc = Document(io.BytesIO(docx))
-    body = doc.element.body
-    anchor = body.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tbl")
-    pic = doc.add_paragraph()
-    pic.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    pic.add_run().add_picture(io.BytesIO(png), width=Cm(15))
-    # the caption is body text: the template's 公文正文 style (fixed 28.95 pt lines, 仿宋), centred
-    styles = {st.name for st in doc.styles}
-    cap = doc.add_paragraph(caption, style="公文正文" if "公文正文" in styles else None)
-    cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    cap.paragraph_format.first_line_indent = 0
-    if anchor is not None:
-        anchor.addnext(cap._p)
-        anchor.addnext(pic._p)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
-
-
 def generate_from_stats(arc: Archive, kind_id: str, forms: Sequence[Path | str], as_of: dt.date, *,
                         by: str | None = None, pdf: bool = False, out_dir: Path | None = None,
                         template_dir: Path | str | None = None, signer: str | None = None) -> BatchResult:
@@ -281,8 +254,5 @@ def generate_from_stats(arc: Archive, kind_id: str, forms: Sequence[Path | str],
     title = f"主要指标（截至{as_of.year}年{as_of.month}月{as_of.day}日）"
     png = bar_chart_png(values, title)
 
-    def post(_model: FormBase, data: bytes) -> bytes:
-        return embed_chart(data, png, f"图1  {title}")
-
     return generate_batch(arc, kind_id, [form], pdf=pdf, out_dir=out_dir, template_dir=template_dir,
-                          postprocess=post, today=as_of)
+                          chart=(png, f"图1  {title}"), today=as_of)

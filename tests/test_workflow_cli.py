@@ -228,6 +228,27 @@ def test_a_refused_notice_leaves_nothing_behind(ids: dict[str, str]) -> None:
     assert len(json.loads(run("doc", "list", "--json").output)) == 1
 
 
+def test_from_stats_chart_in_a_schools_own_template(ids: dict[str, str], tmp_path: Path) -> None:
+    """The chart is an InlineImage: a school's own template (rendered in the isolated worker) places
+    it where it writes {{ chart }}."""
+    import shutil
+
+    from guanai.generators.render import bundled_template_dir
+
+    own = tmp_path / "模板"
+    own.mkdir()
+    shutil.copy(bundled_template_dir() / "supervision-report.docx", own / "supervision-report.docx")
+    run("settings", "set", "--doc-prefix", "龙小", "--signer", "李明")
+    r = run("generate", "supervision-report", "--from-stats", "--as-of", "2026-09-10", "--templates", str(own),
+            "--out", str(tmp_path / "out"), "--json")
+    assert r.exit_code == 0, r.output
+    path = json.loads(r.output)["generated"][0]["path"]
+    with zipfile.ZipFile(path) as z:
+        pngs = [n for n in z.namelist() if n.startswith("word/media/") and n.endswith(".png")]
+        xml = z.read("word/document.xml").decode("utf-8")
+    assert pngs and 'descr="图1' in xml and "{{" not in xml
+
+
 @pytest.mark.pdf
 def test_from_stats_chart_is_in_the_pdf(ids: dict[str, str], tmp_path: Path) -> None:
     from pypdf import PdfReader

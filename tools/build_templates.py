@@ -990,6 +990,13 @@ def _inspection(kind: str) -> Doc:
                [44, 28, 28, 28, 28], "for r in figures", size=12, east=BODY, numeric=(1, 2, 3, 4),
                header_size=10.5)  # 6 characters of 五号 in 28 mm: no header wraps
     tag(doc, "{%p endif %}")
+    # the figures' chart (--from-stats): an InlineImage in a paragraph of automatic height (an
+    # exact 28.95 pt line would clip it), its caption a centred body line
+    tag(doc, "{%p if chart %}")
+    pic = para(doc, "{{ chart }}", align="center", exact=None, style=G.STYLE_BODY)
+    _ppr_insert_early(pic, OxmlElement("w:keepNext"))
+    para(doc, "{{ chart_caption }}", align="center", exact=EXACT, style=G.STYLE_BODY)
+    tag(doc, "{%p endif %}")
     o_h1(doc, "三、存在问题")
     tag(doc, "{%p for p in problems %}")
     o_body(doc, "{{ loop.index }}．{{ p }}")
