@@ -428,6 +428,12 @@ def usability_problem(filename: str, mime: str, data: bytes) -> str | None:
     elif name.endswith(".pdf") or mime == "application/pdf":
         if not data.startswith(b"%PDF-"):
             return "不是有效的 PDF（缺少 %PDF- 文件头）"
+    elif name.endswith((".jpg", ".jpeg")) or mime == "image/jpeg":  # photos, scans
+        if not data.startswith(b"\xff\xd8\xff"):
+            return "不是有效的 JPEG 图片（文件头不符）"
+    elif name.endswith(".png") or mime == "image/png":
+        if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+            return "不是有效的 PNG 图片（文件头不符）"
     return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Final, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -49,14 +49,18 @@ PARENT_STATE_SYNONYMS: dict[str, str] = {
     "服刑在押": "服刑", "戒毒": "强制隔离戒毒", "患重病": "重病", "重度残疾": "重残",
     "未知": "不详", "不清楚": "不详", "未登记": "不详",
 }
-# 健康 / 残疾 / 患病 of the county 登记表, plus the 学籍系统's 一般或较弱 / 慢性病 / 生理缺陷.
-HealthState = Literal["健康", "一般或较弱", "慢性病", "生理缺陷", "残疾", "患病"]
+# 健康 / 残疾 / 患病 of the county 登记表, plus the 学籍系统's 一般或较弱 / 慢性病 / 生理缺陷, and
+# 未登记: nothing is known (a roster without the column, an empty cell) -- absence of data must
+# not become the claim "健康" on a card.
+HEALTH_UNKNOWN: Final = "未登记"
+HealthState = Literal["健康", "一般或较弱", "慢性病", "生理缺陷", "残疾", "患病", "未登记"]
 HEALTH_STATES: tuple[str, ...] = get_args(HealthState)
 DisabilityKind = Literal["视力", "听力", "言语", "肢体", "智力", "精神", "多重"]
 # 学籍系统 健康状况 values and other spellings of the health states.
 HEALTH_SYNONYMS: dict[str, str] = {
     "健康或良好": "健康", "良好": "健康", "健康良好": "健康", "一般": "一般或较弱", "较弱": "一般或较弱",
     "有慢性病": "慢性病", "有生理缺陷": "生理缺陷", "残疾人": "残疾", "有残疾": "残疾", "疾病": "患病", "生病": "患病",
+    "不详": "未登记", "未知": "未登记", "不清楚": "未登记", "无记录": "未登记",
 }
 # 学籍系统 是否留守儿童 values.
 RegistryLeftBehind = Literal["非留守儿童", "单亲留守儿童", "双亲留守儿童"]
@@ -298,11 +302,11 @@ def _disability_kind(value: Any) -> Any:
 
 
 class Health(BaseModel):
-    """身体状况: 健康 / 残疾 (类别、等级) / 患病 (疾病名称, 是否重病)."""
+    """身体状况: 健康 / 残疾 (类别、等级) / 患病 (疾病名称, 是否重病); 未登记 when not given."""
 
     model_config = _CONFIG
 
-    state: Annotated[HealthState, BeforeValidator(_health_state)] = Field("健康", alias="状况")
+    state: Annotated[HealthState, BeforeValidator(_health_state)] = Field(HEALTH_UNKNOWN, alias="状况")
     disability_kind: Annotated[DisabilityKind | None, BeforeValidator(_disability_kind)] = Field(
         None, alias="残疾类别")
     disability_grade: Annotated[DisabilityGrade | None, BeforeValidator(_empty_to_none)] = Field(
@@ -317,8 +321,11 @@ class Health(BaseModel):
             raise ValueError("身体状况为“残疾”时须填写残疾类别和残疾等级")
         if self.state == "患病" and self.illness is None:
             raise ValueError("身体状况为“患病”时须填写疾病名称")
-        if self.state == "健康" and (self.disability_kind or self.disability_grade or self.illness or self.serious):
+        detail = self.disability_kind or self.disability_grade or self.illness or self.serious
+        if self.state == "健康" and detail:
             raise ValueError("身体状况为“健康”时不应填写残疾或疾病信息")
+        if self.state == HEALTH_UNKNOWN and detail:
+            raise ValueError("填写了残疾或疾病信息时须填写身体状况（残疾、患病等）")
         return self
 
     @property
@@ -333,7 +340,7 @@ class Health(BaseModel):
 def _health_state(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
-        return HEALTH_SYNONYMS.get(text, text) or "健康"
+        return HEALTH_SYNONYMS.get(text, text) or HEALTH_UNKNOWN
     return value
 
 

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from guanai.base.errors import InputError
-from guanai.care.model import NO_GUARDIAN_CAPACITY, ChildRecord, Parent
+from guanai.care.model import HEALTH_UNKNOWN, NO_GUARDIAN_CAPACITY, ChildRecord, Parent
 
 LEFT_BEHIND = "留守儿童"
 HARDSHIP = "困境儿童"
@@ -198,6 +198,8 @@ def care_gaps(record: ChildRecord, on: date) -> list[str]:
             gaps.append(f"委托照护人{carer.name}照护能力“{carer.capacity}”，应通知父母另行委托有照护能力的成年人")
     if not record.village_committee:
         gaps.append("未登记村（居）委会（排查认定后应向村（居）委会通报情况）")
+    if record.health.state == HEALTH_UNKNOWN:  # 重残 / 重病 make a child 困境: the category may be incomplete
+        gaps.append("身体状况未登记（残疾或重病的儿童属于困境儿童），请核实后登记")
     return gaps
 
 

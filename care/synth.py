@@ -196,6 +196,8 @@ class _Gen:
                            "残疾等级": rng.choice(("一级", "二级"))}
         elif health == "患病":
             rec["身体状况"] = {"状况": "患病", "疾病名称": rng.choice(ILLNESSES), "是否重病": True}
+        else:  # stated: a record without it is 未登记
+            rec["身体状况"] = {"状况": "健康"}
         if hardship:
             rec["困境情形"] = list(hardship)
         away = f_state != "在家" and m_state != "在家"

@@ -45,7 +45,7 @@ def required_duties(active: Iterable[ChildState]) -> list[str]:
 SETTING_LABELS = {"home_visit_days": "家访期限（天）", "contact_days": "家长联系间隔（天）",
                   "psych_teacher": "心理健康辅导教师", "township": "乡（镇）人民政府", "police": "派出所",
                   "contact": "学校联系人", "contact_phone": "联系电话", "doc_prefix": "发文机关代字",
-                  "county_org": "主管部门"}
+                  "county_org": "主管部门", "signer": "签发人"}
 INT_SETTINGS = ("home_visit_days", "contact_days")
 
 
@@ -62,6 +62,7 @@ class Settings:
     contact_phone: str = ""
     doc_prefix: str = ""  # 发文机关代字, e.g. 龙小 → 龙小〔2026〕1号
     county_org: str = ""  # 主管部门 (issuer of supervision reports / circulars), e.g. 萧县教育体育局
+    signer: str = ""  # 签发人 of upward 公文 (报告), GB/T 9704 7.2.5: the school's head, e.g. 李明
 
     def __post_init__(self) -> None:
         if not 1 <= self.home_visit_days <= 60:
@@ -73,7 +74,7 @@ class Settings:
         return {"home_visit_days": self.home_visit_days, "contact_days": self.contact_days,
                 "psych_teacher": self.psych_teacher, "township": self.township, "police": self.police,
                 "contact": self.contact, "contact_phone": self.contact_phone, "doc_prefix": self.doc_prefix,
-                "county_org": self.county_org}
+                "county_org": self.county_org, "signer": self.signer}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:

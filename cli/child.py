@@ -1,4 +1,4 @@
-"""`guanai child ...`: add, import, template, list, show, update, classify, close/reopen/graduate."""
+"""`guanai child ...`: add, import, template, list, show, photo, update, classify, close/reopen/graduate."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ _OS_REASONS = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权�
                errno.EPERM: "没有读取权限"}
 
 
-def _read_file(file: str, limit: int, what: str) -> tuple[bytes, str]:
+def _read_file(file: str, limit: int, what: str,
+               too_big: str = "检查是否选错了文件；花名册过大时拆分为几个文件分别导入。") -> tuple[bytes, str]:
     """The bytes of FILE (or stdin for "-") and a display name; at most ``limit`` bytes are read."""
     if file == "-":
         raw = sys.stdin.buffer.read(limit + 1)
@@ -66,8 +67,7 @@ def _read_file(file: str, limit: int, what: str) -> tuple[bytes, str]:
             raise InputError(f"无法读取{what} {file}：{reason}。", "检查文件路径和名称（可用 Tab 键补全）。") from err
         name = path.name
     if len(raw) > limit:
-        raise InputError(f"{what} {name} 过大（上限 {limit // 1024 // 1024} MB）。",
-                         "检查是否选错了文件；花名册过大时拆分为几个文件分别导入。")
+        raise InputError(f"{what} {name} 过大（上限 {limit // 1024 // 1024} MB）。", too_big)
     return raw, name
 
 
@@ -426,18 +426,24 @@ def show(arc: Archive, ref: str, on: str | None, as_json: bool) -> None:
       guanai child show G341322201403050219
       guanai child show G341322201403050219 --json
     """
+    from guanai.archive.photos import has_photo
     from guanai.care.rules import care_gaps, classify
 
     when = _on_date(on)
     entry = arc.get_child(ref)
     cats = classify(entry.record, when)
+    photo_doc = has_photo(arc, entry.id)
     if as_json:
         echo_json({"id": entry.id, "status": entry.status, "school_code": entry.school_code,
                    "created_at": entry.created_at, "updated_at": entry.updated_at,
                    "classified_on": when.isoformat(), "categories": [c.to_dict() for c in cats],
-                   "reminders": care_gaps(entry.record, when), "record": entry.record.to_json_dict()})
+                   "reminders": care_gaps(entry.record, when), "record": entry.record.to_json_dict(),
+                   "photo": None if photo_doc is None else {"doc_id": photo_doc.id, "size": photo_doc.size,
+                                                            "created_at": photo_doc.created_at}})
         return
     click.echo(f"编号：{entry.id}    状态：{entry.status}")
+    click.echo("照片：" + (f"有（{photo_doc.size // 1024 + 1} KB，{photo_doc.created_at[:10]} 存入）" if photo_doc
+                          else "无（guanai child photo 编号 照片.jpg 存入）"))
     data = entry.record.to_json_dict()
     data.pop("状态", None)
     for line in _lines(data):
@@ -531,6 +537,53 @@ def _no_category_text(arc: Archive, entry: ChildEntry) -> str:
 def _status_result(entry: ChildEntry, status: str, reason: str) -> dict[str, str]:
     return {"id": entry.id, "name": entry.record.name, "student_id": entry.record.student_id,
             "previous_status": entry.status, "status": status, "reason": reason}
+
+
+@child.command("photo")
+@click.argument("ref")
+@click.argument("file", required=False)
+@click.option("--remove", is_flag=True, help="删除该儿童的照片（照片数据从档案库中删除，记入审计日志）。")
+@json_option
+@with_archive(write=True)
+def photo(arc: Archive, ref: str, file: str | None, remove: bool, as_json: bool) -> None:
+    """存入（或更换、删除）儿童照片，印在一人一卡档案卡的照片栏中。
+
+    REF 是儿童的姓名、学籍号、身份证号或编号；FILE 是 JPEG 或 PNG 照片（按内容判断，不看扩展名）。
+
+    照片不超过 10 MB、4000 万像素；存入时缩小到长边 600 像素、重新保存为 JPEG，拍摄位置（GPS）、相机信息等一概去除。
+
+    每名儿童只保留一张照片：存入新照片即替换旧照片，--remove 删除照片。
+
+    \b
+    示例：
+      guanai child photo G341322201403050219 照片.jpg
+      guanai child photo 张小明 证件照.png --json
+      guanai child photo 张小明 --remove
+    """
+    from guanai.archive.photos import MAX_PHOTO_BYTES, remove_photo, set_photo
+
+    if remove == bool(file):
+        raise InputError("请给出照片文件，或用 --remove 删除照片（二者选一）。",
+                         "例如：guanai child photo 张小明 照片.jpg；guanai child photo 张小明 --remove")
+    if remove:
+        entry = arc.get_child(ref)
+        n = remove_photo(arc, entry.id)
+        if as_json:
+            echo_json({"child_id": entry.id, "removed": n})
+            return
+        click.echo(f"已删除 {entry.record.name} 的照片。")
+        return
+    assert file is not None
+    if file == "-":
+        raise InputError("照片不能从标准输入读取。", "给出照片文件的路径。")
+    raw, name = _read_file(file, MAX_PHOTO_BYTES, "照片", "请先缩小照片（如用手机“编辑—调整大小”）后再试。")
+    entry = arc.get_child(ref)
+    stored = set_photo(arc, entry.id, raw, name=name)
+    if as_json:
+        echo_json({"child_id": entry.id, **stored.to_json()})
+        return
+    click.echo(f"已存入 {entry.record.name} 的照片（{stored.width}×{stored.height} 像素，{len(stored.data) // 1024 + 1} KB，"
+               "已去除拍摄位置等信息）；生成档案卡时印在照片栏中。")
 
 
 @child.command("close")

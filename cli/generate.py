@@ -125,12 +125,14 @@ def _maybe_archive(ctx: click.Context, use: bool) -> Iterator[Archive | None]:
 @click.option("--as-of", "as_of", default=None, help="与 --from-stats 同用：统计日期（默认今天）。")
 @click.option("--by", type=click.Choice(["grade", "class", "category"]), default=None,
               help="与 --from-stats 同用：数据表按年级、班级或类别分行。")
+@click.option("--signer", default=None,
+              help="与 --from-stats 同用：督查报告的签发人（默认取 guanai settings set --signer 的设置）。")
 @json_option
 @click.pass_context
 def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_refs: tuple[str, ...], every: bool,
              grade: str | None, class_name: str | None, pdf: bool, do_sign: bool, out_dir: str | None, no_archive: bool,
              templates_dir: str | None, interactive: bool, from_stats: bool, as_of: str | None, by: str | None,
-             as_json: bool) -> None:
+             signer: str | None, as_json: bool) -> None:
     """由表单生成规范文书（.docx，可选 PDF），并存入档案库。
 
     KIND 是种类代号或中文名称（如 home-visit 或 家访记录表，见 guanai form kinds）。
@@ -147,7 +149,8 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_refs: 
       guanai generate child-card --grade 三年级 --pdf 建档.yaml
       guanai generate 家访记录表 --child G341322201203050012 -i
       guanai generate leading-group-notice 通知.json --no-archive --out 输出
-      guanai generate supervision-report --from-stats --as-of 2026-10-31 --pdf --sign
+      guanai generate supervision-report --from-stats --as-of 2026-10-31 --pdf
+      guanai generate supervision-report --from-stats --signer 李明 --pdf --sign
       guanai generate circular 通报.yaml --pdf --sign
     """
     from guanai.generators.generate import generate_batch
@@ -157,6 +160,8 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_refs: 
     if do_sign and (not pdf or no_archive):
         raise InputError("--sign 给生成的 PDF 签名：须与 --pdf 同用，且需要档案库（不能与 --no-archive 同用）。",
                          "例如：guanai generate circular 通报.yaml --pdf --sign；已有的 PDF 用 guanai doc sign 文件 签名。")
+    if signer and not from_stats:
+        raise InputError("--signer 只与 --from-stats 同用。", "其他公文的签发人写在表单的“签发人”一项中。")
     if from_stats:
         from guanai.cli.workflow import parse_day
         from guanai.generators.workflow_docs import generate_from_stats
@@ -167,7 +172,7 @@ def generate(ctx: click.Context, kind: str, forms: tuple[str, ...], child_refs: 
             assert arc is not None
             result = generate_from_stats(arc, k.id, [Path(f) for f in forms], parse_day(as_of, "--as-of 日期"), by=by,
                                          pdf=pdf, out_dir=Path(out_dir) if out_dir else None,
-                                         template_dir=templates_dir, sign=do_sign)
+                                         template_dir=templates_dir, signer=signer, sign=do_sign)
         _report(result, as_json, stored=True)
         if result.failed:
             ctx.exit(max(f.exit_code for f in result.failed))

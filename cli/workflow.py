@@ -213,23 +213,26 @@ def settings_show(arc: Archive, as_json: bool) -> None:
 @click.option("--contact-phone", default=None, help="学校联系电话。")
 @click.option("--doc-prefix", default=None, help="发文机关代字，如 龙小（发文字号 龙小〔2026〕1号）。")
 @click.option("--county-org", default=None, help="主管部门，如 萧县教育体育局（督查报告、通报的发文机关）。")
+@click.option("--signer", default=None,
+              help="签发人（一般为校长），标注在督查报告、辍学情况报告等上行文的发文字号右侧；多人用“、”分隔。")
 @json_option
 @with_archive(write=True)
 def settings_set(arc: Archive, home_visit_days: int | None, contact_days: int | None, psych_teacher: str | None,
                  township: str | None, police: str | None, contact: str | None, contact_phone: str | None,
-                 doc_prefix: str | None, county_org: str | None, as_json: bool) -> None:
+                 doc_prefix: str | None, county_org: str | None, signer: str | None, as_json: bool) -> None:
     """修改设置（只改给出的项）。
 
     \b
     示例：
       guanai settings set --home-visit-days 5
       guanai settings set --contact 王老师 --contact-phone 0557-5011234 --doc-prefix 龙小
+      guanai settings set --signer 李明
     """
     from guanai.archive.workflow import set_settings
 
     new = set_settings(arc, home_visit_days=home_visit_days, contact_days=contact_days, psych_teacher=psych_teacher,
                        township=township, police=police, contact=contact, contact_phone=contact_phone,
-                       doc_prefix=doc_prefix, county_org=county_org)
+                       doc_prefix=doc_prefix, county_org=county_org, signer=signer)
     _show(new.to_dict(), as_json)
 
 

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -167,6 +168,10 @@ class FormBase(BaseModel):
         """What a generated document says that belongs on the child's record; nothing by default."""
         return {}
 
+    def input_variant(self) -> str:
+        """What the document is made from besides the form (part of its input digest); none by default."""
+        return ""
+
     def to_form_dict(self) -> dict[str, Any]:
         """Chinese-keyed, JSON-safe copy (what is stored with the document)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -244,6 +249,28 @@ class ChildCard(FormBase):
     followups: Annotated[list[FollowUp], rows_from_text(FollowUp)] = Field(
         default_factory=list, alias="跟踪记录"
     )
+    # the child's photo (JPEG bytes, width, height in px) from the archive: never part of the form
+    # (not in to_form_dict, not stored as JSON); set by the generator through ``with_photo``
+    _photo: tuple[bytes, int, int] | None = PrivateAttr(default=None)
+
+    #: The photo box of the card: a 1-inch photo, 25 x 35 mm.
+    PHOTO_BOX_MM: ClassVar[tuple[float, float]] = (25.0, 35.0)
+
+    def with_photo(self, data: bytes, width: int, height: int) -> ChildCard:
+        self._photo = (data, width, height)
+        return self
+
+    @property
+    def photo(self) -> tuple[bytes, int, int] | None:
+        return self._photo
+
+    def input_variant(self) -> str:
+        """The photo is part of what the card is made from: a new photo makes a new card."""
+        if self._photo is None:
+            return ""
+        import hashlib
+
+        return ":photo:" + hashlib.sha256(self._photo[0]).hexdigest()
 
     @model_validator(mode="after")
     def _dates(self) -> ChildCard:
@@ -262,7 +289,19 @@ class ChildCard(FormBase):
 
         # 周岁 as of the card's date (建档日期), not as of the day it is printed
         age = full_years(self.birth_date, self.filed_date) if self.birth_date else ""
-        return {"age": age}
+        return {"age": age, "photo": self._photo_image()}
+
+    def _photo_image(self) -> Any:
+        """An InlineImage fit into the photo box (aspect kept), or "" (the box shows 照片)."""
+        if self._photo is None:
+            return ""
+        from guanai.generators.render import InlineImage
+
+        data, w, h = self._photo
+        box_w, box_h = self.PHOTO_BOX_MM
+        if w * box_h >= h * box_w:  # wider than the box: the width fills it
+            return InlineImage(data, width_mm=box_w, description="照片")
+        return InlineImage(data, height_mm=box_h, description="照片")
 
     @classmethod
     def from_record(cls, record: Any, on: dt.date) -> dict[str, Any]:
@@ -583,8 +622,36 @@ class InspectionBase(OfficialBase):
         alias="整改要求", min_length=1
     )
 
+    # the figures' bar chart (PNG) and its caption, from ``--from-stats``: never part of the form;
+    # set by the generator through ``with_chart`` and placed by the template as an InlineImage
+    _chart: tuple[bytes, str] | None = PrivateAttr(default=None)
+    #: The chart's width on the page (the text block is 156 mm wide).
+    CHART_WIDTH_MM: ClassVar[float] = 150.0
+
+    def with_chart(self, png: bytes, caption: str) -> InspectionBase:
+        self._chart = (png, caption)
+        return self
+
+    @property
+    def chart(self) -> tuple[bytes, str] | None:
+        return self._chart
+
+    def input_variant(self) -> str:
+        """The chart is part of what the report is made from."""
+        if self._chart is None:
+            return ""
+        import hashlib
+
+        return ":chart:" + hashlib.sha256(self._chart[0] + self._chart[1].encode("utf-8")).hexdigest()
+
     def extra_context(self) -> dict[str, Any]:
-        return {"methods_text": "、".join(self.methods)}
+        chart: Any = ""
+        if self._chart is not None:
+            from guanai.generators.render import InlineImage
+
+            chart = InlineImage(self._chart[0], width_mm=self.CHART_WIDTH_MM, description=self._chart[1])
+        return {"methods_text": "、".join(self.methods), "chart": chart,
+                "chart_caption": self._chart[1] if self._chart else ""}
 
     def title(self) -> str:
         return self.doc_title

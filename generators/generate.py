@@ -276,7 +276,7 @@ def generate_batch(
     store: bool = True,
     progress: Callable[[int], None] | None = None,
     today: dt.date | None = None,
-    postprocess: Callable[[FormBase, bytes], bytes] | None = None,
+    chart: tuple[bytes, str] | None = None,
     sign: bool = False,
 ) -> BatchResult:
     """Generate one document per form (file, Excel/CSV row, or dict); see module doc.
@@ -284,8 +284,8 @@ def generate_batch(
     With ``children`` (or ``child_ref``), one document per child and form: the child's record
     fills the form (the form may complete it), and the document joins the child's dossier.
 
-    ``postprocess(model, docx)`` may change each rendered .docx before the checks, the PDF and
-    storage (e.g. embed a chart).
+    ``chart``: (PNG, caption) placed by the template where it has ``{{ chart }}`` (an InlineImage:
+    the supervision report and circular made ``--from-stats``).
     ``progress(n)`` counts n forms done: one unit per form read, plus one more per form with
     ``pdf`` (the PDF step is the long one).
     """
@@ -301,10 +301,13 @@ def generate_batch(
     _validate_items(arc, kind, items, today)
     _link_by_name(kind, arc, items, result)
     _school_warnings(kind, arc, items, result)
+    _add_photos(kind, arc, items)
+    if chart is not None:
+        for it in items:
+            if it.error is None and it.model is not None and hasattr(it.model, "with_chart"):
+                it.model.with_chart(*chart)
     custom = _render_items(kind, items, custom_dir, result, progress)
     _attach(items)
-    if postprocess is not None:
-        _postprocess(items, postprocess)
     if kind.to_family:
         _refuse_labels(kind, items)
     names = _convert_pdfs(kind, items, pdf, progress)
@@ -312,15 +315,6 @@ def generate_batch(
         _sign_pdfs(arc, items)
     _store_and_write(arc, kind, items, names, result, store=store, out_dir=out_dir, custom=custom)
     return result
-
-
-def _postprocess(items: list[_Item], fn: Callable[[FormBase, bytes], bytes]) -> None:
-    for it in items:
-        if it.rendered is not None and it.error is None and it.model is not None:
-            try:
-                it.rendered = Rendered(fn(it.model, it.rendered.data), it.rendered.text)
-            except GuanaiError as err:
-                it.error, it.rendered = _to_failed(it.row.label, err), None
 
 
 def _check_request(arc: Archive | None, kind: Kind, *, store: bool, with_children: bool) -> None:
@@ -557,6 +551,20 @@ def _school_warnings(kind: Kind, arc: Archive | None, items: list[_Item], result
             result.notes.append(f"{it.row.label}：表单中的学校“{school}”不是本档案库的学校“{mine}”，请核对。")
 
 
+def _add_photos(kind: Kind, arc: Archive | None, items: list[_Item]) -> None:
+    """The card of a child with a photo in the archive shows it (archive/photos.py)."""
+    if arc is None or kind.id != "child-card":
+        return
+    from guanai.archive.photos import get_photo
+    from guanai.generators.forms import ChildCard
+
+    for it in items:
+        if it.error is None and isinstance(it.model, ChildCard) and it.child_id is not None:
+            photo = get_photo(arc, it.child_id)
+            if photo is not None:
+                it.model.with_photo(photo.data, photo.width, photo.height)
+
+
 def _render_items(kind: Kind, items: list[_Item], custom_dir: Path | None, result: BatchResult,
                   progress: Callable[[int], None] | None) -> bool:
     """3. render; a school's own template runs in a child process with limits. True when it was used.
@@ -696,7 +704,7 @@ def _store_one(arc: Archive, kind: Kind, it: _Item, gen: Generated, custom: bool
     form = it.model.to_form_dict()
     text = _searchable_text(it.model, it.rendered.text)
     meta = {"template": "custom" if custom else "bundled"}
-    key = input_digest(kind.id, form, meta["template"])
+    key = input_digest(kind.id, form, meta["template"] + it.model.input_variant())
     gen.doc_id, new = put_once(
         arc, input_sha256=key,
         kind=kind.id, title=gen.title, content=it.rendered.data, filename=gen.filename, mime=DOCX_MIME,

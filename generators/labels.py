@@ -7,6 +7,7 @@ OTHER_KINDS = {
     "attachment": "附件",
     "transfer-slip": "档案转接单",
     "transfer-receipt": "转接回执",
+    "child-photo": "照片",
     "child": "儿童档案",
 }
 

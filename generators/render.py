@@ -698,9 +698,8 @@ def render_compiled(compiled: CompiledTemplate, ctx: Mapping[str, Any], props: D
             continue
         data = _deflate(xml)
         add(m.name, m.flags, 8, zlib.crc32(xml), len(data), len(xml), data)
-    for name, content in extra:
-        data = _deflate(content)
-        add(name, 0x800, 8, zlib.crc32(content), len(data), len(content), data)
+    for name, content in extra:  # JPEG / PNG are compressed already: stored, not deflated again
+        add(name, 0x800, 0, zlib.crc32(content), len(content), len(content), content)
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), len(local), 0)
     return Rendered(bytes(local + central + end), text)
 
@@ -932,7 +931,9 @@ def render_isolated(kind: Kind | str, forms: Sequence[FormBase], template: Path,
     limit = timeout or (ISOLATED_STARTUP_SECONDS + ISOLATED_SECONDS_PER_DOC * len(forms))
     payload = json.dumps({"kind": k.id, "template": str(template),
                           "created": created.isoformat() if created else None,
-                          "forms": [f.model_dump(mode="json") for f in forms]}, ensure_ascii=False)
+                          "forms": [f.model_dump(mode="json") for f in forms],
+                          "photos": [_photo_json(f) for f in forms],
+                          "charts": [_chart_json(f) for f in forms]}, ensure_ascii=False)
     try:
         # -I: isolated mode (no current-directory or user-site imports, PYTHON* variables ignored);
         # the environment is scrubbed so the worker never sees the passphrase.
@@ -960,6 +961,24 @@ def render_isolated(kind: Kind | str, forms: Sequence[FormBase], template: Path,
     return results
 
 
+def _photo_json(form: FormBase) -> list[Any] | None:
+    """A card's photo for the worker (bytes as base64, width, height), else None."""
+    photo = getattr(form, "photo", None)
+    if photo is None:
+        return None
+    data, w, h = photo
+    return [base64.b64encode(data).decode("ascii"), w, h]
+
+
+def _chart_json(form: FormBase) -> list[Any] | None:
+    """A report's chart for the worker (PNG as base64, caption), else None."""
+    chart = getattr(form, "chart", None)
+    if chart is None:
+        return None
+    png, caption = chart
+    return [base64.b64encode(png).decode("ascii"), caption]
+
+
 def _worker() -> int:  # pragma: no cover - exercised through render_isolated
     req = json.loads(sys.stdin.buffer.read().decode("utf-8"))
     k = get_kind(req["kind"])
@@ -971,9 +990,15 @@ def _worker() -> int:  # pragma: no cover - exercised through render_isolated
         sys.stdout.write(json.dumps(out, ensure_ascii=False))
         return 0
     created = dt.datetime.fromisoformat(req["created"]) if req.get("created") else None
-    for data in req["forms"]:
+    photos = req.get("photos") or [None] * len(req["forms"])
+    charts = req.get("charts") or [None] * len(req["forms"])
+    for data, photo, chart in zip(req["forms"], photos, charts, strict=True):
         try:
             model = k.model.model_validate(data)
+            if photo is not None and hasattr(model, "with_photo"):
+                model.with_photo(base64.b64decode(photo[0]), int(photo[1]), int(photo[2]))
+            if chart is not None and hasattr(model, "with_chart"):
+                model.with_chart(base64.b64decode(chart[0]), str(chart[1]))
             r = render_compiled(compiled, model.context(), doc_props(k, model, created))
             out.append({"data": base64.b64encode(r.data).decode("ascii"), "text": r.text})
         except InputError as err:
@@ -1070,8 +1095,13 @@ def sanitize_value(value: Any) -> Any:
 
 
 if __name__ == "__main__":  # pragma: no cover
+    # run the workers from the imported module, not from __main__: the forms build their
+    # InlineImage from guanai.generators.render, and a second copy of this module's classes
+    # (__main__.InlineImage) would not recognise it
+    from guanai.generators import render as _module
+
     if sys.argv[1:] == ["--worker"]:
-        sys.exit(_worker())
+        sys.exit(_module._worker())
     if sys.argv[1:] == ["--check"]:
-        sys.exit(_check_worker())
+        sys.exit(_module._check_worker())
     sys.exit(2)

@@ -46,7 +46,7 @@ def test_minimal_record_derives_birth_and_gender() -> None:
     assert rec.birth_date == date(2014, 3, 5)
     assert rec.gender == "男"
     assert rec.status == "在册"
-    assert rec.health.state == "健康"
+    assert rec.health.state == "未登记"  # nothing given: no claim of 健康
     out = rec.to_json_dict()
     assert out["出生日期"] == "2014-03-05" and out["性别"] == "男" and out["学籍号"] == "G" + BOY_ID
 

@@ -149,10 +149,12 @@ def test_care_gaps() -> None:
     assert any(g.startswith("未指定帮扶教师") for g in gaps)
     assert any(g.startswith("父母外出务工，未登记委托照护人") for g in gaps)
     assert any(g.startswith("未登记村（居）委会") for g in gaps)
+    assert any(g.startswith("身体状况未登记") for g in gaps)  # 重残 / 重病 would make the child 困境
     carer = {"姓名": "王德明", "关系": "祖父", "照护能力": "较差"}
-    weak = child(帮扶教师="李老师", 委托照护人=carer, **{"村(居)委会": "后楼村民委员会"})
+    known = {"村(居)委会": "后楼村民委员会", "身体状况": "健康"}
+    weak = child(帮扶教师="李老师", 委托照护人=carer, **known)
     assert care_gaps(weak, on) == ["委托照护人王德明照护能力“较差”，应通知父母另行委托有照护能力的成年人"]
-    good = child(帮扶教师="李老师", 委托照护人={**carer, "照护能力": "良好"}, **{"村(居)委会": "后楼村民委员会"})
+    good = child(帮扶教师="李老师", 委托照护人={**carer, "照护能力": "良好"}, **known)
     assert care_gaps(good, on) == []
     assert care_gaps(child(father="在家", mother="在家"), on) == []  # not in the dossier's categories
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -211,8 +213,13 @@ def test_demo_generates_every_kind(make_archive: Callable[..., tuple[Path, str]]
             arc.add_child(rec)
         run_demo(arc, tmp_path, pw, lines.append)
         kinds = {d.kind for d in arc.list_documents()}
-    assert kinds == set(KINDS)
+        card = max((d for d in arc.list_documents(child_id=arc.list_children()[0].id, kind="child-card")),
+                   key=lambda d: d.gen)
+        with zipfile.ZipFile(io.BytesIO(arc.read_document(card.id, audit=False))) as z:
+            assert any(n.startswith("word/media/") for n in z.namelist())  # the demo photo on the card
+    assert kinds == set(KINDS) | {"child-photo"}
     assert not any(line.strip().startswith("✗") for line in lines)
+    assert any("存入照片" in line for line in lines)
 
 
 @pytest.mark.pdf

@@ -92,8 +92,13 @@ def test_a_term_through_the_cli(ids: dict[str, str], tmp_path: Path) -> None:
     r = run("absence", "report", ids["B"], "--date", "2026-10-09")
     assert r.exit_code != 0 and "须满一周" in r.output and "Traceback" not in r.output
     assert run("absence", "persuade", ids["B"], "--date", "2026-10-12", "--by", "王丽", "--result", "未返校").exit_code == 0
+    assert run("settings", "set", "--signer", "李明").exit_code == 0
     r = run("absence", "report", ids["B"], "--date", "2026-10-14", "--reason", "厌学", "--json")
     assert r.exit_code == 0 and json.loads(r.output)["state"] == "辍学"
+    # the report goes up to the township: its 签发人 comes from the setting
+    reports = [d for d in json.loads(run("doc", "list", "--json").output) if d["kind"] == "dropout-report"]
+    code_text = run("show", reports[0]["id"])
+    assert "签发人" in code_text.output and "李明" in code_text.output, code_text.output
     r = run("child", "list")
     assert "在册·辍学" in r.output
     assert run("absence", "close", ids["B"], "--returned", "2026-10-20").exit_code == 0
@@ -150,6 +155,11 @@ def test_from_stats_report_has_the_figures_and_a_chart(ids: dict[str, str], tmp_
     run("settings", "set", "--doc-prefix", "龙小", "--county-org", "萧县教育体育局")
     run("mentor", "add", "王丽")
     run("mentor", "assign", ids["A"], "--teacher", "王丽")
+    # an upward report needs its 签发人 (GB/T 9704 7.2.5): refused until one is known, nothing stored
+    r = run("generate", "supervision-report", "--from-stats", "--as-of", "2026-09-10", "--out", str(tmp_path))
+    assert r.exit_code != 0 and "须标注签发人" in r.output and "settings set --signer" in r.output
+    assert json.loads(run("doc", "list", "--json").output) == []
+    assert run("settings", "set", "--signer", "李明").exit_code == 0
     r = run("generate", "supervision-report", "--from-stats", "--as-of", "2026-09-10", "--out", str(tmp_path),
             "--json")
     assert r.exit_code == 0, r.output
@@ -157,7 +167,17 @@ def test_from_stats_report_has_the_figures_and_a_chart(ids: dict[str, str], tmp_
     doc = Document(out["path"])
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "建档留守儿童困境儿童" in text and "图1" in text
-    assert "龙小〔2026〕1号" in text
+    assert "龙小〔2026〕1号" in text and "签发人：李明" in text.replace("\u3000", "")
+    r = run("lint", out["path"], "--no-pdf", "--json")
+    assert "签发人" not in r.output, r.output
+    assert r.exit_code == 0, r.output
+    # --signer beats the setting
+    r = run("generate", "supervision-report", "--from-stats", "--as-of", "2026-09-10", "--signer", "赵刚",
+            "--out", str(tmp_path / "b"), "--json")
+    assert r.exit_code == 0, r.output
+    doc = Document(json.loads(r.output)["generated"][0]["path"])
+    assert "签发人：赵刚" in "\n".join(p.text for p in doc.paragraphs).replace("\u3000", "")
+    assert run("generate", "circular", "x.yaml", "--signer", "李明").exit_code != 0
     rows = [[c.text for c in row.cells] for row in doc.tables[0].rows]
     assert rows[1] == ["萧县龙城镇中心小学", "4", "3", "1", "0"]  # 在册, 建档 (D not), 结对, 家访
     with zipfile.ZipFile(out["path"]) as z:
@@ -206,6 +226,27 @@ def test_a_refused_notice_leaves_nothing_behind(ids: dict[str, str]) -> None:
     assert r.exit_code != 0 and "早于上一次劝返" in r.output
     assert len(json.loads(run("absence", "list", "--json").output)[0]["persuasions"]) == 1
     assert len(json.loads(run("doc", "list", "--json").output)) == 1
+
+
+def test_from_stats_chart_in_a_schools_own_template(ids: dict[str, str], tmp_path: Path) -> None:
+    """The chart is an InlineImage: a school's own template (rendered in the isolated worker) places
+    it where it writes {{ chart }}."""
+    import shutil
+
+    from guanai.generators.render import bundled_template_dir
+
+    own = tmp_path / "模板"
+    own.mkdir()
+    shutil.copy(bundled_template_dir() / "supervision-report.docx", own / "supervision-report.docx")
+    run("settings", "set", "--doc-prefix", "龙小", "--signer", "李明")
+    r = run("generate", "supervision-report", "--from-stats", "--as-of", "2026-09-10", "--templates", str(own),
+            "--out", str(tmp_path / "out"), "--json")
+    assert r.exit_code == 0, r.output
+    path = json.loads(r.output)["generated"][0]["path"]
+    with zipfile.ZipFile(path) as z:
+        pngs = [n for n in z.namelist() if n.startswith("word/media/") and n.endswith(".png")]
+        xml = z.read("word/document.xml").decode("utf-8")
+    assert pngs and 'descr="图1' in xml and "{{" not in xml
 
 
 @pytest.mark.pdf

@@ -782,37 +782,47 @@ def build_child_card() -> Doc:
     doc = new_document(official=False, title="一人一卡一策档案卡")
     form_title(doc, "一人一卡一策档案卡")
     form_line(doc, "学校：{{ school }}\u3000\u3000\u3000\u3000建档日期：{{ filed_date }}", align="center")
-    w = [26, 31, 26, 28, 24, 35]  # labels such as 村(居)委会 on one line (LibreOffice spaces the brackets)
-    rows = [
-        [(0, 0, "姓名", True), (1, 1, "{{ name }}", False), (2, 2, "性别", True), (3, 3, "{{ gender }}", False),
-         (4, 4, "出生日期", True), (5, 5, "{{ birth_date }}{% if age != '' %}（{{ age }}周岁）{% endif %}", False)],
-        [(0, 0, "身份证号", True), (1, 2, "{{ id_number }}", False), (3, 3, "学籍号", True),
-         (4, 5, "{{ student_id }}", False)],
-        [(0, 0, "民族", True), (1, 1, "{{ ethnicity }}", False), (2, 2, "寄宿", True), (3, 3, "{{ boarding }}", False),
-         (4, 4, "年级班级", True), (5, 5, "{{ grade }}{{ class_name }}", False)],
-        [(0, 0, "家庭住址", True), (1, 3, "{{ address }}", False), (4, 4, "身体状况", True),
-         (5, 5, "{{ health }}", False)],
-        [(0, 0, "户籍村(居)", True), (1, 1, "{{ village }}", False), (2, 2, "村(居)委会", True),
-         (3, 3, "{{ village_committee }}", False), (4, 4, "告知日期", True), (5, 5, "{{ village_informed }}", False)],
-        [(0, 0, "监护人", True), (1, 1, "{{ guardian }}", False), (2, 2, "关系", True),
-         (3, 3, "{{ guardian_relation }}", False), (4, 4, "联系电话", True), (5, 5, "{{ guardian_phone }}", False)],
-        [(0, 0, "委托照护人", True), (1, 5, "{{ entrusted }}", False)],
-        [(0, 0, "父亲情况", True), (1, 2, "{{ father }}", False), (3, 3, "母亲情况", True), (4, 5, "{{ mother }}", False)],
-        [(0, 0, "类别", True), (1, 2, "{{ categories|join('、') }}", False), (3, 3, "困境情形", True),
-         (4, 5, "{{ hardship|join('、') }}", False)],
-        [(0, 0, "认定理由", True), (1, 5, "{{ reasons }}", False)],
-        [(0, 0, "帮扶教师", True), (1, 2, "{{ mentor }}", False), (3, 3, "联系电话", True),
-         (4, 5, "{{ mentor_phone }}", False)],
-        [(0, 0, "需求评估", True), (1, 5, "{{ needs }}", False)],
-        [(0, 5, "帮扶措施（一策）", True)],
-        [(0, 0, "心理疏导", True), (1, 5, "{{ plan_psych }}", False)],
-        [(0, 0, "学业辅导", True), (1, 5, "{{ plan_study }}", False)],
-        [(0, 0, "生活资助", True), (1, 5, "{{ plan_living }}", False)],
-        [(0, 0, "安全监管", True), (1, 5, "{{ plan_safety }}", False)],
-        [(0, 0, "行为养成", True), (1, 5, "{{ plan_behaviour }}", False)],
+    # the grid: the old six columns (labels such as 村(居)委会 on one line; LibreOffice spaces the
+    # brackets) with the last one split so that the top rows leave a column for the photo box
+    w = [26, 31, 26, 28, 24, 35 - PHOTO_COL_MM, PHOTO_COL_MM]  # = 26 31 26 28 24 6 29
+    top = [  # beside the photo: label / value / label / wide value
+        [(0, 0, "姓名", True), (1, 1, "{{ name }}", False), (2, 2, "性别", True), (3, 5, "{{ gender }}", False)],
+        [(0, 0, "民族", True), (1, 1, "{{ ethnicity }}", False), (2, 2, "出生日期", True),
+         (3, 5, "{{ birth_date }}{% if age != '' %}（{{ age }}周岁）{% endif %}", False)],
+        [(0, 0, "寄宿", True), (1, 1, "{{ boarding }}", False), (2, 2, "身份证号", True),
+         (3, 5, "{{ id_number }}", False)],
+        [(0, 0, "年级班级", True), (1, 1, "{{ grade }}{{ class_name }}", False), (2, 2, "学籍号", True),
+         (3, 5, "{{ student_id }}", False)],
+        [(0, 0, "身体状况", True), (1, 1, "{{ health }}", False), (2, 2, "家庭住址", True),
+         (3, 5, "{{ address }}", False)],
     ]
-    t = table(doc, w, len(rows))
-    for i, r in enumerate(rows):
+    rows = [
+        [(0, 0, "户籍村(居)", True), (1, 1, "{{ village }}", False), (2, 2, "村(居)委会", True),
+         (3, 3, "{{ village_committee }}", False), (4, 4, "告知日期", True), (5, 6, "{{ village_informed }}", False)],
+        [(0, 0, "监护人", True), (1, 1, "{{ guardian }}", False), (2, 2, "关系", True),
+         (3, 3, "{{ guardian_relation }}", False), (4, 4, "联系电话", True), (5, 6, "{{ guardian_phone }}", False)],
+        [(0, 0, "委托照护人", True), (1, 6, "{{ entrusted }}", False)],
+        [(0, 0, "父亲情况", True), (1, 2, "{{ father }}", False), (3, 3, "母亲情况", True), (4, 6, "{{ mother }}", False)],
+        [(0, 0, "类别", True), (1, 2, "{{ categories|join('、') }}", False), (3, 3, "困境情形", True),
+         (4, 6, "{{ hardship|join('、') }}", False)],
+        [(0, 0, "认定理由", True), (1, 6, "{{ reasons }}", False)],
+        [(0, 0, "帮扶教师", True), (1, 2, "{{ mentor }}", False), (3, 3, "联系电话", True),
+         (4, 6, "{{ mentor_phone }}", False)],
+        [(0, 0, "需求评估", True), (1, 6, "{{ needs }}", False)],
+        [(0, 6, "帮扶措施（一策）", True)],
+        [(0, 0, "心理疏导", True), (1, 6, "{{ plan_psych }}", False)],
+        [(0, 0, "学业辅导", True), (1, 6, "{{ plan_study }}", False)],
+        [(0, 0, "生活资助", True), (1, 6, "{{ plan_living }}", False)],
+        [(0, 0, "安全监管", True), (1, 6, "{{ plan_safety }}", False)],
+        [(0, 0, "行为养成", True), (1, 6, "{{ plan_behaviour }}", False)],
+    ]
+    t = table(doc, w, len(top) + len(rows))
+    for i, r in enumerate(top):
+        label_row(t, i, r, min_height_mm=PHOTO_BOX_MM[1] / len(top) + 0.6)
+    # the photo box: a 1-inch photo (25 x 35 mm) when the archive has one, else the word 照片
+    box = t.cell(0, 6).merge(t.cell(len(top) - 1, 6))
+    cell(box, "{% if photo %}{{ photo }}{% else %}照片{% endif %}", align="center", size=10.5)
+    for i, r in enumerate(rows, start=len(top)):
         # the needs and the five measures get room to add to by hand
         tall = r[0][2] in ("需求评估", "心理疏导", "学业辅导", "生活资助", "安全监管", "行为养成")
         label_row(t, i, r, min_height_mm=10 if tall else 6.5)
@@ -834,6 +844,9 @@ def build_child_card() -> Doc:
 
 
 CARD_BLANK_ROWS = 3
+#: The photo box: a 1-inch photo (25 x 35 mm) in a column wide enough for it and the cell margins.
+PHOTO_BOX_MM = (25.0, 35.0)
+PHOTO_COL_MM = 29
 
 
 def build_home_visit() -> Doc:
@@ -976,6 +989,13 @@ def _inspection(kind: str) -> Doc:
                ["{{ r.school }}", "{{ r.enrolled }}", "{{ r.filed }}", "{{ r.mentored }}", "{{ r.visited }}"],
                [44, 28, 28, 28, 28], "for r in figures", size=12, east=BODY, numeric=(1, 2, 3, 4),
                header_size=10.5)  # 6 characters of 五号 in 28 mm: no header wraps
+    tag(doc, "{%p endif %}")
+    # the figures' chart (--from-stats): an InlineImage in a paragraph of automatic height (an
+    # exact 28.95 pt line would clip it), its caption a centred body line
+    tag(doc, "{%p if chart %}")
+    pic = para(doc, "{{ chart }}", align="center", exact=None, style=G.STYLE_BODY)
+    _ppr_insert_early(pic, OxmlElement("w:keepNext"))
+    para(doc, "{{ chart_caption }}", align="center", exact=EXACT, style=G.STYLE_BODY)
     tag(doc, "{%p endif %}")
     o_h1(doc, "三、存在问题")
     tag(doc, "{%p for p in problems %}")

@@ -486,7 +486,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
     def child_new(request: Request) -> Response:
         s = need(request, "write")
         return render(request, "child_form.html", {"sections": wf.CHILD_SECTIONS, "values":
-                                                   {"学校": s.arc.info.school_name, "身体状况.状况": "健康"},
+                                                   {"学校": s.arc.info.school_name, "身体状况.状况": "未登记"},
                                                    "errors": {}, "general": [], "child_id": None})
 
     def _save_child(request: Request, s: Session, child_id: str | None, form: FormData) -> Response:
@@ -518,6 +518,46 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         with s.lock:
             d = svc.child_detail(s.arc, cid, dt.date.today())
         return render(request, "child.html", d, session=s)
+
+    @app.get("/children/{cid}/photo.jpg")
+    def child_photo(request: Request, cid: str) -> Response:
+        s = need(request)
+        with s.lock:
+            data = svc.child_photo(s.arc, cid)
+        if data is None:
+            return Response("没有照片。", status_code=404, media_type="text/plain; charset=utf-8")
+        return Response(data, media_type="image/jpeg")
+
+    @app.post("/children/{cid}/photo", response_class=HTMLResponse)
+    async def child_photo_upload(request: Request, cid: str) -> Response:
+        from guanai.archive.photos import MAX_PHOTO_BYTES
+
+        s = need(request, "write", post=True)
+        form = await read_form(request)
+
+        def panel(error: InputError | None = None) -> dict[str, Any]:
+            with s.lock:
+                ctx = svc.photo_panel(s.arc, cid)
+            return {**ctx, "error": error}
+
+        def store(raw: bytes, name: str) -> None:
+            with s.lock:
+                svc.set_child_photo(s.arc, cid, raw, name)
+
+        try:  # a refused file comes back in the panel, with the form to try another one
+            raw, name = await upload_bytes(form, "file", MAX_PHOTO_BYTES)
+            await run_in_threadpool(store, raw, name)
+        except InputError as err:
+            return render(request, "_photo_panel.html", await run_in_threadpool(panel, err), 400, session=s)
+        return render(request, "_photo_panel.html", await run_in_threadpool(panel), session=s)
+
+    @app.post("/children/{cid}/photo/remove", response_class=HTMLResponse)
+    def child_photo_remove(request: Request, cid: str) -> Response:
+        s = need(request, "write", post=True)
+        with s.lock:
+            svc.remove_child_photo(s.arc, cid)
+            ctx = svc.photo_panel(s.arc, cid)
+        return render(request, "_photo_panel.html", ctx, session=s)
 
     @app.get("/children/{cid}/edit", response_class=HTMLResponse)
     def child_edit(request: Request, cid: str) -> Response:
@@ -587,6 +627,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         kind_id = str(form.get("_kind") or "")
         child = str(form.get("_child") or "") or None
         pdf = form.get("_pdf") == "1"
+        sign = pdf and form.get("_sign") == "1"
         specs = svc.form_fields(kind_id)
         subs = {sp.alias: svc.subfields(kind_id, sp) for sp in specs if sp.kind == "rows"}
         data = wf.doc_data(specs, subs, form)
@@ -619,7 +660,7 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
                 job.stage = "转换 PDF" if job.done >= 1 and pdf else job.stage
 
             # the child's record fills what the form leaves empty; the form's own values win
-            res = svc.generate(arc, kind_id, [data], child_ref=child, pdf=pdf, progress=tick)
+            res = svc.generate(arc, kind_id, [data], child_ref=child, pdf=pdf, sign=sign, progress=tick)
             return res
 
         job = start_job(s, f"生成{svc.kind(kind_id).name}", "job_generate.html", work)
@@ -653,6 +694,16 @@ def create_app(archive_dir: Path | str, *, allow_lan: bool = False, host_names: 
         with s.lock:
             entry, data = svc.document_bytes(s.arc, doc_id)
         return _attachment(data, entry.filename, entry.mime or "application/octet-stream")
+
+    @app.get("/docs/{doc_id}/download-signed")
+    def doc_download_signed(request: Request, doc_id: str) -> Response:
+        """The stored PDF with the school's PAdES signature (as ``guanai doc get --sign``); a PDF that
+        already carries one comes as stored. The signing key is made at first use: write roles only."""
+        s = need(request, "write")
+        with s.lock:
+            entry, data = svc.document_bytes_signed(s.arc, doc_id)
+        name = entry.filename if entry.filename.lower().endswith(".pdf") else entry.filename + ".pdf"
+        return _attachment(data, name[:-4] + "-已签名.pdf", "application/pdf")
 
     @app.get("/docs/{doc_id}/inline")
     def doc_inline(request: Request, doc_id: str) -> Response:

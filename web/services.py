@@ -78,8 +78,40 @@ def child_detail(arc: Archive, ref: str, today: dt.date) -> dict[str, Any]:
     cards = [d for d in docs if d.kind == "child-card"]
     return {"entry": entry, "record": entry.record.to_json_dict(), "categories": classify(entry.record, today),
             "gaps": care_gaps(entry.record, today), "documents": docs,
-            "card": cards[0] if cards else None,
+            "card": cards[0] if cards else None, "photo": _photo_doc(arc, entry.id),
             "next_kinds": [(k.id, k.name) for k in KINDS.values() if k.per_child]}
+
+
+def _photo_doc(arc: Archive, child_id: str) -> Any:
+    from guanai.archive.photos import has_photo
+
+    return has_photo(arc, child_id)
+
+
+def photo_panel(arc: Archive, ref: str) -> dict[str, Any]:
+    """What the child page's photo panel shows (after an upload or a removal)."""
+    entry = arc.get_child(ref)
+    return {"entry": entry, "photo": _photo_doc(arc, entry.id)}
+
+
+def child_photo(arc: Archive, ref: str) -> bytes | None:
+    """The JPEG of the child's photo (already re-encoded, no metadata), or None."""
+    from guanai.archive.photos import get_photo
+
+    photo = get_photo(arc, arc.get_child(ref).id)
+    return None if photo is None else photo.data
+
+
+def set_child_photo(arc: Archive, ref: str, data: bytes, name: str) -> None:
+    from guanai.archive.photos import set_photo
+
+    set_photo(arc, ref, data, name=name)
+
+
+def remove_child_photo(arc: Archive, ref: str) -> None:
+    from guanai.archive.photos import remove_photo
+
+    remove_photo(arc, ref)
 
 
 def parse_child(data: dict[str, Any]) -> Any:
@@ -152,10 +184,11 @@ def check_form(kind_id: str, data: dict[str, Any]) -> None:
 
 
 def generate(arc: Archive, kind_id: str, forms: list[dict[str, Any]], *, child_ref: str | None, pdf: bool,
-             progress: Callable[[int], None] | None = None) -> BatchResult:
+             sign: bool = False, progress: Callable[[int], None] | None = None) -> BatchResult:
+    """``sign``: the PDFs carry the school's PAdES signature (``guanai generate --pdf --sign``)."""
     from guanai.generators.generate import generate_batch
 
-    return generate_batch(arc, kind_id, forms, child_ref=child_ref, pdf=pdf, progress=progress)
+    return generate_batch(arc, kind_id, forms, child_ref=child_ref, pdf=pdf, sign=sign, progress=progress)
 
 
 def generate_file(arc: Archive, kind_id: str, path: Path, *, pdf: bool,
@@ -174,6 +207,19 @@ def document_bytes(arc: Archive, doc_id: str) -> tuple[DocumentEntry, bytes]:
     arc.require("export")
     entry = arc.get_document(doc_id)
     return entry, arc.read_document(entry.id)  # audited as doc.read
+
+
+def document_bytes_signed(arc: Archive, doc_id: str) -> tuple[DocumentEntry, bytes]:
+    """A stored PDF signed by the school (already-signed ones as stored); InputError for others."""
+    from guanai.generators.sign import pdf_signer
+
+    arc.require("write")
+    entry, data = document_bytes(arc, doc_id)
+    if entry.mime != "application/pdf" or not data.startswith(b"%PDF-"):
+        raise InputError("只有 PDF 可以加数字签名。", "下载 PDF 版本；.docx 请先生成 PDF。")
+    signed = pdf_signer(arc, reason="学校签发")(data)
+    arc.audit("doc.export", entry.id, {"signature": "kept" if signed is None else "signed"})
+    return entry, signed if signed is not None else data
 
 
 def pdf_of(arc: Archive, doc_id: str) -> DocumentEntry | None:

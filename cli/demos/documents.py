@@ -19,6 +19,11 @@ CARDS = 5  # child cards generated in the demo (one per child, for the first chi
 def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str], None]) -> None:
     out = Path(workdir) / "文书"
     children = [c for c in arc.list_children() if c.status == "在册"]
+    if children:  # the first card shows the photo box filled, the others labelled 照片
+        from guanai.archive.photos import set_photo
+
+        set_photo(arc, children[0].id, demo_portrait(), name="示意照片.png")
+        echo(f"为 {children[0].record.name} 存入照片（合成的示意图）：其档案卡的照片栏印出照片，其余为空栏。")
     echo(f"生成文书（每种文书一份，档案卡 {min(CARDS, len(children)) or 1} 份），输出到 {out}：")
     total = failed = 0
     for kind in KINDS.values():
@@ -54,3 +59,20 @@ def _rename(value: Any, old: str, new: str) -> Any:
     if isinstance(value, dict):
         return {k: _rename(v, old, new) for k, v in value.items()}
     return value
+
+
+def demo_portrait() -> bytes:
+    """A drawn head-and-shoulders figure (PNG, 5:7): a stand-in photo for synthetic children."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (250, 350), (222, 232, 245))
+    d = ImageDraw.Draw(im)
+    d.ellipse((35, 235, 215, 420), fill=(52, 92, 160))  # shoulders
+    d.rectangle((105, 190, 145, 250), fill=(238, 200, 170))  # neck
+    d.ellipse((70, 70, 180, 210), fill=(240, 205, 175))  # face
+    d.chord((64, 55, 186, 170), 180, 360, fill=(40, 32, 28))  # hair
+    out = io.BytesIO()
+    im.save(out, "PNG")
+    return out.getvalue()

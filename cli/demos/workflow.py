@@ -29,8 +29,8 @@ def run_demo(arc: Archive, workdir: Path, passphrase: str, echo: Callable[[str],
 
     today = date.today()
     awf.set_settings(arc, psych_teacher="陈静", township="龙城镇人民政府", police="龙城派出所", contact="王丽",
-                     contact_phone="0557-5011234", doc_prefix="龙小", county_org="萧县教育体育局")
-    echo("设置：认定后 7 天内家访，每 30 天联系外出务工家长，心理健康辅导教师 陈静，发文机关代字 龙小。")
+                     contact_phone="0557-5011234", doc_prefix="龙小", county_org="萧县教育体育局", signer="李明")
+    echo("设置：认定后 7 天内家访，每 30 天联系外出务工家长，心理健康辅导教师 陈静，发文机关代字 龙小，签发人 李明。")
     start = _term_start(today)
     if awf.open_round(arc) is None:
         awf.start_round(arc, start, start)
