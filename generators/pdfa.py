@@ -82,7 +82,18 @@ def check_pdfa(data: bytes) -> list[PdfaIssue]:
             UnicodeError, OSError, AssertionError) as err:
         why = _WHY.get(type(err).__name__, type(err).__name__)
         issues.append(PdfaIssue("文件结构", "可读的 PDF", f"无法解析（{why}）"))
-    return list(dict.fromkeys(issues))  # one line per issue: two inline actions in one object are one
+    return _grouped(issues)
+
+
+def _grouped(issues: list[PdfaIssue]) -> list[PdfaIssue]:
+    """One issue per (clause, expected, found), at its first place and how many there are: a font
+    left out on 24,000 pages is one line, not 24,000."""
+    places: dict[tuple[str, str, str], list[str]] = {}
+    for i in issues:
+        seen = places.setdefault((i.clause, i.expected, i.found), [])
+        if i.where not in seen:
+            seen.append(i.where)
+    return [PdfaIssue(c, e, f, w[0] + (f" 等 {len(w)} 处" if len(w) > 1 else "")) for (c, e, f), w in places.items()]
 
 
 #: what the parse errors a user meets most often mean

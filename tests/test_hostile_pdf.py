@@ -173,3 +173,23 @@ def test_an_encrypted_pdf_is_named_as_such_and_issues_are_not_repeated() -> None
                        b"/Names << /JavaScript << /Names [(x) << /S /JavaScript /JS (b) >>] >> >> >>"), *PAGES])
     issues = check_pdfa(twice)
     assert len(issues) == len(set(issues)) and sum(i.found == "/JavaScript" for i in issues) == 1
+
+
+def test_one_issue_on_many_pages_is_one_line(tmp_path: Path) -> None:
+    n = 3000
+    objs = [CATALOG, (2, b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % i for i in range(3, 3 + n))
+                      + b"] /Count %d >>" % n)]
+    objs += [(i, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 9000 0 R >> >> "
+                 b"/Annots [9001 0 R] >>") for i in range(3, 3 + n)]
+    objs += [(9000, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
+             (9001, b"<< /Type /Annot /Subtype /Text /Rect [0 0 9 9] /F 0 /AP << /N 9002 0 R >> >>"),
+             (9002, b"<< /Type /XObject /Subtype /Form /BBox [0 0 9 9] /Length 0 >>\nstream\n\nendstream")]
+    issues = check_pdfa(build(objs))
+    # was one issue per page: 3,000 lines of the same annotation flags
+    flags = [i for i in issues if i.clause == "6.3.2 注释标志"]
+    assert len(flags) == 1 and flags[0].where == f"第 1 页 等 {n} 处", flags
+    assert len(issues) < 10, issues
+    f = tmp_path / "many.pdf"
+    f.write_bytes(build(objs))
+    code, out = run("lint", str(f))
+    assert code == 1 and len(out.splitlines()) < 12, out
