@@ -193,3 +193,11 @@ def test_one_issue_on_many_pages_is_one_line(tmp_path: Path) -> None:
     f.write_bytes(build(objs))
     code, out = run("lint", str(f))
     assert code == 1 and len(out.splitlines()) < 12, out
+
+
+@pytest.mark.parametrize("data", [b"9" * 20_000_000 + b"obj " * 60_000, b"1 2 " * 4_000_000 + b"obj " * 60_000,
+                                  (b"/Size" + b" " * 100_000) * 100], ids=["digits", "pairs", "size-spaces"])
+def test_counting_the_declared_objects_is_linear(data: bytes) -> None:
+    t0 = time.monotonic()
+    pdfa.declared_objects(data)
+    assert time.monotonic() - t0 < 3  # `\d+\s+\d+\s+obj` never finished on 30 MB of digits
