@@ -201,3 +201,14 @@ def test_counting_the_declared_objects_is_linear(data: bytes) -> None:
     t0 = time.monotonic()
     pdfa.declared_objects(data)
     assert time.monotonic() - t0 < 3  # `\d+\s+\d+\s+obj` never finished on 30 MB of digits
+
+
+def test_an_xmp_packet_of_unclosed_headers_is_checked_in_linear_time() -> None:
+    xmp = b"<?xpacket begin=" * 200_000
+    objs = [(1, b"<< /Type /Catalog /Pages 2 0 R /Metadata 4 0 R >>"), *PAGES,
+            (4, b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(xmp) + xmp + b"\nendstream")]
+    t0 = time.monotonic()
+    issues = check_pdfa(build(objs))
+    assert time.monotonic() - t0 < 3  # the header search never finished
+    assert any(i.expected == "合法的 XMP" for i in issues), issues
+    assert pdfa._xpacket_header(b'<?xpacket begin="\xef\xbb\xbf" id="W5M0"?><x/>') == b'<?xpacket begin="\xef\xbb\xbf" id="W5M0"?>'
