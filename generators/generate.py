@@ -313,6 +313,7 @@ def generate_batch(
     names = _convert_pdfs(kind, items, pdf, progress)
     if sign and arc is not None:
         _sign_pdfs(arc, items)
+        _unsigned_upward_warnings(items, result)
     _store_and_write(arc, kind, items, names, result, store=store, out_dir=out_dir, custom=custom)
     return result
 
@@ -538,6 +539,17 @@ def _link_by_name(kind: Kind, arc: Archive | None, items: list[_Item], result: B
         it.child_id = named[0].id
         result.notes.append(f"{it.row.label}：表单没有学籍号，已按姓名关联到 {name}"
                             f"（学籍号 {named[0].record.student_id or '—'}）。")
+
+
+def _unsigned_upward_warnings(items: list[_Item], result: BatchResult) -> None:
+    """A report to a higher body signed without its 签发人 (7.2.5): the signed PDF cannot be
+    completed afterwards, and `guanai lint` reports it — said when it is made, not after sending."""
+    for it in items:
+        model = it.model
+        if it.error is None and it.pdf is not None and getattr(model, "UPWARD", False) \
+                and not getattr(model, "signers", None):
+            result.notes.append(f"{it.row.label}：上行文没有签发人，PDF 已签名，之后不能再补；"
+                                "请在表单中填写“签发人”后重新生成。")
 
 
 def _school_warnings(kind: Kind, arc: Archive | None, items: list[_Item], result: BatchResult) -> None:

@@ -270,3 +270,20 @@ def test_a_long_cc_list_keeps_the_print_line_in_the_pdf() -> None:
     # the 印发机关和印发日期 line was cut off below the page
     assert any(t.endswith("印发") and "萧县教育体育局" in t for t in last), last
     assert any("人力" in t or "资源和社会保障局" in t for t in last), last
+
+
+@pytest.mark.pdf
+def test_signing_an_upward_report_without_its_signer_is_said(scenario: Scenario, tmp_path: Path) -> None:
+    import yaml
+
+    from tests.gen_helpers import sample
+
+    form = {k: v for k, v in sample("dropout-report").items() if k != "签发人"}
+    f = tmp_path / "报告.yaml"
+    f.write_text(yaml.safe_dump(form, allow_unicode=True), encoding="utf-8")
+    res = run(scenario.a, PASS_A, "generate", "dropout-report", str(f), "--pdf", "--sign", "--out", str(tmp_path / "o"))
+    # was signed without a word; lint reports the missing 签发人 only after the PDF is final
+    assert res.exit_code == 0 and "上行文没有签发人" in res.output, res.output
+    f.write_text(yaml.safe_dump({**form, "签发人": "周建国"}, allow_unicode=True), encoding="utf-8")
+    res = run(scenario.a, PASS_A, "generate", "dropout-report", str(f), "--pdf", "--sign", "--out", str(tmp_path / "p"))
+    assert res.exit_code == 0 and "签发人" not in res.output, res.output
