@@ -69,6 +69,11 @@ _CODE_ASPECTS = (("字体", "font"), ("字号", "size"), ("行距", "spacing"))
 
 def violation_code(element: str) -> str:
     """``lint.body.font``, ``lint.page_number.position``, ``lint.paper`` … (``lint.other`` if unknown)."""
+    clause = re.match(r"(\d+(?:\.\d+)*)[ /]", element)
+    if clause:  # a PDF/A-2b clause (generators.pdfa): lint.pdfa.6.5.1
+        return f"lint.pdfa.{clause.group(1)}"
+    if element in ("文件结构", "文件"):
+        return "lint.pdfa.structure"
     for prefix, part in _CODE_PARTS:
         if element.startswith(prefix):
             rest = element[len(prefix):]

@@ -212,3 +212,16 @@ def test_an_xmp_packet_of_unclosed_headers_is_checked_in_linear_time() -> None:
     assert time.monotonic() - t0 < 3  # the header search never finished
     assert any(i.expected == "合法的 XMP" for i in issues), issues
     assert pdfa._xpacket_header(b'<?xpacket begin="\xef\xbb\xbf" id="W5M0"?><x/>') == b'<?xpacket begin="\xef\xbb\xbf" id="W5M0"?>'
+
+
+def test_pdf_issues_carry_their_clause_as_code(tmp_path: Path) -> None:
+    import json
+
+    f = tmp_path / "js.pdf"
+    f.write_bytes(build([(1, b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (a) >> >>"), *PAGES]))
+    flood = tmp_path / "flood.pdf"
+    flood.write_bytes(xref_stream_bomb())
+    code, out = run("lint", str(f), str(flood), "--json")
+    codes = {p["code"] for r in json.loads(out) for p in r["problems"]}
+    assert code == 1 and {"lint.pdfa.6.5.1", "lint.pdfa.6.2.3", "lint.pdfa.structure"} <= codes, codes
+    assert "lint.other" not in codes  # every PDF/A issue was lint.other
