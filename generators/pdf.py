@@ -784,13 +784,14 @@ def convert_official(items: Sequence[tuple[str, bytes]], *, timeout: float = DEF
     return [pair for pair in out if pair is not None]
 
 
-def _even_variants(docx: bytes) -> list[bytes]:
-    """The document, and the same with one and two page breaks before its 版记 (when it has one)."""
+def _even_variants(docx: bytes, upto: int = MAX_RECORD_ROUNDS, *, deflate: bool = True) -> list[bytes]:
+    """The document, and the same with one and two page breaks before its 版记 (when it has one);
+    ``upto`` breaks at most. ``deflate=False`` for LibreOffice's copies (stored: made faster)."""
     from guanai.generators.render import record_on_even_page
 
     variants = [docx]
-    for _ in range(MAX_RECORD_ROUNDS):
-        fixed = record_on_even_page(variants[-1], 1)  # 1: "odd", i.e. add a break
+    for _ in range(upto):
+        fixed = record_on_even_page(variants[-1], 1, deflate=deflate)  # 1: "odd", i.e. add a break
         if fixed is None:
             break
         variants.append(fixed)
@@ -835,7 +836,7 @@ def _convert_official_warm(items: list[tuple[str, bytes]], out: list[tuple[Conve
                             pdf, k = wc.convert_even(data, name=name)
                         except (ExternalToolError, InputError):
                             continue  # left to the cold path
-                        out[i] = (ConversionResult(name, pdf), _even_variants(data)[k] if k else data)
+                        out[i] = (ConversionResult(name, pdf), _even_variants(data, k)[k] if k else data)
                         finished.put(i)
                 finally:
                     wc.close()
@@ -1042,7 +1043,7 @@ class WarmConverter:
             from guanai.generators.gbt9704 import STYLE_RECORD as record_style
 
             # the breaks go into LibreOffice's copy (_lo_compat leaves the 版记 paragraph as it is)
-            variants = _even_variants(_lo_compat(docx)) if even else [_lo_compat(docx)]
+            variants = _even_variants(_lo_compat(docx), deflate=False) if even else [_lo_compat(docx)]
             paths = [self._tmp / f"in{k}.docx" for k in range(len(variants))]
             for path, variant_docx in zip(paths, variants, strict=True):
                 path.write_bytes(variant_docx)
@@ -1066,8 +1067,12 @@ class WarmConverter:
                     raise ExternalToolError(f"{name}：LibreOffice 转换失败（{reply.get('error', '没有输出')}）。",
                                             "检查文件能否用 Word/WPS 打开；重试会重新启动转换进程。")
                 chosen = first + variant
-                # the view's page count and the exported PDF agree in practice; the PDF decides
-                if not even or chosen + 1 >= len(paths) or pdf_page_count(data) % 2 == 0:
+                # the laid-out view's page count is the PDF's (test_pdf_warm compares them with
+                # the cold path); the PDF is read only when the worker could not tell
+                pages = reply.get("pages")
+                if not isinstance(pages, int) or pages < 1:
+                    pages = pdf_page_count(data)
+                if not even or chosen + 1 >= len(paths) or pages % 2 == 0:
                     for path in paths:
                         path.unlink(missing_ok=True)
                     return data, chosen

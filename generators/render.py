@@ -792,7 +792,7 @@ _FINAL_SECT = re.compile(r"(<w:sectPr\b[^>]*>)(.*?)(</w:sectPr>)\s*</w:body>", r
 _FOOTER_REF = re.compile(r'<w:footerReference\b[^>]*/>')
 
 
-def record_on_even_page(docx: bytes, pages: int) -> bytes | None:
+def record_on_even_page(docx: bytes, pages: int, *, deflate: bool = True) -> bytes | None:
     """The document with one more page break before its 版记 when the PDF has an odd number of pages.
 
     GB/T 9704 7.4: the 版记 sits at the foot of the last page, and documents are printed on both
@@ -815,7 +815,8 @@ def record_on_even_page(docx: bytes, pages: int) -> bytes | None:
     at = matches[-1].start()
     final = _FINAL_SECT.search(xml)
     if not xml[:at].endswith(_PAGE_BREAK_PARA) or final is None or _BLANK_FOOTER_RID in xml:
-        return _replace_members(zin, {"word/document.xml": (xml[:at] + _PAGE_BREAK_PARA + xml[at:]).encode("utf-8")})
+        return _replace_members(zin, {"word/document.xml": (xml[:at] + _PAGE_BREAK_PARA + xml[at:]).encode("utf-8")},
+                                deflate=deflate)
     # second break: the body's section ends where the first break was; the last section (the
     # blank page and the 版记 page) gets the empty footer for every page type it had one for
     body_sect = final.group(0)[: -len("</w:body>")].rstrip()
@@ -831,7 +832,7 @@ def record_on_even_page(docx: bytes, pages: int) -> bytes | None:
     rels = zin.read("word/_rels/document.xml.rels").decode("utf-8").replace(
         "</Relationships>", _FOOTER_REL + "</Relationships>")
     types = zin.read("[Content_Types].xml").decode("utf-8").replace("</Types>", _FOOTER_TYPE + "</Types>")
-    return _replace_members(zin, {"word/document.xml": new.encode("utf-8"),
+    return _replace_members(zin, deflate=deflate, changes={"word/document.xml": new.encode("utf-8"),
                                   "word/_rels/document.xml.rels": rels.encode("utf-8"),
                                   "[Content_Types].xml": types.encode("utf-8"),
                                   _BLANK_FOOTER: _BLANK_FOOTER_XML.encode("utf-8")})
@@ -883,15 +884,17 @@ def _replace_member(zin: zipfile.ZipFile, name: str, content: bytes) -> bytes:
     return _replace_members(zin, {name: content})
 
 
-def _replace_members(zin: zipfile.ZipFile, changes: dict[str, bytes]) -> bytes:
-    """The package with ``changes`` (member name → content; names not in it are added at the end)."""
+def _replace_members(zin: zipfile.ZipFile, changes: dict[str, bytes], *, deflate: bool = True) -> bytes:
+    """The package with ``changes`` (member name → content; names not in it are added at the end).
+    ``deflate=False``: stored (a copy for LibreOffice only, made faster)."""
+    method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
     out = _bytes_io(b"")
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+    with zipfile.ZipFile(out, "w", method) as zout:
         names = [info.filename for info in zin.infolist()]
         for name in names + [n for n in changes if n not in names]:
             data = changes[name] if name in changes else zin.read(name)
             zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.compress_type = method
             zi.external_attr = 0o644 << 16
             zout.writestr(zi, data)
     return bytes(out.getvalue())
