@@ -503,3 +503,74 @@ def _check_metadata(reader: Any, root: Any, issues: list[PdfaIssue]) -> None:
         if not same:
             issues.append(PdfaIssue("6.6.3 元数据一致", f"文档信息 {key} 与 XMP 相同",
                                     f"信息字典 {str(in_info)[:60]!r}，XMP {str(in_xmp)[:60]!r}"))
+
+
+# --------------------------------------------------------------------------- active content
+
+
+def active_content(data: bytes, *, limit: int = 10_000) -> list[str]:
+    """What in ``data`` would run when the PDF is opened or clicked: JavaScript (document-level
+    or in an action), launch and the other actions PDF/A forbids, on the catalog (open action,
+    /AA), the pages (/AA) and their annotations and form fields (/A, /AA, /Next chains). Empty
+    for a PDF guanai makes. Only the catalog, pages and annotations are read (a few ms), not every
+    object; ``limit`` bounds the dictionaries visited. Unreadable input: InputError."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    from guanai.base.errors import InputError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        root: Any = reader.trailer["/Root"].get_object()
+        found: list[str] = []
+        seen: set[tuple[int, int]] = set()
+        budget = [limit]
+
+        def actions(obj: Any, where: str) -> None:
+            """An action (or /AA dictionary of them) and the actions it chains to."""
+            stack = [obj]
+            while stack and budget[0] > 0:
+                item = stack.pop()
+                if isinstance(item, IndirectObject):
+                    key = (item.idnum, item.generation)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    item = item.get_object()
+                budget[0] -= 1
+                if isinstance(item, ArrayObject):
+                    stack.extend(item)
+                elif isinstance(item, DictionaryObject):
+                    kind = item.get("/S")
+                    if kind in _FORBIDDEN_ACTIONS or "/JS" in item:
+                        found.append(f"{where}：{str(kind or '/JavaScript')[1:]}")
+                    nxt = item.get("/Next")
+                    if nxt is not None:
+                        stack.append(nxt)
+                    if kind is None and "/JS" not in item:  # an /AA dictionary: its values are actions
+                        stack.extend(v for k, v in item.items() if k not in ("/Type", "/Next"))
+
+        if "/OpenAction" in root:
+            actions(root["/OpenAction"], "打开文件时")
+        if "/AA" in root:
+            actions(root["/AA"], "文档事件")
+        names = root.get("/Names")
+        if names is not None and "/JavaScript" in names.get_object():
+            found.append("文档级 JavaScript")
+        for n, page in enumerate(reader.pages, 1):
+            if budget[0] <= 0:
+                break
+            if "/AA" in page:
+                actions(page["/AA"], f"第 {n} 页")
+            for ref in page.get("/Annots") or []:
+                annot = ref.get_object()
+                for key in ("/A", "/AA"):
+                    if key in annot:
+                        actions(annot[key], f"第 {n} 页的{'链接' if annot.get('/Subtype') == '/Link' else '注释或表单域'}")
+        if budget[0] <= 0:
+            found.append("结构过于复杂，未能查完")
+        return found
+    except RecursionError as err:
+        raise InputError("PDF 结构嵌套过深，无法读取。", "文件可能是恶意构造的；请用原软件重新生成 PDF。") from err
+    except Exception as err:  # pypdf raises many kinds on broken files
+        raise InputError(f"无法读取 PDF（{type(err).__name__}）。", "文件可能已损坏；请重新生成 PDF。") from err

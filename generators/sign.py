@@ -300,6 +300,12 @@ def sign_pdf(pdf: bytes, sk: SigningKey, *, reason: str = "学校签发", locati
     if not pdf.startswith(b"%PDF-"):
         raise InputError("不是 PDF 文件，无法签名。", "只能给 PDF 签名；.docx 请先用 --pdf 生成 PDF。")
     _refuse_hostile(pdf)
+    from guanai.generators.pdfa import active_content
+
+    running = active_content(pdf)
+    if running:  # the school's signature must not vouch for what a file does when opened
+        raise InputError(f"PDF 含有打开或点击时会执行的内容（{'；'.join(running[:3])}），本校不为其签名。",
+                         "用本系统生成的 PDF，或用原软件去掉脚本与动作后重新存为 PDF/A 再签名。")
     if has_signature(pdf):  # a second, incremental signature would cut the first down to a revision
         raise InputError("此 PDF 已有数字签名，不再加签。",
                          "已签名的 PDF 原样使用即可；用 guanai doc verify 文件 查看是谁签的。")

@@ -365,3 +365,38 @@ def test_visible_signature_over_the_date(scenario: Scenario, lo_pdf: bytes, tmp_
     f.write_bytes(signed)
     out = subprocess.run(["pdfsig", str(f)], capture_output=True, text=True, timeout=60).stdout
     assert "Signature is Valid." in out
+
+
+def _with_action(where: str) -> bytes:
+    """A plain PDF whose open action, or a link on its page, runs something."""
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+
+    w = PdfWriter()
+    page = w.add_blank_page(width=595, height=842)
+    js = DictionaryObject({NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")})
+    launch = DictionaryObject({NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("cmd.exe")})
+    if where == "open":
+        w._root_object[NameObject("/OpenAction")] = w._add_object(js)
+    elif where == "link":
+        link = DictionaryObject({NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Link"),
+                                 NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (10, 10, 90, 40)]),
+                                 NameObject("/A"): DictionaryObject({NameObject("/S"): NameObject("/URI"),
+                                                                     NameObject("/URI"): TextStringObject("x"),
+                                                                     NameObject("/Next"): launch})})
+        page[NameObject("/Annots")] = ArrayObject([w._add_object(link)])
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("where", ["open", "link"])
+def test_no_signature_on_a_pdf_that_runs_something(scenario: Scenario, where: str) -> None:
+    """The school's signature must not vouch for JavaScript or a launch action (even chained
+    behind a harmless link)."""
+    from guanai.generators.pdfa import active_content
+
+    pdf = _with_action(where)
+    assert active_content(pdf) and active_content(plain_pdf()) == []
+    with scenario.open_a() as arc, pytest.raises(InputError, match="不为其签名"):
+        sign_archive_pdf(arc, pdf)
