@@ -423,6 +423,7 @@ def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], today: 
     """2. validate, with the child's record when given (--child) or found by 学籍号."""
     school = school_default(kind, arc)
     org_mark = _org_mark(arc) if kind.official else None
+    signer = _default_signer(arc) if getattr(kind.model, "UPWARD", False) else None
     for it in items:
         try:
             if it.entry is not None:
@@ -431,6 +432,8 @@ def _validate_items(arc: Archive | None, kind: Kind, items: list[_Item], today: 
                 data = {**school, **it.row.data}
             if org_mark and not data.get("发文机关标志") and not data.get("org_mark"):
                 data = {**data, "发文机关标志": org_mark}
+            if signer and not data.get("签发人") and not data.get("signers"):
+                data = {**data, "签发人": signer}  # an upward 公文's 签发人 (7.2.5) from the setting
             it.model = validate(kind, data, source=it.row.source, row=it.row.row, columns=it.row.columns)
             if it.entry is not None:
                 it.child_id = it.entry.id
@@ -462,6 +465,15 @@ def _record_hint(arc: Archive | None, entry: ChildEntry, failed: Failed) -> str 
     fixes.append(f"补充档案：guanai child update {ref} 儿童.yaml")
     fixes.append("或在命令后给一个补充表单（如 补充.yaml，写缺少的项）")
     return "表单由儿童档案填写，" + "；".join(fixes) + "。"
+
+
+def _default_signer(arc: Archive | None) -> str | None:
+    """The archive's 签发人 setting (``guanai settings set --signer``), if any."""
+    if arc is None:
+        return None
+    from guanai.archive.workflow import get_settings
+
+    return get_settings(arc).signer or None
 
 
 def _org_mark(arc: Archive | None) -> str | None:

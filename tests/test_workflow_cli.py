@@ -275,3 +275,24 @@ def test_a_child_without_guardian_needs_one_on_the_notice(ids: dict[str, str], t
     r = run("absence", "persuade", ids["B"], "--date", "2026-10-08", "--by", "王丽", "--result", "未返校",
             "--guardian", "李德明")
     assert r.exit_code == 0, r.output
+
+
+def test_the_signer_setting_fills_any_upward_report(ids: dict[str, str], tmp_path: Path) -> None:
+    """`settings set --signer` is the 签发人 of every upward 公文 whose form names none (a plain
+    `generate dropout-report` too, not only --from-stats and absence reports); the form's own wins."""
+    from docx import Document
+
+    form = tmp_path / "报告.yaml"
+    assert run("form", "template", "dropout-report", "-o", str(form)).exit_code == 0
+    text = form.read_text(encoding="utf-8")
+    form.write_text("\n".join(ln for ln in text.splitlines() if not ln.startswith("签发人")), encoding="utf-8")
+    run("settings", "set", "--signer", "李明")
+    r = run("generate", "dropout-report", str(form), "--out", str(tmp_path / "a"), "--json")
+    assert r.exit_code == 0, r.output
+    doc = Document(json.loads(r.output)["generated"][0]["path"])
+    assert "签发人：李明" in "\n".join(p.text for p in doc.paragraphs).replace("\u3000", "")
+    form.write_text(text, encoding="utf-8")  # the sample names its own 签发人 (周建国)
+    r = run("generate", "dropout-report", str(form), "--out", str(tmp_path / "b"), "--json")
+    doc = Document(json.loads(r.output)["generated"][0]["path"])
+    flat = "\n".join(p.text for p in doc.paragraphs).replace("\u3000", "")
+    assert "签发人：周建国" in flat and "李明" not in flat
