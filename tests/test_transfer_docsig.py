@@ -331,13 +331,19 @@ def test_cli_export_no_sign_and_json(scenario: Scenario, tmp_path: Path) -> None
     assert "未签名 1 件" in res.output and "有效 1 件" in res.output  # the earlier signed report still valid
 
 
-def test_cli_import_warns_about_a_foreign_signature(scenario: Scenario, tmp_path: Path) -> None:
-    s = scenario
+def _package_with_a_foreign_signature(s: Scenario, tmp_path: Path) -> Path:
+    """A package from school A carrying a PDF signed by school X (not in the directory)."""
     with s.open_x() as arc:
         foreign = sign_archive_pdf(arc, plain_pdf("外校通知"))
     cid, _ = child_with_documents(s, {"外校通知": foreign})
     out = tmp_path / "p.gtp"
     assert run(s.a, PASS_A, "transfer", "export", cid, "--to", CODE_B, "-o", str(out)).exit_code == 0
+    return out
+
+
+def test_cli_import_warns_about_a_foreign_signature(scenario: Scenario, tmp_path: Path) -> None:
+    s = scenario
+    out = _package_with_a_foreign_signature(s, tmp_path)
     res = run(s.b, PASS_B, "transfer", "import", str(out), "--accept", "--yes")
     assert res.exit_code == 0, res.output
     assert "警告：" in res.output and "外校通知" in res.output and "签名无效" in res.output
@@ -548,11 +554,7 @@ def test_cli_import_question_names_the_flagged_documents(scenario: Scenario, tmp
 
 def test_show_tells_the_verdict_recorded_at_import(scenario: Scenario, tmp_path: Path) -> None:
     s = scenario
-    with s.open_x() as arc:
-        foreign = sign_archive_pdf(arc, plain_pdf("外校通知"))
-    cid, _ = child_with_documents(s, {"外校通知": foreign})
-    out = tmp_path / "p.gtp"
-    assert run(s.a, PASS_A, "transfer", "export", cid, "--to", CODE_B, "-o", str(out)).exit_code == 0
+    out = _package_with_a_foreign_signature(s, tmp_path)
     assert run(s.b, PASS_B, "transfer", "import", str(out), "--accept", "--yes").exit_code == 0
     with s.open_b(write=False) as arc:
         ids = {e.title: e.id for e in arc.list_documents()}
