@@ -260,7 +260,10 @@ def _stamp(pdf: bytes, writer: Any) -> Any:
             return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(Path(self.font_file).read_bytes()),
                                     font_size=self.font_size, obj_stream=obj_stream)
 
-    return TextStampStyle(stamp_text="%(signer)s\n数字签名 %(ts)s", border_width=1,
+    # the time printed on the stamp is this machine's local time (pyHanko's %(ts)s is UTC, which
+    # reads as the wrong hour on a Chinese document); the signature itself records the exact instant
+    local = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+    return TextStampStyle(stamp_text="%(signer)s\n数字签名 " + local, border_width=1,
                           text_box_style=TextBoxStyle(font=_FontInMemory(str(STAMP_FONT), font_size=9)))
 
 
