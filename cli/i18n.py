@@ -123,27 +123,34 @@ def _join_lines(lines: list[str]) -> str:
     return out
 
 
+def _unit_end(text: str, i: int) -> int:
+    """End of the unit starting at ``i``: one Chinese character, or a Latin word."""
+    if _wide(text[i]):
+        return i + 1
+    j = i
+    while j < len(text) and text[j] != " " and not _wide(text[j]):
+        j += 1
+    return j
+
+
 def _tokens(text: str) -> list[str]:
-    """Units a line may break between: a Latin word (with its trailing closing punctuation), one
-    Chinese character (with the closing punctuation after it), or a space."""
+    """Units a line may break between: a Latin word or one Chinese character, with the opening
+    marks before it and the closing marks after it (no line ends on 《 or starts on 。), or a run
+    of spaces."""
     out: list[str] = []
     i = 0
     while i < len(text):
-        ch = text[i]
-        if ch == " ":
-            j = i
+        j = i
+        if text[i] == " ":
             while j < len(text) and text[j] == " ":
                 j += 1
-        elif _wide(ch) or ch in _OPENING:
-            j = i + 1
-            while j < len(text) and text[j - 1] in _OPENING and j < len(text):  # opening marks stick to what follows
-                j += 1
         else:
-            j = i
-            while j < len(text) and text[j] != " " and not _wide(text[j]):
+            while j < len(text) and text[j] in _OPENING:
                 j += 1
-        while j < len(text) and text[j] in _CLOSING:  # no line starts with a closing mark
-            j += 1
+            if j < len(text) and text[j] != " ":
+                j = _unit_end(text, j)
+            while j < len(text) and text[j] in _CLOSING:
+                j += 1
         out.append(text[i:j])
         i = j
     return out

@@ -946,7 +946,8 @@ def _plain_env() -> dict[str, str]:
 
 
 class WarmConverter:
-    """One LibreOffice kept running, for a single document at a time (previews in a UI).
+    """One LibreOffice kept running, for one document at a time: previews in a UI, and each
+    worker of a 公文 batch (``convert_official``).
 
     A batch pays soffice's start-up once for many files; a preview cannot wait for it. This keeps
     ``soffice --accept=pipe`` running with a profile of its own, driven through UNO by
@@ -1025,9 +1026,10 @@ class WarmConverter:
         before the 版记 for that (0–2: apply ``render.record_on_even_page`` that often to the
         .docx to have the one the PDF was made from).
 
-        LibreOffice lays out the document, and when its page count is odd the copies with one
-        and two more breaks, and exports only the one chosen: one more layout, not a second
-        conversion. The page count is checked again on the PDF itself.
+        LibreOffice lays out the document; when its page count is odd it puts the break before
+        the 版记 in the laid-out document (else loads the copy with two breaks) and exports only
+        the one chosen: one more layout, not a second conversion. The page count is the
+        layout's; the PDF is parsed for it only when the worker cannot tell.
         """
         return self._convert(docx, name=name, even=True)
 

@@ -287,7 +287,8 @@ class Rendered:
 # --------------------------------------------------------------------------- 公文 layout pass
 
 _W = "{" + W_NS + "}"
-_PPR_ORDER = ("pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+#: The order of pPr children in the WordprocessingML schema (Word refuses another order).
+PPR_ORDER = ("pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
               "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
               "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
               "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
@@ -304,10 +305,10 @@ def _ppr_child(p: Any, name: str) -> Any:
     if el is not None:
         return el
     el = etree.Element(_W + name)
-    rank = _PPR_ORDER.index(name)
+    rank = PPR_ORDER.index(name)
     for child in ppr:
         cname = etree.QName(child).localname
-        if cname in _PPR_ORDER and _PPR_ORDER.index(cname) > rank:
+        if cname in PPR_ORDER and PPR_ORDER.index(cname) > rank:
             child.addprevious(el)
             return el
     ppr.append(el)

@@ -257,6 +257,7 @@ def test_help_fill_keeps_chinese_lines_whole_and_aligned() -> None:
     assert "）。有表单" in text.replace("\n", "")  # joined without a space
     assert all(term_len(ln) <= 30 for ln in lines) and len(lines) >= 3
     assert not any(ln[:1] in "，。）" for ln in lines)  # closing marks stay with the character before
+    assert not any(ln.rstrip()[-1:] in "（《" for ln in lines)  # opening marks stay with what follows
     assert term_len(lines[-1]) > 6  # no stub of a last line
     assert cjk_fill("guanai doc verify 通报.pdf", 12).splitlines()[0] == "guanai doc"  # Latin words whole
     assert term_len("目录") == 4

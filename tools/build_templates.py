@@ -33,6 +33,7 @@ from docx.table import Table, _Cell
 
 from guanai.generators import gbt9704 as G
 from guanai.generators.pdf import slim_styles, style_references
+from guanai.generators.render import PPR_ORDER
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "templates"
 FIXED_TIME = dt.datetime(2020, 4, 20, 8, 0, 0)
@@ -344,22 +345,13 @@ def o_blank(doc: Doc) -> None:
     para(doc, "", exact=EXACT, style=G.STYLE_BODY)
 
 
-
-
-_PPR_ORDER = ("pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
-              "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
-              "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
-              "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
-              "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr")
-
-
 def _ppr_insert_early(p: Any, el: Any) -> None:
     """Insert a pPr child at its place in the schema's sequence (Word refuses another order)."""
     ppr = p._p.get_or_add_pPr()
-    rank = _PPR_ORDER.index(el.tag.split("}")[1])
+    rank = PPR_ORDER.index(el.tag.split("}")[1])
     for child in ppr:
         name = child.tag.split("}")[1]
-        if name in _PPR_ORDER and _PPR_ORDER.index(name) > rank:
+        if name in PPR_ORDER and PPR_ORDER.index(name) > rank:
             child.addprevious(el)
             return
     ppr.append(el)
@@ -453,8 +445,6 @@ def o_body(doc: Doc, text: str) -> None:
     para(doc, text, first_line_chars=2, exact=EXACT, style=G.STYLE_BODY)
 
 
-
-
 def o_h1(doc: Doc, text: str) -> None:
     para(doc, text, east=H1, first_line_chars=2, exact=EXACT, style=G.STYLE_HEADING1)
 
@@ -507,10 +497,6 @@ def o_signature(doc: Doc, issuer: str = "{{ issuer }}") -> None:
     tag(doc, "{%p if note %}")
     para(doc, "（{{ note }}）", exact=EXACT, style=G.STYLE_NOTE, left_chars=2)
     tag(doc, "{%p endif %}")
-
-
-
-
 
 
 EMU_PER_TWIP = 635
